@@ -1,0 +1,1 @@
+"""Command-line interface of the advisor: `python -m advisor size|prices|plan|render|preview`."""

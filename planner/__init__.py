@@ -1,0 +1,1 @@
+"""Planner: joins sizing and pricing into the cheapest layout that serves a workload, explained (pure)."""

@@ -1,0 +1,124 @@
+"""Boundary models of the planner: the workload to serve and the Plan that serves it.
+
+The same Workload is filled by the CLI (`python -m advisor plan`) and by the Pulumi config; the Plan is
+what templates/ renders and infra/ provisions. JSON output uses exactly these field names.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WorkloadType = Literal["realtime", "batch"]
+CapacityPreference = Literal["auto", "on-demand", "spot", "mixed"]
+CapacityType = Literal["on-demand", "spot", "mixed"]
+
+
+class Frozen(BaseModel):
+    """Immutable, strict base for every model that crosses a module boundary."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Workload(Frozen):
+    """What must be served. `max_model_len` is input + output tokens of one request."""
+
+    model: str = Field(description="catalog id/alias or path to a Hugging Face config.json")
+    dtype: Literal["bf16", "fp16"] = "bf16"
+    quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = Field(
+        default=None, description="None = as the checkpoint ships"
+    )
+    kv_cache_dtype: Literal["auto", "fp8"] = "auto"
+    max_model_len: int = Field(ge=16)
+    concurrency: int = Field(ge=1, description="requests in flight at max_model_len")
+    target_output_tokens_per_s: float | None = Field(default=None, gt=0)
+    max_time_per_output_token_ms: float | None = Field(default=None, gt=0)
+    workload_type: WorkloadType = "realtime"
+    capacity: CapacityPreference = "auto"
+    regions: tuple[str, ...] = ("us-east-1",)
+    allowed_families: tuple[str, ...] = ()
+    excluded_families: tuple[str, ...] = ()
+    max_usd_per_hour: float | None = Field(default=None, gt=0)
+    headroom: float = Field(default=0.3, ge=0, le=4)
+    vllm_version: str | None = None
+
+
+class MemoryBreakdown(Frozen):
+    """Per-GPU memory of the chosen layout, in GiB (worst rank), as vLLM would log it."""
+
+    total_gpu_memory_gib: float
+    gpu_memory_utilization: float
+    weights_gib: float
+    activation_peak_gib: float
+    non_torch_gib: float
+    cudagraph_gib: float
+    kv_cache_gib: float
+    kv_bytes_per_token: int
+
+
+class ThroughputEstimate(Frozen):
+    """Roofline estimate for one replica at the planned batch (see planner/throughput.py)."""
+
+    batch_size: int
+    decode_output_tokens_per_s: float = Field(description="per replica, at batch_size")
+    time_per_output_token_ms: float
+    prefill_tokens_per_s: float
+    total_output_tokens_per_s: float = Field(description="all replicas")
+    bound: Literal["memory", "compute"]
+    notes: tuple[str, ...] = ()
+
+
+class Alternative(Frozen):
+    """A runner-up and why it lost to the plan."""
+
+    instance_type: str
+    region: str
+    instance_count: int
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    replicas: int
+    capacity_type: CapacityType
+    usd_per_hour: float
+    usd_per_million_output_tokens: float | None
+    why_not: str
+
+
+class Plan(Frozen):
+    """The recommendation: what to run, where, how, at what cost, and why."""
+
+    model: str = Field(description="Hugging Face id vLLM serves")
+    dtype: Literal["bf16", "fp16"]
+    quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"]
+    instance_type: str
+    instance_count: int = Field(description="all instances: replicas x instances_per_replica")
+    instances_per_replica: int
+    gpus_per_replica: int
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    replicas: int
+    capacity_type: CapacityType
+    on_demand_instances: int = Field(description="the on-demand base (all of them unless spot/mixed)")
+    spot_instances: int
+    spot_instance_types: tuple[str, ...] = Field(
+        default=(), description="same-shape types for spot diversification, the chosen one first"
+    )
+    needs_efa: bool = Field(description="a replica spans instances: EFA + cluster placement group")
+    region: str
+    usd_per_hour: float
+    usd_per_million_output_tokens: float | None
+    gpu_memory_utilization: float
+    max_model_len: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    kv_cache_dtype: Literal["auto", "fp8"]
+    kv_cache_tokens: int = Field(description="per replica")
+    block_size: int
+    memory: MemoryBreakdown
+    throughput: ThroughputEstimate
+    price_source: Literal["live", "cache", "snapshot"]
+    prices_as_of: datetime
+    vllm_version: str
+    alternatives: tuple[Alternative, ...]
+    explanation: str

@@ -1,0 +1,88 @@
+"""Boundary models of the pricing layer: GPU instance facts and their prices, each with its source.
+
+Raw AWS JSON is parsed into these inside pricing/ and never leaves it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PriceSource = Literal["live", "cache", "snapshot"]
+PricingMode = Literal["auto", "live", "snapshot"]
+
+
+class Frozen(BaseModel):
+    """Immutable, strict base for every model that crosses a module boundary."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class GpuSpec(Frozen):
+    """One accelerator model (from gpu_specs.csv, each row with its source)."""
+
+    gpu_name: str = Field(description="as AWS GpuInfo reports it: H100, A10G, L4, A100 ...")
+    memory_gib: float = Field(description="AWS MemoryInfo.SizeInMiB / 1024")
+    memory_bandwidth_gb_s: float
+    dense_bf16_tflops: float | None = Field(description="None on Turing/Volta (no BF16 tensor cores)")
+    dense_fp16_tflops: float
+    dense_fp8_tflops: float | None = Field(description="None below compute capability 8.9")
+    fp8_support: bool
+    compute_capability: float | None
+    nvlink_gb_s: float = Field(description="total NVLink bandwidth per GPU, 0 for PCIe-only parts")
+    architecture: str
+    source: str
+
+
+class InstanceType(Frozen):
+    """One EC2 GPU instance type (DescribeInstanceTypes + topology table + GPU spec)."""
+
+    instance_type: str
+    family: str = Field(description="p5, g6e ... (the part before the dot)")
+    gpu_name: str
+    gpu_count: int = Field(description="whole GPUs; a g6f slice counts as 1 with gpu_fraction < 1")
+    gpu_fraction: float = Field(default=1.0, description="g6f/gr6f fractional L4 slices: 0.125/0.25/0.5")
+    gpu_memory_gib: float = Field(description="per GPU (or per slice), AWS MemoryInfo.SizeInMiB / 1024")
+    vcpus: int
+    memory_gib: float
+    interconnect: Literal["nvlink", "pcie", "neuronlink", "none"]
+    nvlink_gb_s: float
+    efa_supported: bool
+    efa_max_interfaces: int
+    network_gbps: float
+    local_nvme_gb: float
+    accelerator_kind: Literal["nvidia_gpu", "aws_neuron"]
+    gpu: GpuSpec | None = Field(description="None for Neuron devices")
+    source: str
+
+
+class InstancePrice(Frozen):
+    """Prices of one instance type in one region, with where they came from and when."""
+
+    instance_type: str
+    region: str
+    on_demand_usd_per_hour: float | None = Field(description="None where AWS sells no on-demand")
+    spot_usd_per_hour: float | None = Field(description="min over the region's AZs (AZ IDs)")
+    spot_median_usd_per_hour: float | None
+    spot_usd_per_hour_by_az: dict[str, float] = Field(description="keyed by AZ ID (use1-az4)")
+    interruption_band: int | None = Field(description="Spot Advisor band 0..4, None when unknown")
+    interruption_frequency: str | None = Field(description="<5%, 5-10%, 10-15%, 15-20%, >20%")
+    price_source: PriceSource
+    prices_as_of: datetime
+
+
+class Offer(Frozen):
+    """An instance type that can be bought in a region, at its prices."""
+
+    instance: InstanceType
+    price: InstancePrice
+
+
+class PricedCatalog(Frozen):
+    """What the planner searches: every GPU offer in the requested regions."""
+
+    offers: tuple[Offer, ...]
+    regions: tuple[str, ...]
+    warnings: tuple[str, ...] = Field(default=(), description="e.g. snapshot age, a region that failed")

@@ -1,0 +1,87 @@
+"""Boundary models of the sizing layer: what goes into a memory estimate and what comes out.
+
+Field names follow vLLM's own vocabulary (tensor_parallel_size, gpu_memory_utilization, max_model_len,
+max_num_batched_tokens, max_num_seqs, block_size, kv_cache_dtype) and carry their unit in the name.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Quantization = Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"]
+Dtype = Literal["bf16", "fp16"]
+KvCacheDtype = Literal["auto", "fp8"]
+
+
+class Frozen(BaseModel):
+    """Immutable, strict base for every model that crosses a module boundary."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SizingInput(Frozen):
+    """One vLLM instance (one replica) of a model on one GPU type in one TP x PP layout.
+
+    `quantization=None` means "as the checkpoint ships" (e.g. gpt-oss is MXFP4, Qwen3-32B-FP8 is fp8).
+    `max_num_batched_tokens` / `max_num_seqs` / `gpu_memory_utilization` / `block_size` = None means
+    "vLLM's default for this GPU and release" (resolved by the sizing engine, see sizing/vllm_defaults).
+    """
+
+    model: str = Field(description="catalog id/alias or path to a Hugging Face config.json")
+    gpu: str = Field(description="GPU name as AWS reports it (H100, A10G, L4 ...) or a known card")
+    gpu_memory_gib: float | None = Field(default=None, description="disambiguates A100 40/80, V100 16/32")
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    pipeline_parallel_size: int = Field(default=1, ge=1)
+    dtype: Dtype = "bf16"
+    quantization: Quantization | None = None
+    kv_cache_dtype: KvCacheDtype = "auto"
+    max_model_len: int | None = Field(default=None, ge=1)
+    max_num_batched_tokens: int | None = Field(default=None, ge=1)
+    max_num_seqs: int | None = Field(default=None, ge=1)
+    gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
+    block_size: int | None = Field(default=None, ge=1)
+    vllm_version: str | None = Field(default=None, description="X.Y; None = latest release modelled")
+
+
+class MemoryEstimate(Frozen):
+    """Per-GPU memory accounting as vLLM logs it at startup (figures for the worst rank)."""
+
+    model: str
+    gpu: str
+    vllm_version: str
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    total_gpu_memory_gib: float
+    gpu_memory_utilization: float
+    weights_gib: float
+    activation_peak_gib: float
+    non_torch_gib: float
+    cudagraph_gib: float = Field(description="inside the budget from vLLM 0.20; reported either way")
+    kv_cache_gib: float = Field(description="can be negative: vLLM then refuses to start")
+    kv_bytes_per_token: int = Field(description="per GPU, summed over the layers on the worst stage")
+    block_size: int
+    num_gpu_blocks: int
+    kv_cache_tokens: int
+    max_model_len: int
+    max_num_batched_tokens: int
+    max_num_seqs: int
+    max_concurrency: float = Field(description="requests of max_model_len tokens that fit at once")
+    fits: bool = Field(description="at least one max_model_len request fits")
+    kv_cache_dtype: KvCacheDtype
+    quantization: Quantization
+    notes: tuple[str, ...] = ()
+
+
+class UtilizationAdvice(Frozen):
+    """The smallest gpu_memory_utilization that holds concurrency x max_model_len plus headroom."""
+
+    concurrency: int
+    headroom: float
+    ceiling: float
+    required_kv_tokens: int = Field(description="concurrency x max_model_len x (1 + headroom)")
+    recommended_gpu_memory_utilization: float | None = Field(description="None when it does not fit")
+    fits: bool
+    shortfall_gib: float = Field(description="KV memory per GPU missing at the ceiling; 0 when it fits")
+    estimate: MemoryEstimate = Field(description="the estimate at the recommended (or ceiling) value")
