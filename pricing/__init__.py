@@ -2,3 +2,35 @@
 
 The only package that imports boto3. Every price carries price_source and prices_as_of.
 """
+
+from pricing.catalog import load_priced_catalog
+from pricing.errors import PricingError
+from pricing.models import (
+    GpuSpec,
+    InstancePrice,
+    InstanceType,
+    Offer,
+    PricedCatalog,
+    PriceSource,
+    PricingMode,
+    SpotComparison,
+    SpotPlacementScore,
+)
+from pricing.snapshot import gpu_specs, instance_catalog, snapshot_regions
+
+__all__ = [
+    "GpuSpec",
+    "InstancePrice",
+    "InstanceType",
+    "Offer",
+    "PriceSource",
+    "PricedCatalog",
+    "PricingError",
+    "PricingMode",
+    "SpotComparison",
+    "SpotPlacementScore",
+    "gpu_specs",
+    "instance_catalog",
+    "load_priced_catalog",
+    "snapshot_regions",
+]

@@ -86,3 +86,30 @@ class PricedCatalog(Frozen):
     offers: tuple[Offer, ...]
     regions: tuple[str, ...]
     warnings: tuple[str, ...] = Field(default=(), description="e.g. snapshot age, a region that failed")
+
+
+class SpotPlacementScore(Frozen):
+    """EC2 GetSpotPlacementScores: likelihood (1..10) that a spot request succeeds in a region or AZ."""
+
+    region: str
+    availability_zone_id: str | None = Field(description="set only with SingleAvailabilityZone=true")
+    score: int = Field(ge=1, le=10)
+
+
+class SpotComparison(Frozen):
+    """Daily spot versus on-demand cost of one instance (pricing/economics.py compare_spot_ondemand)."""
+
+    gpu_name: str
+    workload_type: Literal["realtime", "batch"]
+    on_demand_daily: float = Field(description="USD per 24 h on demand")
+    spot_daily: float = Field(description="USD per 24 h on spot, interruption overhead included")
+    daily_savings_usd: float
+    interruption_risk: Literal["low", "medium", "high"]
+    recommendation: str
+
+    def __getitem__(self, key: str) -> object:
+        """Dict-style access kept for the original notes' callers (`result["spot_daily"]`)."""
+        return getattr(self, key)
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(type(self).model_fields)

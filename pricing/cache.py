@@ -1,0 +1,76 @@
+"""On-disk cache of live-fetched offers: one JSON file per region under the XDG cache dir, written atomically.
+
+A file that cannot be read or validated is reported and treated as absent; the next live fetch replaces it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from pricing.models import Frozen, Offer
+
+CACHE_FORMAT = 1
+APP_DIR = "llm-serving-advisor"
+
+
+class CachedRegion(Frozen):
+    """What one cache file holds: a region's live offers and when they were fetched."""
+
+    format: int = CACHE_FORMAT
+    region: str
+    include_local_zones: bool
+    fetched_at: datetime
+    offers: tuple[Offer, ...]
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/llm-serving-advisor/pricing (XDG base dir spec; ~/.cache when unset)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / APP_DIR / "pricing"
+
+
+def cache_path(cache_dir: Path, region: str, include_local_zones: bool) -> Path:
+    suffix = "-with-local-zones" if include_local_zones else ""
+    return cache_dir / f"{region}{suffix}.json"
+
+
+def read_cache(
+    cache_dir: Path, region: str, include_local_zones: bool,
+) -> tuple[CachedRegion | None, str | None]:
+    """(entry, problem): entry None when absent or unusable; problem says why a present file was ignored."""
+    path = cache_path(cache_dir, region, include_local_zones)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"ignored unreadable price cache {path}: {exc}"
+    try:
+        entry = CachedRegion.model_validate_json(text)
+    except ValidationError as exc:
+        return None, f"ignored corrupt price cache {path} ({exc.error_count()} errors); it will be replaced"
+    if entry.format != CACHE_FORMAT or entry.region != region:
+        return None, f"ignored price cache {path}: wrong format or region; it will be replaced"
+    return entry, None
+
+
+def write_cache(cache_dir: Path, entry: CachedRegion) -> Path:
+    """Write via a temp file in the same directory + os.replace, so readers never see half a file."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_path(cache_dir, entry.region, entry.include_local_zones)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(entry.model_dump_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

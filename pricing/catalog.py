@@ -1,0 +1,200 @@
+"""load_priced_catalog: chooses live, cached or snapshot prices per region and says which it used.
+
+auto     : fresh cache -> live (writes the cache) -> on failure, a stale cache -> the bundled snapshot,
+           each fallback with a warning; regions fall back independently.
+live     : live only (the cache is written); any failing region raises PricingError.
+snapshot : the bundled dated snapshot; no AWS call, no cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pricing.aws import client_factory, fetch_region_offers, pricing_api_region, session_has_credentials
+from pricing.cache import CachedRegion, default_cache_dir, read_cache, write_cache
+from pricing.errors import PricingError
+from pricing.models import Offer, PricedCatalog, PricingMode
+from pricing.snapshot import SNAPSHOT_ON_DEMAND_AS_OF, snapshot_instance, snapshot_prices, snapshot_regions
+
+MAX_REGION_WORKERS = 8
+LIVE_ERRORS = (BotoCoreError, ClientError, PricingError)
+
+
+def _age_text(seconds: float) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds / 86400:.0f} days old"
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.0f} hours old"
+    return f"{max(seconds, 0) / 60:.0f} minutes old"
+
+
+@lru_cache(maxsize=1)
+def _known_aws_regions() -> frozenset[str]:
+    """EC2 regions botocore knows offline (its bundled endpoints.json), plus the snapshot's."""
+    return frozenset(boto3.session.Session().get_available_regions("ec2")) | frozenset(snapshot_regions())
+
+
+def _check_regions(regions: Sequence[str], pricing: PricingMode) -> tuple[str, ...]:
+    unique = tuple(dict.fromkeys(regions))
+    if not unique:
+        raise PricingError(f"no region given; the bundled snapshot has: {', '.join(snapshot_regions())}")
+    allowed = frozenset(snapshot_regions()) if pricing == "snapshot" else _known_aws_regions()
+    unknown = [r for r in unique if r not in allowed]
+    if unknown:
+        raise PricingError(f"unknown region(s) {', '.join(unknown)} for --pricing {pricing}; the bundled "
+                           f"snapshot has: {', '.join(snapshot_regions())}")
+    return unique
+
+
+@cache
+def _snapshot_offers(region: str, include_local_zones: bool) -> tuple[Offer, ...]:
+    offers = []
+    for price in snapshot_prices(region, include_local_zones):
+        instance = snapshot_instance(price.instance_type)
+        if instance is not None:
+            offers.append(Offer(instance=instance, price=price))
+    return tuple(offers)
+
+
+def snapshot_warning(regions: Sequence[str], now: datetime, reason: str) -> str:
+    age = _age_text((now - SNAPSHOT_ON_DEMAND_AS_OF).total_seconds())
+    return (f"{', '.join(regions)}: using the bundled price snapshot ({reason}); on-demand list prices "
+            f"as of {SNAPSHOT_ON_DEMAND_AS_OF:%Y-%m-%d} ({age}), spot prices indicative only "
+            "(snapshot time unknown)")
+
+
+def _from_cache(entry: CachedRegion) -> tuple[Offer, ...]:
+    return tuple(o.model_copy(update={"price": o.price.model_copy(update={"price_source": "cache"})})
+                 for o in entry.offers)
+
+
+def _fetch_live(
+    regions: Sequence[str], clients: Any, now: datetime, include_local_zones: bool,
+) -> dict[str, tuple[Offer, ...] | Exception]:
+    """Fetch regions concurrently; each region's result is its offers or the exception that stopped it."""
+    try:
+        factory = client_factory(clients)
+        pricing = factory("pricing", pricing_api_region(regions))
+        ec2 = {r: factory("ec2", r) for r in regions}  # made here: boto3 sessions are not thread-safe
+    except LIVE_ERRORS as exc:
+        return dict.fromkeys(regions, exc)
+    with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(regions))) as pool:
+        futures = {r: pool.submit(fetch_region_offers, r, ec2[r], pricing, now, include_local_zones)
+                   for r in regions}
+    results: dict[str, tuple[Offer, ...] | Exception] = {}
+    for region, future in futures.items():
+        try:
+            results[region] = future.result()
+        except LIVE_ERRORS as exc:
+            results[region] = exc
+    return results
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Loader:
+    """One load: the per-region choice of source, and the warnings it produced."""
+
+    def __init__(self, cache_dir: Path, max_age_s: float, clients: Any, lz: bool, now: datetime):
+        self.cache_dir, self.max_age_s, self.clients = cache_dir, max_age_s, clients
+        self.lz, self.now = lz, now
+        self.warnings: list[str] = []
+
+    def cached(self, region: str) -> CachedRegion | None:
+        entry, problem = read_cache(self.cache_dir, region, self.lz)
+        if problem:
+            self.warnings.append(problem)
+        return entry
+
+    def live(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...] | Exception]:
+        results = _fetch_live(regions, self.clients, self.now, self.lz)
+        for region, result in results.items():
+            if not isinstance(result, Exception):
+                write_cache(self.cache_dir, CachedRegion(region=region, include_local_zones=self.lz,
+                                                         fetched_at=self.now, offers=result))
+        return results
+
+    def fallback(self, region: str, stale: CachedRegion | None, reason: str) -> tuple[Offer, ...]:
+        if stale is not None:
+            age = _age_text((self.now - stale.fetched_at).total_seconds())
+            self.warnings.append(f"{region}: live prices unavailable ({reason}); using cached prices "
+                                 f"fetched {stale.fetched_at:%Y-%m-%d %H:%M} UTC ({age})")
+            return _from_cache(stale)
+        if region not in snapshot_regions():
+            self.warnings.append(f"{region}: no prices: live prices unavailable ({reason}) and the bundled "
+                                 f"snapshot does not cover it; it has: {', '.join(snapshot_regions())}")
+            return ()
+        self.warnings.append(snapshot_warning([region], self.now, reason))
+        return _snapshot_offers(region, self.lz)
+
+    def auto(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
+        out: dict[str, tuple[Offer, ...]] = {}
+        stale: dict[str, CachedRegion] = {}
+        for region in regions:
+            entry = self.cached(region)
+            if entry is not None and (self.now - entry.fetched_at).total_seconds() <= self.max_age_s:
+                out[region] = _from_cache(entry)
+            elif entry is not None:
+                stale[region] = entry
+        missing = [r for r in regions if r not in out]
+        if not missing:
+            return out
+        if not session_has_credentials(self.clients):
+            live: dict[str, Any] = dict.fromkeys(missing, "no AWS credentials found")
+        else:
+            live = {r: (v if not isinstance(v, Exception) else _describe(v))
+                    for r, v in self.live(missing).items()}
+        for region in missing:
+            result = live[region]
+            out[region] = (result if not isinstance(result, str)
+                           else self.fallback(region, stale.get(region), result))
+        return out
+
+    def strict_live(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
+        results = self.live(regions)
+        failed = {r: v for r, v in results.items() if isinstance(v, Exception)}
+        if failed:
+            detail = "; ".join(f"{r}: {_describe(e)}" for r, e in failed.items())
+            raise PricingError(f"--pricing live failed for {', '.join(failed)} ({detail}); use --pricing "
+                               "auto to fall back to cached or snapshot prices, or --pricing snapshot")
+        return {r: v for r, v in results.items() if not isinstance(v, Exception)}
+
+
+def load_priced_catalog(
+    regions: Sequence[str],
+    pricing: PricingMode = "auto",
+    *,
+    cache_dir: Path | None = None,
+    max_cache_age_s: float = 6 * 3600,
+    clients: Any = None,
+    include_local_zones: bool = False,
+    now: datetime | None = None,
+) -> PricedCatalog:
+    """Every GPU/Neuron offer in `regions`, each price tagged with price_source and prices_as_of.
+
+    `clients`: None (a boto3 Session on the standard credential chain), a boto3 Session, or a callable
+    (service_name, region_name) -> client, which is how tests inject moto/Stubber clients.
+    """
+    if pricing not in ("auto", "live", "snapshot"):
+        raise PricingError(f"pricing mode {pricing!r} is not one of auto, live, snapshot")
+    checked = _check_regions(regions, pricing)
+    now = now or datetime.now(UTC)
+    if pricing == "snapshot":
+        by_region = {r: _snapshot_offers(r, include_local_zones) for r in checked}
+        warnings = [snapshot_warning(checked, now, "--pricing snapshot")]
+    else:
+        loader = _Loader(cache_dir or default_cache_dir(), max_cache_age_s, clients, include_local_zones, now)
+        by_region = loader.auto(checked) if pricing == "auto" else loader.strict_live(checked)
+        warnings = loader.warnings
+    offers = tuple(o for r in checked for o in by_region[r])
+    return PricedCatalog(offers=offers, regions=checked, warnings=tuple(warnings))
