@@ -1,0 +1,102 @@
+"""Stack configuration: the typed Pulumi config keys (Pulumi.yaml), validated before any resource.
+
+Key names are Pulumi's camelCase; the model's fields are snake_case with the camelCase key as alias, so
+a validation error names the key the user set. The Hugging Face token is NOT here: it stays a Pulumi
+secret Output (read with `Config.get_secret`) and never becomes a plain string in a model.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from infra.volumes import EksAmiType
+from planner.models import Workload
+
+PROJECT = "llm-advisor"
+HF_TOKEN_KEY = "hfToken"
+
+
+class StackConfig(BaseModel):
+    """Every config key of Pulumi.yaml except the secret hfToken, with the same defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    model: str = Field(min_length=1)
+    dtype: Literal["bf16", "fp16"] = "bf16"
+    quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = None
+    kv_cache_dtype: Literal["auto", "fp8"] = Field(default="auto", alias="kvCacheDtype")
+    max_model_len: int = Field(default=8192, ge=16, alias="maxModelLen")
+    concurrency: int = Field(default=16, ge=1)
+    workload_type: Literal["realtime", "batch"] = Field(default="realtime", alias="workloadType")
+    capacity: Literal["auto", "on-demand", "spot", "mixed"] = "auto"
+    regions: tuple[str, ...] = Field(default=("us-east-1",), min_length=1)
+    target: Literal["eks", "ec2"] = "eks"
+    cluster_name: str | None = Field(default=None, alias="clusterName")
+    subnet_ids: tuple[str, ...] = Field(default=(), alias="subnetIds")
+    node_role_arn: str | None = Field(default=None, alias="nodeRoleArn")
+    ami_type: EksAmiType = Field(default="AL2023_x86_64_NVIDIA", alias="amiType")
+    namespace: str = "default"
+    max_usd_per_hour: float | None = Field(default=None, gt=0, alias="maxUsdPerHour")
+    headroom: float = Field(default=0.3, ge=0, le=4)
+    pricing: Literal["auto", "live", "snapshot"] = "auto"
+    vllm_version: str | None = Field(default=None, alias="vllmVersion")
+    associate_public_ip: bool = Field(default=False, alias="associatePublicIp")
+
+    @model_validator(mode="after")
+    def _target_needs(self) -> StackConfig:
+        if not self.subnet_ids:
+            raise ValueError(
+                "subnetIds: required (the private subnets GPU nodes launch in); "
+                "`pulumi config set --path 'subnetIds[0]' subnet-...`"
+            )
+        if self.target == "eks" and not self.cluster_name:
+            raise ValueError("clusterName: required when target is eks; set it, or use target ec2")
+        if self.target == "eks" and len(self.regions) != 1:
+            raise ValueError(
+                f"regions: target eks deploys into the cluster's one region, got {list(self.regions)}; "
+                f"keep only the cluster's region (e.g. {self.regions[0]!r}) or use target ec2"
+            )
+        return self
+
+    def to_workload(self) -> Workload:
+        return Workload(
+            model=self.model, dtype=self.dtype, quantization=self.quantization,
+            kv_cache_dtype=self.kv_cache_dtype, max_model_len=self.max_model_len,
+            concurrency=self.concurrency, workload_type=self.workload_type, capacity=self.capacity,
+            regions=self.regions, max_usd_per_hour=self.max_usd_per_hour, headroom=self.headroom,
+            vllm_version=self.vllm_version,
+        )
+
+
+def config_keys() -> tuple[str, ...]:
+    """The camelCase keys StackConfig reads (hfToken is read separately, as a secret)."""
+    return tuple(field.alias or name for name, field in StackConfig.model_fields.items())
+
+
+def _parse_value(key: str, value: str) -> Any:
+    """Pulumi hands config values over as strings; arrays arrive as JSON (YAML lists in the stack file)."""
+    field_name = next(n for n, f in StackConfig.model_fields.items() if (f.alias or n) == key)
+    annotation = str(StackConfig.model_fields[field_name].annotation)
+    if annotation.startswith("tuple"):
+        text = value.strip()
+        if text.startswith("["):
+            return tuple(json.loads(text))
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return value
+
+
+def stack_config_from(get: Any) -> StackConfig:
+    """Build the StackConfig from a `get(key) -> str | None` (pulumi.Config.get, or a dict's get)."""
+    raw = {key: _parse_value(key, value) for key in config_keys() if (value := get(key)) is not None}
+    return StackConfig.model_validate(raw)
+
+
+def check_known_keys(keys: list[str]) -> None:
+    """Fail on a key Pulumi.yaml does not declare (a typo would otherwise be silently ignored)."""
+    known = set(config_keys()) | {HF_TOKEN_KEY}
+    for key in keys:
+        if key not in known:
+            raise ValueError(f"{key}: not a config key of {PROJECT}; known keys: {', '.join(sorted(known))}")

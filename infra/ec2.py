@@ -1,0 +1,154 @@
+"""GpuAutoScalingGroup: a Plan on plain EC2, a launch template + Auto Scaling group running vLLM.
+
+The ASG's MixedInstancesPolicy carries the plan's capacity split. ASG defaults are 100% on-demand and
+`lowest-price` spot allocation (EC2 Auto Scaling InstancesDistribution), so every distribution setting
+is set explicitly here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.eks import encrypted_gp3, metadata_options
+from infra.volumes import ROOT_DEVICE, ec2_root_volume_gib
+from planner.models import Plan
+from templates.render import VLLM_PORT, RenderError, replicas_per_instance
+
+# Public SSM parameter of the Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023, x86_64):
+# NVIDIA driver, Docker + NVIDIA container toolkit, AWS CLI, EFA preinstalled (AWS DLAMI developer guide).
+DLAMI_SSM_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id"
+# Lets operators reach instances through Session Manager instead of SSH (no key pair, no open port 22).
+SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+def check_ec2_plan(plan: Plan) -> None:
+    """EC2 user data runs independent servers: a replica must fit on one instance."""
+    if plan.instances_per_replica > 1:
+        raise RenderError(
+            f"a replica of this plan spans {plan.instances_per_replica} x {plan.instance_type}; the EC2 "
+            "target runs single-instance replicas. Use target eks (LeaderWorkerSet) or a plan that fits "
+            "one instance (larger instance type or quantization fp8)"
+        )
+
+
+def instances_distribution(plan: Plan) -> aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs:
+    """The plan's on-demand base, the rest spot (or all on-demand), price-capacity-optimized spot."""
+    return aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
+        on_demand_base_capacity=plan.on_demand_instances,
+        on_demand_percentage_above_base_capacity=0 if plan.spot_instances else 100,
+        on_demand_allocation_strategy="prioritized",
+        # AWS's recommended spot strategy: lowest price among the pools least likely to be interrupted.
+        spot_allocation_strategy="price-capacity-optimized",
+    )
+
+
+def _assume_role_policy() -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+class GpuAutoScalingGroup(pulumi.ComponentResource):
+    """Instance role (reads only the token secret), security group, launch template, ASG."""
+
+    asg_name: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        plan: Plan,
+        subnet_ids: list[str],
+        user_data: pulumi.Input[str],
+        hf_token_read_policy: pulumi.Input[str] | None = None,
+        associate_public_ip: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        check_ec2_plan(plan)
+        super().__init__("llm-advisor:ec2:GpuAutoScalingGroup", name, None, opts)
+        self._child = pulumi.ResourceOptions(parent=self)
+        profile = self._instance_profile(name, hf_token_read_policy)
+        security_group = self._security_group(name, subnet_ids[0], replicas_per_instance(plan))
+        ami = aws.ssm.get_parameter_output(name=DLAMI_SSM_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self))
+        template = aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            name_prefix=f"{name}-",
+            image_id=ami.insecure_value,
+            block_device_mappings=[encrypted_gp3(ROOT_DEVICE, ec2_root_volume_gib(plan))],
+            metadata_options=metadata_options(),
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            network_interfaces=[
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                    device_index=0,
+                    associate_public_ip_address=str(associate_public_ip).lower(),
+                    security_groups=[security_group.id],
+                    delete_on_termination="true",
+                )
+            ],
+            # Launch templates take user data base64-encoded (EC2 RequestLaunchTemplateData.UserData).
+            user_data=pulumi.Output.from_input(user_data).apply(
+                lambda text: base64.b64encode(text.encode()).decode()
+            ),
+            opts=self._child,
+        )
+        instance_types = list(dict.fromkeys((plan.instance_type, *plan.spot_instance_types)))
+        group = aws.autoscaling.Group(
+            f"{name}-asg",
+            vpc_zone_identifiers=subnet_ids,
+            desired_capacity=plan.instance_count,
+            min_size=plan.instance_count,
+            max_size=plan.instance_count,
+            # Replace spot instances at elevated interruption risk before they are reclaimed.
+            capacity_rebalance=True,
+            # vLLM needs minutes to pull the image and load weights before it is healthy.
+            health_check_grace_period=1800,
+            mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
+                instances_distribution=instances_distribution(plan),
+                launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
+                    launch_template_specification=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
+                        launch_template_id=template.id, version=template.latest_version.apply(str)
+                    ),
+                    overrides=[
+                        aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
+                        for t in instance_types
+                    ],
+                ),
+            ),
+            tags=[aws.autoscaling.GroupTagArgs(key="Name", value=name, propagate_at_launch=True)],
+            opts=self._child,
+        )
+        self.asg_name = group.name
+        self.register_outputs({"asg_name": self.asg_name})
+
+    def _instance_profile(self, name: str, read_policy: pulumi.Input[str] | None) -> aws.iam.InstanceProfile:
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=_assume_role_policy(), opts=self._child)
+        aws.iam.RolePolicyAttachment(f"{name}-ssm", role=role.name, policy_arn=SSM_CORE_POLICY, opts=self._child)
+        if read_policy is not None:
+            aws.iam.RolePolicy(f"{name}-hf-token", role=role.id, policy=read_policy, opts=self._child)
+        return aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=self._child)
+
+    def _security_group(self, name: str, subnet_id: str, servers: int) -> aws.ec2.SecurityGroup:
+        """vLLM ports open to the VPC only; all egress (image pull, Hugging Face, Secrets Manager)."""
+        subnet = aws.ec2.get_subnet_output(id=subnet_id, opts=pulumi.InvokeOutputOptions(parent=self))
+        vpc = aws.ec2.get_vpc_output(id=subnet.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self))
+        return aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            description="vLLM OpenAI servers: reachable from the VPC only",
+            vpc_id=subnet.vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp", from_port=VLLM_PORT, to_port=VLLM_PORT + servers - 1,
+                    cidr_blocks=[vpc.cidr_block],
+                )
+            ],
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"])],
+            opts=self._child,
+        )

@@ -1,0 +1,182 @@
+"""GpuNodeGroups: EKS managed node groups that carry a Plan's GPU instances, one per capacity type.
+
+EKS managed node groups are all-spot or all-on-demand (CreateNodegroup `capacityType`), so an on-demand
+base plus spot burst is two node groups. GPU nodes are not tainted by default: we taint them
+nvidia.com/gpu=true:NoSchedule and label them with the pool the rendered manifests select on.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.volumes import EksAmiType, eks_volume
+from planner.models import Plan
+from templates.render import POOL_LABEL
+
+CAPACITY_LABEL = "llm-advisor/capacity"
+GPU_TAINT = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
+# Managed policies every EKS node role needs (EKS user guide, "Amazon EKS node IAM role").
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+)
+
+
+def metadata_options() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
+    """IMDSv2 only; hop limit 2 so containers (one network hop away) still reach IMDS."""
+    return aws.ec2.LaunchTemplateMetadataOptionsArgs(
+        http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2
+    )
+
+
+def encrypted_gp3(device_name: str, size_gib: int) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+    return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+        device_name=device_name,
+        ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+            volume_size=size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
+        ),
+    )
+
+
+def node_groups_for(plan: Plan) -> list[tuple[str, str, int, list[str]]]:
+    """(suffix, EKS capacity type, node count, instance types) per node group the plan needs."""
+    groups = []
+    if plan.on_demand_instances:
+        groups.append(("od", "ON_DEMAND", plan.on_demand_instances, [plan.instance_type]))
+    if plan.spot_instances:
+        # Same-shape types let EKS's ASG pick the deepest spot pools (capacity-optimized for spot).
+        spot_types = list(plan.spot_instance_types or (plan.instance_type,))
+        groups.append(("spot", "SPOT", plan.spot_instances, spot_types))
+    return groups
+
+
+class GpuNodeGroups(pulumi.ComponentResource):
+    """Launch template (disk, IMDSv2, EFA + placement when a replica spans nodes) and node groups."""
+
+    node_group_names: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        name: str,
+        plan: Plan,
+        cluster_name: pulumi.Input[str],
+        subnet_ids: list[str],
+        pool: str,
+        node_role_arn: pulumi.Input[str] | None = None,
+        ami_type: EksAmiType = "AL2023_x86_64_NVIDIA",
+        efa_interfaces: int = 1,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("llm-advisor:eks:GpuNodeGroups", name, None, opts)
+        self._child = pulumi.ResourceOptions(parent=self)
+        role_arn = node_role_arn or self._node_role(name)
+        # EFA and a cluster placement group need every node in one AZ: use the first subnet only.
+        subnets = subnet_ids[:1] if plan.needs_efa else subnet_ids
+        template = self._launch_template(name, plan, cluster_name, ami_type, efa_interfaces)
+        groups = [
+            aws.eks.NodeGroup(
+                f"{name}-{suffix}",
+                cluster_name=cluster_name,
+                node_role_arn=role_arn,
+                subnet_ids=subnets,
+                capacity_type=capacity_type,
+                ami_type=ami_type,
+                instance_types=instance_types,
+                # Fixed size: replicas x instances per replica, split by capacity type as planned.
+                scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                    desired_size=count, min_size=count, max_size=count
+                ),
+                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+                labels={POOL_LABEL: pool, CAPACITY_LABEL: capacity_type.lower().replace("_", "-")},
+                taints=[GPU_TAINT],
+                launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                    id=template.id, version=template.latest_version.apply(str)
+                ),
+                opts=self._child,
+            )
+            for suffix, capacity_type, count, instance_types in node_groups_for(plan)
+        ]
+        self.node_group_names = pulumi.Output.all(*[g.node_group_name for g in groups])
+        self.register_outputs({"node_group_names": self.node_group_names})
+
+    def _node_role(self, name: str) -> pulumi.Output[str]:
+        role = aws.iam.Role(
+            f"{name}-node-role",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                         "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+            opts=self._child,
+        )
+        for i, policy_arn in enumerate(NODE_POLICIES):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-policy-{i}", role=role.name, policy_arn=policy_arn, opts=self._child
+            )
+        return role.arn
+
+    def _launch_template(
+        self, name: str, plan: Plan, cluster_name: pulumi.Input[str], ami_type: EksAmiType, efa_interfaces: int
+    ) -> aws.ec2.LaunchTemplate:
+        device, size_gib = eks_volume(plan, ami_type)
+        extra: dict[str, object] = {}
+        if plan.needs_efa:
+            extra = self._efa(name, cluster_name, efa_interfaces)
+        return aws.ec2.LaunchTemplate(
+            f"{name}-lt",
+            name_prefix=f"{name}-",
+            block_device_mappings=[encrypted_gp3(device, size_gib)],
+            metadata_options=metadata_options(),
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(
+                    resource_type="instance", tags={"Name": name, POOL_LABEL: name}
+                )
+            ],
+            opts=self._child,
+            **extra,
+        )
+
+    def _efa(self, name: str, cluster_name: pulumi.Input[str], count: int) -> dict[str, object]:
+        """EFA interfaces + cluster placement group for multi-node replicas.
+
+        A launch template with network interfaces cannot use SecurityGroupIds: each interface lists its
+        groups, and every EFA needs a group that allows all traffic to itself (AWS EFA user guide).
+        The first interface also carries the cluster security group so the node can join the cluster.
+        """
+        cluster = aws.eks.get_cluster_output(name=cluster_name)
+        efa_sg = aws.ec2.SecurityGroup(
+            f"{name}-efa-sg",
+            description="EFA: all traffic between the GPU nodes of one replica",
+            vpc_id=cluster.vpc_config.vpc_id,
+            ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="-1", from_port=0, to_port=0, self=True)],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, self=True),
+                aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]),
+            ],
+            opts=self._child,
+        )
+        placement = aws.ec2.PlacementGroup(f"{name}-pg", strategy="cluster", opts=self._child)
+        cluster_sg = cluster.vpc_config.cluster_security_group_id
+        # Network card i carries EFA i; only card 0 is the primary (device index 0) interface.
+        interfaces = [
+            aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                device_index=0 if card == 0 else 1,
+                network_card_index=card,
+                interface_type="efa",
+                delete_on_termination="true",
+                security_groups=[cluster_sg, efa_sg.id] if card == 0 else [efa_sg.id],
+            )
+            for card in range(max(1, count))
+        ]
+        return {
+            "network_interfaces": interfaces,
+            "placement": aws.ec2.LaunchTemplatePlacementArgs(group_name=placement.name),
+        }

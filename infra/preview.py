@@ -1,0 +1,172 @@
+"""Runs the Pulumi program under Pulumi's mock runtime and records the resource tree it declares.
+
+This is what `python -m advisor preview` and the tests use: `pulumi.runtime.set_mocks` (Pulumi's
+unit-testing path) replaces the engine, so no Pulumi CLI, state backend or AWS account is needed.
+The mocks echo inputs back as outputs and answer the few data-source calls the program makes.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
+from pulumi.runtime.settings import set_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+from pydantic import BaseModel, ConfigDict
+
+from infra.config import HF_TOKEN_KEY, PROJECT, check_known_keys, stack_config_from
+
+ROOT = Path(__file__).resolve().parent.parent
+MOCK_ACCOUNT = "123456789012"
+MOCK_AMI = "ami-0mockdlami0000000"
+MOCK_VPC = "vpc-0mock000000000000"
+SECRET_PLACEHOLDER = "[secret]"
+# The marker Pulumi's wire format puts on a secret value (pulumi/runtime/rpc.py _special_secret_sig).
+_SECRET_SIG = rpc._special_sig_key
+_SECRET_VALUE = rpc._special_secret_sig
+
+
+class RecordedResource(BaseModel):
+    """One registered resource: where it sits in the tree and the inputs the program gave it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    urn: str
+    parent: str
+    type: str
+    name: str
+    custom: bool
+    inputs: dict[str, Any]
+
+
+class MockRun(BaseModel):
+    """Everything a mocked run declared: resources in order and resolved stack outputs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    resources: tuple[RecordedResource, ...]
+    outputs: dict[str, Any]
+    secret_outputs: tuple[str, ...]
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+
+def is_secret_value(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Echo inputs as outputs, add the computed attributes the program reads (arn, name, version)."""
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        name = state.get("namePrefix", args.name + "-") + "mock" if "namePrefix" in state else args.name
+        state.setdefault("name", name)
+        state["arn"] = f"arn:aws:mock:{MOCK_ACCOUNT}:{args.typ.split(':')[1]}/{name}"
+        if args.typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            state["latestVersion"] = 1
+        if args.typ == "aws:eks/nodeGroup:NodeGroup":
+            state["nodeGroupName"] = args.name
+        return f"{args.name}-id", state
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        if args.token == "aws:ssm/getParameter:getParameter":
+            return {"name": args.args["name"], "type": "String", "value": MOCK_AMI, "insecureValue": MOCK_AMI}
+        if args.token == "aws:eks/getCluster:getCluster":
+            vpc = {"vpcId": MOCK_VPC, "clusterSecurityGroupId": "sg-0mockcluster0000000"}
+            return {"name": args.args["name"], "vpcConfig": vpc}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            return {"id": args.args.get("id"), "vpcId": MOCK_VPC}
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return {"id": args.args.get("id"), "cidrBlock": "10.0.0.0/16"}
+        return {}
+
+
+class _RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks, log: list[RecordedResource]):
+        super().__init__(mocks)
+        self._log = log
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self._log.append(
+                RecordedResource(
+                    urn=response.urn, parent=request.parent, type=request.type, name=request.name,
+                    custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+                )
+            )
+        return response
+
+
+def _resolve(value: Any) -> tuple[Any, bool]:
+    output = pulumi.Output.from_input(value)
+    return _sync_await(output.future()), bool(_sync_await(output.is_secret()))
+
+
+def run_program(
+    program: Callable[[], None], config: Mapping[str, str], secret_keys: tuple[str, ...] = (), stack: str = "preview"
+) -> MockRun:
+    """Run `program` (which declares resources and calls pulumi.export) under mocks; record it all."""
+    log: list[RecordedResource] = []
+    mocks = AwsMocks()
+    set_root_resource(None)  # a fresh root Stack per run, so exports do not leak between runs
+    pulumi.runtime.set_all_config(dict(config), list(secret_keys))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=_RecordingMonitor(mocks, log))
+    _sync_await(run_pulumi_func(program))
+    root = pulumi.runtime.get_root_resource()
+    exports = dict(getattr(root, "outputs", {}) or {})
+    resolved = {key: _resolve(value) for key, value in exports.items()}
+    return MockRun(
+        resources=tuple(log),
+        outputs={key: value for key, (value, _) in resolved.items()},
+        secret_outputs=tuple(key for key, (_, secret) in resolved.items() if secret),
+    )
+
+
+def load_stack_file(path: Path) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Pulumi.<stack>.yaml -> (config map keyed `project:key`, secret keys). Encrypted `secure:` values
+    become a placeholder (they cannot be decrypted without the stack's secrets provider)."""
+    document = yaml.safe_load(path.read_text()) or {}
+    raw = document.get("config") or {}
+    config: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in raw.items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and "secure" in value:
+            config[full], secrets = SECRET_PLACEHOLDER, [*secrets, full]
+        elif isinstance(value, (list, dict)):
+            config[full] = json.dumps(value)
+        elif isinstance(value, bool):
+            config[full] = str(value).lower()
+        else:
+            config[full] = str(value)
+    check_known_keys([k.split(":", 1)[1] for k in config if k.startswith(f"{PROJECT}:")])
+    return config, tuple(secrets)
+
+
+def run_main_program(
+    config: Mapping[str, str], secret_keys: tuple[str, ...] = (), main_path: Path = ROOT / "__main__.py"
+) -> MockRun:
+    """Validate the config (before any resource), then run __main__.py under mocks."""
+    project_keys = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
+    check_known_keys(list(project_keys))
+    stack_config_from(project_keys.get)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return run_program(lambda: runpy.run_path(str(main_path), run_name="__pulumi_main__") and None,
+                       config, secret_keys)
+
+
+def has_hf_token(config: Mapping[str, str]) -> bool:
+    return f"{PROJECT}:{HF_TOKEN_KEY}" in config

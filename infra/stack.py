@@ -1,0 +1,71 @@
+"""Builds a Plan's resources (provider, token secret, EKS node groups or EC2 ASG) and its stack outputs.
+
+`__main__.py` calls `deploy` after planning; tests call it with hand-built Plans under Pulumi mocks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.config import StackConfig
+from infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
+from infra.eks import GpuNodeGroups
+from infra.secrets import HfTokenSecret
+from planner.models import Plan
+from templates.models import RenderOptions
+from templates.render import default_options, render_bundle, render_cloud_init, render_vllm_config
+
+
+def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
+    base = default_options(plan)
+    return RenderOptions(name=base.name, namespace=cfg.namespace, hf_token_secret_id=secret_id)
+
+
+def deploy(
+    plan: Plan,
+    cfg: StackConfig,
+    hf_token: pulumi.Input[str] | None,
+    efa_interfaces: int = 1,
+) -> dict[str, Any]:
+    """Declare every resource of the stack; returns the stack outputs (name -> value or Output)."""
+    if cfg.target == "ec2":
+        check_ec2_plan(plan)  # before any resource: a bad input never produces a partial stack
+    name = default_options(plan).name
+    # Everything lands in the plan's region, whatever the ambient aws:region says.
+    provider = aws.Provider(f"aws-{plan.region}", region=plan.region)
+    in_region = pulumi.ResourceOptions(providers=[provider])
+    secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
+    secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
+    outputs: dict[str, Any] = {
+        "plan": plan.model_dump(mode="json"),
+        "price_source": plan.price_source,
+        "prices_as_of": plan.prices_as_of.isoformat(),
+        "usd_per_hour": plan.usd_per_hour,
+        "vllm_config": render_vllm_config(plan),
+        "kubectl_apply_hint": secret_arn.apply(
+            lambda arn: render_bundle(plan, _options(plan, cfg, arn)).kubectl_apply_hint
+        ),
+    }
+    if secret:
+        outputs["hf_token_secret_arn"] = secret.arn
+    if cfg.target == "eks":
+        groups = GpuNodeGroups(
+            name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=list(cfg.subnet_ids), pool=name,
+            node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, efa_interfaces=efa_interfaces,
+            opts=in_region,
+        )
+        outputs["node_group_names"] = groups.node_group_names
+    else:
+        user_data = secret_arn.apply(
+            lambda arn: render_cloud_init(plan, _options(plan, cfg, arn), render_vllm_config(plan))
+        )
+        asg = GpuAutoScalingGroup(
+            name, plan, subnet_ids=list(cfg.subnet_ids), user_data=user_data,
+            hf_token_read_policy=secret.read_policy() if secret else None,
+            associate_public_ip=cfg.associate_public_ip, opts=in_region,
+        )
+        outputs["asg_name"] = asg.asg_name
+    return outputs

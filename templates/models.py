@@ -1,0 +1,66 @@
+"""Boundary models of the renderer: what to render a Plan with, and the files it produced."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# RFC 1123 DNS label: Kubernetes object names, label values and Service names must match it.
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class Frozen(BaseModel):
+    """Immutable, strict base for every model that crosses a module boundary."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RenderOptions(Frozen):
+    """Names the rendered files share with the infrastructure (node labels, secret ids)."""
+
+    name: str = Field(description="Kubernetes object name and node-pool label value")
+    namespace: str = "default"
+    hf_token_secret_id: str | None = Field(
+        default=None,
+        description="AWS Secrets Manager id (name or ARN) of the Hugging Face token; None = no token",
+    )
+    hf_token_k8s_secret: str = Field(default="hf-token", description="Kubernetes Secret holding HF_TOKEN")
+
+    @field_validator("name", "namespace", "hf_token_k8s_secret")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(
+                f"{value!r} is not an RFC 1123 DNS label (lower-case alphanumerics and '-', at most 63); "
+                f"try {slugify(value)!r}"
+            )
+        return value
+
+
+class RenderedFile(Frozen):
+    """One generated file: its name relative to the output directory and its text."""
+
+    name: str
+    content: str
+
+
+class RenderedBundle(Frozen):
+    """Everything rendered for one Plan, plus how to apply it."""
+
+    files: tuple[RenderedFile, ...]
+    image: str = Field(description="the pinned vllm/vllm-openai image")
+    kubectl_apply_hint: str
+
+    def file(self, name: str) -> RenderedFile:
+        for rendered in self.files:
+            if rendered.name == name:
+                return rendered
+        raise KeyError(f"no rendered file {name!r}; have {[f.name for f in self.files]}")
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """A DNS label from free text: `Qwen/Qwen3-8B` -> `qwen3-8b` (the part after the last '/')."""
+    base = text.rsplit("/", 1)[-1].lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", base).strip("-")[:max_len].strip("-")
+    return slug or "vllm"

@@ -1,0 +1,208 @@
+"""The single renderer: turns a Plan into the vLLM config, Kubernetes manifests and EC2 cloud-init.
+
+Every *.j2 file in this directory is rendered here and nowhere else, with StrictUndefined so a missing
+value fails loudly instead of rendering an empty string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import jinja2
+
+from planner.models import Plan
+from templates.models import RenderedBundle, RenderedFile, RenderOptions, slugify
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
+VLLM_IMAGE_REPOSITORY = "vllm/vllm-openai"
+# vLLM's OpenAI server listens on 8000 unless --port says otherwise (cli_args.py default).
+VLLM_PORT = 8000
+# Ray's default GCS port for `ray start --head` (Ray docs, "ray start").
+RAY_PORT = 6379
+CONFIG_DIR = "/etc/vllm"
+CONFIG_FILE = "vllm-config.yaml"
+CONFIG_PATH = f"{CONFIG_DIR}/{CONFIG_FILE}"
+POOL_LABEL = "llm-advisor/pool"
+
+# Plan dtype -> vLLM --dtype choice (arg_utils.py: auto, half, float16, bfloat16, float, float32).
+_DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
+# Plan quantization -> vLLM --quantization. Only methods that quantize at load time are named:
+# pre-quantized checkpoints (awq, gptq, int8 W8A8 compressed-tensors, mxfp4) are detected from the
+# checkpoint's quantization_config, and naming them would override vLLM's faster kernel choice
+# (vLLM docs, AutoAWQ: "vLLM will use awq_marlin when available"). None = omit the option.
+_QUANTIZATION = {"none": None, "fp8": "fp8", "bnb4": "bitsandbytes", "awq": None, "gptq": None,
+                 "int8": None, "mxfp4": None}
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+)
+# JSON scalars are valid YAML scalars: strings come out quoted and escaped, numbers and booleans bare.
+_ENV.filters["yaml"] = lambda value: json.dumps(value)
+
+
+class RenderError(ValueError):
+    """A Plan that the requested output cannot express (names the constraint and what would work)."""
+
+
+def vllm_image(plan: Plan) -> str:
+    """The vllm/vllm-openai image pinned to the plan's vLLM release: `0.11` -> `v0.11.0`."""
+    match = _VERSION.match(plan.vllm_version)
+    if not match:
+        raise RenderError(
+            f"vllm_version {plan.vllm_version!r} is not X.Y or X.Y.Z; the image tag needs e.g. '0.11.0'"
+        )
+    major, minor, patch = match.group(1), match.group(2), match.group(3) or "0"
+    return f"{VLLM_IMAGE_REPOSITORY}:v{major}.{minor}.{patch}"
+
+
+def default_options(plan: Plan, hf_token_secret_id: str | None = None) -> RenderOptions:
+    """Options derived from the plan alone: the object name is the model's slug."""
+    return RenderOptions(name=f"vllm-{slugify(plan.model, 34)}", hf_token_secret_id=hf_token_secret_id)
+
+
+def vllm_settings(plan: Plan) -> tuple[tuple[str, str | int | float | bool], ...]:
+    """Every `vllm serve` setting that matters, explicitly, in vLLM's long-option spelling."""
+    multi_node = plan.instances_per_replica > 1
+    settings: list[tuple[str, str | int | float | bool]] = [
+        ("host", "0.0.0.0"),
+        ("port", VLLM_PORT),
+        ("served-model-name", plan.model),
+        ("dtype", _DTYPE[plan.dtype]),
+    ]
+    if _QUANTIZATION[plan.quantization]:
+        settings.append(("quantization", _QUANTIZATION[plan.quantization]))
+    settings += [
+        ("kv-cache-dtype", plan.kv_cache_dtype),
+        ("max-model-len", plan.max_model_len),
+        ("max-num-seqs", plan.max_num_seqs),
+        ("max-num-batched-tokens", plan.max_num_batched_tokens),
+        ("gpu-memory-utilization", plan.gpu_memory_utilization),
+        ("block-size", plan.block_size),
+        ("tensor-parallel-size", plan.tensor_parallel_size),
+        ("pipeline-parallel-size", plan.pipeline_parallel_size),
+        ("enable-prefix-caching", True),
+        # Ray is the only executor that spans instances; mp (multiprocessing) is vLLM's single-node one.
+        ("distributed-executor-backend", "ray" if multi_node else "mp"),
+    ]
+    return tuple(settings)
+
+
+def config_entries(
+    settings: tuple[tuple[str, str | int | float | bool], ...],
+) -> tuple[tuple[str, str | int | float | bool], ...]:
+    """Config-file entries: a `false` boolean becomes its negative flag set to true.
+
+    vLLM's config-file loader (FlexibleArgumentParser._load_config_file, vllm/utils.py up to v0.10)
+    appends `--key` for a true boolean and silently drops a false one, so `enable-prefix-caching: false`
+    would leave the default (on) in force; `no-enable-prefix-caching: true` cannot be misread.
+    """
+    return tuple((f"no-{key}", True) if value is False else (key, value) for key, value in settings)
+
+
+def serve_args(plan: Plan) -> list[str]:
+    """Arguments after the `vllm` executable: the model positionally (vLLM docs: a positional model
+    takes precedence over `model:` in the config file), everything else from the config file."""
+    return ["serve", plan.model, "--config", CONFIG_PATH]
+
+
+def render_vllm_config(plan: Plan) -> str:
+    return _ENV.get_template("vllm-config.yaml.j2").render(
+        plan=plan, entries=config_entries(vllm_settings(plan))
+    )
+
+
+def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[str, object]:
+    return {
+        "plan": plan,
+        "options": options,
+        "image": vllm_image(plan),
+        "vllm_config": vllm_config,
+        "serve_args": serve_args(plan),
+        "gpus_per_pod": plan.gpus_per_replica // plan.instances_per_replica,
+        "pool_label": POOL_LABEL,
+        "port": VLLM_PORT,
+        "ray_port": RAY_PORT,
+        "config_dir": CONFIG_DIR,
+        "config_file": CONFIG_FILE,
+    }
+
+
+def render_kubernetes(plan: Plan, options: RenderOptions, vllm_config: str) -> str:
+    """ConfigMap + Deployment + Service, or ConfigMap + LeaderWorkerSet + Service when a replica spans
+    instances."""
+    name = "leaderworkerset.yaml.j2" if plan.instances_per_replica > 1 else "deployment.yaml.j2"
+    return _ENV.get_template(name).render(**_pod_context(plan, options, vllm_config))
+
+
+def render_hf_token_secret(options: RenderOptions) -> str:
+    """A Secret manifest holding only the placeholder `${HF_TOKEN}`, filled by envsubst at apply time."""
+    return _ENV.get_template("hf-token-secret.yaml.j2").render(options=options)
+
+
+def replicas_per_instance(plan: Plan) -> int:
+    """vLLM servers per EC2 instance: replicas packed evenly on the instances (one replica, one server)."""
+    return math.ceil(plan.replicas / plan.instance_count)
+
+
+def render_cloud_init(plan: Plan, options: RenderOptions, vllm_config: str) -> str:
+    """cloud-config: the vLLM config, one systemd unit per replica on the instance, the token fetcher."""
+    if plan.instances_per_replica > 1:
+        raise RenderError(
+            f"a replica spans {plan.instances_per_replica} instances; EC2 user data runs independent "
+            "single-instance servers. Use target eks (LeaderWorkerSet + Ray) or a plan with "
+            "instances_per_replica 1 (larger instance type or --quantization fp8)"
+        )
+    per_instance = replicas_per_instance(plan)
+    servers = [
+        {
+            "index": i,
+            "port": VLLM_PORT + i,
+            "devices": ",".join(str(d) for d in range(i * plan.gpus_per_replica, (i + 1) * plan.gpus_per_replica)),
+        }
+        for i in range(per_instance)
+    ]
+    return _ENV.get_template("cloud-init.yaml.j2").render(
+        plan=plan, options=options, image=vllm_image(plan), vllm_config=vllm_config, servers=servers,
+        serve_args=serve_args(plan), config_dir=CONFIG_DIR, config_file=CONFIG_FILE, port=VLLM_PORT,
+    )
+
+
+def kubectl_apply_hint(plan: Plan, options: RenderOptions) -> str:
+    """Commands that put the rendered manifests on a cluster (token first, from Secrets Manager)."""
+    steps = []
+    if plan.instances_per_replica > 1:
+        steps.append("# needs the LeaderWorkerSet controller: https://lws.sigs.k8s.io/docs/installation/")
+    if options.hf_token_secret_id:
+        steps.append(
+            f"HF_TOKEN=\"$(aws secretsmanager get-secret-value --region {plan.region} "
+            f"--secret-id {options.hf_token_secret_id} --query SecretString --output text)\" "
+            "envsubst < hf-token-secret.yaml | kubectl apply -f -"
+        )
+    steps.append("kubectl apply -f kubernetes.yaml")
+    return "\n".join(steps)
+
+
+def render_bundle(plan: Plan, options: RenderOptions) -> RenderedBundle:
+    """All files for a plan: vllm-config.yaml, kubernetes.yaml, hf-token-secret.yaml (when a token is
+    configured) and cloud-init.yaml (when replicas fit on one instance)."""
+    vllm_config = render_vllm_config(plan)
+    files = [
+        RenderedFile(name=CONFIG_FILE, content=vllm_config),
+        RenderedFile(name="kubernetes.yaml", content=render_kubernetes(plan, options, vllm_config)),
+    ]
+    if options.hf_token_secret_id:
+        files.append(RenderedFile(name="hf-token-secret.yaml", content=render_hf_token_secret(options)))
+    if plan.instances_per_replica == 1:
+        files.append(RenderedFile(name="cloud-init.yaml", content=render_cloud_init(plan, options, vllm_config)))
+    return RenderedBundle(
+        files=tuple(files), image=vllm_image(plan), kubectl_apply_hint=kubectl_apply_hint(plan, options)
+    )
