@@ -1,0 +1,89 @@
+"""Hourly cost of a layout under each capacity type, and the capacity the workload should buy (pure).
+
+Rules (issue 4):
+- batch work: spot at its expected cost (interruption overhead from pricing.economics) when `auto` and
+  cheaper than on-demand; `spot`/`on-demand` when asked.
+- realtime serving: on-demand; with `auto` or `mixed`, an on-demand base + spot burst
+  (pricing.economics.mixed_capacity_split) when it saves at least MIXED_MIN_SAVING: below that, running two
+  node groups (EKS managed node groups are all-spot or all-on-demand) is not worth the operational cost.
+- Capacity is split in whole units: an instance, or all the instances of a replica that spans several
+  (a spot interruption of one node takes the whole pipeline down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.models import CapacityType, WorkloadType
+from pricing.economics import effective_spot_usd_per_hour, mixed_capacity_split
+from pricing.models import InstancePrice
+
+MIXED_MIN_SAVING = 0.10
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityCost:
+    """The capacity chosen for one layout and what it costs per hour."""
+
+    capacity_type: CapacityType
+    usd_per_hour: float  # expected: spot includes its interruption overhead
+    billed_usd_per_hour: float  # what AWS bills at list/spot price
+    on_demand_instances: int
+    spot_instances: int
+
+
+def _spot_unit_usd(price: InstancePrice, workload_type: WorkloadType, instances_per_unit: int) -> float | None:
+    if price.spot_usd_per_hour is None:
+        return None
+    return effective_spot_usd_per_hour(
+        price.spot_usd_per_hour,
+        price.on_demand_usd_per_hour,
+        price.interruption_band,
+        workload_type,
+        instances=instances_per_unit,
+    )
+
+
+def _cost(od_n: int, spot_n: int, price: InstancePrice, spot_eff: float | None) -> CapacityCost | None:
+    od = price.on_demand_usd_per_hour
+    if (od_n and od is None) or (spot_n and (spot_eff is None or price.spot_usd_per_hour is None)):
+        return None
+    kind: CapacityType = "mixed" if od_n and spot_n else ("spot" if spot_n else "on-demand")
+    expected = od_n * (od or 0.0) + spot_n * (spot_eff or 0.0)
+    billed = od_n * (od or 0.0) + spot_n * (price.spot_usd_per_hour or 0.0)
+    return CapacityCost(kind, round(expected, 4), round(billed, 4), od_n, spot_n)
+
+
+def _mixed(units: int, per_unit: int, price: InstancePrice, workload_type: WorkloadType,
+           spot_eff: float | None) -> CapacityCost | None:
+    od_units, spot_units = mixed_capacity_split(units, workload_type, price.interruption_band)
+    return _cost(od_units * per_unit, spot_units * per_unit, price, spot_eff)
+
+
+def choose_capacity(
+    price: InstancePrice,
+    instance_count: int,
+    instances_per_unit: int,
+    workload_type: WorkloadType,
+    preference: str,
+) -> CapacityCost | None:
+    """The cheapest acceptable capacity for `instance_count` instances, or None when it cannot be bought."""
+    units = instance_count // instances_per_unit
+    spot_eff = _spot_unit_usd(price, workload_type, instances_per_unit)
+    on_demand = _cost(instance_count, 0, price, spot_eff)
+    spot = _cost(0, instance_count, price, spot_eff)
+    if preference == "on-demand":
+        return on_demand
+    if preference == "spot":
+        return spot
+    if preference == "mixed":
+        return _mixed(units, instances_per_unit, price, workload_type, spot_eff)
+    if workload_type == "batch":
+        options = [c for c in (on_demand, spot) if c is not None]
+        return min(options, key=lambda c: (c.usd_per_hour, c.capacity_type)) if options else None
+    mixed = _mixed(units, instances_per_unit, price, workload_type, spot_eff)
+    if on_demand is None:
+        return mixed if mixed is not None and mixed.spot_instances else None
+    if mixed is not None and mixed.usd_per_hour <= on_demand.usd_per_hour * (1 - MIXED_MIN_SAVING):
+        return mixed
+    return on_demand

@@ -1,0 +1,7 @@
+"""The planner's error: no layout serves the workload; the message names why and what would."""
+
+from __future__ import annotations
+
+
+class PlanningError(ValueError):
+    """Raised with the binding constraint and the nearest options, each with its cost."""

@@ -1,0 +1,279 @@
+"""Candidate search: every GPU offer x (TP, PP) layout x replicas, the feasible ones ranked by cost (pure).
+
+Layouts per instance shape (g GPUs per instance):
+- TP in 1, 2, 4, 8 (16) dividing g, validated by sizing.check_layout (heads % TP, KV-head rules).
+- PP inside one instance only on PCIe-only types (g4dn, g5, g6, g6e, g7e): vLLM's docs advise pipeline
+  rather than tensor parallelism when GPUs lack NVLink ("Parallelism and Scaling": PP when "GPUs lack
+  NVLink (e.g., L40S)"); on NVLink types TP is the better split.
+- PP across instances only when no single-instance layout of that shape holds the model, only on
+  EFA-capable types (the stage hand-off and NCCL traffic need EFA, and the nodes a cluster placement
+  group), up to MAX_NODES_PER_REPLICA nodes: TP = the node's GPUs on NVLink, any TP on PCIe.
+Replicas: the fewest whose KV pools hold concurrency x max_model_len x (1 + headroom), then more while a
+throughput target or a time-per-output-token bound is missed; the instances bought are then filled with
+replicas (an idle GPU costs the same as a busy one).
+Ranking (deterministic): expected USD/hour; on PCIe the smaller TP (PP preferred, see above); higher
+output tokens/s; fewer instances; fewer GPUs per replica; region in the order asked; instance type name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from planner.costing import CapacityCost, choose_capacity
+from planner.models import ThroughputEstimate, Workload
+from planner.sizer import Precision, ReplicaSizer, precision_for, replicas_for_memory
+from planner.throughput import (
+    PCIE_USABLE_GB_PER_S,
+    ReplicaShape,
+    estimate_throughput,
+    usd_per_million_output_tokens,
+)
+from pricing.models import InstanceType, Offer, PricedCatalog
+from sizing.models import MemoryEstimate, UtilizationAdvice
+
+MAX_INSTANCES = 64  # a plan beyond this many GPU instances is past typical account quotas: reported instead
+MAX_NODES_PER_REPLICA = 4
+TP_SIZES = (1, 2, 4, 8, 16)
+# Binding-constraint kinds, from the furthest a candidate got to the earliest rejection.
+KINDS = ("budget", "latency", "throughput", "scale", "context", "weights", "precision", "price", "layout")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    tp: int
+    pp: int
+    instances_per_replica: int = 1
+    replicas_per_instance: int = 1
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp
+
+
+@dataclass(frozen=True, slots=True)
+class Sized:
+    """A layout that serves the workload on one instance shape, before any price."""
+
+    layout: Layout
+    precision: Precision
+    replicas: int
+    instance_count: int
+    concurrency_per_replica: int
+    advice: UtilizationAdvice
+    throughput: ThroughputEstimate
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    kind: str
+    detail: str
+    score: float = 0.0  # smaller = closer to feasible, to pick the example worth quoting
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    offer: Offer
+    sized: Sized
+    cost: CapacityCost
+    usd_per_million_output_tokens: float | None
+    region_rank: int
+
+    @property
+    def instance_type(self) -> str:
+        return self.offer.instance.instance_type
+
+    def rank_key(self) -> tuple:
+        inst, lay = self.offer.instance, self.sized.layout
+        pcie_tp = lay.tp if inst.interconnect == "pcie" and lay.tp > 1 else 0
+        return (round(self.cost.usd_per_hour, 4), pcie_tp, -self.sized.throughput.total_output_tokens_per_s,
+                self.sized.instance_count, lay.gpus, self.region_rank, inst.instance_type, lay.tp, lay.pp)
+
+
+@dataclass
+class SearchResult:
+    ranked: list[Candidate]
+    rejections: dict[str, tuple[int, Rejected]] = field(default_factory=dict)
+    sizing_calls: int = 0
+    layouts_evaluated: int = 0
+
+    def reject(self, r: Rejected) -> None:
+        count, best = self.rejections.get(r.kind, (0, r))
+        self.rejections[r.kind] = (count + 1, best if best.score <= r.score else r)
+
+
+def eligible(inst: InstanceType, workload: Workload) -> bool:
+    """An NVIDIA GPU instance with whole GPUs, inside the family filters (Neuron and g6f slices are out)."""
+    if inst.accelerator_kind != "nvidia_gpu" or inst.gpu is None or inst.gpu_fraction < 1 or inst.gpu_count < 1:
+        return False
+    if workload.allowed_families and inst.family not in workload.allowed_families:
+        return False
+    return inst.family not in workload.excluded_families
+
+
+def in_node_layouts(inst: InstanceType) -> list[Layout]:
+    g = inst.gpu_count
+    out = []
+    for tp in (t for t in TP_SIZES if t <= g and g % t == 0):
+        pps = [1] + ([p for p in (2, 4, 8) if tp * p <= g and g % (tp * p) == 0]
+                     if inst.interconnect == "pcie" else [])
+        out += [Layout(tp, pp, 1, g // (tp * pp)) for pp in pps]
+    return out
+
+
+def multi_node_layouts(inst: InstanceType) -> list[Layout]:
+    g = inst.gpu_count
+    tps = [g] if inst.interconnect == "nvlink" else [t for t in TP_SIZES if t <= g and g % t == 0]
+    return [Layout(tp, nodes * (g // tp), nodes, 1) for nodes in range(2, MAX_NODES_PER_REPLICA + 1)
+            for tp in tps]
+
+
+def replica_shape(inst: InstanceType, layout: Layout, est: MemoryEstimate, prec: Precision, arch) -> ReplicaShape:
+    gpu = inst.gpu
+    nvlink = inst.interconnect == "nvlink" and inst.nvlink_gb_s > 0
+    return ReplicaShape(
+        memory_bandwidth_gb_per_s=gpu.memory_bandwidth_gb_s, dense_tflops=prec.dense_tflops, nvlink=nvlink,
+        link_gb_per_s=inst.nvlink_gb_s / 2 if nvlink else PCIE_USABLE_GB_PER_S,
+        network_gb_per_s=inst.network_gbps / 8, tensor_parallel_size=layout.tp,
+        pipeline_parallel_size=layout.pp, num_hidden_layers=arch.num_hidden_layers,
+        hidden_size=arch.hidden_size, weights_bytes_per_gpu=est.weights_gib * 2**30,
+        kv_bytes_per_token_per_gpu=est.kv_bytes_per_token, active_params=arch.active_params,
+        total_params=arch.total_params, is_moe=arch.is_moe, instances_per_replica=layout.instances_per_replica,
+    )
+
+
+def _fill(replicas: int, layout: Layout) -> tuple[int, int]:
+    """(replicas, instances) once the instances bought are filled with replicas."""
+    if layout.instances_per_replica > 1:
+        return replicas, replicas * layout.instances_per_replica
+    instances = math.ceil(replicas / layout.replicas_per_instance)
+    return instances * layout.replicas_per_instance, instances
+
+
+class Searcher:
+    """One planning run over one catalog: sizing cached per (GPU, TP, PP), layouts per instance shape."""
+
+    def __init__(self, workload: Workload, arch) -> None:
+        self.workload = workload
+        self.arch = arch
+        self.sizer = ReplicaSizer(workload, arch)
+        self._shapes: dict[tuple, list[Sized | Rejected]] = {}
+        self.layouts_evaluated = 0
+
+    def _meets_targets(self, thr: ThroughputEstimate) -> Rejected | None:
+        w = self.workload
+        if w.max_time_per_output_token_ms and thr.time_per_output_token_ms > w.max_time_per_output_token_ms:
+            return Rejected("latency", f"{thr.time_per_output_token_ms:.1f} ms per output token at batch "
+                            f"{thr.batch_size} > {w.max_time_per_output_token_ms:g} ms",
+                            thr.time_per_output_token_ms)
+        if w.target_output_tokens_per_s and thr.total_output_tokens_per_s < w.target_output_tokens_per_s:
+            return Rejected("throughput", f"{thr.total_output_tokens_per_s:,.0f} output tokens/s < target "
+                            f"{w.target_output_tokens_per_s:,.0f}", -thr.total_output_tokens_per_s)
+        return None
+
+    def size(self, inst: InstanceType, layout: Layout, prec: Precision) -> Sized | Rejected:
+        """The replicas and instances a layout needs on this shape, or why it cannot serve the workload."""
+        self.layouts_evaluated += 1
+        w, mem = self.workload, inst.gpu_memory_gib
+        label = f"{inst.gpu_count} x {inst.gpu_name} {mem:g} GiB, TP={layout.tp} PP={layout.pp}"
+        if self.sizer.cannot_fit(prec.quantization, mem, layout.gpus):
+            need = self.sizer.weights_lower_bound_gib(prec.quantization)
+            return Rejected("weights", f"{label}: weights alone need >= {need:,.0f} GiB, "
+                            f"{layout.gpus} GPUs give {layout.gpus * mem:,.0f} GiB", need - layout.gpus * mem)
+        est = self.sizer.at_ceiling(inst.gpu, mem, layout.tp, layout.pp, prec)
+        if isinstance(est, str):
+            return Rejected("layout", est)
+        if est.kv_cache_gib <= 0:
+            used = est.weights_gib + est.activation_peak_gib + est.non_torch_gib + est.cudagraph_gib
+            budget = est.total_gpu_memory_gib * est.gpu_memory_utilization
+            return Rejected("weights", f"{label}: weights {est.weights_gib:.1f} GiB + activations and overhead "
+                            f"= {used:.1f} GiB per GPU > budget {budget:.1f} GiB at utilization "
+                            f"{est.gpu_memory_utilization}", used - budget)
+        if not est.fits or est.max_concurrency < 1:
+            return Rejected("context", f"{label}: KV pool holds {est.kv_cache_tokens:,} tokens per replica, one "
+                            f"{w.max_model_len:,}-token request does not fit", w.max_model_len - est.kv_cache_tokens)
+        return self._scale(inst, layout, prec, est, label)
+
+    def _scale(self, inst, layout, prec, est, label) -> Sized | Rejected:
+        w = self.workload
+        replicas = replicas_for_memory(w.concurrency, w.headroom, est.max_concurrency)
+        shape = replica_shape(inst, layout, est, prec, self.arch)
+        while True:
+            replicas, instances = _fill(replicas, layout)
+            if instances > MAX_INSTANCES:
+                return Rejected("scale", f"{label}: needs {instances} instances (> {MAX_INSTANCES})", instances)
+            per_replica = math.ceil(w.concurrency / replicas)
+            thr = estimate_throughput(shape, per_replica, w.max_model_len, replicas, prec.notes)
+            missed = self._meets_targets(thr)
+            if missed is not None:
+                if per_replica == 1:
+                    return Rejected(missed.kind, f"{label}: {missed.detail} even at one request per replica",
+                                    missed.score)
+                replicas += 1
+                continue
+            advice = self.sizer.advise(inst.gpu, inst.gpu_memory_gib, layout.tp, layout.pp, prec, per_replica,
+                                       est.max_num_seqs)
+            if not advice.fits:
+                replicas += 1
+                continue
+            return Sized(layout, prec, replicas, instances, per_replica, advice, thr)
+
+    def shape_results(self, inst: InstanceType) -> list[Sized | Rejected]:
+        """Every layout of this instance shape, sized once for all regions and sizes that share it."""
+        key = (inst.gpu_name, inst.gpu_memory_gib, inst.gpu_count, inst.interconnect, inst.nvlink_gb_s,
+               inst.efa_supported, inst.network_gbps, inst.gpu.compute_capability)
+        if key in self._shapes:
+            return self._shapes[key]
+        prec = precision_for(self.workload, self.arch.quantization, inst.gpu)
+        if isinstance(prec, str):
+            results: list[Sized | Rejected] = [Rejected("precision", prec)]
+        elif (err := self.sizer.profile_error(inst.gpu, inst.gpu_memory_gib)) is not None:
+            results = [Rejected("layout", err)]
+        else:
+            results = [self.size(inst, lay, prec) for lay in in_node_layouts(inst)]
+            if not any(isinstance(r, Sized) for r in results) and self._may_span(inst, results):
+                results += [self.size(inst, lay, prec) for lay in multi_node_layouts(inst)]
+        self._shapes[key] = results
+        return results
+
+    def _may_span(self, inst: InstanceType, results: list) -> bool:
+        """PP across instances: the model does not fit one instance, the type has EFA, the model has PP."""
+        too_big = any(isinstance(r, Rejected) and r.kind in ("weights", "context") for r in results)
+        return too_big and inst.efa_supported and bool(self.arch.supports_pp)
+
+
+def search(workload: Workload, catalog: PricedCatalog, arch) -> SearchResult:
+    """All feasible candidates in the workload's regions, cheapest first, and why the others failed."""
+    searcher = Searcher(workload, arch)
+    result = SearchResult(ranked=[])
+    region_rank = {r: i for i, r in enumerate(workload.regions)}
+    for offer in catalog.offers:
+        inst = offer.instance
+        if offer.price.region not in region_rank or not eligible(inst, workload):
+            continue
+        for sized in searcher.shape_results(inst):
+            if isinstance(sized, Rejected):
+                result.reject(sized)
+                continue
+            cand = _priced(offer, sized, workload, region_rank[offer.price.region])
+            if isinstance(cand, Rejected):
+                result.reject(cand)
+            else:
+                result.ranked.append(cand)
+    result.ranked.sort(key=Candidate.rank_key)
+    result.sizing_calls = searcher.sizer.sizing_calls
+    result.layouts_evaluated = searcher.layouts_evaluated
+    return result
+
+
+def _priced(offer: Offer, sized: Sized, workload: Workload, region_rank: int) -> Candidate | Rejected:
+    unit = sized.layout.instances_per_replica
+    cost = choose_capacity(offer.price, sized.instance_count, unit, workload.workload_type, workload.capacity)
+    where = f"{sized.instance_count} x {offer.instance.instance_type} in {offer.price.region}"
+    if cost is None:
+        return Rejected("price", f"{where}: no {workload.capacity} price")
+    if workload.max_usd_per_hour is not None and cost.usd_per_hour > workload.max_usd_per_hour:
+        return Rejected("budget", f"{where} ({cost.capacity_type}) costs ${cost.usd_per_hour:,.2f}/h > budget "
+                        f"${workload.max_usd_per_hour:,.2f}/h", cost.usd_per_hour)
+    per_m = usd_per_million_output_tokens(cost.usd_per_hour, sized.throughput.total_output_tokens_per_s)
+    return Candidate(offer, sized, cost, per_m, region_rank)

@@ -1,0 +1,143 @@
+"""Sizing calls of one planning run, cached per (GPU, TP, PP) across regions and instance sizes (pure).
+
+Precision rules applied per GPU before sizing (issue 4, "never assumed fast"):
+- FP8 weights need FP8 tensor cores (compute capability >= 8.9: Ada, Hopper, Blackwell) to run W8A8.
+  Below, vLLM runs them weight-only (W8A16) through the FP8 Marlin kernel: "FP8 computation is supported
+  on NVIDIA GPUs with compute capability >= 8.9 ... FP8 models will run on compute capability >= 7.5
+  (Turing) as weight-only W8A16, utilizing FP8 Marlin" (docs.vllm.ai/en/v0.32.0/features/quantization/
+  llm_compressor/fp8/). The memory saving stays, compute runs at BF16/FP16 rates. Below 7.5 (V100): refused.
+- FP8 KV cache below 8.9 is refused (no FP8 attention kernels are assumed there).
+- MXFP4 (gpt-oss) below cc 8.0 is refused (an assumption: its kernels target Ampere and newer).
+- BF16 needs cc >= 8.0; on Turing/Volta (T4, V100) vLLM casts to FP16 ("Bfloat16 is only supported on
+  GPUs with compute capability of at least 8.0"), so those candidates are sized and labelled fp16.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planner.models import Workload
+from pricing.models import GpuSpec
+from sizing import SizingError, check_layout, estimate_memory, gpu_profile, recommend_utilization
+from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
+
+UTILIZATION_CEILING = 0.95
+# Lower bound of bytes per parameter by weight format, used to prune layouts before calling sizing: the
+# unquantized embeddings, norms and scales only add to these, so a layout under this bound cannot fit.
+MIN_BYTES_PER_PARAM = {"none": 2.0, "fp8": 1.0, "int8": 1.0, "awq": 0.5, "gptq": 0.5, "bnb4": 0.5,
+                       "mxfp4": 0.5}
+FP8_FAST_CC = 8.9
+FP8_MARLIN_MIN_CC = 7.5
+MXFP4_MIN_CC = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class Precision:
+    """How one GPU runs the workload: the formats vLLM would use and the compute rate that applies."""
+
+    dtype: str
+    quantization: str
+    dense_tflops: float
+    notes: tuple[str, ...]
+
+
+def weight_format(workload: Workload, native: str | None) -> str:
+    """The weight format served: the workload's choice, else the checkpoint's own."""
+    return workload.quantization or native or "none"
+
+
+def precision_for(workload: Workload, native: str | None, gpu: GpuSpec) -> Precision | str:
+    """The formats a GPU runs, or the reason it is refused."""
+    cc = gpu.compute_capability or 0.0
+    quant = weight_format(workload, native)
+    notes: list[str] = []
+    dtype = workload.dtype
+    if dtype == "bf16" and cc < 8.0:
+        dtype = "fp16"
+        notes.append(f"{gpu.gpu_name} has no BF16 (cc {cc}): vLLM runs FP16")
+    if workload.kv_cache_dtype == "fp8" and cc < FP8_FAST_CC:
+        return f"fp8 KV cache refused on {gpu.gpu_name} (compute capability {cc} < 8.9)"
+    if quant == "fp8" and cc < FP8_MARLIN_MIN_CC:
+        return f"fp8 weights refused on {gpu.gpu_name} (compute capability {cc} < 7.5, no FP8 Marlin)"
+    if quant == "mxfp4" and cc < MXFP4_MIN_CC:
+        return f"mxfp4 weights refused on {gpu.gpu_name} (compute capability {cc} < 8.0)"
+    tflops = gpu.dense_bf16_tflops or gpu.dense_fp16_tflops
+    if quant == "fp8" and cc >= FP8_FAST_CC and gpu.dense_fp8_tflops:
+        tflops = gpu.dense_fp8_tflops
+    elif quant == "fp8":
+        notes.append(f"fp8 weights are weight-only (Marlin) on {gpu.gpu_name}: BF16 compute rate")
+    return Precision(dtype, quant, tflops, tuple(notes))
+
+
+class ReplicaSizer:
+    """Wraps sizing/ for one workload; every result is cached, so regions and sizes share the work."""
+
+    def __init__(self, workload: Workload, arch) -> None:
+        self.workload = workload
+        self.arch = arch
+        self._estimates: dict[tuple, MemoryEstimate | str] = {}
+        self._advice: dict[tuple, UtilizationAdvice] = {}
+        self._profiles: dict[tuple, object] = {}
+        self.sizing_calls = 0
+
+    def profile_error(self, gpu: GpuSpec, memory_gib: float) -> str | None:
+        """None when sizing knows the GPU, else why not."""
+        key = (gpu.gpu_name, memory_gib)
+        if key not in self._profiles:
+            try:
+                self._profiles[key] = gpu_profile(gpu.gpu_name, memory_gib)
+            except SizingError as exc:
+                self._profiles[key] = str(exc)
+        value = self._profiles[key]
+        return value if isinstance(value, str) else None
+
+    def weights_lower_bound_gib(self, quant: str) -> float:
+        return self.arch.total_params * MIN_BYTES_PER_PARAM.get(quant, 0.5) / 2**30
+
+    def cannot_fit(self, quant: str, memory_gib: float, gpus: int) -> bool:
+        """Cheap prune: weights alone exceed the layout's memory at the utilization ceiling."""
+        return self.weights_lower_bound_gib(quant) / gpus > memory_gib * UTILIZATION_CEILING
+
+    def _input(self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision,
+               **extra) -> SizingInput:
+        return SizingInput(
+            model=self.arch.hf_id, gpu=gpu.gpu_name, gpu_memory_gib=memory_gib,
+            tensor_parallel_size=tp, pipeline_parallel_size=pp, dtype=prec.dtype,
+            quantization=prec.quantization, kv_cache_dtype=self.workload.kv_cache_dtype,
+            max_model_len=self.workload.max_model_len, vllm_version=self.workload.vllm_version, **extra,
+        )
+
+    def at_ceiling(self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int,
+                   prec: Precision) -> MemoryEstimate | str:
+        """The estimate at the utilization ceiling (the most KV a replica can have), or why it is invalid."""
+        key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization)
+        if key not in self._estimates:
+            try:
+                check_layout(self.arch, tp, pp, quantization=prec.quantization)
+                inp = self._input(gpu, memory_gib, tp, pp, prec, gpu_memory_utilization=UTILIZATION_CEILING)
+                self.sizing_calls += 1
+                self._estimates[key] = estimate_memory(inp)
+            except SizingError as exc:
+                self._estimates[key] = f"TP={tp} PP={pp}: {exc}"
+        return self._estimates[key]
+
+    def advise(self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision,
+               concurrency: int, default_max_num_seqs: int) -> UtilizationAdvice:
+        """The tuned utilization for `concurrency` requests on one replica (max_num_seqs raised if needed)."""
+        key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization, concurrency)
+        if key not in self._advice:
+            seqs = concurrency if concurrency > default_max_num_seqs else None
+            inp = self._input(gpu, memory_gib, tp, pp, prec, max_num_seqs=seqs)
+            self.sizing_calls += 1
+            self._advice[key] = recommend_utilization(
+                inp, concurrency, headroom=self.workload.headroom, ceiling=UTILIZATION_CEILING
+            )
+        return self._advice[key]
+
+
+def replicas_for_memory(concurrency: int, headroom: float, max_concurrency_per_replica: float) -> int:
+    """Fewest replicas whose KV pools hold concurrency x (1 + headroom) requests of max_model_len."""
+    if max_concurrency_per_replica <= 0:
+        return 0
+    return max(1, math.ceil(concurrency * (1 + headroom) / max_concurrency_per_replica - 1e-9))

@@ -1,0 +1,142 @@
+"""Planner building blocks with hand-derived numbers: roofline throughput and capacity costing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from planner.costing import MIXED_MIN_SAVING, choose_capacity
+from planner.throughput import (
+    BANDWIDTH_EFFICIENCY,
+    ReplicaShape,
+    estimate_throughput,
+    usd_per_million_output_tokens,
+)
+from pricing.models import InstancePrice
+
+LLAMA8B_BYTES = 16.06e9  # 8.03 B params x 2 bytes (bf16)
+
+
+def shape(**kw) -> ReplicaShape:
+    base = dict(memory_bandwidth_gb_per_s=1555.0, dense_tflops=312.0, nvlink=False, link_gb_per_s=25.0,
+                network_gb_per_s=0.0, tensor_parallel_size=1, pipeline_parallel_size=1, num_hidden_layers=32,
+                hidden_size=4096, weights_bytes_per_gpu=LLAMA8B_BYTES, kv_bytes_per_token_per_gpu=131072,
+                active_params=8_030_000_000, total_params=8_030_000_000, is_moe=False)
+    base.update(kw)
+    return ReplicaShape(**base)
+
+
+def test_single_stream_decode_matches_the_published_a100_figure():
+    # Published: Llama-3.1-8B bf16, one A100-40GB, vLLM 0.23, one request: ~75 tokens/s
+    # (johnmusgrave.com/p/vllm-throughput-latency-sweep-on). Hand: (16.06e9 + 1024 x 131072) bytes
+    # / (1555e9 x 0.77) = 13.53 ms -> 73.9 tokens/s; compute 2 x 8.03e9 / (312e12 x 0.5) = 0.10 ms.
+    t = estimate_throughput(shape(), batch_size=1, context_tokens=1024, replicas=1)
+    expected_s = (LLAMA8B_BYTES + 1024 * 131072) / (1555e9 * BANDWIDTH_EFFICIENCY)
+    assert t.time_per_output_token_ms == pytest.approx(expected_s * 1e3, rel=1e-3)
+    assert t.decode_output_tokens_per_s == pytest.approx(75, rel=0.05)
+    assert t.bound == "memory"
+
+
+def test_batching_amortises_weights_until_kv_reads_dominate():
+    one = estimate_throughput(shape(), 1, 2048, 1)
+    many = estimate_throughput(shape(), 32, 2048, 1)
+    # 32 sequences read the weights once: (16.06e9 + 32 x 2048 x 131072) / 1197.35e9 = 20.59 ms per step.
+    assert many.time_per_output_token_ms == pytest.approx((LLAMA8B_BYTES + 32 * 2048 * 131072) / 1197.35e9 * 1e3,
+                                                          rel=1e-3)
+    assert many.decode_output_tokens_per_s > 20 * one.decode_output_tokens_per_s
+
+
+def test_replicas_multiply_total_throughput():
+    t = estimate_throughput(shape(), 8, 1024, replicas=3)
+    assert t.total_output_tokens_per_s == pytest.approx(3 * t.decode_output_tokens_per_s, abs=0.2)
+
+
+def test_tp_allreduce_costs_more_over_pcie_than_nvlink():
+    # TP=2: half the weights per GPU; 32 layers x 2 all-reduces of batch x 4096 x 2 bytes.
+    # PCIe: latency 30 us each -> 64 x 30 us = 1.92 ms (+ bytes); NVLink: 64 x 10 us = 0.64 ms.
+    half = dict(tensor_parallel_size=2, weights_bytes_per_gpu=LLAMA8B_BYTES / 2, kv_bytes_per_token_per_gpu=65536)
+    pcie = estimate_throughput(shape(**half), 1, 1024, 1)
+    nvl = estimate_throughput(shape(nvlink=True, link_gb_per_s=300.0, **half), 1, 1024, 1)
+    mem_ms = (LLAMA8B_BYTES / 2 + 1024 * 65536) / 1197.35e9 * 1e3
+    ring_bytes = 2 * 1 / 2 * 4096 * 2
+    assert pcie.time_per_output_token_ms == pytest.approx(mem_ms + 64 * (ring_bytes / 25e9 + 30e-6) * 1e3, rel=1e-3)
+    assert nvl.time_per_output_token_ms == pytest.approx(mem_ms + 64 * (ring_bytes / 300e9 + 10e-6) * 1e3, rel=1e-3)
+    assert nvl.decode_output_tokens_per_s > pcie.decode_output_tokens_per_s
+
+
+def test_pipeline_bubble_with_fewer_sequences_than_stages():
+    # PP=2, each stage holds half the weights. One sequence: the second stage idles while the first works
+    # (the bubble), so the time per token equals one GPU's; two sequences fill the pipeline: 2x the rate.
+    pp = dict(pipeline_parallel_size=2, weights_bytes_per_gpu=LLAMA8B_BYTES / 2, kv_bytes_per_token_per_gpu=65536)
+    one = estimate_throughput(shape(**pp), 1, 1024, 1)
+    two = estimate_throughput(shape(**pp), 2, 1024, 1)
+    single_gpu = estimate_throughput(shape(), 1, 1024, 1)
+    assert one.time_per_output_token_ms == pytest.approx(single_gpu.time_per_output_token_ms, rel=0.02)
+    assert two.decode_output_tokens_per_s == pytest.approx(2 * one.decode_output_tokens_per_s, rel=1e-3)
+
+
+def test_moe_reads_only_touched_experts_at_small_batch():
+    # active/total = 0.1: one token reads 10% of the weights; 64 tokens touch 1 - 0.9^64 = 99.9%.
+    moe = dict(is_moe=True, active_params=803_000_000)
+    one = estimate_throughput(shape(**moe), 1, 16, 1)
+    assert one.time_per_output_token_ms == pytest.approx(
+        (0.1 * LLAMA8B_BYTES + 16 * 131072) / 1197.35e9 * 1e3, rel=1e-3)
+    dense_64 = estimate_throughput(shape(), 64, 16, 1)
+    moe_64 = estimate_throughput(shape(**moe), 64, 16, 1)
+    assert moe_64.time_per_output_token_ms == pytest.approx(dense_64.time_per_output_token_ms, rel=0.01)
+
+
+def test_usd_per_million_output_tokens():
+    # $10/h over 1000 tokens/s x 3600 s = 3.6 M tokens/h -> $2.7778 per million.
+    assert usd_per_million_output_tokens(10.0, 1000.0) == pytest.approx(2.7778, abs=1e-4)
+    assert usd_per_million_output_tokens(10.0, 0.0) is None
+
+
+def price(od: float | None = 10.0, spot: float | None = 3.0, band: int | None = 0) -> InstancePrice:
+    return InstancePrice(instance_type="x.large", region="us-east-1", on_demand_usd_per_hour=od,
+                         spot_usd_per_hour=spot, spot_median_usd_per_hour=spot, spot_usd_per_hour_by_az={},
+                         interruption_band=band, interruption_frequency=None, price_source="snapshot",
+                         prices_as_of=datetime(2026, 7, 20, tzinfo=UTC))
+
+
+# Hand figures (pricing/economics.py's model): band 0 = 2.5 %/month -> 0.025 / 730 interruptions per hour.
+RATE = 0.025 / 730
+
+
+def test_batch_auto_buys_spot_with_interruption_overhead():
+    c = choose_capacity(price(), 4, 1, "batch", "auto")
+    # batch: spot / (1 - rate x 15 min) per instance, x 4.
+    assert c.capacity_type == "spot" and c.spot_instances == 4 and c.on_demand_instances == 0
+    assert c.usd_per_hour == pytest.approx(4 * 3.0 / (1 - RATE * 0.25), abs=1e-4)
+    assert c.billed_usd_per_hour == pytest.approx(12.0)
+
+
+def test_realtime_auto_uses_on_demand_base_plus_spot_burst_when_it_saves_enough():
+    c = choose_capacity(price(), 4, 1, "realtime", "auto")
+    # band 0: base = ceil(4 x 0.5) = 2 on-demand, 2 spot at 3 + rate x (13/60 h) x 10.
+    assert (c.capacity_type, c.on_demand_instances, c.spot_instances) == ("mixed", 2, 2)
+    assert c.usd_per_hour == pytest.approx(2 * 10 + 2 * (3 + RATE * 13 / 60 * 10), abs=1e-4)
+    assert c.usd_per_hour <= 40 * (1 - MIXED_MIN_SAVING)
+
+
+def test_realtime_auto_single_instance_and_risky_band_stay_on_demand():
+    assert choose_capacity(price(), 1, 1, "realtime", "auto").capacity_type == "on-demand"
+    risky = choose_capacity(price(band=4), 4, 1, "realtime", "auto")
+    assert (risky.capacity_type, risky.usd_per_hour) == ("on-demand", 40.0)
+
+
+def test_explicit_capacity_and_missing_prices():
+    assert choose_capacity(price(), 2, 1, "batch", "on-demand").usd_per_hour == 20.0
+    assert choose_capacity(price(), 2, 1, "realtime", "spot").capacity_type == "spot"
+    assert choose_capacity(price(spot=None), 2, 1, "batch", "auto").capacity_type == "on-demand"
+    assert choose_capacity(price(spot=None), 2, 1, "batch", "spot") is None
+    assert choose_capacity(price(od=None), 2, 1, "realtime", "auto") is None
+    # p5e-style: no on-demand, batch may still run on spot
+    assert choose_capacity(price(od=None), 2, 1, "batch", "auto").capacity_type == "spot"
+
+
+def test_multi_node_replicas_are_split_whole():
+    # 2 replicas of 2 instances each, realtime mixed at band 0: 1 replica on-demand (2 instances), 1 spot.
+    c = choose_capacity(price(), 4, 2, "realtime", "mixed")
+    assert (c.on_demand_instances, c.spot_instances) == (2, 2)
