@@ -107,8 +107,10 @@ def fetch_az_ids(ec2: Any) -> dict[str, str]:
 
 def fetch_offerings(ec2: Any, include_local_zones: bool = False) -> dict[str, frozenset[str]]:
     """DescribeInstanceTypeOfferings by AZ ID (paginated) -> type -> AZ IDs that sell it."""
+    # No instance-type filter: wildcard support there is undocumented, and all offerings of a region
+    # fit in a few 1000-row pages.
     pages = ec2.get_paginator("describe_instance_type_offerings").paginate(
-        LocationType="availability-zone-id", Filters=_type_filter())
+        LocationType="availability-zone-id", PaginationConfig={"PageSize": 1000})
     return parse_offerings(_items(pages, "InstanceTypeOfferings"), include_local_zones)
 
 

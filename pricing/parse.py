@@ -30,17 +30,17 @@ def _network_gbps(network: Payload) -> float:
     return float(numbers[0]) if numbers else 0.0
 
 
-def _accelerator(item: Payload) -> tuple[str, str, int, float, int] | None:
+def _accelerator(item: Payload) -> tuple[str, str, int, float | None, int] | None:
     """(manufacturer, name, count, partition_size, memory_mib) from GpuInfo or NeuronInfo, else None."""
     gpus = (item.get("GpuInfo") or {}).get("Gpus") or []
     if gpus:
         g = gpus[0]
         return (g.get("Manufacturer", ""), g.get("Name", ""), int(g.get("Count") or 0),
-                float(g.get("GpuPartitionSize") or 1.0), int(g["MemoryInfo"]["SizeInMiB"]))
+                g.get("GpuPartitionSize"), int(g["MemoryInfo"]["SizeInMiB"]))
     devices = (item.get("NeuronInfo") or {}).get("NeuronDevices") or []
     if devices:
         d = devices[0]
-        return ("AWS", d.get("Name", ""), int(d.get("Count") or 0), 1.0, int(d["MemoryInfo"]["SizeInMiB"]))
+        return ("AWS", d.get("Name", ""), int(d.get("Count") or 0), None, int(d["MemoryInfo"]["SizeInMiB"]))
     return None
 
 
