@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from infra.volumes import EksAmiType
 from planner.models import Workload
@@ -44,6 +44,14 @@ class StackConfig(BaseModel):
     pricing: Literal["auto", "live", "snapshot"] = "auto"
     vllm_version: str | None = Field(default=None, alias="vllmVersion")
     associate_public_ip: bool = Field(default=False, alias="associatePublicIp")
+
+    @field_validator("quantization", "cluster_name", "node_role_arn", "max_usd_per_hour", "vllm_version",
+                     mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # Pulumi.yaml declares "" as the default of optional keys (a declared key without default is
+        # required by the Pulumi CLI).
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _target_needs(self) -> StackConfig:

@@ -16,12 +16,27 @@ from infra.eks import GpuNodeGroups
 from infra.secrets import HfTokenSecret
 from planner.models import Plan
 from templates.models import RenderOptions
-from templates.render import default_options, render_bundle, render_cloud_init, render_vllm_config
+from templates.render import (
+    default_options,
+    render_bundle,
+    render_cloud_init,
+    render_hf_token_secret,
+    render_kubernetes,
+    render_vllm_config,
+)
 
 
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
     base = default_options(plan)
     return RenderOptions(name=base.name, namespace=cfg.namespace, hf_token_secret_id=secret_id)
+
+
+def _apply_hint(plan: Plan, cfg: StackConfig, secret_arn: str | None) -> str:
+    """Fetch the rendered files from the stack outputs, then apply them (token Secret first)."""
+    fetch = ["pulumi stack output kubernetes_yaml > kubernetes.yaml"]
+    if secret_arn:
+        fetch.append("pulumi stack output hf_token_secret_yaml > hf-token-secret.yaml")
+    return "\n".join([*fetch, render_bundle(plan, _options(plan, cfg, secret_arn)).kubectl_apply_hint])
 
 
 def deploy(
@@ -45,13 +60,20 @@ def deploy(
         "prices_as_of": plan.prices_as_of.isoformat(),
         "usd_per_hour": plan.usd_per_hour,
         "vllm_config": render_vllm_config(plan),
-        "kubectl_apply_hint": secret_arn.apply(
-            lambda arn: render_bundle(plan, _options(plan, cfg, arn)).kubectl_apply_hint
-        ),
+        "kubectl_apply_hint": secret_arn.apply(lambda arn: _apply_hint(plan, cfg, arn)) if cfg.target == "eks"
+        else "target ec2: no Kubernetes; each instance runs vLLM under systemd (vllm@N.service)",
     }
     if secret:
         outputs["hf_token_secret_arn"] = secret.arn
     if cfg.target == "eks":
+        # The manifests as outputs too: `pulumi stack output kubernetes_yaml > kubernetes.yaml`.
+        outputs["kubernetes_yaml"] = secret_arn.apply(
+            lambda arn: render_kubernetes(plan, _options(plan, cfg, arn), render_vllm_config(plan))
+        )
+        if secret:
+            outputs["hf_token_secret_yaml"] = secret.arn.apply(
+                lambda arn: render_hf_token_secret(_options(plan, cfg, arn))
+            )
         groups = GpuNodeGroups(
             name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=list(cfg.subnet_ids), pool=name,
             node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, efa_interfaces=efa_interfaces,

@@ -1,0 +1,27 @@
+"""Pulumi composition root: stack config -> Workload -> priced catalog -> Plan -> rendered configs ->
+GPU node groups (EKS) or Auto Scaling group (EC2) -> stack outputs.
+
+Config is validated (infra/config.py) before pricing, planning or any resource; `pricing: snapshot`
+(or a fresh cache) keeps `pulumi preview` offline.
+"""
+
+import pulumi
+
+import planner
+import pricing
+from infra.config import HF_TOKEN_KEY, stack_config_from
+from infra.stack import deploy
+
+config = pulumi.Config()
+stack_config = stack_config_from(config.get)
+catalog = pricing.load_priced_catalog(stack_config.regions, pricing=stack_config.pricing)
+for warning in catalog.warnings:
+    pulumi.log.warn(warning)
+plan = planner.make_plan(stack_config.to_workload(), catalog)
+# EFA interfaces the instance type offers (DescribeInstanceTypes NetworkInfo.EfaInfo), for multi-node plans.
+efa_interfaces = max(
+    [o.instance.efa_max_interfaces for o in catalog.offers if o.instance.instance_type == plan.instance_type] or [1]
+)
+hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
+for key, value in deploy(plan, stack_config, hf_token, efa_interfaces=max(1, efa_interfaces)).items():
+    pulumi.export(key, value)

@@ -1,0 +1,74 @@
+"""Formats a mocked run as the resource tree `pulumi preview` would show, with each resource's key
+properties (secrets masked) and the stack outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.preview import MockRun, RecordedResource, is_secret_value
+
+# Input properties worth showing per resource type (Pulumi wire names, camelCase).
+KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "pulumi:providers:aws": ("region",),
+    "aws:eks/nodeGroup:NodeGroup": (
+        "capacityType", "instanceTypes", "amiType", "scalingConfig", "labels", "taints", "subnetIds",
+    ),
+    "aws:ec2/launchTemplate:LaunchTemplate": (
+        "imageId", "blockDeviceMappings", "metadataOptions", "networkInterfaces", "placement",
+    ),
+    "aws:autoscaling/group:Group": (
+        "desiredCapacity", "minSize", "maxSize", "capacityRebalance", "mixedInstancesPolicy",
+    ),
+    "aws:ec2/placementGroup:PlacementGroup": ("strategy",),
+    "aws:secretsmanager/secret:Secret": ("namePrefix",),
+    "aws:secretsmanager/secretVersion:SecretVersion": ("secretString",),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
+    "aws:ec2/securityGroup:SecurityGroup": ("description",),
+}
+_HIDDEN_OUTPUTS = {"plan", "vllm_config", "kubernetes_yaml", "hf_token_secret_yaml"}
+
+
+def mask(value: Any) -> Any:
+    """Replace every secret (and everything under it) with [secret]."""
+    if is_secret_value(value):
+        return "[secret]"
+    if isinstance(value, dict):
+        return {k: mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire format has only doubles
+    return value
+
+
+def _properties(resource: RecordedResource) -> list[str]:
+    keys = KEY_PROPERTIES.get(resource.type, ())
+    return [f"{k}: {json.dumps(mask(resource.inputs[k]), separators=(',', ':'))}" for k in keys if k in resource.inputs]
+
+
+def _walk(run: MockRun, parent: str, depth: int, lines: list[str]) -> None:
+    for resource in run.resources:
+        if resource.parent != parent:
+            continue
+        pad = "    " * depth
+        lines.append(f"{pad}+ {resource.type}  {resource.name}")
+        lines.extend(f"{pad}      {prop}" for prop in _properties(resource))
+        _walk(run, resource.urn, depth + 1, lines)
+
+
+def format_run(run: MockRun, show_config: bool = False) -> str:
+    stack_urns = {r.parent for r in run.resources} - {r.urn for r in run.resources}
+    lines = ["Resources (mocked `pulumi preview`):"]
+    for root in sorted(stack_urns):
+        _walk(run, root, 1, lines)
+    lines.append("\nOutputs:")
+    for key in sorted(run.outputs):
+        if key in _HIDDEN_OUTPUTS and not (show_config and key == "vllm_config"):
+            continue
+        value = "[secret]" if key in run.secret_outputs else run.outputs[key]
+        text = value if isinstance(value, str) else json.dumps(value)
+        lines.append(f"    {key}: " + text.replace("\n", "\n        "))
+    if show_config:
+        lines.append("\nvllm_config:\n" + run.outputs.get("vllm_config", ""))
+    return "\n".join(lines)

@@ -1,0 +1,208 @@
+"""Rendered vLLM configs, Kubernetes manifests and cloud-init: golden files, schemas, real vLLM options.
+
+Regenerate the golden files after an intended change with `UPDATE_GOLDEN=1 python -m pytest
+tests/test_templates.py` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from templates.models import RenderOptions, slugify
+from templates.render import (
+    RenderError,
+    config_entries,
+    default_options,
+    render_bundle,
+    render_cloud_init,
+    render_vllm_config,
+    vllm_image,
+    vllm_settings,
+)
+from templates.vllm_options import VLLM_OPTIONS_VERSION, VLLM_SERVE_OPTIONS
+from tests.plans_for_infra import single_instance_plan, spot_plan, two_node_plan
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+K8S_VERSION = "1.33.0"  # a current EKS Kubernetes version with schemas in kubernetes-validate
+SECRET_ID = "llm-advisor/hf-token"
+
+CASES = {
+    "single": (single_instance_plan, SECRET_ID),
+    "spot-packed": (spot_plan, None),
+    "two-node": (two_node_plan, SECRET_ID),
+}
+
+
+def bundle_for(case: str):
+    make_plan, secret_id = CASES[case]
+    plan = make_plan()
+    return plan, render_bundle(plan, default_options(plan, secret_id))
+
+
+GOLDEN_FILES = [
+    (case, rendered.name) for case in CASES for rendered in bundle_for(case)[1].files
+]
+
+
+@pytest.mark.parametrize(("case", "file_name"), GOLDEN_FILES)
+def test_rendered_file_matches_golden(case: str, file_name: str) -> None:
+    content = bundle_for(case)[1].file(file_name).content
+    golden = GOLDEN / case / file_name
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(content)
+    assert golden.exists(), f"missing golden file {golden}; run with UPDATE_GOLDEN=1"
+    assert content == golden.read_text()
+
+
+def test_every_template_has_a_golden_file() -> None:
+    # each *.j2 renders into at least one golden file (partials are included in a parent's output)
+    rendered = {name for _, name in GOLDEN_FILES}
+    assert rendered == {"vllm-config.yaml", "kubernetes.yaml", "hf-token-secret.yaml", "cloud-init.yaml"}
+    kinds = {doc["kind"] for case in CASES for doc in _k8s_docs(bundle_for(case)[1].file("kubernetes.yaml").content)}
+    assert {"Deployment", "LeaderWorkerSet", "Service", "ConfigMap"} <= kinds
+
+
+def _k8s_docs(text: str) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def _validate_pod_template(template: dict) -> None:
+    # LeaderWorkerSet is a CRD without a schema in kubernetes-validate: validate each embedded pod
+    # template as the core PodTemplate's `template` (a PodTemplateSpec).
+    wrapper = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "lws-pod"}, "template": template}
+    kubernetes_validate.validate(wrapper, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_kubernetes_manifests_validate_against_the_schemas(case: str) -> None:
+    _, bundle = bundle_for(case)
+    files = [bundle.file("kubernetes.yaml").content]
+    if any(f.name == "hf-token-secret.yaml" for f in bundle.files):
+        files.append(bundle.file("hf-token-secret.yaml").content)
+    for text in files:
+        for doc in _k8s_docs(text):
+            if doc["kind"] == "LeaderWorkerSet":
+                template = doc["spec"]["leaderWorkerTemplate"]
+                _validate_pod_template(template["leaderTemplate"])
+                _validate_pod_template(template["workerTemplate"])
+                assert template["size"] == 2 and doc["spec"]["replicas"] == 1
+            else:
+                kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+
+
+def test_schema_validation_catches_a_broken_manifest() -> None:
+    _, bundle = bundle_for("single")
+    deployment = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "Deployment")
+    deployment["spec"]["replicas"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_generated_vllm_options_are_real_vllm_options(case: str) -> None:
+    plan, bundle = bundle_for(case)
+    config = yaml.safe_load(bundle.file("vllm-config.yaml").content)
+    unknown = set(config) - VLLM_SERVE_OPTIONS
+    assert not unknown, f"not vLLM {VLLM_OPTIONS_VERSION} options: {unknown}"
+    flags = [a[2:] for a in ("serve", plan.model, "--config") if a.startswith("--")]
+    assert set(flags) <= VLLM_SERVE_OPTIONS
+
+
+def test_vllm_config_carries_the_plan_values() -> None:
+    plan = two_node_plan()
+    config = yaml.safe_load(render_vllm_config(plan))
+    assert config["tensor-parallel-size"] == 8 and config["pipeline-parallel-size"] == 2
+    assert config["gpu-memory-utilization"] == plan.gpu_memory_utilization
+    assert config["max-model-len"] == 8192 and config["max-num-seqs"] == 32
+    assert config["max-num-batched-tokens"] == 8192 and config["kv-cache-dtype"] == "fp8"
+    assert config["quantization"] == "fp8" and config["dtype"] == "bfloat16"
+    assert config["distributed-executor-backend"] == "ray"
+    assert config["enable-prefix-caching"] is True
+    single = yaml.safe_load(render_vllm_config(single_instance_plan()))
+    assert single["distributed-executor-backend"] == "mp" and "quantization" not in single
+
+
+def test_no_false_booleans_reach_the_config_file() -> None:
+    entries = dict(config_entries((("enable-prefix-caching", False), ("enforce-eager", True), ("port", 0))))
+    assert entries == {"no-enable-prefix-caching": True, "enforce-eager": True, "port": 0}
+    for case in CASES:
+        config = yaml.safe_load(bundle_for(case)[1].file("vllm-config.yaml").content)
+        assert all(v is not False for v in config.values())
+        assert all(key in VLLM_SERVE_OPTIONS for key, _ in config_entries(vllm_settings(CASES[case][0]())))
+
+
+def test_image_is_pinned_by_release_tag() -> None:
+    assert vllm_image(single_instance_plan(vllm_version="0.11")) == "vllm/vllm-openai:v0.11.0"
+    assert vllm_image(single_instance_plan(vllm_version="0.10.2")) == "vllm/vllm-openai:v0.10.2"
+    with pytest.raises(RenderError, match="X.Y"):
+        vllm_image(single_instance_plan(vllm_version="latest"))
+
+
+def test_deployment_requests_gpus_tolerates_the_taint_and_selects_the_pool() -> None:
+    plan, bundle = bundle_for("spot-packed")
+    docs = _k8s_docs(bundle.file("kubernetes.yaml").content)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert deployment["spec"]["replicas"] == 4
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 2
+    assert container["image"] == "vllm/vllm-openai:v0.10.2"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert pod["nodeSelector"] == {"llm-advisor/pool": "vllm-qwen3-32b"}
+    assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert {"name": "dshm", "emptyDir": {"medium": "Memory"}} in pod["volumes"]
+    assert "env" not in container  # no token configured for this case
+
+
+def test_leader_and_worker_run_ray() -> None:
+    _, bundle = bundle_for("two-node")
+    lws = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "LeaderWorkerSet")
+    leader = lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"][0]
+    worker = lws["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]["containers"][0]
+    assert leader["args"][0].startswith("ray start --head --port=6379 && exec vllm serve ")
+    assert worker["args"][0] == "ray start --address=$(LWS_LEADER_ADDRESS):6379 --block"
+    assert leader["resources"]["limits"]["nvidia.com/gpu"] == 8
+    assert leader["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "hf-token"
+
+
+def test_cloud_init_runs_one_server_per_packed_replica_and_fetches_the_token() -> None:
+    plan = spot_plan()
+    text = render_cloud_init(plan, default_options(plan, "arn:aws:secretsmanager:us-east-1:1:secret:t"),
+                             render_vllm_config(plan))
+    assert text.startswith("#cloud-config\n")
+    document = yaml.safe_load(text)
+    paths = {f["path"]: f["content"] for f in document["write_files"]}
+    assert paths["/etc/vllm/server-0.env"] == "GPU_DEVICES=0,1\nHOST_PORT=8000\n"
+    assert paths["/etc/vllm/server-1.env"] == "GPU_DEVICES=2,3\nHOST_PORT=8001\n"
+    assert "aws secretsmanager get-secret-value --region us-east-1" in paths["/usr/local/bin/vllm-fetch-hf-token"]
+    assert yaml.safe_load(paths["/etc/vllm/vllm-config.yaml"])["tensor-parallel-size"] == 2
+    assert "--entrypoint vllm vllm/vllm-openai:v0.10.2 serve Qwen/Qwen3-32B" in paths["/etc/systemd/system/vllm@.service"]
+    assert ["systemctl", "enable", "--now", "vllm@1.service"] in document["runcmd"]
+
+
+def test_cloud_init_refuses_a_multi_instance_replica() -> None:
+    plan = two_node_plan()
+    with pytest.raises(RenderError, match="target eks"):
+        render_cloud_init(plan, default_options(plan), render_vllm_config(plan))
+    assert "cloud-init.yaml" not in {f.name for f in render_bundle(plan, default_options(plan)).files}
+
+
+def test_render_options_reject_names_kubernetes_would_refuse() -> None:
+    assert slugify("meta-llama/Llama-3.1-8B-Instruct") == "llama-3-1-8b-instruct"
+    with pytest.raises(ValueError, match="llama-3-1"):
+        RenderOptions(name="Llama_3.1")
+
+
+def test_templates_fail_on_an_undefined_variable() -> None:
+    from jinja2 import UndefinedError
+
+    from templates.render import _ENV
+
+    with pytest.raises(UndefinedError):
+        _ENV.get_template("hf-token-secret.yaml.j2").render()
