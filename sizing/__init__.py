@@ -1,4 +1,23 @@
 """Sizing: model architectures, memory per GPU as vLLM accounts it, KV capacity, tuned utilization.
 
-Pure functions only: no I/O beyond reading a config.json the caller names, no clocks, no environment.
+Pure functions only: no I/O beyond reading a config.json the caller names (and the bundled catalog),
+no clocks, no environment.
 """
+
+from sizing.arch import AttentionSpec, LayerSpec, ModelArch
+from sizing.catalog import catalog_entries, list_models, load_model
+from sizing.compat import VRAMCalculator
+from sizing.errors import SizingError
+from sizing.gpus import GpuProfile, gpu_profile, known_gpus
+from sizing.layout import check_layout, valid_tensor_parallel_sizes
+from sizing.memory import estimate_memory
+from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
+from sizing.utilization import recommend_utilization
+from sizing.vllm_versions import LATEST_VLLM_VERSION, VllmAccounting, VllmDefaults, vllm_defaults
+
+__all__ = [
+    "LATEST_VLLM_VERSION", "AttentionSpec", "GpuProfile", "LayerSpec", "MemoryEstimate", "ModelArch",
+    "SizingError", "SizingInput", "UtilizationAdvice", "VRAMCalculator", "VllmAccounting", "VllmDefaults",
+    "catalog_entries", "check_layout", "estimate_memory", "gpu_profile", "known_gpus", "list_models",
+    "load_model", "recommend_utilization", "valid_tensor_parallel_sizes", "vllm_defaults",
+]

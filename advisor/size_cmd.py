@@ -1,0 +1,133 @@
+"""`python -m advisor size`: per-GPU vLLM memory for one model, GPU and layout, and a tuned utilization."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+QUANTIZATIONS = ("none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4")
+JSON_KEYS = ("weights_gib", "activation_peak_gib", "non_torch_gib", "cudagraph_gib", "kv_cache_gib",
+             "kv_bytes_per_token", "kv_cache_tokens", "max_concurrency", "total_gpu_memory_gib",
+             "gpu_memory_utilization", "fits")
+BAR_WIDTH = 60
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("size", help="memory per GPU as vLLM accounts it, KV capacity, tuned utilization",
+                              description="Predict what vLLM allocates per GPU for a model on a GPU and layout.")
+    p.add_argument("--model", required=True, help="catalog id/alias (e.g. llama3.1-8b) or a config.json path")
+    p.add_argument("--gpu", required=True, help="GPU as AWS names it (H100, A10G, L4, A100 ...) or RTX 4090")
+    p.add_argument("--gpu-memory-gib", type=float, help="AWS per-GPU memory; picks A100 40/80, V100 16/32")
+    p.add_argument("--tp", type=int, default=1, help="tensor_parallel_size (default 1)")
+    p.add_argument("--pp", type=int, default=1, help="pipeline_parallel_size (default 1)")
+    p.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16")
+    p.add_argument("--quantization", choices=QUANTIZATIONS, help="default: the checkpoint's own format")
+    p.add_argument("--kv-cache-dtype", choices=("auto", "fp8"), default="auto")
+    p.add_argument("--max-model-len", type=int, help="default: the model's max_position_embeddings")
+    p.add_argument("--max-num-batched-tokens", type=int, help="default: vLLM's for this GPU and release")
+    p.add_argument("--max-num-seqs", type=int, help="default: vLLM's for this GPU and release")
+    p.add_argument("--gpu-memory-utilization", type=float, help="default: 0.9 (0.92 from vLLM 0.20)")
+    p.add_argument("--block-size", type=int, help="default: 16 (64/128 for MLA on Hopper/Blackwell)")
+    p.add_argument("--concurrency", type=int, help="requests of max_model_len to hold: tunes the utilization")
+    p.add_argument("--headroom", type=float, default=0.3, help="spare KV share on top of --concurrency (0.3)")
+    p.add_argument("--vllm-version", help="X.Y release whose accounting to use (default: latest modelled)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run)
+
+
+def _check_positive(args: argparse.Namespace) -> None:
+    from sizing import SizingError
+
+    for flag in ("tp", "pp", "max_model_len", "max_num_batched_tokens", "max_num_seqs", "block_size",
+                 "concurrency"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            name = "--" + flag.replace("_", "-")
+            raise SizingError(f"{name} must be a positive integer (got {value}); e.g. {name} "
+                              f"{8192 if 'len' in flag or 'tokens' in flag else 1}")
+    util = args.gpu_memory_utilization
+    if util is not None and not 0 < util <= 1:
+        raise SizingError(f"--gpu-memory-utilization must be in (0, 1] (got {util}); vLLM's default is 0.9")
+
+
+def run(args: argparse.Namespace) -> int:
+    from sizing import SizingInput, estimate_memory, recommend_utilization
+
+    _check_positive(args)
+    inp = SizingInput(
+        model=args.model, gpu=args.gpu, gpu_memory_gib=args.gpu_memory_gib, tensor_parallel_size=args.tp,
+        pipeline_parallel_size=args.pp, dtype=args.dtype, quantization=args.quantization,
+        kv_cache_dtype=args.kv_cache_dtype, max_model_len=args.max_model_len,
+        max_num_batched_tokens=args.max_num_batched_tokens, max_num_seqs=args.max_num_seqs,
+        gpu_memory_utilization=args.gpu_memory_utilization, block_size=args.block_size,
+        vllm_version=args.vllm_version)
+    estimate = estimate_memory(inp)
+    advice = None
+    if args.concurrency is not None:
+        advice = recommend_utilization(inp, args.concurrency, headroom=args.headroom)
+    print(json.dumps(_as_json(estimate, advice), indent=2) if args.json else _as_text(estimate, advice))
+    return 0
+
+
+def _as_json(est: Any, advice: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": est.model, "gpu": est.gpu, "vllm_version": est.vllm_version,
+                           "tensor_parallel_size": est.tensor_parallel_size,
+                           "pipeline_parallel_size": est.pipeline_parallel_size}
+    for key in JSON_KEYS:
+        value = getattr(est, key)
+        out[key] = round(value, 4) if isinstance(value, float) else value
+    out.update(quantization=est.quantization, kv_cache_dtype=est.kv_cache_dtype, max_model_len=est.max_model_len,
+               max_num_batched_tokens=est.max_num_batched_tokens, max_num_seqs=est.max_num_seqs,
+               block_size=est.block_size, num_gpu_blocks=est.num_gpu_blocks, notes=list(est.notes))
+    if advice is not None:
+        out.update(recommended_gpu_memory_utilization=advice.recommended_gpu_memory_utilization,
+                   concurrency=advice.concurrency, headroom=advice.headroom,
+                   required_kv_tokens=advice.required_kv_tokens, fits_at_ceiling=advice.fits,
+                   shortfall_gib=round(advice.shortfall_gib, 3))
+    return out
+
+
+def _bar(est: Any) -> str:
+    """One character per 1/60 of the GPU: W weights, A activation, N non-torch, G graphs, K KV, . unused."""
+    total = est.total_gpu_memory_gib
+    graphs_inside = not any("CUDA graphs" in note for note in est.notes)
+    parts = [("W", est.weights_gib), ("A", est.activation_peak_gib), ("N", est.non_torch_gib)]
+    if graphs_inside:
+        parts.append(("G", est.cudagraph_gib))
+    parts.append(("K", max(0.0, est.kv_cache_gib)))
+    if not graphs_inside:
+        parts.append(("G", est.cudagraph_gib))
+    bar = "".join(ch * round(BAR_WIDTH * gib / total) for ch, gib in parts)[:BAR_WIDTH]
+    return "[" + bar.ljust(BAR_WIDTH, ".") + "]"
+
+
+def _as_text(est: Any, advice: Any) -> str:
+    budget = est.gpu_memory_utilization * est.total_gpu_memory_gib
+    lines = [
+        f"{est.model} on {est.gpu}, TP={est.tensor_parallel_size} PP={est.pipeline_parallel_size}, "
+        f"vLLM {est.vllm_version}, weights {est.quantization}, KV {est.kv_cache_dtype}",
+        f"per GPU: {est.total_gpu_memory_gib:.2f} GiB (CUDA total) x {est.gpu_memory_utilization:.2f} "
+        f"= {budget:.2f} GiB budget",
+        f"  {'weights':<22}{est.weights_gib:9.2f} GiB",
+        f"  {'activation peak':<22}{est.activation_peak_gib:9.2f} GiB  (max_num_batched_tokens "
+        f"{est.max_num_batched_tokens}, max_num_seqs {est.max_num_seqs})",
+        f"  {'non-torch':<22}{est.non_torch_gib:9.2f} GiB",
+        f"  {'CUDA graphs':<22}{est.cudagraph_gib:9.2f} GiB",
+        f"  {'KV cache':<22}{est.kv_cache_gib:9.2f} GiB  ({est.kv_bytes_per_token:,} B/token, "
+        f"block {est.block_size}, {est.num_gpu_blocks:,} blocks)",
+        f"  {'KV tokens':<22}{est.kv_cache_tokens:>9,}",
+        f"  {'max concurrency':<22}{est.max_concurrency:9.2f} x {est.max_model_len}-token requests"
+        f"  -> {'fits' if est.fits else 'DOES NOT FIT: vLLM refuses to start'}",
+        "  " + _bar(est) + "  W weights A activation N non-torch G graphs K KV",
+    ]
+    if advice is not None:
+        if advice.fits:
+            lines.append(f"recommended --gpu-memory-utilization {advice.recommended_gpu_memory_utilization:.2f} "
+                         f"for {advice.concurrency} x {est.max_model_len} tokens + {advice.headroom:.0%} headroom")
+        else:
+            lines.append(f"{advice.concurrency} x {est.max_model_len} tokens + {advice.headroom:.0%} headroom "
+                         f"does not fit at utilization {advice.ceiling:.2f}: short by {advice.shortfall_gib:.2f} "
+                         "GiB per GPU (try a larger TP, --kv-cache-dtype fp8 or quantization)")
+    lines.extend(f"note: {note}" for note in est.notes)
+    return "\n".join(lines)

@@ -1,0 +1,332 @@
+"""Reads a Hugging Face config.json (a dict) into a ModelArch, one small builder per model family.
+
+Formulas follow the module shapes of vLLM's model files (vllm/model_executor/models/<family>.py):
+gated MLPs hold 3 x hidden x intermediate weights, q/o are hidden x heads*head_dim, k/v are
+hidden x kv_heads*head_dim, MoE routers are hidden x experts.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sizing.arch import AttentionSpec, LayerSpec, ModelArch
+from sizing.errors import SizingError
+
+Config = Mapping[str, Any]
+
+
+def _req(cfg: Config, key: str, model_type: str) -> Any:
+    value = cfg.get(key)
+    if value is None:
+        raise SizingError(f"config.json of model_type {model_type!r} lacks required field {key!r}")
+    return value
+
+
+def _head_dim(cfg: Config, model_type: str) -> int:
+    if cfg.get("head_dim"):
+        return int(cfg["head_dim"])
+    return int(_req(cfg, "hidden_size", model_type)) // int(_req(cfg, "num_attention_heads", model_type))
+
+
+def _attn_params(h: int, heads: int, kv: int, hd: int, qkv_bias: bool, o_bias: bool = False,
+                 v_proj: bool = True) -> tuple[int, int]:
+    """(q+o params, k+v params) of a standard multi-head/GQA attention block."""
+    q_o = 2 * h * heads * hd + (heads * hd if qkv_bias else 0) + (h if o_bias else 0)
+    n_proj = 2 if v_proj else 1
+    k_v = n_proj * (h * kv * hd + (kv * hd if qkv_bias else 0))
+    return q_o, k_v
+
+
+def _layer_types(cfg: Config, n: int, model_type: str) -> list[str]:
+    """Per-layer attention kind: explicit layer_types, else the family's documented pattern."""
+    if cfg.get("layer_types"):
+        kinds = ["sliding" if t == "sliding_attention" else "full" for t in cfg["layer_types"]]
+        if len(kinds) != n:
+            raise SizingError(f"layer_types has {len(kinds)} entries but num_hidden_layers is {n}")
+        return kinds
+    window = cfg.get("sliding_window")
+    if not window or cfg.get("use_sliding_window") is False:
+        return ["full"] * n
+    if model_type == "gemma2":  # Gemma2DecoderLayer: even layers use the sliding window
+        return ["sliding" if i % 2 == 0 else "full" for i in range(n)]
+    if model_type in ("gemma3", "gemma3_text"):  # every `sliding_window_pattern`-th layer is global
+        pattern = int(cfg.get("sliding_window_pattern", 6))
+        return ["full" if (i + 1) % pattern == 0 else "sliding" for i in range(n)]
+    return ["sliding"] * n  # Mistral v0.1 style: every layer windowed
+
+
+def _attention_spec(kind: str, kv: int, hd: int, window: int | None) -> AttentionSpec:
+    return AttentionSpec(kind=kind, num_kv_heads=kv, head_dim=hd, v_head_dim=hd,
+                         window_tokens=window if kind in ("sliding", "chunked") else None)
+
+
+def _dense_family(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Llama, Mistral, Qwen2/3, Phi-3/4, Gemma 1/2/3: same layer shape, different norms and windows."""
+    h = int(_req(cfg, "hidden_size", model_type))
+    n = int(_req(cfg, "num_hidden_layers", model_type))
+    heads = int(_req(cfg, "num_attention_heads", model_type))
+    kv = int(cfg.get("num_key_value_heads") or heads)
+    hd = _head_dim(cfg, model_type)
+    inter = int(_req(cfg, "intermediate_size", model_type))
+    qkv_bias = bool(cfg.get("attention_bias") or cfg.get("qkv_bias") or model_type == "qwen2")
+    q_o, k_v = _attn_params(h, heads, kv, hd, qkv_bias)
+    gemma = model_type.startswith("gemma")
+    qk_norm = 2 * hd if model_type in ("qwen3", "gemma3", "gemma3_text") else 0
+    norms = (4 if model_type in ("gemma2", "gemma3", "gemma3_text") else 2) * h + qk_norm
+    window = cfg.get("sliding_window")
+    layers = tuple(
+        LayerSpec(attention=_attention_spec(kind, kv, hd, window), attn_sharded_params=q_o,
+                  kv_proj_params=k_v, dense_mlp_params=3 * h * inter, norm_params=norms)
+        for kind in _layer_types(cfg, n, model_type))
+    return dict(hidden_size=h, num_hidden_layers=n, num_attention_heads=heads, num_key_value_heads=kv,
+                head_dim=hd, intermediate_size=inter, layers=layers, sliding_window=window,
+                tie_word_embeddings=bool(cfg.get("tie_word_embeddings", gemma)))
+
+
+def _moe_family(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Mixtral, Qwen2-MoE, Qwen3-MoE: dense attention with a routed (+ optional shared) expert MLP."""
+    base = _dense_family({**cfg, "intermediate_size": cfg.get("intermediate_size") or 0}, model_type)
+    h = base["hidden_size"]
+    n_exp = int(cfg.get("num_local_experts") or _req(cfg, "num_experts", model_type))
+    top_k = int(_req(cfg, "num_experts_per_tok", model_type))
+    moe_inter = int(cfg.get("moe_intermediate_size") or base["intermediate_size"])
+    shared_inter = int(cfg.get("shared_expert_intermediate_size") or 0)
+    step = int(cfg.get("decoder_sparse_step") or 1)
+    dense_only = set(cfg.get("mlp_only_layers") or ())
+    layers = []
+    for i, layer in enumerate(base["layers"]):
+        if i in dense_only or (i + 1) % step != 0:
+            layers.append(layer)
+            continue
+        per_expert = 3 * h * moe_inter
+        shared = 3 * h * shared_inter + (h if shared_inter else 0)  # + shared_expert_gate
+        layers.append(layer.model_copy(update=dict(
+            dense_mlp_params=0, routed_expert_params=n_exp * per_expert,
+            active_expert_params=top_k * per_expert, shared_expert_params=shared,
+            router_params=h * n_exp)))
+    return {**base, "layers": tuple(layers), "num_experts": n_exp, "num_experts_per_tok": top_k,
+            "moe_intermediate_size": moe_inter}
+
+
+def _mla_family(cfg: Config, model_type: str) -> dict[str, Any]:
+    """DeepSeek V2/V3/R1 and Kimi K2: MLA attention, first_k_dense_replace dense layers, then MoE."""
+    h = int(_req(cfg, "hidden_size", model_type))
+    n = int(_req(cfg, "num_hidden_layers", model_type))
+    heads = int(_req(cfg, "num_attention_heads", model_type))
+    lora = int(_req(cfg, "kv_lora_rank", model_type))
+    rope = int(_req(cfg, "qk_rope_head_dim", model_type))
+    nope = int(_req(cfg, "qk_nope_head_dim", model_type))
+    v_hd = int(_req(cfg, "v_head_dim", model_type))
+    q_lora = int(cfg.get("q_lora_rank") or 0)
+    q_hd = nope + rope
+    # vLLM deepseek_v2.py: q_a_proj / kv_a_proj_with_mqa are ReplicatedLinear; q_b, kv_b, o are split.
+    if q_lora:
+        replicated, q_split, q_norm = h * q_lora + h * (lora + rope), q_lora * heads * q_hd, q_lora
+    else:
+        replicated, q_split, q_norm = h * (lora + rope), h * heads * q_hd, 0
+    split = q_split + lora * heads * (nope + v_hd) + heads * v_hd * h
+    spec = AttentionSpec(kind="mla", num_kv_heads=1, head_dim=lora + rope, v_head_dim=0)
+    n_exp = int(_req(cfg, "n_routed_experts", model_type))
+    top_k = int(_req(cfg, "num_experts_per_tok", model_type))
+    moe_inter = int(_req(cfg, "moe_intermediate_size", model_type))
+    n_shared = int(cfg.get("n_shared_experts") or 0)
+    first_dense = int(cfg.get("first_k_dense_replace") or 0)
+    freq = int(cfg.get("moe_layer_freq") or 1)
+    inter = int(_req(cfg, "intermediate_size", model_type))
+    bias = n_exp if cfg.get("topk_method") == "noaux_tc" else 0  # e_score_correction_bias
+    layers = []
+    for i in range(n):
+        common = dict(attention=spec, attn_sharded_params=split, attn_replicated_params=replicated,
+                      norm_params=2 * h + lora + q_norm)
+        if i >= first_dense and i % freq == 0:
+            per = 3 * h * moe_inter
+            layers.append(LayerSpec(**common, routed_expert_params=n_exp * per, active_expert_params=top_k * per,
+                                    shared_expert_params=n_shared * per, router_params=h * n_exp + bias))
+        else:
+            layers.append(LayerSpec(**common, dense_mlp_params=3 * h * inter))
+    return dict(hidden_size=h, num_hidden_layers=n, num_attention_heads=heads, num_key_value_heads=1,
+                head_dim=q_hd, intermediate_size=inter, layers=tuple(layers), num_experts=n_exp,
+                num_experts_per_tok=top_k, moe_intermediate_size=moe_inter, kv_lora_rank=lora,
+                qk_rope_head_dim=rope, qk_nope_head_dim=nope, v_head_dim=v_hd,
+                tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)))
+
+
+def _gpt_oss(cfg: Config, model_type: str) -> dict[str, Any]:
+    """gpt-oss: biased attention with sinks, alternating 128-token sliding window, biased MoE experts."""
+    base = _dense_family({**cfg, "intermediate_size": cfg.get("intermediate_size") or 0,
+                          "attention_bias": True}, model_type)
+    h, heads, inter = base["hidden_size"], base["num_attention_heads"], base["intermediate_size"]
+    n_exp = int(_req(cfg, "num_local_experts", model_type))
+    top_k = int(cfg.get("num_experts_per_tok") or _req(cfg, "experts_per_token", model_type))
+    per = 3 * h * inter + 2 * inter + h  # gate_up (+bias) and down (+bias)
+    layers = tuple(layer.model_copy(update=dict(
+        attn_sharded_params=layer.attn_sharded_params + h, dense_mlp_params=0,  # + o_proj bias
+        routed_expert_params=n_exp * per, active_expert_params=top_k * per,
+        router_params=h * n_exp + n_exp, norm_params=2 * h + heads)) for layer in base["layers"])
+    return {**base, "layers": layers, "num_experts": n_exp, "num_experts_per_tok": top_k,
+            "moe_intermediate_size": inter}
+
+
+def _llama4(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Llama 4 text: chunked local attention on 3 of 4 layers (NoPE global every 4th), MoE interleaved."""
+    text = cfg.get("text_config") or cfg
+    base = _dense_family({**text, "intermediate_size": text.get("intermediate_size_mlp")}, "llama")
+    h = base["hidden_size"]
+    n_exp = int(_req(text, "num_local_experts", model_type))
+    top_k = int(_req(text, "num_experts_per_tok", model_type))
+    moe_inter = int(_req(text, "intermediate_size", model_type))
+    step = int(text.get("interleave_moe_layer_step") or 1)
+    chunk = int(text.get("attention_chunk_size") or 0)
+    layers = []
+    for i, layer in enumerate(base["layers"]):
+        update: dict[str, Any] = {}
+        if chunk and (i + 1) % 4 != 0:  # no_rope_layers: every 4th layer is global (vLLM llama4.py)
+            update["attention"] = layer.attention.model_copy(update=dict(kind="chunked", window_tokens=chunk))
+        if (i + 1) % step == 0:
+            per = 3 * h * moe_inter
+            update.update(dense_mlp_params=0, routed_expert_params=n_exp * per, active_expert_params=top_k * per,
+                          shared_expert_params=per, router_params=h * n_exp)
+        layers.append(layer.model_copy(update=update))
+    return {**base, "layers": tuple(layers), "num_experts": n_exp, "num_experts_per_tok": top_k,
+            "moe_intermediate_size": moe_inter, "max_position_embeddings": text.get("max_position_embeddings")}
+
+
+def _gemma4(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Gemma 4 text: 5 sliding : 1 global layers; global layers use their own head_dim/kv heads; MoE block."""
+    text = cfg.get("text_config") or cfg
+    base = _dense_family({**text, "model_type": "gemma3_text"}, "gemma3_text")
+    h, heads = base["hidden_size"], base["num_attention_heads"]
+    g_hd = int(text.get("global_head_dim") or base["head_dim"])
+    g_kv = int(text.get("num_global_key_value_heads") or base["num_key_value_heads"])
+    k_eq_v = bool(text.get("attention_k_eq_v"))
+    n_exp = int(text.get("num_experts") or 0)
+    top_k = int(text.get("top_k_experts") or 0)
+    moe_inter = int(text.get("moe_intermediate_size") or 0)
+    shared_from = len(base["layers"]) - int(text.get("num_kv_shared_layers") or 0)
+    layers = []
+    for i, layer in enumerate(base["layers"]):
+        update: dict[str, Any] = {"kv_proj_params": layer.kv_proj_params}
+        if layer.attention.kind == "full":
+            q_o, k_v = _attn_params(h, heads, g_kv, g_hd, False, v_proj=not k_eq_v)
+            update.update(attn_sharded_params=q_o, kv_proj_params=k_v, attention=AttentionSpec(
+                kind="full", num_kv_heads=g_kv, head_dim=g_hd, v_head_dim=g_hd))
+        if i >= shared_from:
+            att = update.get("attention", layer.attention)
+            update["attention"] = att.model_copy(update={"kv_shared": True})
+        if n_exp and text.get("enable_moe_block"):
+            per = 3 * h * moe_inter
+            update.update(routed_expert_params=n_exp * per, active_expert_params=top_k * per,
+                          router_params=h * n_exp)
+        layers.append(layer.model_copy(update=update))
+    return {**base, "layers": tuple(layers), "num_experts": n_exp, "num_experts_per_tok": top_k,
+            "moe_intermediate_size": moe_inter, "max_position_embeddings": text.get("max_position_embeddings"),
+            "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", True))}
+
+
+def _nemotron_nas(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Llama-Nemotron (DeciLM): per-layer block_configs; some attention blocks are no-ops."""
+    h = int(_req(cfg, "hidden_size", model_type))
+    heads = int(_req(cfg, "num_attention_heads", model_type))
+    hd = _head_dim(cfg, model_type)
+    blocks = _req(cfg, "block_configs", model_type)
+    layers, kv_seen = [], []
+    for block in blocks:
+        attn, ffn = block["attention"], block["ffn"]
+        # vLLM nemotron_nas.py _ffn_mult_to_intermediate_size: int(2*mult*h/3) rounded up to 256
+        inter = 0 if ffn.get("no_op") else 256 * math.ceil(int(2 * ffn["ffn_mult"] * h / 3) / 256)
+        spec = dict(dense_mlp_params=3 * h * inter, norm_params=(1 if attn.get("no_op") else 2) * h)
+        if not attn.get("no_op"):
+            kv = heads // int(attn["n_heads_in_group"])
+            kv_seen.append(kv)
+            q_o, k_v = _attn_params(h, heads, kv, hd, False)
+            spec.update(attention=_attention_spec("full", kv, hd, None), attn_sharded_params=q_o,
+                        kv_proj_params=k_v)
+        layers.append(LayerSpec(**spec))
+    return dict(hidden_size=h, num_hidden_layers=len(layers), num_attention_heads=heads,
+                num_key_value_heads=min(kv_seen or [heads]), head_dim=hd, intermediate_size=0,
+                layers=tuple(layers), tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)))
+
+
+BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
+    **{t: _dense_family for t in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2",
+                                  "gemma3", "gemma3_text")},
+    **{t: _moe_family for t in ("mixtral", "qwen2_moe", "qwen3_moe")},
+    **{t: _mla_family for t in ("deepseek_v2", "deepseek_v3", "kimi_k2")},
+    "gpt_oss": _gpt_oss,
+    "llama4": _llama4,
+    "gemma4": _gemma4,
+    "nemotron-nas": _nemotron_nas,
+}
+
+
+def _native_quantization(cfg: Config) -> dict[str, Any]:
+    """The checkpoint's own format from quantization_config (vLLM picks the method from quant_method)."""
+    qc = cfg.get("quantization_config") or {}
+    method = str(qc.get("quant_method", "")).lower()
+    if not method:
+        return {"quantization": "none"}
+    if method == "mxfp4":
+        return {"quantization": "mxfp4", "quant_scope": "experts_only"}
+    if method in ("fp8", "fbgemm_fp8", "modelopt"):
+        block = qc.get("weight_block_size") or [0]
+        return {"quantization": "fp8", "quant_block_size": int(block[0])}
+    if method in ("awq", "gptq"):
+        return {"quantization": method, "quant_group_size": int(qc.get("group_size") or 128)}
+    if method == "bitsandbytes":
+        return {"quantization": "bnb4"}
+    if method == "compressed-tensors":
+        weights = next(iter((qc.get("config_groups") or {}).values()), {}).get("weights", {})
+        bits, kind = weights.get("num_bits"), weights.get("type")
+        if bits == 8:
+            return {"quantization": "fp8" if kind == "float" else "int8"}
+        if bits == 4:
+            return {"quantization": "gptq", "quant_group_size": int(weights.get("group_size") or 128)}
+    raise SizingError(f"quantization_config.quant_method {method!r} is not modelled; "
+                      "supported: fp8, awq, gptq, bitsandbytes, mxfp4, compressed-tensors (8/4 bit)")
+
+
+def arch_from_config(cfg: Config, hf_id: str, source: str, aliases: tuple[str, ...] = (),
+                     **overrides: Any) -> ModelArch:
+    """Builds a ModelArch from a config.json mapping; unknown model_type raises naming the known ones."""
+    if not isinstance(cfg, Mapping):
+        raise SizingError(f"config for {hf_id} must be a JSON object, got {type(cfg).__name__}")
+    model_type = str(cfg.get("model_type") or "")
+    builder = BUILDERS.get(model_type)
+    if builder is None:
+        raise SizingError(f"model_type {model_type!r} of {hf_id} is not supported; "
+                          f"supported: {', '.join(sorted(BUILDERS))}")
+    try:
+        facts = builder(cfg, model_type)
+        text = cfg.get("text_config") or cfg
+        facts.setdefault("vocab_size", _req(text, "vocab_size", model_type))
+        facts.setdefault("max_position_embeddings", text.get("max_position_embeddings"))
+        if facts.get("max_position_embeddings") is None:
+            facts["max_position_embeddings"] = 4096
+        facts.update(_native_quantization(cfg))
+        facts.update(overrides)
+        dtype = str(text.get("torch_dtype") or text.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
+        return ModelArch(hf_id=hf_id, aliases=aliases, source=source, model_type=model_type,
+                         torch_dtype=dtype, **facts)
+    except (KeyError, TypeError) as exc:
+        raise SizingError(f"config.json of {hf_id} ({model_type}) is malformed: missing or bad {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SizingError(f"config.json of {hf_id}: field {'.'.join(map(str, first['loc']))} "
+                          f"{first['msg']}") from exc
+
+
+def arch_from_file(path: Path) -> ModelArch:
+    """A local config.json (no Hub access): the hf_id is the file's path."""
+    try:
+        cfg = json.loads(path.read_text())
+    except OSError as exc:
+        raise SizingError(f"cannot read config.json {path}: {exc.strerror}") from exc
+    except json.JSONDecodeError as exc:
+        raise SizingError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
+    return arch_from_config(cfg, hf_id=str(path), source=f"local config.json {path}")

@@ -1,0 +1,279 @@
+"""Per-GPU memory as vLLM accounts it at startup: weights, activation peak, non-torch, CUDA graphs, KV blocks.
+
+The budget per GPU is `total x gpu_memory_utilization - weights - activation_peak - non_torch`
+(- cudagraph from 0.20), then split into KV blocks (shared/vllm_memory_accounting.md §2-§4 and §7).
+Everything layout-dependent is cached per layout, so an estimate is a handful of float operations.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import NamedTuple
+
+from sizing.arch import LayerSpec, ModelArch
+from sizing.catalog import load_model
+from sizing.errors import SizingError
+from sizing.gpus import GpuProfile, gpu_profile
+from sizing.layout import check_layout
+from sizing.models import MemoryEstimate, SizingInput
+from sizing.precision import GIB, check_quantization, embedding_bytes, layer_weight_bytes
+from sizing.vllm_versions import VllmAccounting, vllm_defaults
+
+# Fitted on shared/data/vllm_reference_logs.csv; the fit is documented in docs/sizing.md.
+NON_TORCH_GIB = 0.13  # llm-d H100 logs, V1 ~0.11, TP1: 0.13-0.14 (cuBLAS workspace, attention buffers)
+NON_TORCH_V0_GIB = 0.05  # V0 0.7 logs: 0.03 (RTX 4060) and 0.05 (A10-class)
+NCCL_V1_GIB = 0.1  # 0.10.1 A100 TP2/TP4 logs: non_torch ~0.2 vs ~0.1 at TP1, NCCL inside the budget
+NCCL_V0_GIB = 1.79  # PR #10511: Llama-3-8B non_torch 1.79 GiB at TP1 -> 3.58 at TP2
+CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB = 0.1, 0.006  # llm-d: 0.1 (28 layers) .. 1.03 GiB (gpt-oss)
+V0_AUTO_CHUNKED_CONTEXT, V0_CHUNKED_MNBT, V0_MIN_MNBT = 32768, 2048, 2048
+
+
+class Resolved(NamedTuple):
+    """SizingInput with every None replaced by the model's or vLLM's default."""
+
+    arch: ModelArch
+    gpu: GpuProfile
+    acc: VllmAccounting
+    quantization: str
+    kv_dtype_bytes: int
+    max_model_len: int
+    max_num_batched_tokens: int
+    max_num_seqs: int
+    gpu_memory_utilization: float
+    block_size: int
+
+
+class StageFacts(NamedTuple):
+    """One pipeline stage (every TP rank of it is alike): the fixed costs and the KV block geometry."""
+
+    weights_bytes: float
+    activation_bytes: float
+    non_torch_bytes: float
+    cudagraph_bytes: float
+    kv_bytes_per_token: int
+    bytes_per_block: int
+    blocks_per_request: int
+    num_groups: int
+
+
+def pp_stage_bounds(num_layers: int, pp: int) -> tuple[tuple[int, int], ...]:
+    """distributed/utils.py::get_pp_indices: remainder layers go to the stages before the last."""
+    parts = [num_layers // pp] * pp
+    for i in range(2, num_layers % pp + 2):
+        parts[-i] += 1
+    bounds, start = [], 0
+    for size in parts:
+        bounds.append((start, start + size))
+        start += size
+    return tuple(bounds)
+
+
+@lru_cache(maxsize=256)
+def _layer_classes(model: str) -> tuple[tuple[LayerSpec, ...], tuple[int, ...]]:
+    """Distinct layer shapes of a model and, per layer, which one it is (sums stay cheap for 126 layers)."""
+    arch = load_model(model)
+    distinct: dict[LayerSpec, int] = {}
+    index = tuple(distinct.setdefault(layer, len(distinct)) for layer in arch.layers)
+    return tuple(distinct), index
+
+
+def _layer_kv_bytes(arch: ModelArch, layer: LayerSpec, tp: int, kv_bytes: int, acc: VllmAccounting) -> int:
+    """KV bytes one token costs in one layer on one TP rank (kv_cache_interface.py page sizes)."""
+    att = layer.attention
+    if att is None or att.kv_shared:
+        return 0
+    if att.kind == "mla":
+        if acc.mla_cache:
+            return att.head_dim * kv_bytes  # kv_lora_rank + qk_rope_head_dim, replicated on every rank
+        return 2 * max(1, arch.num_attention_heads // tp) * arch.head_dim * kv_bytes  # pre-0.7: per-head K/V
+    return max(1, att.num_kv_heads // tp) * (att.head_dim + att.v_head_dim) * kv_bytes
+
+
+def _kv_geometry(arch: ModelArch, layers: list[LayerSpec], r: Resolved, tp: int) -> tuple[int, int, int, int]:
+    """(bytes per token, bytes per block, blocks one max_model_len request needs, KV cache groups)."""
+    per_kind: dict[str, list[int]] = {}
+    for layer in layers:
+        size = _layer_kv_bytes(arch, layer, tp, r.kv_dtype_bytes, r.acc)
+        if size:
+            kind = layer.attention.kind if r.acc.hybrid_kv_manager else "full"
+            per_kind.setdefault("full" if kind == "mla" else kind, []).append(size)
+    token_bytes = sum(sum(sizes) for sizes in per_kind.values())
+    if not per_kind:
+        return 0, 0, 0, 0
+    bs, mml, mnbt = r.block_size, r.max_model_len, r.max_num_batched_tokens
+    if len(per_kind) == 1:  # uniform: one group, num_blocks = available // (sum of page sizes)
+        return token_bytes, token_bytes * bs, -(-mml // bs), 1
+    # Hybrid manager: groups of `group_size` layers share one block pool (kv_cache_utils.py).
+    group_size = min(len(sizes) for sizes in per_kind.values())
+    page = max(max(sizes) for sizes in per_kind.values()) * bs
+    window = {k: next(layer.attention.window_tokens for layer in layers
+                      if layer.attention and layer.attention.kind == k) for k in per_kind if k != "full"}
+    blocks, groups = 0, 0
+    for kind, sizes in per_kind.items():
+        n = -(-len(sizes) // group_size)
+        groups += n
+        if kind == "full":
+            per = -(-mml // bs)
+        elif kind == "sliding":
+            per = -(-min(window[kind] - 1 + mnbt, mml) // bs) + 1
+        else:  # chunked local attention
+            per = -(-min(window[kind] + mnbt, mml) // bs)
+        blocks += n * per
+    return token_bytes, group_size * page, blocks, groups
+
+
+def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -> float:
+    """Peak of the profile run: max(forward pass at max_num_batched_tokens, dummy sampler pass).
+
+    Forward: bf16 tensors alive at once per token - residual/normed/attention/MLP outputs (4 x hidden),
+    qkv, and the MLP intermediates (gate_up + activation = 3 x intermediate, or for fused MoE
+    top_k x (3 x moe_intermediate + hidden)). Sampler: `sampler_copies` fp32 vocab-sized tensors per
+    sequence (logits, sort values/indices, probabilities), fitted per release - docs/sizing.md.
+    """
+    h = arch.hidden_size
+    dense = max((layer.dense_mlp_params + layer.shared_expert_params for layer in arch.layers), default=0) / h / tp
+    moe = arch.num_experts_per_tok * (3 * arch.moe_intermediate_size / tp + h) if arch.is_moe else 0
+    kv = max(1, arch.num_key_value_heads // tp)
+    qkv = (arch.num_attention_heads // tp + 2 * kv) * arch.head_dim
+    forward = r.max_num_batched_tokens * 2 * (4 * h + qkv + max(dense, moe))
+    sampler = 0.0
+    if last_stage:
+        sampler = r.acc.sampler_copies * min(r.max_num_seqs, r.max_num_batched_tokens) * arch.vocab_size * 4
+    return max(forward, sampler)
+
+
+def _non_torch_bytes(r: Resolved, world: int) -> float:
+    base = NON_TORCH_GIB if r.acc.v1_engine else NON_TORCH_V0_GIB
+    nccl = (NCCL_V1_GIB if r.acc.v1_engine else NCCL_V0_GIB) if (world > 1 and r.acc.nccl_in_budget) else 0.0
+    return (base + nccl) * GIB
+
+
+@lru_cache(maxsize=65536)
+def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
+    arch = r.arch
+    classes, index = _layer_classes(arch.hf_id)
+    per_class = [layer_weight_bytes(arch, -1, layer, tp, r.quantization) for layer in classes]
+    skipped = {i: layer_weight_bytes(arch, i, arch.layers[i], tp, r.quantization) for i in arch.quant_skip_layers
+               if i < len(arch.layers)}
+    stages = []
+    bounds = pp_stage_bounds(arch.num_hidden_layers, pp)
+    for s, (start, end) in enumerate(bounds):
+        first, last = s == 0, s == len(bounds) - 1
+        weights = sum(skipped.get(i, per_class[index[i]]) for i in range(start, end))
+        if first:
+            weights += embedding_bytes(arch, tp) + arch.vision_params / tp * 2
+        if last:
+            weights += arch.hidden_size * 2 + (0 if arch.tie_word_embeddings and pp == 1 else embedding_bytes(arch, tp))
+        token, block, per_req, groups = _kv_geometry(arch, list(arch.layers[start:end]), r, tp)
+        graph_layers = (end - start) * (2 if arch.is_moe else 1)
+        stages.append(StageFacts(
+            weights_bytes=weights, activation_bytes=_activation_bytes(arch, r, tp, last),
+            non_torch_bytes=_non_torch_bytes(r, tp * pp),
+            cudagraph_bytes=(CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_LAYER_GIB * graph_layers) * GIB,
+            kv_bytes_per_token=token, bytes_per_block=block, blocks_per_request=per_req, num_groups=groups))
+    return tuple(stages)
+
+
+@lru_cache(maxsize=4096)
+def _resolve(inp: SizingInput) -> Resolved:
+    arch = load_model(inp.model)
+    gpu = gpu_profile(inp.gpu, inp.gpu_memory_gib)
+    defaults = vllm_defaults(gpu, inp.vllm_version, arch.is_mla)
+    acc = defaults.accounting
+    quant = inp.quantization or arch.quantization
+    check_quantization(arch, quant)
+    _check_gpu_support(gpu, quant)
+    check_layout(arch, inp.tensor_parallel_size, inp.pipeline_parallel_size, quant)
+    mml = inp.max_model_len or arch.max_position_embeddings
+    if mml > arch.max_position_embeddings:
+        raise SizingError(f"max_model_len {mml} exceeds {arch.hf_id}'s max_position_embeddings "
+                          f"{arch.max_position_embeddings}; use at most that")
+    mnbt = inp.max_num_batched_tokens or defaults.max_num_batched_tokens or _v0_mnbt(mml)
+    return Resolved(arch=arch, gpu=gpu, acc=acc, quantization=quant,
+                    kv_dtype_bytes=1 if inp.kv_cache_dtype == "fp8" else 2, max_model_len=mml,
+                    max_num_batched_tokens=mnbt, max_num_seqs=inp.max_num_seqs or defaults.max_num_seqs,
+                    gpu_memory_utilization=inp.gpu_memory_utilization or defaults.gpu_memory_utilization,
+                    block_size=inp.block_size or defaults.block_size)
+
+
+def _v0_mnbt(mml: int) -> int:
+    """V0: chunked prefill auto-enabled past 32K context; otherwise one prefill of max_model_len (§5)."""
+    return V0_CHUNKED_MNBT if mml > V0_AUTO_CHUNKED_CONTEXT else max(mml, V0_MIN_MNBT)
+
+
+def _check_gpu_support(gpu: GpuProfile, quantization: str) -> None:
+    cc = float(gpu.compute_capability)
+    if quantization in ("fp8", "mxfp4") and cc < 8.0:
+        raise SizingError(f"{quantization} needs compute capability >= 8.0 (Marlin weight-only fallback); "
+                          f"{gpu.name} is {gpu.compute_capability}: use awq, gptq or none")
+
+
+def resolve(inp: SizingInput) -> Resolved:
+    return _resolve(inp)
+
+
+def stage_facts(inp: SizingInput) -> tuple[Resolved, tuple[StageFacts, ...]]:
+    r = _resolve(inp)
+    return r, _stages(r, inp.tensor_parallel_size, inp.pipeline_parallel_size)
+
+
+def fixed_bytes(stage: StageFacts, acc: VllmAccounting) -> float:
+    """Everything the budget pays before the KV cache."""
+    graph = stage.cudagraph_bytes if acc.cudagraph_in_budget else 0.0
+    return stage.weights_bytes + stage.activation_bytes + stage.non_torch_bytes + graph
+
+
+def estimate_memory(inp: SizingInput, gpu_memory_utilization: float | None = None) -> MemoryEstimate:
+    """Per-GPU figures as vLLM would log them for the worst rank (the one with the fewest KV blocks)."""
+    r, stages = stage_facts(inp)
+    util = gpu_memory_utilization or r.gpu_memory_utilization
+    total = r.gpu.total_memory_gib * GIB
+    best = None
+    for stage in stages:
+        available = util * total - fixed_bytes(stage, r.acc)
+        blocks = int(available // stage.bytes_per_block) if available > 0 and stage.bytes_per_block else 0
+        if best is None or blocks < best[0]:
+            best = (blocks, available, stage)
+    blocks, available, stage = best
+    return _estimate(inp, r, stage, blocks, available, util)
+
+
+def _estimate(inp: SizingInput, r: Resolved, stage: StageFacts, blocks: int, available: float,
+              util: float) -> MemoryEstimate:
+    if not stage.bytes_per_block:  # attention-free stage: nothing limits concurrency by KV
+        concurrency = float("inf")
+    elif r.acc.v1_engine:
+        concurrency = blocks / stage.blocks_per_request
+    else:  # V0 executor_base.py: num_gpu_blocks * block_size / max_model_len
+        concurrency = blocks * r.block_size / r.max_model_len
+    if r.acc.tokens_from_concurrency and math.isfinite(concurrency):
+        tokens = int(concurrency * r.max_model_len)
+    else:
+        tokens = blocks // max(1, stage.num_groups) * r.block_size
+    notes = _notes(r)
+    return MemoryEstimate(
+        model=r.arch.hf_id, gpu=r.gpu.name, vllm_version=r.acc.version,
+        tensor_parallel_size=inp.tensor_parallel_size, pipeline_parallel_size=inp.pipeline_parallel_size,
+        total_gpu_memory_gib=r.gpu.total_memory_gib, gpu_memory_utilization=util,
+        weights_gib=stage.weights_bytes / GIB, activation_peak_gib=stage.activation_bytes / GIB,
+        non_torch_gib=stage.non_torch_bytes / GIB, cudagraph_gib=stage.cudagraph_bytes / GIB,
+        kv_cache_gib=available / GIB, kv_bytes_per_token=stage.kv_bytes_per_token, block_size=r.block_size,
+        num_gpu_blocks=blocks, kv_cache_tokens=tokens, max_model_len=r.max_model_len,
+        max_num_batched_tokens=r.max_num_batched_tokens, max_num_seqs=r.max_num_seqs,
+        max_concurrency=concurrency if math.isfinite(concurrency) else 1e9, fits=concurrency >= 1,
+        kv_cache_dtype=inp.kv_cache_dtype, quantization=r.quantization, notes=notes)
+
+
+@lru_cache(maxsize=1024)
+def _notes(r: Resolved) -> tuple[str, ...]:
+    notes = []
+    if not r.acc.cudagraph_in_budget:
+        notes.append("CUDA graphs (cudagraph_gib) come on top of the budget in this release")
+    if not r.acc.nccl_in_budget:
+        notes.append("NCCL buffers and the CUDA context sit outside the budget from vLLM 0.11")
+    if float(r.gpu.compute_capability) < 8.0:
+        notes.append(f"{r.gpu.name} has no bf16: vLLM runs the model in fp16 (same bytes)")
+    if r.arch.is_mla:
+        notes.append("MLA latent KV is replicated on every TP rank")
+    return tuple(notes)

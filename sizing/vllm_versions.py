@@ -1,0 +1,109 @@
+"""What each vLLM release does differently when it sizes memory, and its `vllm serve` defaults.
+
+Source for every switch: shared/vllm_memory_accounting.md (read from the vLLM wheels 0.6.4-0.33.0);
+the section is named next to each field.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sizing.errors import SizingError
+from sizing.gpus import GpuProfile
+
+LATEST_VLLM_VERSION = "0.33"
+Version = tuple[int, int]
+
+
+class VllmAccounting(BaseModel):
+    """Release-dependent memory accounting switches."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: str
+    v1_engine: bool = Field(description="V1 is the default engine from 0.8; V0 removed after 0.10")
+    chunked_prefill: bool = Field(description="V1 always; V0 only auto-enabled past 32K context (§5)")
+    nccl_in_budget: bool = Field(description="NCCL/CUDA context inside non_torch before 0.11 (§2)")
+    cudagraph_in_budget: bool = Field(description="graph memory estimated inside the budget from 0.20 (§2)")
+    other_processes_counted: bool = Field(description="before ~0.6.5 (PR #10511) (§1)")
+    hybrid_kv_manager: bool = Field(description="sliding-window layers keep only the window (V1 0.10+) (§4)")
+    mla_cache: bool = Field(description="MLA latent cache (0.7+); before that K/V per head (§3, issue #6156)")
+    tokens_from_concurrency: bool = Field(description="'GPU KV cache size' = concurrency x max_model_len (0.22+)")
+    sampler_copies: float = Field(description="fitted activation-peak sampler factor (docs/sizing.md)")
+    top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
+
+
+class VllmDefaults(BaseModel):
+    """`vllm serve` defaults a GPU gets from one release."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    vllm_version: str
+    max_num_batched_tokens: int | None = Field(description="None: V0 without chunked prefill -> max(mml, 2048)")
+    max_num_seqs: int
+    gpu_memory_utilization: float
+    block_size: int
+    accounting: VllmAccounting
+
+
+def parse_version(version: str | None) -> Version:
+    text = (version or LATEST_VLLM_VERSION).strip().lstrip("v")
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?(?:[.+\-]?\w*)*", text)
+    if not match:
+        raise SizingError(f"vLLM version {version!r} is not X.Y or X.Y.Z (e.g. 0.11 or {LATEST_VLLM_VERSION})")
+    parsed = (int(match.group(1)), int(match.group(2)))
+    if parsed < (0, 2) or parsed > parse_version_plain(LATEST_VLLM_VERSION):
+        raise SizingError(f"vLLM version {version!r} is outside the modelled releases 0.2 .. {LATEST_VLLM_VERSION}")
+    return parsed
+
+
+def parse_version_plain(text: str) -> Version:
+    major, minor = text.split(".")[:2]
+    return int(major), int(minor)
+
+
+@lru_cache(maxsize=64)
+def accounting(version: str | None) -> VllmAccounting:
+    v = parse_version(version)
+    v1 = v >= (0, 8)
+    return VllmAccounting(
+        version=f"{v[0]}.{v[1]}", v1_engine=v1, chunked_prefill=v1, nccl_in_budget=v < (0, 11),
+        cudagraph_in_budget=v >= (0, 20), other_processes_counted=v < (0, 7),
+        hybrid_kv_manager=v >= (0, 10), mla_cache=v >= (0, 7), tokens_from_concurrency=v >= (0, 22),
+        # Fit on shared/data/vllm_reference_logs.csv (docs/sizing.md): 0.8-0.10 V1 logs show a sampler
+        # dummy run of about 3 fp32 vocab-sized copies per sequence; V0 and 0.11+ about 9.8.
+        sampler_copies=3.0 if (0, 8) <= v < (0, 11) else 9.8,
+        top_tier_160gib=v >= (0, 33))
+
+
+@lru_cache(maxsize=256)
+def vllm_defaults(gpu: GpuProfile, vllm_version: str | None = None, is_mla: bool = False) -> VllmDefaults:
+    """Defaults of `vllm serve` on this GPU (engine/arg_utils.py::_set_default_args, §5)."""
+    acc = accounting(vllm_version)
+    big = gpu.total_memory_gib >= 70 and not gpu.is_a100
+    if acc.v1_engine:
+        if acc.top_tier_160gib and gpu.total_memory_gib >= 160:
+            mnbt, seqs = 16384, 1024
+        else:
+            mnbt, seqs = (8192, 1024) if big else (2048, 256)
+    else:
+        mnbt, seqs = None, 256
+    util = 0.92 if parse_version(vllm_version) >= (0, 20) else 0.9
+    return VllmDefaults(vllm_version=acc.version, max_num_batched_tokens=mnbt, max_num_seqs=seqs,
+                        gpu_memory_utilization=util, block_size=default_block_size(gpu, is_mla, acc),
+                        accounting=acc)
+
+
+def default_block_size(gpu: GpuProfile, is_mla: bool, acc: VllmAccounting) -> int:
+    """16 on CUDA; MLA backends raise it: FlashMLA 64 on Hopper, CUTLASS-MLA 128 on Blackwell (§5)."""
+    if not (is_mla and acc.mla_cache and acc.v1_engine):
+        return 16
+    major = int(gpu.compute_capability.split(".")[0])
+    if major == 9:
+        return 64
+    if major == 10:
+        return 128
+    return 16
