@@ -1,0 +1,72 @@
+"""`python -m advisor plan` on the bundled snapshot: report, --json field names, errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from advisor.cli import main
+from advisor.plan_cmd import memory_bar, workload_from_args
+from planner.models import Plan
+
+BASE = ["plan", "--model", "meta-llama/Meta-Llama-3.1-8B", "--concurrency", "20", "--max-model-len", "2048",
+        "--pricing", "snapshot"]
+
+
+def test_json_prints_the_plan_with_exactly_its_field_names(capsys):
+    assert main([*BASE, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) == set(Plan.model_fields)
+    plan = Plan.model_validate(data)
+    assert plan.region == "us-east-1" and plan.price_source == "snapshot"
+    # 20 x 2048 does not fit one 24 GB A10G/L4 (see tests/test_planner.py): never 1 x g5/g6 single GPU
+    assert not (plan.instance_count == 1 and plan.memory.total_gpu_memory_gib < 23)
+
+
+def test_readable_report_has_plan_memory_bar_and_alternatives(capsys):
+    assert main([*BASE, "--region", "us-east-1", "--region", "us-west-2", "--workload", "batch"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Plan for meta-llama/Meta-Llama-3.1-8B (bf16 weights, KV auto)")
+    assert "Per-GPU memory:" in out and "W weights" in out and "K KV cache" in out
+    assert "Alternatives:" in out and "why not" in out
+    assert len([line for line in out.splitlines() if line.startswith("   ") and "$" in line]) >= 5
+    assert "Why:" in out
+    assert "snapshot" in err  # the catalog's age warning
+
+
+def test_memory_bar_marks_the_utilization_budget(capsys):
+    assert main([*BASE, "--json"]) == 0
+    plan = Plan.model_validate_json(capsys.readouterr().out)
+    bar = memory_bar(plan, width=40)[0]
+    inside = bar[bar.index("[") + 1:bar.index("]")]
+    assert len(inside) == 41 and inside.index("|") == round(plan.gpu_memory_utilization * 40)
+    assert inside.startswith("W")
+
+
+def test_workload_flags_map_to_the_workload_model():
+    import argparse
+
+    from advisor.plan_cmd import add_workload_arguments
+
+    parser = argparse.ArgumentParser()
+    add_workload_arguments(parser)
+    args = parser.parse_args(["--model", "m", "--concurrency", "3", "--max-model-len", "4096", "--quantization",
+                              "awq", "--kv-cache-dtype", "fp8", "--workload", "batch", "--capacity", "spot",
+                              "--region", "eu-west-1", "--region", "eu-west-1", "--max-usd-per-hour", "9.5",
+                              "--target-tokens-per-s", "100", "--headroom", "0.1", "--allow-family", "g6e"])
+    w = workload_from_args(args)
+    assert (w.quantization, w.kv_cache_dtype, w.workload_type, w.capacity) == ("awq", "fp8", "batch", "spot")
+    assert w.regions == ("eu-west-1",) and w.max_usd_per_hour == 9.5 and w.target_output_tokens_per_s == 100
+    assert w.headroom == 0.1 and w.allowed_families == ("g6e",)
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    ([*BASE[:2], "no-such-model", *BASE[3:]], "closest catalog ids"),
+    ([*BASE, "--max-usd-per-hour", "0.1"], "binding constraint: the budget"),
+    ([*BASE[:4], "0", *BASE[5:]], "concurrency"),
+])
+def test_errors_exit_2_with_one_message(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and needle in err
