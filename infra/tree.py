@@ -44,7 +44,19 @@ def mask(value: Any) -> Any:
 
 def _properties(resource: RecordedResource) -> list[str]:
     keys = KEY_PROPERTIES.get(resource.type, ())
-    return [f"{k}: {json.dumps(mask(resource.inputs[k]), separators=(',', ':'))}" for k in keys if k in resource.inputs]
+    return [f"{k}: {json.dumps(mask(resource.inputs[k]), separators=(',', ':'), sort_keys=True)}" for k in keys if k in resource.inputs]
+
+
+def _plan_summary(plan: dict[str, Any] | None) -> list[str]:
+    if not plan:
+        return []
+    return [
+        f"Plan: {plan['replicas']} replica(s) of {plan['model']} on {plan['instance_count']} x "
+        f"{plan['instance_type']} ({plan['region']}, {plan['capacity_type']}: {plan['on_demand_instances']} "
+        f"on-demand + {plan['spot_instances']} spot), TP={plan['tensor_parallel_size']} "
+        f"PP={plan['pipeline_parallel_size']}, ${plan['usd_per_hour']:,.2f}/h",
+        "",
+    ]
 
 
 def _walk(run: MockRun, parent: str, depth: int, lines: list[str]) -> None:
@@ -59,7 +71,7 @@ def _walk(run: MockRun, parent: str, depth: int, lines: list[str]) -> None:
 
 def format_run(run: MockRun, show_config: bool = False) -> str:
     stack_urns = {r.parent for r in run.resources} - {r.urn for r in run.resources}
-    lines = ["Resources (mocked `pulumi preview`):"]
+    lines = [*_plan_summary(run.outputs.get("plan")), "Resources (mocked `pulumi preview`):"]
     for root in sorted(stack_urns):
         _walk(run, root, 1, lines)
     lines.append("\nOutputs:")

@@ -1,0 +1,275 @@
+"""Pulumi components under `pulumi.runtime.set_mocks`: node groups, launch templates, ASG, secrets, config.
+
+Each test runs infra.stack.deploy for a hand-built Plan through infra.preview.run_program (the mock
+runtime) and checks the resource inputs the program declared.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from infra.config import PROJECT, StackConfig, check_known_keys, config_keys, stack_config_from
+from infra.ec2 import DLAMI_SSM_PARAMETER
+from infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
+from infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
+from templates.render import RenderError
+from tests.plans_for_infra import single_instance_plan, spot_plan, two_node_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+SENTINEL = "hf_SENTINELtoken0123456789abcdef"
+EKS = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
+EC2 = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+
+
+def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL, efa_interfaces: int = 4) -> MockRun:
+    cfg = StackConfig.model_validate(config)
+
+    def program() -> None:
+        from infra.stack import deploy
+
+        secret = pulumi.Output.secret(token) if token else None
+        for key, value in deploy(plan, cfg, secret, efa_interfaces=efa_interfaces).items():
+            pulumi.export(key, value)
+
+    return run_program(program, {})
+
+
+def plain(value: Any) -> Any:
+    """Wire values are doubles: 2.0 -> 2 for comparisons."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def test_mixed_plan_makes_an_on_demand_and_a_spot_node_group() -> None:
+    run = deploy_run(single_instance_plan(), EKS)
+    groups = {g.name: plain(g.inputs) for g in run.of_type(NODE_GROUP)}
+    od, spot = groups["vllm-llama-3-1-8b-instruct-od"], groups["vllm-llama-3-1-8b-instruct-spot"]
+    assert od["capacityType"] == "ON_DEMAND" and od["instanceTypes"] == ["g6e.xlarge"]
+    assert spot["capacityType"] == "SPOT" and spot["instanceTypes"] == ["g6e.xlarge", "g6e.2xlarge"]
+    for group in (od, spot):
+        assert group["amiType"] == "AL2023_x86_64_NVIDIA"
+        assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+        assert group["labels"]["llm-advisor/pool"] == "vllm-llama-3-1-8b-instruct"
+        assert group["scalingConfig"] == {"desiredSize": 1, "minSize": 1, "maxSize": 1}
+        assert group["subnetIds"] == ["subnet-a", "subnet-b"]
+        assert group["clusterName"] == "inference"
+
+
+def test_all_spot_plan_makes_one_diversified_spot_group_sized_to_the_plan() -> None:
+    run = deploy_run(spot_plan(), EKS)
+    (group,) = run.of_type(NODE_GROUP)
+    inputs = plain(group.inputs)
+    assert inputs["capacityType"] == "SPOT" and inputs["instanceTypes"] == ["g6e.12xlarge", "g6e.24xlarge"]
+    assert inputs["scalingConfig"]["desiredSize"] == 2
+
+
+def test_launch_template_disk_imdsv2_encryption() -> None:
+    plan = single_instance_plan()
+    (template,) = run_lt = deploy_run(plan, EKS).of_type(LAUNCH_TEMPLATE)
+    inputs = plain(template.inputs)
+    (mapping,) = inputs["blockDeviceMappings"]
+    # 20 GiB OS + 30 GiB image + 14.96 GiB x 1.1 checkpoint = 66.5 -> 70 GiB
+    assert mapping == {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 70, "volumeType": "gp3",
+                                                          "encrypted": "true", "deleteOnTermination": "true"}}
+    assert inputs["metadataOptions"] == {"httpTokens": "required", "httpPutResponseHopLimit": 2,
+                                         "httpEndpoint": "enabled"}
+    assert "imageId" not in inputs  # EKS picks the AMI from ami_type
+    assert "networkInterfaces" not in inputs and "placement" not in inputs and run_lt
+
+
+def test_bottlerocket_sizes_its_data_volume() -> None:
+    run = deploy_run(single_instance_plan(), {**EKS, "amiType": "BOTTLEROCKET_x86_64_NVIDIA"})
+    (mapping,) = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)["blockDeviceMappings"]
+    assert mapping["deviceName"] == "/dev/xvdb" and mapping["ebs"]["volumeSize"] == 50  # 30 + 16.5 -> 50
+    assert plain(run.of_type(NODE_GROUP)[0].inputs)["amiType"] == "BOTTLEROCKET_x86_64_NVIDIA"
+
+
+def test_two_node_plan_gets_efa_a_cluster_placement_group_and_one_az() -> None:
+    run = deploy_run(two_node_plan(), EKS, efa_interfaces=4)
+    (placement,) = run.of_type("aws:ec2/placementGroup:PlacementGroup")
+    assert placement.inputs["strategy"] == "cluster"
+    inputs = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)
+    assert inputs["placement"] == {"groupName": placement.name}
+    interfaces = inputs["networkInterfaces"]
+    assert [i["interfaceType"] for i in interfaces] == ["efa"] * 4
+    assert [i["networkCardIndex"] for i in interfaces] == [0, 1, 2, 3]
+    assert [i["deviceIndex"] for i in interfaces] == [0, 1, 1, 1]
+    assert "sg-0mockcluster0000000" in interfaces[0]["securityGroups"]
+    (efa_sg,) = run.of_type("aws:ec2/securityGroup:SecurityGroup")
+    assert plain(efa_sg.inputs)["ingress"][0]["self"] is True
+    (group,) = run.of_type(NODE_GROUP)
+    assert plain(group.inputs)["subnetIds"] == ["subnet-a"]
+    assert plain(group.inputs)["scalingConfig"] == {"desiredSize": 2, "minSize": 2, "maxSize": 2}
+
+
+def test_node_role_is_created_only_when_none_is_given() -> None:
+    created = deploy_run(spot_plan(), EKS)
+    assert len(created.of_type("aws:iam/role:Role")) == 1
+    given = deploy_run(spot_plan(), {**EKS, "nodeRoleArn": "arn:aws:iam::1:role/nodes"})
+    assert not given.of_type("aws:iam/role:Role")
+    assert given.of_type(NODE_GROUP)[0].inputs["nodeRoleArn"] == "arn:aws:iam::1:role/nodes"
+
+
+def test_ec2_asg_distribution_is_explicit() -> None:
+    run = deploy_run(single_instance_plan(), EC2)
+    (asg,) = run.of_type("aws:autoscaling/group:Group")
+    inputs = plain(asg.inputs)
+    policy = inputs["mixedInstancesPolicy"]
+    assert policy["instancesDistribution"] == {
+        "onDemandBaseCapacity": 1, "onDemandPercentageAboveBaseCapacity": 0,
+        "onDemandAllocationStrategy": "prioritized", "spotAllocationStrategy": "price-capacity-optimized",
+    }
+    assert [o["instanceType"] for o in policy["launchTemplate"]["overrides"]] == ["g6e.xlarge", "g6e.2xlarge"]
+    assert inputs["capacityRebalance"] is True
+    assert (inputs["desiredCapacity"], inputs["minSize"], inputs["maxSize"]) == (2, 2, 2)
+
+
+def test_on_demand_plan_on_ec2_is_all_on_demand() -> None:
+    plan = single_instance_plan(capacity_type="on-demand", on_demand_instances=2, spot_instances=0)
+    distribution = plain(deploy_run(plan, EC2).of_type("aws:autoscaling/group:Group")[0].inputs)[
+        "mixedInstancesPolicy"]["instancesDistribution"]
+    assert distribution["onDemandBaseCapacity"] == 2
+    assert distribution["onDemandPercentageAboveBaseCapacity"] == 100
+
+
+def test_ec2_launch_template_uses_the_ssm_ami_imdsv2_and_no_public_ip() -> None:
+    run = deploy_run(spot_plan(), EC2)
+    inputs = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)
+    assert inputs["imageId"] == MOCK_AMI  # the mock's answer to the SSM parameter lookup
+    assert inputs["metadataOptions"]["httpTokens"] == "required"
+    assert inputs["networkInterfaces"][0]["associatePublicIpAddress"] == "false"
+    (mapping,) = inputs["blockDeviceMappings"]
+    # 75 GiB DLAMI snapshot + 30 GiB image + 14.96 GiB x TP 2 x 1.1 = 137.9 -> 140
+    assert mapping["ebs"]["volumeSize"] == ec2_root_volume_gib(spot_plan()) == 140
+    assert mapping["ebs"]["encrypted"] == "true" and mapping["ebs"]["volumeType"] == "gp3"
+    user_data = base64.b64decode(inputs["userData"]).decode()
+    assert user_data.startswith("#cloud-config") and "--secret-id arn:aws:mock:" in user_data
+    policy = json.loads(run.of_type("aws:iam/rolePolicy:RolePolicy")[0].inputs["policy"])
+    assert policy["Statement"][0]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert policy["Statement"][0]["Resource"].startswith("arn:aws:mock:")
+
+
+def test_ssm_parameter_is_the_dlami_one() -> None:
+    assert DLAMI_SSM_PARAMETER.startswith("/aws/service/deeplearning/ami/x86_64/")
+    assert DLAMI_SSM_PARAMETER.endswith("amazon-linux-2023/latest/ami-id")
+
+
+def _plain_strings(value: Any) -> list[str]:
+    """Every string in a value, except inside values marked secret."""
+    if is_secret_value(value):
+        return []
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [k, *_plain_strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in _plain_strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+@pytest.mark.parametrize(("plan_factory", "config"), [
+    (single_instance_plan, EKS), (two_node_plan, EKS), (single_instance_plan, EC2), (spot_plan, EC2),
+])
+def test_token_is_never_in_plain_text(plan_factory, config) -> None:
+    run = deploy_run(plan_factory(), config)
+    for resource in run.resources:
+        for text in _plain_strings(resource.inputs):
+            decoded = text
+            if resource.type == LAUNCH_TEMPLATE and text.startswith("I2Nsb3VkLWNvbmZpZw"):
+                decoded = base64.b64decode(text).decode()  # user data
+            assert SENTINEL not in decoded, f"{resource.type} {resource.name}"
+    assert SENTINEL not in json.dumps(run.outputs)
+    (version,) = run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    assert is_secret_value(version.inputs["secretString"])
+    assert version.inputs["secretString"]["value"] == SENTINEL  # it did reach the secret, encrypted
+
+
+def test_without_a_token_no_secret_is_created() -> None:
+    run = deploy_run(single_instance_plan(), EKS, token=None)
+    assert not run.of_type("aws:secretsmanager/secret:Secret")
+    assert "hf_token_secret_arn" not in run.outputs
+
+
+def test_stack_outputs() -> None:
+    run = deploy_run(two_node_plan(), EKS)
+    assert run.outputs["price_source"] == "snapshot"
+    assert run.outputs["prices_as_of"] == "2026-07-20T13:44:30+00:00"
+    assert run.outputs["plan"]["instance_type"] == "p5.48xlarge"
+    assert "tensor-parallel-size: 8" in run.outputs["vllm_config"]
+    assert "kind: LeaderWorkerSet" in run.outputs["kubernetes_yaml"]
+    assert "kubectl apply -f kubernetes.yaml" in run.outputs["kubectl_apply_hint"]
+    assert "envsubst < hf-token-secret.yaml" in run.outputs["kubectl_apply_hint"]
+
+
+def test_ec2_target_refuses_a_multi_instance_replica_before_any_resource() -> None:
+    with pytest.raises(RenderError, match="target eks"):
+        deploy_run(two_node_plan(), EC2)
+
+
+@pytest.mark.parametrize(("config", "key"), [
+    ({**EKS, "maxModelLen": "lots"}, "maxModelLen"),
+    ({**EKS, "capacity": "cheap"}, "capacity"),
+    ({**EKS, "clusterName": ""}, "clusterName"),
+    ({**EKS, "regions": ("us-east-1", "us-west-2")}, "regions"),
+    ({**EC2, "subnetIds": ()}, "subnetIds"),
+    ({**EKS, "amiType": "AL2_x86_64_GPU"}, "amiType"),
+])
+def test_invalid_config_names_the_key(config: dict[str, Any], key: str) -> None:
+    with pytest.raises(ValidationError, match=key):
+        StackConfig.model_validate(config)
+
+
+def test_unknown_config_key_is_named() -> None:
+    with pytest.raises(ValueError, match="maxModelLength"):
+        check_known_keys(["model", "maxModelLength"])
+
+
+def test_config_strings_from_pulumi_are_parsed() -> None:
+    raw = {"model": "m", "maxModelLen": "4096", "regions": '["us-west-2"]', "subnetIds": "subnet-a, subnet-b",
+           "clusterName": "c", "headroom": "0.5", "maxUsdPerHour": "", "associatePublicIp": "false"}
+    cfg = stack_config_from(raw.get)
+    assert cfg.max_model_len == 4096 and cfg.regions == ("us-west-2",)
+    assert cfg.subnet_ids == ("subnet-a", "subnet-b") and cfg.headroom == 0.5 and cfg.max_usd_per_hour is None
+    workload = cfg.to_workload()
+    assert workload.max_model_len == 4096 and workload.regions == ("us-west-2",)
+
+
+def test_pulumi_yaml_declares_every_key_with_the_programs_defaults() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT and project["runtime"]["name"] == "python"
+    declared = project["config"]
+    assert set(declared) == set(config_keys()) | {"hfToken"}
+    assert declared["hfToken"]["secret"] is True and "default" not in declared["hfToken"]
+    for key, spec in declared.items():
+        assert spec["type"] in {"string", "integer", "boolean", "array"} and spec["description"]
+    defaults = {k: (json.dumps(v["default"]) if v["type"] == "array" else str(v["default"]).lower()
+                    if v["type"] == "boolean" else str(v["default"]))
+                for k, v in declared.items() if "default" in v}
+    from_yaml = stack_config_from({**defaults, "model": "m", "clusterName": "c", "subnetIds": "s"}.get)
+    from_model = StackConfig.model_validate({"model": "m", "clusterName": "c", "subnetIds": ("s",)})
+    assert from_yaml == from_model
+
+
+def test_example_stack_uses_only_declared_keys() -> None:
+    stack = yaml.safe_load((ROOT / "Pulumi.example.yaml").read_text())["config"]
+    keys = [k.split(":", 1)[1] for k in stack]
+    check_known_keys(keys)
+    assert all(k.startswith(f"{PROJECT}:") for k in stack)
+
+
+def test_volume_sizes() -> None:
+    # 405B fp8 online quantization: the checkpoint on disk is bf16, twice the fp8 weights in GPU memory.
+    plan = two_node_plan()
+    assert checkpoint_gib(plan) == pytest.approx(24.3 * 16 * 2)
+    assert eks_volume(plan, "AL2023_x86_64_NVIDIA") == ("/dev/xvda", 910)  # 20 + 30 + 777.6 x 1.1 = 905.4

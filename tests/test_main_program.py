@@ -1,0 +1,108 @@
+"""End to end: __main__.py (config -> plan -> resources) under Pulumi mocks, and the CLI commands.
+
+The planner is written in parallel: the end-to-end tests skip only while `planner.make_plan` is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.preview import PROJECT, load_stack_file, run_main_program
+from infra.tree import format_run
+from tests.plans_for_infra import single_instance_plan, two_node_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "Pulumi.example.yaml"
+SENTINEL = "hf_SENTINELmainprogram0123456789"
+
+
+def _require_planner() -> None:
+    planner = pytest.importorskip("planner")
+    if not hasattr(planner, "make_plan"):
+        pytest.skip("planner.make_plan has not landed yet")
+
+
+def _example_config(**overrides: str) -> dict[str, str]:
+    config, _ = load_stack_file(EXAMPLE)
+    config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
+    return config
+
+
+def test_example_stack_previews_with_the_real_planner() -> None:
+    _require_planner()
+    config = _example_config(hfToken=SENTINEL)
+    run = run_main_program(config, secret_keys=(f"{PROJECT}:hfToken",))
+    plan = run.outputs["plan"]
+    assert plan["model"] == "Qwen/Qwen3-32B" and plan["region"] == "us-east-1"
+    assert run.outputs["price_source"] == "snapshot"
+    groups = run.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert groups and sum(g.inputs["scalingConfig"]["desiredSize"] for g in groups) == plan["instance_count"]
+    assert {t for g in groups for t in g.inputs["instanceTypes"]} >= {plan["instance_type"]}
+    text = format_run(run, show_config=True)
+    assert SENTINEL not in text and SENTINEL not in json.dumps(run.outputs)
+    assert f"tensor-parallel-size: {plan['tensor_parallel_size']}" in run.outputs["vllm_config"]
+
+
+def test_ec2_target_previews_with_the_real_planner() -> None:
+    _require_planner()
+    run = run_main_program(_example_config(target="ec2"))
+    (asg,) = run.of_type("aws:autoscaling/group:Group")
+    assert asg.inputs["capacityRebalance"] is True
+
+
+def test_invalid_config_fails_before_any_resource() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="maxModelLen"):
+        run_main_program(_example_config(maxModelLen="long"))
+    with pytest.raises(ValueError, match="maxModelLength"):
+        run_main_program({**_example_config(), f"{PROJECT}:maxModelLength": "8192"})
+
+
+def test_secure_values_in_a_stack_file_stay_placeholders(tmp_path: Path) -> None:
+    stack = yaml.safe_load(EXAMPLE.read_text())
+    stack["config"][f"{PROJECT}:hfToken"] = {"secure": "v1:AAAAencrypted"}
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    config, secrets = load_stack_file(path)
+    assert config[f"{PROJECT}:hfToken"] == "[secret]" and secrets == (f"{PROJECT}:hfToken",)
+
+
+def test_preview_command_prints_the_tree(capsys: pytest.CaptureFixture[str]) -> None:
+    _require_planner()
+    from advisor import preview_cmd
+
+    parser = argparse.ArgumentParser()
+    preview_cmd.register(parser.add_subparsers())
+    args = parser.parse_args(["preview", "--config", str(EXAMPLE)])
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert "+ aws:eks/nodeGroup:NodeGroup" in out and '"httpTokens":"required"' in out
+    assert "Plan: " in out and "price_source: snapshot" in out
+
+
+def test_render_command_writes_the_files(tmp_path: Path) -> None:
+    from advisor.render_cmd import write_bundle
+
+    written = write_bundle(single_instance_plan(), tmp_path, hf_token_secret_id="llm-advisor/hf")
+    assert sorted(p.name for p in written) == [
+        "APPLY.txt", "cloud-init.yaml", "hf-token-secret.yaml", "kubernetes.yaml", "vllm-config.yaml"]
+    written = write_bundle(two_node_plan(), tmp_path / "lws")
+    assert "kind: LeaderWorkerSet" in (tmp_path / "lws" / "kubernetes.yaml").read_text()
+    assert not (tmp_path / "lws" / "cloud-init.yaml").exists()
+
+
+def test_render_command_end_to_end(tmp_path: Path) -> None:
+    _require_planner()
+    from advisor.cli import main
+
+    status = main(["render", "--model", "Qwen/Qwen3-8B", "--concurrency", "8", "--max-model-len", "4096",
+                   "--pricing", "snapshot", "--out", str(tmp_path)])
+    assert status == 0
+    config = yaml.safe_load((tmp_path / "vllm-config.yaml").read_text())
+    assert config["max-model-len"] == 4096
