@@ -27,7 +27,8 @@ from pricing.parse import (
 from pricing.snapshot import make_price
 
 # botocore "adaptive" = standard retries (throttling errors included) + a client-side token bucket that
-# slows down after throttling (boto3 docs, "Retries" guide). Timeouts in seconds, per attempt.
+# slows down after throttling (boto3 docs, "Retries" guide); max_attempts 5 = up to 5 retries.
+# Timeouts in seconds, per attempt.
 AWS_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=5, read_timeout=15)
 # The Pricing API is served only from these regions; the region priced is a filter (AWS Price List docs).
 PRICING_API_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")

@@ -1,0 +1,175 @@
+"""load_priced_catalog's choice of source: live, fresh/stale/corrupt cache, snapshot, a failing region."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from moto import mock_aws
+
+from pricing import PricingError, load_priced_catalog
+from pricing.cache import CachedRegion, cache_path, default_cache_dir, read_cache, write_cache
+from tests.test_pricing_aws import FakePricing, fake_aws_env
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+PRICES = {("p5.48xlarge", "us-east-1"): 55.04, ("g5.xlarge", "us-east-1"): 1.006,
+          ("p5.48xlarge", "us-west-2"): 55.04, ("g5.xlarge", "us-west-2"): 1.006}
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    fake_aws_env(monkeypatch, tmp_path)
+
+
+class Factory:
+    """Injected client factory: moto EC2 (inside mock_aws), a fake Pricing client, optional failures."""
+
+    def __init__(self, failing_regions: tuple[str, ...] = ()):
+        self.pricing = FakePricing(PRICES)
+        self.failing = failing_regions
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, service: str, region: str) -> Any:
+        self.calls.append((service, region))
+        if service == "pricing":
+            return self.pricing
+        if region in self.failing:
+            return Unreachable(region)
+        return boto3.client(service, region_name=region)
+
+
+class Unreachable:
+    """An EC2 client whose endpoint cannot be reached (what a timeout or DNS failure raises)."""
+
+    def __init__(self, region: str):
+        self.url = f"https://ec2.{region}.amazonaws.com"
+
+    def get_paginator(self, _: str) -> Any:
+        raise EndpointConnectionError(endpoint_url=self.url)
+
+
+def no_aws(service: str, region: str) -> Any:
+    raise AssertionError(f"no AWS client expected, got {service} in {region}")
+
+
+def sources(catalog: Any) -> set[tuple[str, str]]:
+    return {(o.price.region, o.price.price_source) for o in catalog.offers}
+
+
+@mock_aws
+def test_live_prices_are_tagged_and_cached_then_served_from_cache(tmp_path: Path) -> None:
+    live = load_priced_catalog(["us-east-1"], "live", cache_dir=tmp_path, clients=Factory(), now=NOW)
+    assert sources(live) == {("us-east-1", "live")} and live.warnings == ()
+    p5 = next(o for o in live.offers if o.instance.instance_type == "p5.48xlarge")
+    assert (p5.price.on_demand_usd_per_hour, p5.price.prices_as_of) == (55.04, NOW)
+    assert cache_path(tmp_path, "us-east-1", False).exists()
+    later = NOW + timedelta(hours=1)
+    cached = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, clients=no_aws, now=later)
+    assert sources(cached) == {("us-east-1", "cache")}
+    assert {o.price.prices_as_of for o in cached.offers} == {NOW}  # when it was fetched, not read
+    assert [o.instance for o in cached.offers] == [o.instance for o in live.offers]
+
+
+@mock_aws
+def test_stale_cache_is_refreshed_from_live(tmp_path: Path) -> None:
+    load_priced_catalog(["us-east-1"], "live", cache_dir=tmp_path, clients=Factory(), now=NOW)
+    later = NOW + timedelta(hours=7)  # past the default 6 h
+    factory = Factory()
+    fresh = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, clients=factory, now=later)
+    assert sources(fresh) == {("us-east-1", "live")} and factory.pricing.requests
+    entry, problem = read_cache(tmp_path, "us-east-1", False)
+    assert problem is None and entry is not None and entry.fetched_at == later
+
+
+@mock_aws
+def test_corrupt_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
+    path = cache_path(tmp_path, "us-east-1", False)
+    path.write_text('{"format": 1, "region": "us-east-1", "offers": [tru')
+    catalog = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, clients=Factory(), now=NOW)
+    assert sources(catalog) == {("us-east-1", "live")}
+    assert any("corrupt price cache" in w for w in catalog.warnings)
+    assert json.loads(path.read_text())["fetched_at"].startswith("2026-11-26T12:00")
+    assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temp file
+
+
+@mock_aws
+def test_one_failing_region_does_not_lose_the_other(tmp_path: Path) -> None:
+    factory = Factory(failing_regions=("us-west-2",))
+    catalog = load_priced_catalog(["us-east-1", "us-west-2"], "auto", cache_dir=tmp_path, clients=factory,
+                                  now=NOW)
+    assert sources(catalog) == {("us-east-1", "live"), ("us-west-2", "snapshot")}
+    (warning,) = catalog.warnings
+    assert warning.startswith("us-west-2: using the bundled price snapshot (EndpointConnectionError")
+    assert "2026-07-20 (129 days old)" in warning
+    with pytest.raises(PricingError, match=r"--pricing live failed for us-west-2 .*EndpointConnectionError"):
+        load_priced_catalog(["us-east-1", "us-west-2"], "live", cache_dir=tmp_path,
+                            clients=Factory(failing_regions=("us-west-2",)), now=NOW)
+
+
+def test_stale_cache_beats_the_snapshot_when_live_fails(tmp_path: Path) -> None:
+    offers = load_priced_catalog(["us-west-2"], "snapshot").offers
+    write_cache(tmp_path, CachedRegion(region="us-west-2", include_local_zones=False, fetched_at=NOW,
+                                       offers=offers))
+    later = NOW + timedelta(days=2)
+    catalog = load_priced_catalog(["us-west-2"], "auto", cache_dir=tmp_path,
+                                  clients=Factory(failing_regions=("us-west-2",)), now=later)
+    assert sources(catalog) == {("us-west-2", "cache")}
+    assert "using cached prices fetched 2026-11-26 12:00 UTC (2 days old)" in catalog.warnings[0]
+
+
+def test_no_credentials_falls_back_to_snapshot_before_any_client(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    catalog = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, now=NOW)
+    assert sources(catalog) == {("us-east-1", "snapshot")}
+    assert catalog.warnings == (
+        "us-east-1: using the bundled price snapshot (no AWS credentials found); on-demand list prices "
+        "as of 2026-07-20 (129 days old), spot prices indicative only (snapshot time unknown)",)
+    assert not list(tmp_path.iterdir())  # nothing cached from a fallback
+
+
+def test_no_credentials_in_an_injected_client_fails_before_the_network(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # botocore raises NoCredentialsError while signing, before it opens a connection.
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    sent: list[str] = []
+
+    def factory(service: str, region: str) -> Any:
+        client = boto3.session.Session().client(service, region_name=region)
+        client.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
+        return client
+
+    catalog = load_priced_catalog(["eu-west-1"], "auto", cache_dir=tmp_path, clients=factory, now=NOW)
+    assert sources(catalog) == {("eu-west-1", "snapshot")}
+    assert "NoCredentialsError" in catalog.warnings[0] and sent == []
+    with pytest.raises(PricingError, match="NoCredentialsError"):
+        load_priced_catalog(["eu-west-1"], "live", cache_dir=tmp_path, clients=factory, now=NOW)
+
+
+def test_auto_region_outside_the_snapshot_without_live_prices_warns(tmp_path: Path) -> None:
+    # ap-southeast-5 is a real region botocore knows, but the snapshot has no row for it.
+    catalog = load_priced_catalog(["ap-southeast-5", "us-east-1"], "auto", cache_dir=tmp_path,
+                                  clients=Factory(failing_regions=("ap-southeast-5", "us-east-1")), now=NOW)
+    assert sources(catalog) == {("us-east-1", "snapshot")}
+    assert any(w.startswith("ap-southeast-5: no prices") for w in catalog.warnings)
+
+
+def test_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert default_cache_dir() == tmp_path / "x" / "llm-serving-advisor" / "pricing"
+
+
+def test_cache_round_trip_is_exact(tmp_path: Path) -> None:
+    snapshot = load_priced_catalog(["eu-west-1"], "snapshot", now=NOW)
+    entry = CachedRegion(region="eu-west-1", include_local_zones=False, fetched_at=NOW,
+                         offers=snapshot.offers)
+    write_cache(tmp_path, entry)
+    assert read_cache(tmp_path, "eu-west-1", False) == (entry, None)
+    assert read_cache(tmp_path, "eu-west-1", True) == (None, None)  # Local Zone variant is its own file
