@@ -20,7 +20,8 @@ for warning in catalog.warnings:
 plan = planner.make_plan(stack_config.to_workload(), catalog)
 # EFA interfaces the instance type offers (DescribeInstanceTypes NetworkInfo.EfaInfo), for multi-node plans.
 efa_interfaces = max(
-    [o.instance.efa_max_interfaces for o in catalog.offers if o.instance.instance_type == plan.instance_type] or [1]
+    [o.instance.efa_max_interfaces for o in catalog.offers if o.instance.instance_type == plan.instance_type]
+    or [1]
 )
 hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
 for key, value in deploy(plan, stack_config, hf_token, efa_interfaces=max(1, efa_interfaces)).items():

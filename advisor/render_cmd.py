@@ -26,7 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def write_bundle(plan: Plan, out: Path, namespace: str = "default", hf_token_secret_id: str | None = None) -> list[Path]:
+def write_bundle(
+    plan: Plan, out: Path, namespace: str = "default", hf_token_secret_id: str | None = None
+) -> list[Path]:
     """Render the plan and write each file under `out`; returns the paths written."""
     from templates.models import RenderOptions
     from templates.render import default_options, render_bundle
@@ -51,5 +53,6 @@ def handle(args: argparse.Namespace) -> int:
     for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id):
         print(f"wrote {path}")
     print(f"\n{plan.replicas} replica(s) of {plan.model} on {plan.instance_count} x {plan.instance_type} "
-          f"({plan.region}, {plan.capacity_type}); apply with:\n{(args.out / 'APPLY.txt').read_text()}", end="")
+          f"({plan.region}, {plan.capacity_type}); apply with:")
+    print((args.out / "APPLY.txt").read_text(), end="")
     return 0

@@ -20,7 +20,9 @@ from templates.render import VLLM_PORT, RenderError, replicas_per_instance
 
 # Public SSM parameter of the Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023, x86_64):
 # NVIDIA driver, Docker + NVIDIA container toolkit, AWS CLI, EFA preinstalled (AWS DLAMI developer guide).
-DLAMI_SSM_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id"
+DLAMI_SSM_PARAMETER = (
+    "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id"
+)
 # Lets operators reach instances through Session Manager instead of SSH (no key pair, no open port 22).
 SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
@@ -77,7 +79,9 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         profile = self._instance_profile(name, hf_token_read_policy)
         security_group = self._security_group(name, subnet_ids[0], replicas_per_instance(plan))
-        ami = aws.ssm.get_parameter_output(name=DLAMI_SSM_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self))
+        ami = aws.ssm.get_parameter_output(
+            name=DLAMI_SSM_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             name_prefix=f"{name}-",
@@ -130,7 +134,9 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
 
     def _instance_profile(self, name: str, read_policy: pulumi.Input[str] | None) -> aws.iam.InstanceProfile:
         role = aws.iam.Role(f"{name}-role", assume_role_policy=_assume_role_policy(), opts=self._child)
-        aws.iam.RolePolicyAttachment(f"{name}-ssm", role=role.name, policy_arn=SSM_CORE_POLICY, opts=self._child)
+        aws.iam.RolePolicyAttachment(
+            f"{name}-ssm", role=role.name, policy_arn=SSM_CORE_POLICY, opts=self._child
+        )
         if read_policy is not None:
             aws.iam.RolePolicy(f"{name}-hf-token", role=role.id, policy=read_policy, opts=self._child)
         return aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=self._child)
@@ -149,6 +155,10 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
                     cidr_blocks=[vpc.cidr_block],
                 )
             ],
-            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"])],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]
+                )
+            ],
             opts=self._child,
         )

@@ -124,7 +124,12 @@ class GpuNodeGroups(pulumi.ComponentResource):
         return role.arn
 
     def _launch_template(
-        self, name: str, plan: Plan, cluster_name: pulumi.Input[str], ami_type: EksAmiType, efa_interfaces: int
+        self,
+        name: str,
+        plan: Plan,
+        cluster_name: pulumi.Input[str],
+        ami_type: EksAmiType,
+        efa_interfaces: int,
     ) -> aws.ec2.LaunchTemplate:
         device, size_gib = eks_volume(plan, ami_type)
         extra: dict[str, object] = {}
@@ -159,7 +164,9 @@ class GpuNodeGroups(pulumi.ComponentResource):
             ingress=[aws.ec2.SecurityGroupIngressArgs(protocol="-1", from_port=0, to_port=0, self=True)],
             egress=[
                 aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, self=True),
-                aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]),
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]
+                ),
             ],
             opts=self._child,
         )

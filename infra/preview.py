@@ -115,14 +115,18 @@ def _resolve(value: Any) -> tuple[Any, bool]:
 
 
 def run_program(
-    program: Callable[[], None], config: Mapping[str, str], secret_keys: tuple[str, ...] = (), stack: str = "preview"
+    program: Callable[[], None],
+    config: Mapping[str, str],
+    secret_keys: tuple[str, ...] = (),
+    stack: str = "preview",
 ) -> MockRun:
     """Run `program` (which declares resources and calls pulumi.export) under mocks; record it all."""
     log: list[RecordedResource] = []
     mocks = AwsMocks()
     set_root_resource(None)  # a fresh root Stack per run, so exports do not leak between runs
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=_RecordingMonitor(mocks, log))
+    monitor = _RecordingMonitor(mocks, log)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
     exports = dict(getattr(root, "outputs", {}) or {})

@@ -42,9 +42,14 @@ def mask(value: Any) -> Any:
     return value
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 def _properties(resource: RecordedResource) -> list[str]:
     keys = KEY_PROPERTIES.get(resource.type, ())
-    return [f"{k}: {json.dumps(mask(resource.inputs[k]), separators=(',', ':'), sort_keys=True)}" for k in keys if k in resource.inputs]
+    shown = [k for k in keys if k in resource.inputs]
+    return [f"{k}: {_compact(mask(resource.inputs[k]))}" for k in shown]
 
 
 def _plan_summary(plan: dict[str, Any] | None) -> list[str]:

@@ -56,4 +56,5 @@ def eks_volume(plan: Plan, ami_type: EksAmiType) -> tuple[str, int]:
 
 def ec2_root_volume_gib(plan: Plan) -> int:
     """Root volume of a DLAMI instance: the AMI's snapshot plus the image and the checkpoint."""
-    return _round_up(DLAMI_ROOT_SNAPSHOT_GIB + VLLM_IMAGE_ALLOWANCE_GIB + checkpoint_gib(plan) * _DOWNLOAD_SLACK)
+    data_gib = VLLM_IMAGE_ALLOWANCE_GIB + checkpoint_gib(plan) * _DOWNLOAD_SLACK
+    return _round_up(DLAMI_ROOT_SNAPSHOT_GIB + data_gib)

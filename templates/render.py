@@ -166,7 +166,7 @@ def render_cloud_init(plan: Plan, options: RenderOptions, vllm_config: str) -> s
         {
             "index": i,
             "port": VLLM_PORT + i,
-            "devices": ",".join(str(d) for d in range(i * plan.gpus_per_replica, (i + 1) * plan.gpus_per_replica)),
+            "devices": ",".join(str(i * plan.gpus_per_replica + d) for d in range(plan.gpus_per_replica)),
         }
         for i in range(per_instance)
     ]
@@ -202,7 +202,8 @@ def render_bundle(plan: Plan, options: RenderOptions) -> RenderedBundle:
     if options.hf_token_secret_id:
         files.append(RenderedFile(name="hf-token-secret.yaml", content=render_hf_token_secret(options)))
     if plan.instances_per_replica == 1:
-        files.append(RenderedFile(name="cloud-init.yaml", content=render_cloud_init(plan, options, vllm_config)))
+        cloud_init = render_cloud_init(plan, options, vllm_config)
+        files.append(RenderedFile(name="cloud-init.yaml", content=cloud_init))
     return RenderedBundle(
         files=tuple(files), image=vllm_image(plan), kubectl_apply_hint=kubectl_apply_hint(plan, options)
     )

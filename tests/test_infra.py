@@ -31,7 +31,9 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 
-def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL, efa_interfaces: int = 4) -> MockRun:
+def deploy_run(
+    plan, config: dict[str, Any], token: str | None = SENTINEL, efa_interfaces: int = 4
+) -> MockRun:
     cfg = StackConfig.model_validate(config)
 
     def program() -> None:
@@ -251,7 +253,7 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_defaults() -> None:
     declared = project["config"]
     assert set(declared) == set(config_keys()) | {"hfToken"}
     assert declared["hfToken"]["secret"] is True and "default" not in declared["hfToken"]
-    for key, spec in declared.items():
+    for spec in declared.values():
         assert spec["type"] in {"string", "integer", "boolean", "array"} and spec["description"]
     defaults = {k: (json.dumps(v["default"]) if v["type"] == "array" else str(v["default"]).lower()
                     if v["type"] == "boolean" else str(v["default"]))

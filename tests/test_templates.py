@@ -64,7 +64,8 @@ def test_every_template_has_a_golden_file() -> None:
     # each *.j2 renders into at least one golden file (partials are included in a parent's output)
     rendered = {name for _, name in GOLDEN_FILES}
     assert rendered == {"vllm-config.yaml", "kubernetes.yaml", "hf-token-secret.yaml", "cloud-init.yaml"}
-    kinds = {doc["kind"] for case in CASES for doc in _k8s_docs(bundle_for(case)[1].file("kubernetes.yaml").content)}
+    manifests = [bundle_for(case)[1].file("kubernetes.yaml").content for case in CASES]
+    kinds = {doc["kind"] for text in manifests for doc in _k8s_docs(text)}
     assert {"Deployment", "LeaderWorkerSet", "Service", "ConfigMap"} <= kinds
 
 
@@ -75,7 +76,8 @@ def _k8s_docs(text: str) -> list[dict]:
 def _validate_pod_template(template: dict) -> None:
     # LeaderWorkerSet is a CRD without a schema in kubernetes-validate: validate each embedded pod
     # template as the core PodTemplate's `template` (a PodTemplateSpec).
-    wrapper = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "lws-pod"}, "template": template}
+    wrapper = {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "lws-pod"},
+               "template": template}
     kubernetes_validate.validate(wrapper, K8S_VERSION, strict=True)
 
 
@@ -98,7 +100,8 @@ def test_kubernetes_manifests_validate_against_the_schemas(case: str) -> None:
 
 def test_schema_validation_catches_a_broken_manifest() -> None:
     _, bundle = bundle_for("single")
-    deployment = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "Deployment")
+    docs = _k8s_docs(bundle.file("kubernetes.yaml").content)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
     deployment["spec"]["replicas"] = "two"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, K8S_VERSION, strict=True)
@@ -180,9 +183,11 @@ def test_cloud_init_runs_one_server_per_packed_replica_and_fetches_the_token() -
     paths = {f["path"]: f["content"] for f in document["write_files"]}
     assert paths["/etc/vllm/server-0.env"] == "GPU_DEVICES=0,1\nHOST_PORT=8000\n"
     assert paths["/etc/vllm/server-1.env"] == "GPU_DEVICES=2,3\nHOST_PORT=8001\n"
-    assert "aws secretsmanager get-secret-value --region us-east-1" in paths["/usr/local/bin/vllm-fetch-hf-token"]
+    fetch = paths["/usr/local/bin/vllm-fetch-hf-token"]
+    assert "aws secretsmanager get-secret-value --region us-east-1" in fetch
     assert yaml.safe_load(paths["/etc/vllm/vllm-config.yaml"])["tensor-parallel-size"] == 2
-    assert "--entrypoint vllm vllm/vllm-openai:v0.10.2 serve Qwen/Qwen3-32B" in paths["/etc/systemd/system/vllm@.service"]
+    unit = paths["/etc/systemd/system/vllm@.service"]
+    assert "--entrypoint vllm vllm/vllm-openai:v0.10.2 serve Qwen/Qwen3-32B" in unit
     assert ["systemctl", "enable", "--now", "vllm@1.service"] in document["runcmd"]
 
 
