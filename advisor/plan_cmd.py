@@ -22,13 +22,22 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     a("--concurrency", type=int, required=True, help="requests in flight at max_model_len")
     a("--max-model-len", type=int, required=True, help="input + output tokens of one request")
     a("--dtype", choices=("bf16", "fp16"), default="bf16")
-    a("--quantization", choices=QUANTIZATIONS, default=None, help="weights format (default: as the checkpoint)")
+    a(
+        "--quantization",
+        choices=QUANTIZATIONS,
+        default=None,
+        help="weights format (default: as the checkpoint)",
+    )
     a("--kv-cache-dtype", choices=("auto", "fp8"), default="auto")
     a("--workload", choices=("realtime", "batch"), default="realtime")
     a("--capacity", choices=("auto", "on-demand", "spot", "mixed"), default="auto")
     a("--region", action="append", default=None, help="AWS region (repeat for several; default us-east-1)")
-    a("--pricing", choices=("auto", "live", "snapshot"), default="auto",
-      help="auto = live AWS prices, else cache, else the bundled snapshot")
+    a(
+        "--pricing",
+        choices=("auto", "live", "snapshot"),
+        default="auto",
+        help="auto = live AWS prices, else cache, else the bundled snapshot",
+    )
     a("--max-usd-per-hour", type=float, default=None, help="budget for the whole deployment")
     a("--target-tokens-per-s", type=float, default=None, help="output tokens/s the deployment must sustain")
     a("--max-time-per-output-token-ms", type=float, default=None, help="latency bound per output token")
@@ -36,20 +45,32 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     a("--allow-family", action="append", default=None, help="only these instance families (p5, g6e ...)")
     a("--exclude-family", action="append", default=None, help="never these instance families")
     a("--vllm-version", default=None, help="X.Y whose memory accounting applies (default: latest)")
-    a("--previous-instance-type", default=None,
-      help="the type deployed now: kept unless the new plan saves more than --churn-threshold")
+    a(
+        "--previous-instance-type",
+        default=None,
+        help="the type deployed now: kept unless the new plan saves more than --churn-threshold",
+    )
     a("--churn-threshold", type=float, default=0.05)
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
     return Workload(
-        model=args.model, dtype=args.dtype, quantization=args.quantization, kv_cache_dtype=args.kv_cache_dtype,
-        max_model_len=args.max_model_len, concurrency=args.concurrency,
+        model=args.model,
+        dtype=args.dtype,
+        quantization=args.quantization,
+        kv_cache_dtype=args.kv_cache_dtype,
+        max_model_len=args.max_model_len,
+        concurrency=args.concurrency,
         target_output_tokens_per_s=args.target_tokens_per_s,
-        max_time_per_output_token_ms=args.max_time_per_output_token_ms, workload_type=args.workload,
-        capacity=args.capacity, regions=tuple(dict.fromkeys(args.region or ["us-east-1"])),
-        allowed_families=tuple(args.allow_family or ()), excluded_families=tuple(args.exclude_family or ()),
-        max_usd_per_hour=args.max_usd_per_hour, headroom=args.headroom, vllm_version=args.vllm_version,
+        max_time_per_output_token_ms=args.max_time_per_output_token_ms,
+        workload_type=args.workload,
+        capacity=args.capacity,
+        regions=tuple(dict.fromkeys(args.region or ["us-east-1"])),
+        allowed_families=tuple(args.allow_family or ()),
+        excluded_families=tuple(args.exclude_family or ()),
+        max_usd_per_hour=args.max_usd_per_hour,
+        headroom=args.headroom,
+        vllm_version=args.vllm_version,
     )
 
 
@@ -60,17 +81,25 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
 
     workload = workload_from_args(args)
     catalog = load_priced_catalog(workload.regions, pricing=args.pricing)
-    return make_plan(workload, catalog, previous_instance_type=args.previous_instance_type,
-                     churn_threshold=args.churn_threshold)
+    return make_plan(
+        workload,
+        catalog,
+        previous_instance_type=args.previous_instance_type,
+        churn_threshold=args.churn_threshold,
+    )
 
 
 def memory_bar(plan: Plan, width: int = BAR_WIDTH) -> list[str]:
     """One GPU's memory as vLLM budgets it: weights, activation, non-torch, CUDA graphs, KV, unused."""
     m = plan.memory
     total = m.total_gpu_memory_gib
-    parts = [("W", "weights", m.weights_gib), ("A", "activation peak", m.activation_peak_gib),
-             ("N", "non-torch", m.non_torch_gib), ("G", "CUDA graphs", m.cudagraph_gib),
-             ("K", "KV cache", max(m.kv_cache_gib, 0.0))]
+    parts = [
+        ("W", "weights", m.weights_gib),
+        ("A", "activation peak", m.activation_peak_gib),
+        ("N", "non-torch", m.non_torch_gib),
+        ("G", "CUDA graphs", m.cudagraph_gib),
+        ("K", "KV cache", max(m.kv_cache_gib, 0.0)),
+    ]
     bar, used = "", 0.0
     for char, _, gib in parts:
         used += gib
@@ -78,8 +107,11 @@ def memory_bar(plan: Plan, width: int = BAR_WIDTH) -> list[str]:
     bar = (bar + "." * width)[:width]
     cut = round(m.gpu_memory_utilization * width)
     legend = "  ".join(f"{c} {name} {gib:.2f}" for c, name, gib in parts) + "  . unused (GiB)"
-    return [f"  [{bar[:cut]}|{bar[cut:]}]  {total:.2f} GiB, '|' = gpu_memory_utilization "
-            f"{m.gpu_memory_utilization}", f"   {legend}"]
+    return [
+        f"  [{bar[:cut]}|{bar[cut:]}]  {total:.2f} GiB, '|' = gpu_memory_utilization "
+        f"{m.gpu_memory_utilization}",
+        f"   {legend}",
+    ]
 
 
 def _money(x: float | None, digits: int = 2) -> str:
@@ -87,39 +119,57 @@ def _money(x: float | None, digits: int = 2) -> str:
 
 
 def _weights(plan: Plan) -> str:
-    return plan.dtype if plan.quantization == "none" else f"{plan.quantization} ({plan.dtype} activations)"
+    return (
+        f"{plan.dtype} weights"
+        if plan.quantization == "none"
+        else f"{plan.quantization} weights, {plan.dtype}"
+    )
 
 
 def report(plan: Plan) -> str:
     t = plan.throughput
     lines = [
-        f"Plan for {plan.model} ({_weights(plan)} weights, KV {plan.kv_cache_dtype})",
+        f"Plan for {plan.model} ({_weights(plan)}, KV {plan.kv_cache_dtype})",
         f"  {plan.instance_count} x {plan.instance_type} in {plan.region}, {plan.capacity_type}"
-        + (f" ({plan.on_demand_instances} on-demand base + {plan.spot_instances} spot burst)"
-           if plan.capacity_type == "mixed" else ""),
+        + (
+            f" ({plan.on_demand_instances} on-demand base + {plan.spot_instances} spot burst)"
+            if plan.capacity_type == "mixed"
+            else ""
+        ),
         f"  {plan.replicas} replica(s): tensor_parallel_size={plan.tensor_parallel_size} "
-        f"pipeline_parallel_size={plan.pipeline_parallel_size} ({plan.gpus_per_replica} GPUs"
-        + (f", {plan.instances_per_replica} instances over EFA" if plan.needs_efa else "") + ")",
+        f"pipeline_parallel_size={plan.pipeline_parallel_size} ({plan.gpus_per_replica} GPU"
+        + ("s" if plan.gpus_per_replica > 1 else "")
+        + (f", {plan.instances_per_replica} instances over EFA" if plan.needs_efa else "")
+        + ")",
         f"  cost {_money(plan.usd_per_hour)}/h expected, {_money(plan.billed_usd_per_hour)}/h billed, "
         f"{_money(plan.usd_per_million_output_tokens, 3)} per million output tokens",
         f"  vLLM {plan.vllm_version}: gpu_memory_utilization={plan.gpu_memory_utilization} "
         f"max_model_len={plan.max_model_len} max_num_seqs={plan.max_num_seqs} "
         f"max_num_batched_tokens={plan.max_num_batched_tokens} block_size={plan.block_size}",
-        f"  KV cache {plan.kv_cache_tokens:,} tokens per replica ({plan.memory.kv_bytes_per_token:,} bytes/token/GPU)",
-        f"  throughput ~{t.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch {t.batch_size}, "
-        f"{t.total_output_tokens_per_s:,.0f} total, {t.time_per_output_token_ms:.1f} ms/token ({t.bound}-bound)",
+        f"  KV cache {plan.kv_cache_tokens:,} tokens per replica "
+        f"({plan.memory.kv_bytes_per_token:,} bytes/token/GPU)",
+        f"  throughput ~{t.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch "
+        f"{t.batch_size}, {t.total_output_tokens_per_s:,.0f} total, "
+        f"{t.time_per_output_token_ms:.1f} ms/token ({t.bound}-bound)",
         f"  prices: {plan.price_source} as of {plan.prices_as_of:%Y-%m-%d}",
-        "", "Per-GPU memory:", *memory_bar(plan), "",
+        "",
+        "Per-GPU memory:",
+        *memory_bar(plan),
+        "",
     ]
     if plan.alternatives:
-        head = f"  {'#':>2} {'instance':<18} {'region':<11} {'n':>3} {'TP':>3} {'PP':>3} {'rep':>4} " \
-               f"{'capacity':<9} {'USD/h':>10} {'USD/Mtok':>9}  why not"
+        head = (
+            f"  {'#':>2} {'instance':<18} {'region':<11} {'n':>3} {'TP':>3} {'PP':>3} {'rep':>4} "
+            f"{'capacity':<9} {'USD/h':>10} {'USD/Mtok':>9}  why not"
+        )
         lines += ["Alternatives:", head]
         for i, a in enumerate(plan.alternatives, 1):
-            lines.append(f"  {i:>2} {a.instance_type:<18} {a.region:<11} {a.instance_count:>3} "
-                         f"{a.tensor_parallel_size:>3} {a.pipeline_parallel_size:>3} {a.replicas:>4} "
-                         f"{a.capacity_type:<9} {_money(a.usd_per_hour):>10} "
-                         f"{_money(a.usd_per_million_output_tokens, 3):>9}  {a.why_not}")
+            lines.append(
+                f"  {i:>2} {a.instance_type:<18} {a.region:<11} {a.instance_count:>3} "
+                f"{a.tensor_parallel_size:>3} {a.pipeline_parallel_size:>3} {a.replicas:>4} "
+                f"{a.capacity_type:<9} {_money(a.usd_per_hour):>10} "
+                f"{_money(a.usd_per_million_output_tokens, 3):>9}  {a.why_not}"
+            )
         lines.append("")
     lines += ["Why:", f"  {plan.explanation}"]
     return "\n".join(lines)
@@ -137,8 +187,11 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("plan", help="cheapest instance/TP/PP/replica/spot layout for a workload",
-                                   description=__doc__.splitlines()[0])
+    parser = subparsers.add_parser(
+        "plan",
+        help="cheapest instance/TP/PP/replica/spot layout for a workload",
+        description=__doc__.splitlines()[0],
+    )
     add_workload_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the Plan as JSON (its exact field names)")
     parser.set_defaults(handler=handle)

@@ -17,18 +17,29 @@ from sizing import load_model  # noqa: E402
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 WORKLOADS = {
-    "Llama-3.1-8B 20 x 2048 realtime": dict(model="meta-llama/Meta-Llama-3.1-8B", concurrency=20,
-                                           max_model_len=2048),
-    "Llama-3.1-70B awq 16 x 4096": dict(model="meta-llama/Meta-Llama-3.1-70B", quantization="awq",
-                                        concurrency=16, max_model_len=4096),
-    "Llama-3.1-405B 8 x 8192": dict(model="meta-llama/Meta-Llama-3.1-405B", concurrency=8, max_model_len=8192),
-    "DeepSeek-V3 32 x 8192 batch": dict(model="deepseek-ai/DeepSeek-V3", concurrency=32, max_model_len=8192,
-                                        workload_type="batch"),
-    "infeasible 405B on g5 (+9 re-plans)": dict(model="meta-llama/Meta-Llama-3.1-405B", concurrency=8,
-                                                 max_model_len=8192, allowed_families=("g5",)),
+    "Llama-3.1-8B 20 x 2048 realtime": dict(
+        model="meta-llama/Meta-Llama-3.1-8B", concurrency=20, max_model_len=2048
+    ),
+    "Llama-3.1-70B awq 16 x 4096": dict(
+        model="meta-llama/Meta-Llama-3.1-70B", quantization="awq", concurrency=16, max_model_len=4096
+    ),
+    "Llama-3.1-405B 8 x 8192": dict(
+        model="meta-llama/Meta-Llama-3.1-405B", concurrency=8, max_model_len=8192
+    ),
+    "DeepSeek-V3 32 x 8192 batch": dict(
+        model="deepseek-ai/DeepSeek-V3", concurrency=32, max_model_len=8192, workload_type="batch"
+    ),
+    "infeasible 405B on g5 (+9 re-plans)": dict(
+        model="meta-llama/Meta-Llama-3.1-405B", concurrency=8, max_model_len=8192, allowed_families=("g5",)
+    ),
 }
-FAMILY_STEPS = (("g6",), ("g6", "g6e"), ("g5", "g6", "g6e", "g7e"), ("g4dn", "g5", "g6", "g6e", "g7e", "p4d"),
-                ())  # () = every family
+FAMILY_STEPS = (
+    ("g6",),
+    ("g6", "g6e"),
+    ("g5", "g6", "g6e", "g7e"),
+    ("g4dn", "g5", "g6", "g6e", "g7e", "p4d"),
+    (),
+)  # () = every family
 
 
 def timed(fn, repeat: int = 7) -> tuple[float, float]:
@@ -44,7 +55,8 @@ def timed(fn, repeat: int = 7) -> tuple[float, float]:
 def plan_or_error(workload: Workload, catalog) -> str:
     try:
         p = make_plan(workload, catalog)
-        return f"{p.instance_count} x {p.instance_type} TP={p.tensor_parallel_size} PP={p.pipeline_parallel_size}"
+        tp, pp = p.tensor_parallel_size, p.pipeline_parallel_size
+        return f"{p.instance_count} x {p.instance_type} TP={tp} PP={pp}"
     except PlanningError:
         return "PlanningError"
 
@@ -52,8 +64,10 @@ def plan_or_error(workload: Workload, catalog) -> str:
 def main() -> None:
     t0 = time.perf_counter()
     catalog = load_priced_catalog(REGIONS, pricing="snapshot")
-    print(f"snapshot catalog, {len(REGIONS)} regions: {len(catalog.offers)} offers loaded in "
-          f"{(time.perf_counter() - t0) * 1e3:.0f} ms (pricing's cost, not the planner's)\n")
+    print(
+        f"snapshot catalog, {len(REGIONS)} regions: {len(catalog.offers)} offers loaded in "
+        f"{(time.perf_counter() - t0) * 1e3:.0f} ms (pricing's cost, not the planner's)\n"
+    )
 
     print(f"{'full plan, 3 regions, all GPU types':<40} {'first ms':>9} {'median ms':>10}  result")
     for name, kw in WORKLOADS.items():
@@ -63,8 +77,10 @@ def main() -> None:
 
     base = WORKLOADS["Llama-3.1-70B awq 16 x 4096"]
     arch = load_model(base["model"])
-    print(f"\ngrowth with regions (Llama-3.1-70B awq, all GPU types)\n{'regions':>7} {'offers':>7} "
-          f"{'candidates':>10} {'sizing calls':>12} {'median ms':>10}")
+    print(
+        f"\ngrowth with regions (Llama-3.1-70B awq, all GPU types)\n{'regions':>7} {'offers':>7} "
+        f"{'candidates':>10} {'sizing calls':>12} {'median ms':>10}"
+    )
     all_regions = REGIONS + tuple(r for r in snapshot_regions() if r not in REGIONS)
     for n in (1, 3, 6, 12, len(all_regions)):
         regions = tuple(all_regions[:n])
@@ -72,19 +88,25 @@ def main() -> None:
         w = Workload(regions=regions, **base)
         _, median = timed(lambda w=w, cat=cat: make_plan(w, cat))
         res = search(w, cat, arch)
-        print(f"{n:>7} {len(cat.offers):>7} {len(res.ranked) + sum(c for c, _ in res.rejections.values()):>10} "
-              f"{res.sizing_calls:>12} {median:>10.1f}")
+        print(
+            f"{n:>7} {len(cat.offers):>7} {len(res.ranked) + sum(c for c, _ in res.rejections.values()):>10} "
+            f"{res.sizing_calls:>12} {median:>10.1f}"
+        )
 
-    print(f"\ngrowth with candidate layouts (Llama-3.1-70B awq, 3 regions)\n{'families':<34} {'layouts':>7} "
-          f"{'candidates':>10} {'sizing calls':>12} {'median ms':>10}")
+    print(
+        f"\ngrowth with candidate layouts (Llama-3.1-70B awq, 3 regions)\n{'families':<34} {'layouts':>7} "
+        f"{'candidates':>10} {'sizing calls':>12} {'median ms':>10}"
+    )
     for fams in FAMILY_STEPS:
         w = Workload(regions=REGIONS, allowed_families=fams, **base)
         _, median = timed(lambda w=w: plan_or_error(w, catalog))
         res = search(w, catalog, arch)
         label = ",".join(fams) or "all"
-        print(f"{label:<34} {res.layouts_evaluated:>7} "
-              f"{len(res.ranked) + sum(c for c, _ in res.rejections.values()):>10} {res.sizing_calls:>12} "
-              f"{median:>10.1f}")
+        print(
+            f"{label:<34} {res.layouts_evaluated:>7} "
+            f"{len(res.ranked) + sum(c for c, _ in res.rejections.values()):>10} {res.sizing_calls:>12} "
+            f"{median:>10.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,17 @@ from planner.models import Alternative, MemoryBreakdown, Plan, ThroughputEstimat
 from planner.plan import make_plan
 
 __all__ = [
-    "GPU_TIERS", "Alternative", "GpuTier", "MemoryBreakdown", "Plan", "PlanningError", "ThroughputEstimate",
-    "Workload", "gpu_tiers", "make_plan", "select_gpu",
+    "GPU_TIERS",
+    "Alternative",
+    "GpuTier",
+    "MemoryBreakdown",
+    "Plan",
+    "PlanningError",
+    "ThroughputEstimate",
+    "Workload",
+    "gpu_tiers",
+    "make_plan",
+    "select_gpu",
 ]
 
 

@@ -32,7 +32,9 @@ class CapacityCost:
     spot_instances: int
 
 
-def _spot_unit_usd(price: InstancePrice, workload_type: WorkloadType, instances_per_unit: int) -> float | None:
+def _spot_unit_usd(
+    price: InstancePrice, workload_type: WorkloadType, instances_per_unit: int
+) -> float | None:
     if price.spot_usd_per_hour is None:
         return None
     return effective_spot_usd_per_hour(
@@ -54,8 +56,9 @@ def _cost(od_n: int, spot_n: int, price: InstancePrice, spot_eff: float | None) 
     return CapacityCost(kind, round(expected, 4), round(billed, 4), od_n, spot_n)
 
 
-def _mixed(units: int, per_unit: int, price: InstancePrice, workload_type: WorkloadType,
-           spot_eff: float | None) -> CapacityCost | None:
+def _mixed(
+    units: int, per_unit: int, price: InstancePrice, workload_type: WorkloadType, spot_eff: float | None
+) -> CapacityCost | None:
     od_units, spot_units = mixed_capacity_split(units, workload_type, price.interruption_band)
     return _cost(od_units * per_unit, spot_units * per_unit, price, spot_eff)
 

@@ -22,30 +22,48 @@ KIND_TEXT = {
 def describe(c: Candidate) -> str:
     lay = c.sized.layout
     span = f", PP across {lay.instances_per_replica} nodes" if lay.instances_per_replica > 1 else ""
-    return (f"{c.sized.instance_count} x {c.instance_type} in {c.offer.price.region}, TP={lay.tp} PP={lay.pp}"
-            f"{span}, {c.sized.replicas} replica(s), {c.cost.capacity_type} at ${c.cost.usd_per_hour:,.2f}/h")
+    return (
+        f"{c.sized.instance_count} x {c.instance_type} in {c.offer.price.region}, TP={lay.tp} PP={lay.pp}"
+        f"{span}, {c.sized.replicas} replica(s), {c.cost.capacity_type} at ${c.cost.usd_per_hour:,.2f}/h"
+    )
 
 
 def _capacity_text(c: Candidate, workload: Workload) -> str:
     price, cost = c.offer.price, c.cost
     band = price.interruption_band
-    risk = f"interruption {BAND_LABELS[band]}/month" if band is not None and 0 <= band < 5 else "interruption unknown"
+    risk = (
+        f"interruption {BAND_LABELS[band]}/month"
+        if band is not None and 0 <= band < 5
+        else "interruption unknown"
+    )
     if cost.capacity_type == "spot":
-        od = f" vs ${price.on_demand_usd_per_hour * c.sized.instance_count:,.2f}/h on demand" \
-            if price.on_demand_usd_per_hour else ""
-        return (f"spot: ${cost.usd_per_hour:,.2f}/h expected including re-done work after interruptions "
-                f"({risk}), billed ${cost.billed_usd_per_hour:,.2f}/h{od}")
+        od = (
+            f" vs ${price.on_demand_usd_per_hour * c.sized.instance_count:,.2f}/h on demand"
+            if price.on_demand_usd_per_hour
+            else ""
+        )
+        return (
+            f"spot: ${cost.usd_per_hour:,.2f}/h expected including re-done work after interruptions "
+            f"({risk}), billed ${cost.billed_usd_per_hour:,.2f}/h{od}"
+        )
     if cost.capacity_type == "mixed":
-        return (f"{cost.on_demand_instances} on-demand base + {cost.spot_instances} spot burst ({risk}): "
-                f"${cost.usd_per_hour:,.2f}/h expected")
-    why = "realtime serving" if workload.workload_type == "realtime" else "cheaper than spot once interruptions count"
+        return (
+            f"{cost.on_demand_instances} on-demand base + {cost.spot_instances} spot burst ({risk}): "
+            f"${cost.usd_per_hour:,.2f}/h expected"
+        )
+    why = (
+        "realtime serving"
+        if workload.workload_type == "realtime"
+        else "cheaper than spot once interruptions count"
+    )
     if workload.capacity == "on-demand":
         why = "as asked"
     return f"on-demand ({why}): ${cost.usd_per_hour:,.2f}/h"
 
 
-def explanation(c: Candidate, workload: Workload, feasible: int, runner_up: Candidate | None,
-                churn_note: str | None) -> str:
+def explanation(
+    c: Candidate, workload: Workload, feasible: int, runner_up: Candidate | None, churn_note: str | None
+) -> str:
     s, lay, est = c.sized, c.sized.layout, c.sized.advice.estimate
     inst = c.offer.instance
     need = s.concurrency_per_replica * workload.max_model_len
@@ -53,8 +71,13 @@ def explanation(c: Candidate, workload: Workload, feasible: int, runner_up: Cand
         f"{s.replicas} replica(s) of TP={lay.tp} x PP={lay.pp} on {s.instance_count} x {c.instance_type} "
         f"({inst.gpu_count} x {inst.gpu_name} {inst.gpu_memory_gib:g} GiB, {inst.interconnect}) in "
         f"{c.offer.price.region}"
-        + (f"; each replica spans {lay.instances_per_replica} instances over EFA in a cluster placement group"
-           if lay.instances_per_replica > 1 else "") + ".",
+        + (
+            f"; each replica spans {lay.instances_per_replica} instances over EFA in a cluster "
+            "placement group"
+            if lay.instances_per_replica > 1
+            else ""
+        )
+        + ".",
         f"Each replica carries {s.concurrency_per_replica} of {workload.concurrency} requests x "
         f"{workload.max_model_len:,} tokens ({need:,} tokens + {workload.headroom:.0%} headroom); at "
         f"gpu_memory_utilization {s.advice.recommended_gpu_memory_utilization} its KV pool holds "
@@ -62,8 +85,12 @@ def explanation(c: Candidate, workload: Workload, feasible: int, runner_up: Cand
         f"Capacity: {_capacity_text(c, workload)}.",
         f"Roofline: ~{s.throughput.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch "
         f"{s.throughput.batch_size} ({s.throughput.bound}-bound, {s.throughput.time_per_output_token_ms:.1f} "
-        f"ms/token)" + (f", ${c.usd_per_million_output_tokens:,.3f} per million output tokens."
-                        if c.usd_per_million_output_tokens is not None else "."),
+        f"ms/token)"
+        + (
+            f", ${c.usd_per_million_output_tokens:,.3f} per million output tokens."
+            if c.usd_per_million_output_tokens is not None
+            else "."
+        ),
     ]
     if runner_up is not None:
         parts.append(f"Cheapest of {feasible} feasible candidates; runner-up: {describe(runner_up)}.")
@@ -88,35 +115,64 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
         return f"costs ${diff:,.2f}/h more (+{diff / base:.0%}){tail}"
     if diff < -0.005:
         saving = -diff / alt.cost.usd_per_hour if alt.cost.usd_per_hour else 0.0
-        return (f"${-diff:,.2f}/h cheaper ({saving:.1%}) but within the {churn_threshold:.0%} churn threshold:"
-                f" kept the current instance type{tail}")
+        return (
+            f"${-diff:,.2f}/h cheaper ({saving:.1%}) but within the {churn_threshold:.0%} churn threshold:"
+            f" kept the current instance type{tail}"
+        )
     alt_lay = alt.sized.layout
     if alt.offer.instance.interconnect == "pcie" and alt_lay.tp > chosen.sized.layout.tp:
         return f"same cost; TP={alt_lay.tp} over PCIe (vLLM advises PP over TP without NVLink){tail}"
     d_tps = chosen.sized.throughput.total_output_tokens_per_s - alt.sized.throughput.total_output_tokens_per_s
     if d_tps > 0.05:
-        return (f"same cost, lower throughput ({alt.sized.throughput.total_output_tokens_per_s:,.0f} vs "
-                f"{chosen.sized.throughput.total_output_tokens_per_s:,.0f} output tokens/s){tail}")
+        return (
+            f"same cost, lower throughput ({alt.sized.throughput.total_output_tokens_per_s:,.0f} vs "
+            f"{chosen.sized.throughput.total_output_tokens_per_s:,.0f} output tokens/s){tail}"
+        )
     return f"tie on cost and throughput, broken by instance count, GPUs, region order then name{tail}"
 
 
 def binding_kind(result: SearchResult) -> str | None:
-    return next((k for k in (
-        "budget", "latency", "throughput", "scale", "context", "weights", "precision", "price", "layout")
-        if k in result.rejections), None)
+    return next(
+        (
+            k
+            for k in (
+                "budget",
+                "latency",
+                "throughput",
+                "scale",
+                "context",
+                "weights",
+                "precision",
+                "price",
+                "layout",
+            )
+            if k in result.rejections
+        ),
+        None,
+    )
 
 
-def infeasible_message(workload: Workload, model_id: str, weight_format: str, result: SearchResult,
-                       options: list[str], facts: list[str]) -> str:
+def infeasible_message(
+    workload: Workload,
+    model_id: str,
+    weight_format: str,
+    result: SearchResult,
+    options: list[str],
+    facts: list[str],
+) -> str:
     where = ", ".join(workload.regions)
-    head = (f"no layout serves {model_id} ({weight_format} weights, KV {workload.kv_cache_dtype}) for "
-            f"{workload.concurrency} requests x {workload.max_model_len:,} tokens in {where}")
+    head = (
+        f"no layout serves {model_id} ({weight_format} weights, KV {workload.kv_cache_dtype}) for "
+        f"{workload.concurrency} requests x {workload.max_model_len:,} tokens in {where}"
+    )
     kind = binding_kind(result)
     if kind is None:
         families = ""
         if workload.allowed_families or workload.excluded_families:
-            families = (f" with families allowed={list(workload.allowed_families)} "
-                        f"excluded={list(workload.excluded_families)}")
+            families = (
+                f" with families allowed={list(workload.allowed_families)} "
+                f"excluded={list(workload.excluded_families)}"
+            )
         body = f"binding constraint: no NVIDIA GPU offer in {where}{families}"
     else:
         count, example = result.rejections[kind]

@@ -44,20 +44,34 @@ def gpu_tiers(catalog: PricedCatalog) -> tuple[GpuTier, ...]:
     best: dict[tuple[str, float], GpuTier] = {}
     for o in catalog.offers:
         i, p = o.instance, o.price
-        if i.accelerator_kind != "nvidia_gpu" or i.gpu is None or i.gpu_fraction < 1 or not p.on_demand_usd_per_hour:
+        if (
+            i.accelerator_kind != "nvidia_gpu"
+            or i.gpu is None
+            or i.gpu_fraction < 1
+            or not p.on_demand_usd_per_hour
+        ):
             continue
         tier = GpuTier(
-            gpu_name=i.gpu_name, memory_gib=i.gpu_memory_gib, memory_gb=round(i.gpu_memory_gib * GB_PER_GIB, 2),
-            memory_bandwidth_gb_s=i.gpu.memory_bandwidth_gb_s, dense_bf16_tflops=i.gpu.dense_bf16_tflops,
-            instance_type=i.instance_type, gpus_per_instance=i.gpu_count, region=p.region,
+            gpu_name=i.gpu_name,
+            memory_gib=i.gpu_memory_gib,
+            memory_gb=round(i.gpu_memory_gib * GB_PER_GIB, 2),
+            memory_bandwidth_gb_s=i.gpu.memory_bandwidth_gb_s,
+            dense_bf16_tflops=i.gpu.dense_bf16_tflops,
+            instance_type=i.instance_type,
+            gpus_per_instance=i.gpu_count,
+            region=p.region,
             on_demand_usd_per_gpu_hour=round(p.on_demand_usd_per_hour / i.gpu_count, 4),
         )
         key = (i.gpu_name, i.gpu_memory_gib)
         old = best.get(key)
         if old is None or (tier.on_demand_usd_per_gpu_hour, tier.instance_type) < (
-                old.on_demand_usd_per_gpu_hour, old.instance_type):
+            old.on_demand_usd_per_gpu_hour,
+            old.instance_type,
+        ):
             best[key] = tier
-    return tuple(sorted(best.values(), key=lambda t: (t.memory_gib, t.on_demand_usd_per_gpu_hour, t.gpu_name)))
+    return tuple(
+        sorted(best.values(), key=lambda t: (t.memory_gib, t.on_demand_usd_per_gpu_hour, t.gpu_name))
+    )
 
 
 def _score(tier: GpuTier, priority: str) -> tuple:
@@ -68,20 +82,25 @@ def _score(tier: GpuTier, priority: str) -> tuple:
     return (-tier.memory_bandwidth_gb_s / tier.on_demand_usd_per_gpu_hour, tier.gpu_name)
 
 
-def select_gpu(vram_needed_gb: float, throughput_priority: Priority = "balanced", *,
-               catalog: PricedCatalog | None = None) -> GpuTier:
+def select_gpu(
+    vram_needed_gb: float, throughput_priority: Priority = "balanced", *, catalog: PricedCatalog | None = None
+) -> GpuTier:
     """The GPU tier for a one-GPU workload needing `vram_needed_gb` decimal GB (the notes' API)."""
     if throughput_priority not in ("cost", "balanced", "throughput"):
-        raise PlanningError(f"throughput_priority must be cost, balanced or throughput, got {throughput_priority!r}")
+        raise PlanningError(
+            f"throughput_priority must be cost, balanced or throughput, got {throughput_priority!r}"
+        )
     if vram_needed_gb <= 0:
         raise PlanningError(f"vram_needed_gb must be positive, got {vram_needed_gb}")
     tiers = gpu_tiers(catalog) if catalog is not None else _snapshot_tiers()
     fitting = [t for t in tiers if t.memory_gb >= vram_needed_gb]
     if not fitting:
         largest = max(tiers, key=lambda t: t.memory_gb)
-        raise PlanningError(f"no single GPU holds {vram_needed_gb:g} GB; the largest is {largest.gpu_name} "
-                            f"{largest.memory_gb:g} GB ({largest.instance_type}): split the model with TP/PP "
-                            f"(make_plan) or quantize it to fp8/int4")
+        raise PlanningError(
+            f"no single GPU holds {vram_needed_gb:g} GB; the largest is {largest.gpu_name} "
+            f"{largest.memory_gb:g} GB ({largest.instance_type}): split the model with TP/PP "
+            f"(make_plan) or quantize it to fp8/int4"
+        )
     return min(fitting, key=lambda t: _score(t, throughput_priority))
 
 

@@ -123,6 +123,7 @@ class Plan(Frozen):
     alternatives: tuple[Alternative, ...]
     explanation: str
     billed_usd_per_hour: float | None = Field(
-        default=None, description="what AWS bills (spot at its price); usd_per_hour adds spot interruption cost"
+        default=None,
+        description="what AWS bills (spot at its price); usd_per_hour adds spot interruption cost",
     )
     warnings: tuple[str, ...] = Field(default=(), description="from the priced catalog, e.g. snapshot age")

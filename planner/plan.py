@@ -1,4 +1,4 @@
-"""make_plan: the cheapest feasible candidate as a Plan, its runner-ups, churn control and infeasibility (pure)."""
+"""make_plan: the cheapest feasible candidate as a Plan, runner-ups, churn control, infeasibility (pure)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,13 @@ from sizing import SizingError, load_model
 ALTERNATIVES = 5
 
 
-def make_plan(workload: Workload, catalog: PricedCatalog, *, previous_instance_type: str | None = None,
-              churn_threshold: float = 0.05) -> Plan:
+def make_plan(
+    workload: Workload,
+    catalog: PricedCatalog,
+    *,
+    previous_instance_type: str | None = None,
+    churn_threshold: float = 0.05,
+) -> Plan:
     """The cheapest layout that serves `workload` from `catalog`, explained, with 5 runner-ups.
 
     `previous_instance_type` (the one deployed now) is kept unless the best plan saves more than
@@ -38,11 +43,15 @@ def make_plan(workload: Workload, catalog: PricedCatalog, *, previous_instance_t
 def _check_regions(workload: Workload, catalog: PricedCatalog) -> None:
     missing = [r for r in workload.regions if r not in catalog.regions]
     if missing:
-        raise PlanningError(f"region(s) {missing} are not in the priced catalog; it has {list(catalog.regions)}: "
-                            f"load the catalog for the workload's regions")
+        raise PlanningError(
+            f"region(s) {missing} are not in the priced catalog; it has {list(catalog.regions)}: "
+            f"load the catalog for the workload's regions"
+        )
 
 
-def _apply_churn(ranked: list[Candidate], previous: str | None, threshold: float) -> tuple[Candidate, str | None]:
+def _apply_churn(
+    ranked: list[Candidate], previous: str | None, threshold: float
+) -> tuple[Candidate, str | None]:
     best = ranked[0]
     if not previous or best.instance_type == previous:
         return best, None
@@ -51,9 +60,14 @@ def _apply_churn(ranked: list[Candidate], previous: str | None, threshold: float
         return best, f"replaces {previous}, which no longer serves the workload in these regions"
     saving = (kept.cost.usd_per_hour - best.cost.usd_per_hour) / kept.cost.usd_per_hour
     if saving > threshold:
-        return best, f"replaces {previous}: saves {saving:.1%} (more than the {threshold:.0%} churn threshold)"
-    return kept, (f"kept the current {previous}: {best.instance_type} would save only {saving:.1%} "
-                  f"(not more than the {threshold:.0%} churn threshold)")
+        return (
+            best,
+            f"replaces {previous}: saves {saving:.1%} (more than the {threshold:.0%} churn threshold)",
+        )
+    return kept, (
+        f"kept the current {previous}: {best.instance_type} would save only {saving:.1%} "
+        f"(not more than the {threshold:.0%} churn threshold)"
+    )
 
 
 def _alternatives(ranked: list[Candidate], chosen: Candidate, threshold: float) -> tuple[Alternative, ...]:
@@ -64,12 +78,20 @@ def _alternatives(ranked: list[Candidate], chosen: Candidate, threshold: float) 
             continue
         seen.add(c.instance_type)
         lay = c.sized.layout
-        out.append(Alternative(
-            instance_type=c.instance_type, region=c.offer.price.region, instance_count=c.sized.instance_count,
-            tensor_parallel_size=lay.tp, pipeline_parallel_size=lay.pp, replicas=c.sized.replicas,
-            capacity_type=c.cost.capacity_type, usd_per_hour=c.cost.usd_per_hour,
-            usd_per_million_output_tokens=c.usd_per_million_output_tokens, why_not=why_not(c, chosen, threshold),
-        ))
+        out.append(
+            Alternative(
+                instance_type=c.instance_type,
+                region=c.offer.price.region,
+                instance_count=c.sized.instance_count,
+                tensor_parallel_size=lay.tp,
+                pipeline_parallel_size=lay.pp,
+                replicas=c.sized.replicas,
+                capacity_type=c.cost.capacity_type,
+                usd_per_hour=c.cost.usd_per_hour,
+                usd_per_million_output_tokens=c.usd_per_million_output_tokens,
+                why_not=why_not(c, chosen, threshold),
+            )
+        )
         if len(out) == ALTERNATIVES:
             break
     return tuple(out)
@@ -81,10 +103,14 @@ def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
         return ()
     inst, region = chosen.offer.instance, chosen.offer.price.region
     same = sorted(
-        (o.price.spot_usd_per_hour, o.instance.instance_type) for o in catalog.offers
-        if o.price.region == region and o.price.spot_usd_per_hour is not None
-        and o.instance.instance_type != inst.instance_type and o.instance.gpu_name == inst.gpu_name
-        and o.instance.gpu_count == inst.gpu_count and o.instance.gpu_memory_gib == inst.gpu_memory_gib
+        (o.price.spot_usd_per_hour, o.instance.instance_type)
+        for o in catalog.offers
+        if o.price.region == region
+        and o.price.spot_usd_per_hour is not None
+        and o.instance.instance_type != inst.instance_type
+        and o.instance.gpu_name == inst.gpu_name
+        and o.instance.gpu_count == inst.gpu_count
+        and o.instance.gpu_memory_gib == inst.gpu_memory_gib
         and o.instance.gpu_fraction == inst.gpu_fraction
         and (not chosen.sized.layout.instances_per_replica > 1 or o.instance.efa_supported)
     )
@@ -94,32 +120,61 @@ def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
 def _memory(c: Candidate) -> MemoryBreakdown:
     est = c.sized.advice.estimate
     return MemoryBreakdown(
-        total_gpu_memory_gib=est.total_gpu_memory_gib, gpu_memory_utilization=est.gpu_memory_utilization,
-        weights_gib=est.weights_gib, activation_peak_gib=est.activation_peak_gib, non_torch_gib=est.non_torch_gib,
-        cudagraph_gib=est.cudagraph_gib, kv_cache_gib=est.kv_cache_gib, kv_bytes_per_token=est.kv_bytes_per_token,
+        total_gpu_memory_gib=est.total_gpu_memory_gib,
+        gpu_memory_utilization=est.gpu_memory_utilization,
+        weights_gib=est.weights_gib,
+        activation_peak_gib=est.activation_peak_gib,
+        non_torch_gib=est.non_torch_gib,
+        cudagraph_gib=est.cudagraph_gib,
+        kv_cache_gib=est.kv_cache_gib,
+        kv_bytes_per_token=est.kv_bytes_per_token,
     )
 
 
-def _build(workload: Workload, catalog: PricedCatalog, arch, result: SearchResult, c: Candidate,
-           churn_note: str | None, threshold: float) -> Plan:
+def _build(
+    workload: Workload,
+    catalog: PricedCatalog,
+    arch,
+    result: SearchResult,
+    c: Candidate,
+    churn_note: str | None,
+    threshold: float,
+) -> Plan:
     s, lay, est = c.sized, c.sized.layout, c.sized.advice.estimate
     runner_up = next((r for r in result.ranked if r.instance_type != c.instance_type), None)
     return Plan(
-        model=arch.hf_id, dtype=s.precision.dtype, quantization=s.precision.quantization,
-        instance_type=c.instance_type, instance_count=s.instance_count,
-        instances_per_replica=lay.instances_per_replica, gpus_per_replica=lay.gpus,
-        tensor_parallel_size=lay.tp, pipeline_parallel_size=lay.pp, replicas=s.replicas,
-        capacity_type=c.cost.capacity_type, on_demand_instances=c.cost.on_demand_instances,
-        spot_instances=c.cost.spot_instances, spot_instance_types=_spot_types(catalog, c),
-        needs_efa=lay.instances_per_replica > 1, region=c.offer.price.region, usd_per_hour=c.cost.usd_per_hour,
+        model=arch.hf_id,
+        dtype=s.precision.dtype,
+        quantization=s.precision.quantization,
+        instance_type=c.instance_type,
+        instance_count=s.instance_count,
+        instances_per_replica=lay.instances_per_replica,
+        gpus_per_replica=lay.gpus,
+        tensor_parallel_size=lay.tp,
+        pipeline_parallel_size=lay.pp,
+        replicas=s.replicas,
+        capacity_type=c.cost.capacity_type,
+        on_demand_instances=c.cost.on_demand_instances,
+        spot_instances=c.cost.spot_instances,
+        spot_instance_types=_spot_types(catalog, c),
+        needs_efa=lay.instances_per_replica > 1,
+        region=c.offer.price.region,
+        usd_per_hour=c.cost.usd_per_hour,
         billed_usd_per_hour=c.cost.billed_usd_per_hour,
         usd_per_million_output_tokens=c.usd_per_million_output_tokens,
         gpu_memory_utilization=s.advice.recommended_gpu_memory_utilization,
-        max_model_len=workload.max_model_len, max_num_seqs=max(est.max_num_seqs, s.concurrency_per_replica),
-        max_num_batched_tokens=est.max_num_batched_tokens, kv_cache_dtype=workload.kv_cache_dtype,
-        kv_cache_tokens=est.kv_cache_tokens, block_size=est.block_size, memory=_memory(c),
-        throughput=s.throughput, price_source=c.offer.price.price_source, prices_as_of=c.offer.price.prices_as_of,
-        vllm_version=est.vllm_version, alternatives=_alternatives(result.ranked, c, threshold),
+        max_model_len=workload.max_model_len,
+        max_num_seqs=max(est.max_num_seqs, s.concurrency_per_replica),
+        max_num_batched_tokens=est.max_num_batched_tokens,
+        kv_cache_dtype=workload.kv_cache_dtype,
+        kv_cache_tokens=est.kv_cache_tokens,
+        block_size=est.block_size,
+        memory=_memory(c),
+        throughput=s.throughput,
+        price_source=c.offer.price.price_source,
+        prices_as_of=c.offer.price.prices_as_of,
+        vllm_version=est.vllm_version,
+        alternatives=_alternatives(result.ranked, c, threshold),
         explanation=explanation(c, workload, len(result.ranked), runner_up, churn_note),
         warnings=catalog.warnings,
     )
@@ -127,12 +182,17 @@ def _build(workload: Workload, catalog: PricedCatalog, arch, result: SearchResul
 
 # --- infeasible workloads: the binding constraint and the nearest options, each re-planned ---------------
 
+
 def _variants(workload: Workload, native: str | None, kind: str | None) -> list[tuple[str, Workload]]:
     w, fmt = workload, weight_format(workload, native)
     out: list[tuple[str, Workload]] = []
     if w.allowed_families or w.excluded_families:
-        out.append(("any GPU family (a larger GPU)", w.model_copy(update={"allowed_families": (),
-                                                                         "excluded_families": ()})))
+        out.append(
+            (
+                "any GPU family (a larger GPU)",
+                w.model_copy(update={"allowed_families": (), "excluded_families": ()}),
+            )
+        )
     if fmt == "none":
         out.append(("--quantization fp8 (fp8 weights)", w.model_copy(update={"quantization": "fp8"})))
     if fmt in ("none", "fp8", "int8"):
@@ -140,15 +200,27 @@ def _variants(workload: Workload, native: str | None, kind: str | None) -> list[
     if w.kv_cache_dtype == "auto":
         out.append(("--kv-cache-dtype fp8", w.model_copy(update={"kv_cache_dtype": "fp8"})))
     if w.max_model_len >= 2048:
-        out.append((f"--max-model-len {w.max_model_len // 2}",
-                    w.model_copy(update={"max_model_len": w.max_model_len // 2})))
+        out.append(
+            (
+                f"--max-model-len {w.max_model_len // 2}",
+                w.model_copy(update={"max_model_len": w.max_model_len // 2}),
+            )
+        )
     if w.concurrency > 1:
-        out.append((f"--concurrency {w.concurrency // 2}", w.model_copy(update={"concurrency": w.concurrency // 2})))
+        out.append(
+            (f"--concurrency {w.concurrency // 2}", w.model_copy(update={"concurrency": w.concurrency // 2}))
+        )
     if w.max_usd_per_hour is not None:
         out.append(("no --max-usd-per-hour", w.model_copy(update={"max_usd_per_hour": None})))
     if w.target_output_tokens_per_s or w.max_time_per_output_token_ms:
-        out.append(("no throughput/latency target", w.model_copy(
-            update={"target_output_tokens_per_s": None, "max_time_per_output_token_ms": None})))
+        out.append(
+            (
+                "no throughput/latency target",
+                w.model_copy(
+                    update={"target_output_tokens_per_s": None, "max_time_per_output_token_ms": None}
+                ),
+            )
+        )
     if w.capacity != "auto":
         out.append(("--capacity auto", w.model_copy(update={"capacity": "auto"})))
     return out
@@ -167,14 +239,21 @@ def _option(label: str, variant: Workload, catalog: PricedCatalog, arch) -> str:
 
 
 def _largest_instance(workload: Workload, catalog: PricedCatalog) -> str | None:
-    offers = [o for o in catalog.offers if o.price.region in workload.regions and eligible(o.instance, workload)]
+    offers = [
+        o for o in catalog.offers if o.price.region in workload.regions and eligible(o.instance, workload)
+    ]
     if not offers:
         return None
-    o = max(offers, key=lambda o: (o.instance.gpu_count * o.instance.gpu_memory_gib, o.instance.instance_type))
+    o = max(
+        offers, key=lambda o: (o.instance.gpu_count * o.instance.gpu_memory_gib, o.instance.instance_type)
+    )
     i = o.instance
     efa = "EFA, PP across nodes possible" if i.efa_supported else "no EFA: no PP across nodes"
-    return (f"largest single instance here: {i.instance_type} = {i.gpu_count} x {i.gpu_name} {i.gpu_memory_gib:g} "
-            f"GiB = {i.gpu_count * i.gpu_memory_gib:,.0f} GiB ({efa})")
+    return (
+        f"largest single instance here: {i.instance_type} = {i.gpu_count} x {i.gpu_name} "
+        f"{i.gpu_memory_gib:g} "
+        f"GiB = {i.gpu_count * i.gpu_memory_gib:,.0f} GiB ({efa})"
+    )
 
 
 def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: SearchResult) -> str:
@@ -186,5 +265,6 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
         facts.append(f"{arch.hf_id} does not support pipeline parallelism in vLLM: no PP across nodes")
     options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch.quantization, kind)]
     fmt = weight_format(workload, arch.quantization)
-    return infeasible_message(workload, arch.hf_id, workload.dtype if fmt == "none" else fmt, result,
-                              options, facts)
+    return infeasible_message(
+        workload, arch.hf_id, workload.dtype if fmt == "none" else fmt, result, options, facts
+    )

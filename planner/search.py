@@ -86,8 +86,17 @@ class Candidate:
     def rank_key(self) -> tuple:
         inst, lay = self.offer.instance, self.sized.layout
         pcie_tp = lay.tp if inst.interconnect == "pcie" and lay.tp > 1 else 0
-        return (round(self.cost.usd_per_hour, 4), pcie_tp, -self.sized.throughput.total_output_tokens_per_s,
-                self.sized.instance_count, lay.gpus, self.region_rank, inst.instance_type, lay.tp, lay.pp)
+        return (
+            round(self.cost.usd_per_hour, 4),
+            pcie_tp,
+            -self.sized.throughput.total_output_tokens_per_s,
+            self.sized.instance_count,
+            lay.gpus,
+            self.region_rank,
+            inst.instance_type,
+            lay.tp,
+            lay.pp,
+        )
 
 
 @dataclass
@@ -104,7 +113,12 @@ class SearchResult:
 
 def eligible(inst: InstanceType, workload: Workload) -> bool:
     """An NVIDIA GPU instance with whole GPUs, inside the family filters (Neuron and g6f slices are out)."""
-    if inst.accelerator_kind != "nvidia_gpu" or inst.gpu is None or inst.gpu_fraction < 1 or inst.gpu_count < 1:
+    if (
+        inst.accelerator_kind != "nvidia_gpu"
+        or inst.gpu is None
+        or inst.gpu_fraction < 1
+        or inst.gpu_count < 1
+    ):
         return False
     if workload.allowed_families and inst.family not in workload.allowed_families:
         return False
@@ -115,8 +129,9 @@ def in_node_layouts(inst: InstanceType) -> list[Layout]:
     g = inst.gpu_count
     out = []
     for tp in (t for t in TP_SIZES if t <= g and g % t == 0):
-        pps = [1] + ([p for p in (2, 4, 8) if tp * p <= g and g % (tp * p) == 0]
-                     if inst.interconnect == "pcie" else [])
+        pps = [1] + (
+            [p for p in (2, 4, 8) if tp * p <= g and g % (tp * p) == 0] if inst.interconnect == "pcie" else []
+        )
         out += [Layout(tp, pp, 1, g // (tp * pp)) for pp in pps]
     return out
 
@@ -124,21 +139,32 @@ def in_node_layouts(inst: InstanceType) -> list[Layout]:
 def multi_node_layouts(inst: InstanceType) -> list[Layout]:
     g = inst.gpu_count
     tps = [g] if inst.interconnect == "nvlink" else [t for t in TP_SIZES if t <= g and g % t == 0]
-    return [Layout(tp, nodes * (g // tp), nodes, 1) for nodes in range(2, MAX_NODES_PER_REPLICA + 1)
-            for tp in tps]
+    return [
+        Layout(tp, nodes * (g // tp), nodes, 1) for nodes in range(2, MAX_NODES_PER_REPLICA + 1) for tp in tps
+    ]
 
 
-def replica_shape(inst: InstanceType, layout: Layout, est: MemoryEstimate, prec: Precision, arch) -> ReplicaShape:
+def replica_shape(
+    inst: InstanceType, layout: Layout, est: MemoryEstimate, prec: Precision, arch
+) -> ReplicaShape:
     gpu = inst.gpu
     nvlink = inst.interconnect == "nvlink" and inst.nvlink_gb_s > 0
     return ReplicaShape(
-        memory_bandwidth_gb_per_s=gpu.memory_bandwidth_gb_s, dense_tflops=prec.dense_tflops, nvlink=nvlink,
+        memory_bandwidth_gb_per_s=gpu.memory_bandwidth_gb_s,
+        dense_tflops=prec.dense_tflops,
+        nvlink=nvlink,
         link_gb_per_s=inst.nvlink_gb_s / 2 if nvlink else PCIE_USABLE_GB_PER_S,
-        network_gb_per_s=inst.network_gbps / 8, tensor_parallel_size=layout.tp,
-        pipeline_parallel_size=layout.pp, num_hidden_layers=arch.num_hidden_layers,
-        hidden_size=arch.hidden_size, weights_bytes_per_gpu=est.weights_gib * 2**30,
-        kv_bytes_per_token_per_gpu=est.kv_bytes_per_token, active_params=arch.active_params,
-        total_params=arch.total_params, is_moe=arch.is_moe, instances_per_replica=layout.instances_per_replica,
+        network_gb_per_s=inst.network_gbps / 8,
+        tensor_parallel_size=layout.tp,
+        pipeline_parallel_size=layout.pp,
+        num_hidden_layers=arch.num_hidden_layers,
+        hidden_size=arch.hidden_size,
+        weights_bytes_per_gpu=est.weights_gib * 2**30,
+        kv_bytes_per_token_per_gpu=est.kv_bytes_per_token,
+        active_params=arch.active_params,
+        total_params=arch.total_params,
+        is_moe=arch.is_moe,
+        instances_per_replica=layout.instances_per_replica,
     )
 
 
@@ -163,12 +189,19 @@ class Searcher:
     def _meets_targets(self, thr: ThroughputEstimate) -> Rejected | None:
         w = self.workload
         if w.max_time_per_output_token_ms and thr.time_per_output_token_ms > w.max_time_per_output_token_ms:
-            return Rejected("latency", f"{thr.time_per_output_token_ms:.1f} ms per output token at batch "
-                            f"{thr.batch_size} > {w.max_time_per_output_token_ms:g} ms",
-                            thr.time_per_output_token_ms)
+            return Rejected(
+                "latency",
+                f"{thr.time_per_output_token_ms:.1f} ms per output token at batch "
+                f"{thr.batch_size} > {w.max_time_per_output_token_ms:g} ms",
+                thr.time_per_output_token_ms,
+            )
         if w.target_output_tokens_per_s and thr.total_output_tokens_per_s < w.target_output_tokens_per_s:
-            return Rejected("throughput", f"{thr.total_output_tokens_per_s:,.0f} output tokens/s < target "
-                            f"{w.target_output_tokens_per_s:,.0f}", -thr.total_output_tokens_per_s)
+            return Rejected(
+                "throughput",
+                f"{thr.total_output_tokens_per_s:,.0f} output tokens/s < target "
+                f"{w.target_output_tokens_per_s:,.0f}",
+                -thr.total_output_tokens_per_s,
+            )
         return None
 
     def size(self, inst: InstanceType, layout: Layout, prec: Precision) -> Sized | Rejected:
@@ -178,20 +211,32 @@ class Searcher:
         label = f"{inst.gpu_count} x {inst.gpu_name} {mem:g} GiB, TP={layout.tp} PP={layout.pp}"
         if self.sizer.cannot_fit(prec.quantization, mem, layout.gpus):
             need = self.sizer.weights_lower_bound_gib(prec.quantization)
-            return Rejected("weights", f"{label}: weights alone need >= {need:,.0f} GiB, "
-                            f"{layout.gpus} GPUs give {layout.gpus * mem:,.0f} GiB", need - layout.gpus * mem)
+            return Rejected(
+                "weights",
+                f"{label}: weights alone need >= {need:,.0f} GiB, "
+                f"{layout.gpus} GPUs give {layout.gpus * mem:,.0f} GiB",
+                need - layout.gpus * mem,
+            )
         est = self.sizer.at_ceiling(inst.gpu, mem, layout.tp, layout.pp, prec)
         if isinstance(est, str):
             return Rejected("layout", est)
         if est.kv_cache_gib <= 0:
             used = est.weights_gib + est.activation_peak_gib + est.non_torch_gib + est.cudagraph_gib
             budget = est.total_gpu_memory_gib * est.gpu_memory_utilization
-            return Rejected("weights", f"{label}: weights {est.weights_gib:.1f} GiB + activations and overhead "
-                            f"= {used:.1f} GiB per GPU > budget {budget:.1f} GiB at utilization "
-                            f"{est.gpu_memory_utilization}", used - budget)
+            return Rejected(
+                "weights",
+                f"{label}: weights {est.weights_gib:.1f} GiB + activations and overhead "
+                f"= {used:.1f} GiB per GPU > budget {budget:.1f} GiB at utilization "
+                f"{est.gpu_memory_utilization}",
+                used - budget,
+            )
         if not est.fits or est.max_concurrency < 1:
-            return Rejected("context", f"{label}: KV pool holds {est.kv_cache_tokens:,} tokens per replica, one "
-                            f"{w.max_model_len:,}-token request does not fit", w.max_model_len - est.kv_cache_tokens)
+            return Rejected(
+                "context",
+                f"{label}: KV pool holds {est.kv_cache_tokens:,} tokens per replica, one "
+                f"{w.max_model_len:,}-token request does not fit",
+                w.max_model_len - est.kv_cache_tokens,
+            )
         return self._scale(inst, layout, prec, est, label)
 
     def _scale(self, inst, layout, prec, est, label) -> Sized | Rejected:
@@ -201,18 +246,22 @@ class Searcher:
         while True:
             replicas, instances = _fill(replicas, layout)
             if instances > MAX_INSTANCES:
-                return Rejected("scale", f"{label}: needs {instances} instances (> {MAX_INSTANCES})", instances)
+                return Rejected(
+                    "scale", f"{label}: needs {instances} instances (> {MAX_INSTANCES})", instances
+                )
             per_replica = math.ceil(w.concurrency / replicas)
             thr = estimate_throughput(shape, per_replica, w.max_model_len, replicas, prec.notes)
             missed = self._meets_targets(thr)
             if missed is not None:
                 if per_replica == 1:
-                    return Rejected(missed.kind, f"{label}: {missed.detail} even at one request per replica",
-                                    missed.score)
+                    return Rejected(
+                        missed.kind, f"{label}: {missed.detail} even at one request per replica", missed.score
+                    )
                 replicas += 1
                 continue
-            advice = self.sizer.advise(inst.gpu, inst.gpu_memory_gib, layout.tp, layout.pp, prec, per_replica,
-                                       est.max_num_seqs)
+            advice = self.sizer.advise(
+                inst.gpu, inst.gpu_memory_gib, layout.tp, layout.pp, prec, per_replica, est.max_num_seqs
+            )
             if not advice.fits:
                 replicas += 1
                 continue
@@ -220,8 +269,16 @@ class Searcher:
 
     def shape_results(self, inst: InstanceType) -> list[Sized | Rejected]:
         """Every layout of this instance shape, sized once for all regions and sizes that share it."""
-        key = (inst.gpu_name, inst.gpu_memory_gib, inst.gpu_count, inst.interconnect, inst.nvlink_gb_s,
-               inst.efa_supported, inst.network_gbps, inst.gpu.compute_capability)
+        key = (
+            inst.gpu_name,
+            inst.gpu_memory_gib,
+            inst.gpu_count,
+            inst.interconnect,
+            inst.nvlink_gb_s,
+            inst.efa_supported,
+            inst.network_gbps,
+            inst.gpu.compute_capability,
+        )
         if key in self._shapes:
             return self._shapes[key]
         prec = precision_for(self.workload, self.arch.quantization, inst.gpu)
@@ -273,7 +330,11 @@ def _priced(offer: Offer, sized: Sized, workload: Workload, region_rank: int) ->
     if cost is None:
         return Rejected("price", f"{where}: no {workload.capacity} price")
     if workload.max_usd_per_hour is not None and cost.usd_per_hour > workload.max_usd_per_hour:
-        return Rejected("budget", f"{where} ({cost.capacity_type}) costs ${cost.usd_per_hour:,.2f}/h > budget "
-                        f"${workload.max_usd_per_hour:,.2f}/h", cost.usd_per_hour)
+        return Rejected(
+            "budget",
+            f"{where} ({cost.capacity_type}) costs ${cost.usd_per_hour:,.2f}/h > budget "
+            f"${workload.max_usd_per_hour:,.2f}/h",
+            cost.usd_per_hour,
+        )
     per_m = usd_per_million_output_tokens(cost.usd_per_hour, sized.throughput.total_output_tokens_per_s)
     return Candidate(offer, sized, cost, per_m, region_rank)

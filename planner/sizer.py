@@ -25,8 +25,15 @@ from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
 UTILIZATION_CEILING = 0.95
 # Lower bound of bytes per parameter by weight format, used to prune layouts before calling sizing: the
 # unquantized embeddings, norms and scales only add to these, so a layout under this bound cannot fit.
-MIN_BYTES_PER_PARAM = {"none": 2.0, "fp8": 1.0, "int8": 1.0, "awq": 0.5, "gptq": 0.5, "bnb4": 0.5,
-                       "mxfp4": 0.5}
+MIN_BYTES_PER_PARAM = {
+    "none": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "awq": 0.5,
+    "gptq": 0.5,
+    "bnb4": 0.5,
+    "mxfp4": 0.5,
+}
 FP8_FAST_CC = 8.9
 FP8_MARLIN_MIN_CC = 7.5
 MXFP4_MIN_CC = 8.0
@@ -99,17 +106,26 @@ class ReplicaSizer:
         """Cheap prune: weights alone exceed the layout's memory at the utilization ceiling."""
         return self.weights_lower_bound_gib(quant) / gpus > memory_gib * UTILIZATION_CEILING
 
-    def _input(self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision,
-               **extra) -> SizingInput:
+    def _input(
+        self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision, **extra
+    ) -> SizingInput:
         return SizingInput(
-            model=self.arch.hf_id, gpu=gpu.gpu_name, gpu_memory_gib=memory_gib,
-            tensor_parallel_size=tp, pipeline_parallel_size=pp, dtype=prec.dtype,
-            quantization=prec.quantization, kv_cache_dtype=self.workload.kv_cache_dtype,
-            max_model_len=self.workload.max_model_len, vllm_version=self.workload.vllm_version, **extra,
+            model=self.arch.hf_id,
+            gpu=gpu.gpu_name,
+            gpu_memory_gib=memory_gib,
+            tensor_parallel_size=tp,
+            pipeline_parallel_size=pp,
+            dtype=prec.dtype,
+            quantization=prec.quantization,
+            kv_cache_dtype=self.workload.kv_cache_dtype,
+            max_model_len=self.workload.max_model_len,
+            vllm_version=self.workload.vllm_version,
+            **extra,
         )
 
-    def at_ceiling(self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int,
-                   prec: Precision) -> MemoryEstimate | str:
+    def at_ceiling(
+        self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision
+    ) -> MemoryEstimate | str:
         """The estimate at the utilization ceiling (the most KV a replica can have), or why it is invalid."""
         key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization)
         if key not in self._estimates:
@@ -122,8 +138,16 @@ class ReplicaSizer:
                 self._estimates[key] = f"TP={tp} PP={pp}: {exc}"
         return self._estimates[key]
 
-    def advise(self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision,
-               concurrency: int, default_max_num_seqs: int) -> UtilizationAdvice:
+    def advise(
+        self,
+        gpu: GpuSpec,
+        memory_gib: float,
+        tp: int,
+        pp: int,
+        prec: Precision,
+        concurrency: int,
+        default_max_num_seqs: int,
+    ) -> UtilizationAdvice:
         """The tuned utilization for `concurrency` requests on one replica (max_num_seqs raised if needed)."""
         key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization, concurrency)
         if key not in self._advice:

@@ -10,8 +10,17 @@ from advisor.cli import main
 from advisor.plan_cmd import memory_bar, workload_from_args
 from planner.models import Plan
 
-BASE = ["plan", "--model", "meta-llama/Meta-Llama-3.1-8B", "--concurrency", "20", "--max-model-len", "2048",
-        "--pricing", "snapshot"]
+BASE = [
+    "plan",
+    "--model",
+    "meta-llama/Meta-Llama-3.1-8B",
+    "--concurrency",
+    "20",
+    "--max-model-len",
+    "2048",
+    "--pricing",
+    "snapshot",
+]
 
 
 def test_json_prints_the_plan_with_exactly_its_field_names(capsys):
@@ -39,7 +48,7 @@ def test_memory_bar_marks_the_utilization_budget(capsys):
     assert main([*BASE, "--json"]) == 0
     plan = Plan.model_validate_json(capsys.readouterr().out)
     bar = memory_bar(plan, width=40)[0]
-    inside = bar[bar.index("[") + 1:bar.index("]")]
+    inside = bar[bar.index("[") + 1 : bar.index("]")]
     assert len(inside) == 41 and inside.index("|") == round(plan.gpu_memory_utilization * 40)
     assert inside.startswith("W")
 
@@ -51,21 +60,50 @@ def test_workload_flags_map_to_the_workload_model():
 
     parser = argparse.ArgumentParser()
     add_workload_arguments(parser)
-    args = parser.parse_args(["--model", "m", "--concurrency", "3", "--max-model-len", "4096", "--quantization",
-                              "awq", "--kv-cache-dtype", "fp8", "--workload", "batch", "--capacity", "spot",
-                              "--region", "eu-west-1", "--region", "eu-west-1", "--max-usd-per-hour", "9.5",
-                              "--target-tokens-per-s", "100", "--headroom", "0.1", "--allow-family", "g6e"])
+    args = parser.parse_args(
+        [
+            "--model",
+            "m",
+            "--concurrency",
+            "3",
+            "--max-model-len",
+            "4096",
+            "--quantization",
+            "awq",
+            "--kv-cache-dtype",
+            "fp8",
+            "--workload",
+            "batch",
+            "--capacity",
+            "spot",
+            "--region",
+            "eu-west-1",
+            "--region",
+            "eu-west-1",
+            "--max-usd-per-hour",
+            "9.5",
+            "--target-tokens-per-s",
+            "100",
+            "--headroom",
+            "0.1",
+            "--allow-family",
+            "g6e",
+        ]
+    )
     w = workload_from_args(args)
     assert (w.quantization, w.kv_cache_dtype, w.workload_type, w.capacity) == ("awq", "fp8", "batch", "spot")
     assert w.regions == ("eu-west-1",) and w.max_usd_per_hour == 9.5 and w.target_output_tokens_per_s == 100
     assert w.headroom == 0.1 and w.allowed_families == ("g6e",)
 
 
-@pytest.mark.parametrize(("argv", "needle"), [
-    ([*BASE[:2], "no-such-model", *BASE[3:]], "closest catalog ids"),
-    ([*BASE, "--max-usd-per-hour", "0.1"], "binding constraint: the budget"),
-    ([*BASE[:4], "0", *BASE[5:]], "concurrency"),
-])
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        ([*BASE[:2], "no-such-model", *BASE[3:]], "closest catalog ids"),
+        ([*BASE, "--max-usd-per-hour", "0.1"], "binding constraint: the budget"),
+        ([*BASE[:4], "0", *BASE[5:]], "concurrency"),
+    ],
+)
 def test_errors_exit_2_with_one_message(capsys, argv, needle):
     assert main(argv) == 2
     err = capsys.readouterr().err

@@ -20,13 +20,25 @@ LLAMA70 = "meta-llama/Meta-Llama-3.1-70B"
 LLAMA405 = "meta-llama/Meta-Llama-3.1-405B"
 
 
-def offer(instance_type: str, od: float | None, spot: float | None = None, band: int | None = 1,
-          region: str = "us-east-1") -> Offer:
-    price = InstancePrice(instance_type=instance_type, region=region, on_demand_usd_per_hour=od,
-                          spot_usd_per_hour=spot, spot_median_usd_per_hour=spot,
-                          spot_usd_per_hour_by_az={} if spot is None else {"use1-az1": spot},
-                          interruption_band=band, interruption_frequency=None, price_source="snapshot",
-                          prices_as_of=AS_OF)
+def offer(
+    instance_type: str,
+    od: float | None,
+    spot: float | None = None,
+    band: int | None = 1,
+    region: str = "us-east-1",
+) -> Offer:
+    price = InstancePrice(
+        instance_type=instance_type,
+        region=region,
+        on_demand_usd_per_hour=od,
+        spot_usd_per_hour=spot,
+        spot_median_usd_per_hour=spot,
+        spot_usd_per_hour_by_az={} if spot is None else {"use1-az1": spot},
+        interruption_band=band,
+        interruption_frequency=None,
+        price_source="snapshot",
+        prices_as_of=AS_OF,
+    )
     return Offer(instance=FACTS[instance_type], price=price)
 
 
@@ -40,7 +52,9 @@ G5_X, G6_X, G6E_X = 1.006, 0.8048, 1.861
 G5_12X, G6E_12X = 5.672, 10.493
 P5_48X, P5EN_48X = 55.04, 63.296
 
-SMALL_GPUS = catalog(offer("g5.xlarge", G5_X, 0.45), offer("g6.xlarge", G6_X, 0.36), offer("g6e.xlarge", G6E_X, 0.9))
+SMALL_GPUS = catalog(
+    offer("g5.xlarge", G5_X, 0.45), offer("g6.xlarge", G6_X, 0.36), offer("g6e.xlarge", G6E_X, 0.9)
+)
 
 
 def test_llama8b_20x2048_does_not_fit_one_24gb_gpu_under_vllm_accounting():
@@ -123,21 +137,30 @@ def test_405b_fits_one_h200_node_which_beats_two_h100_nodes():
 def test_multi_node_only_on_efa_types():
     # g5.xlarge has no EFA: 405B cannot span g5.xlarge nodes, and nothing else is offered.
     with pytest.raises(PlanningError) as err:
-        make_plan(Workload(model=LLAMA405, concurrency=1, max_model_len=4096), catalog(offer("g5.xlarge", G5_X)))
+        make_plan(
+            Workload(model=LLAMA405, concurrency=1, max_model_len=4096), catalog(offer("g5.xlarge", G5_X))
+        )
     assert "binding constraint: GPU memory" in str(err.value)
     assert "no EFA" in str(err.value)
 
 
-@pytest.mark.parametrize(("workload_type", "capacity", "expected"), [
-    ("batch", "auto", "spot"),
-    ("realtime", "auto", "on-demand"),  # one instance: the on-demand base is the whole fleet
-    ("realtime", "spot", "spot"),
-    ("batch", "on-demand", "on-demand"),
-])
+@pytest.mark.parametrize(
+    ("workload_type", "capacity", "expected"),
+    [
+        ("batch", "auto", "spot"),
+        ("realtime", "auto", "on-demand"),  # one instance: the on-demand base is the whole fleet
+        ("realtime", "spot", "spot"),
+        ("batch", "on-demand", "on-demand"),
+    ],
+)
 def test_spot_versus_on_demand_per_workload_type(workload_type, capacity, expected):
     cat = catalog(offer("g6e.xlarge", G6E_X, spot=0.93, band=1))
-    plan = make_plan(Workload(model=LLAMA8, concurrency=8, max_model_len=2048, workload_type=workload_type,
-                              capacity=capacity), cat)
+    plan = make_plan(
+        Workload(
+            model=LLAMA8, concurrency=8, max_model_len=2048, workload_type=workload_type, capacity=capacity
+        ),
+        cat,
+    )
     assert plan.capacity_type == expected
     if expected == "spot":
         # expected cost = the spot price with interruption overhead (pricing.economics), by hand for batch:
@@ -157,8 +180,9 @@ def test_realtime_mixed_base_plus_spot_burst_for_several_replicas():
     n = plan.instance_count
     assert n >= 2 and plan.capacity_type == "mixed"
     assert plan.on_demand_instances == -(-n // 2) and plan.spot_instances == n - plan.on_demand_instances
-    assert plan.billed_usd_per_hour == pytest.approx(plan.on_demand_instances * G6_X + plan.spot_instances * 0.20,
-                                                     abs=1e-3)
+    assert plan.billed_usd_per_hour == pytest.approx(
+        plan.on_demand_instances * G6_X + plan.spot_instances * 0.20, abs=1e-3
+    )
 
 
 def test_ties_are_broken_deterministically_by_region_order():
@@ -171,8 +195,10 @@ def test_ties_are_broken_deterministically_by_region_order():
 
 
 def test_plan_does_not_depend_on_catalog_order():
-    offers = [offer(t, p) for t, p in (("g5.xlarge", 1.0), ("g6.xlarge", 1.0), ("g6e.xlarge", 1.0),
-                                         ("g5.2xlarge", 1.0))]
+    offers = [
+        offer(t, p)
+        for t, p in (("g5.xlarge", 1.0), ("g6.xlarge", 1.0), ("g6e.xlarge", 1.0), ("g5.2xlarge", 1.0))
+    ]
     w = Workload(model=LLAMA8, concurrency=4, max_model_len=2048)
     first = make_plan(w, catalog(*offers))
     for seed in range(3):
@@ -182,10 +208,13 @@ def test_plan_does_not_depend_on_catalog_order():
     assert first.instance_type == "g6e.xlarge"
 
 
-@pytest.mark.parametrize(("other_price", "expected"), [
-    (1.861 * 0.97, "g6e.xlarge"),  # 3% cheaper: under the 5% threshold, keep the deployed type
-    (1.861 * 0.90, "g6e.2xlarge"),  # 10% cheaper: worth the churn
-])
+@pytest.mark.parametrize(
+    ("other_price", "expected"),
+    [
+        (1.861 * 0.97, "g6e.xlarge"),  # 3% cheaper: under the 5% threshold, keep the deployed type
+        (1.861 * 0.90, "g6e.2xlarge"),  # 10% cheaper: worth the churn
+    ],
+)
 def test_churn_threshold(other_price, expected):
     # Deployed: g6e.xlarge at $1.861/h. Candidate g6e.2xlarge (same L40S) priced by the test.
     cat = catalog(offer("g6e.xlarge", G6E_X), offer("g6e.2xlarge", other_price))
@@ -201,8 +230,9 @@ def test_churn_threshold(other_price, expected):
 def test_max_num_seqs_covers_the_replica_concurrency():
     # 400 short requests on one L40S (vLLM's default max_num_seqs is 256 below 70 GiB): the replica must
     # be allowed 400 sequences. 400 x 256 x 1.3 = 133k tokens < ~200k tokens of KV on an L40S.
-    plan = make_plan(Workload(model=LLAMA8, concurrency=400, max_model_len=256),
-                     catalog(offer("g6e.xlarge", G6E_X)))
+    plan = make_plan(
+        Workload(model=LLAMA8, concurrency=400, max_model_len=256), catalog(offer("g6e.xlarge", G6E_X))
+    )
     assert plan.replicas == 1 and plan.max_num_seqs >= 400
     assert plan.max_num_batched_tokens == 2048  # vLLM serve default below 70 GiB
 
@@ -211,26 +241,32 @@ def test_throughput_target_adds_replicas_and_latency_bound_is_met():
     cat = catalog(offer("g6e.xlarge", G6E_X))
     base = make_plan(Workload(model=LLAMA8, concurrency=32, max_model_len=2048), cat)
     target = base.throughput.total_output_tokens_per_s * 1.5
-    more = make_plan(Workload(model=LLAMA8, concurrency=32, max_model_len=2048,
-                              target_output_tokens_per_s=target), cat)
+    more = make_plan(
+        Workload(model=LLAMA8, concurrency=32, max_model_len=2048, target_output_tokens_per_s=target), cat
+    )
     assert more.replicas > base.replicas and more.throughput.total_output_tokens_per_s >= target
     bound = base.throughput.time_per_output_token_ms * 0.8
-    fast = make_plan(Workload(model=LLAMA8, concurrency=32, max_model_len=2048,
-                              max_time_per_output_token_ms=bound), cat)
+    fast = make_plan(
+        Workload(model=LLAMA8, concurrency=32, max_model_len=2048, max_time_per_output_token_ms=bound), cat
+    )
     assert fast.throughput.time_per_output_token_ms <= bound
 
 
 def test_unreachable_latency_is_the_binding_constraint():
     # One L4 reads 14.96 GiB of weights per token at 300 GB/s x 0.77: >= 69 ms per token.
     with pytest.raises(PlanningError) as err:
-        make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048, max_time_per_output_token_ms=20),
-                  catalog(offer("g6.xlarge", G6_X)))
+        make_plan(
+            Workload(model=LLAMA8, concurrency=4, max_model_len=2048, max_time_per_output_token_ms=20),
+            catalog(offer("g6.xlarge", G6_X)),
+        )
     assert "time-per-output-token bound" in str(err.value)
 
 
 def test_budget_binding_names_the_cheapest_way_out_with_its_cost():
     with pytest.raises(PlanningError) as err:
-        make_plan(Workload(model=LLAMA8, concurrency=20, max_model_len=2048, max_usd_per_hour=1.0), SMALL_GPUS)
+        make_plan(
+            Workload(model=LLAMA8, concurrency=20, max_model_len=2048, max_usd_per_hour=1.0), SMALL_GPUS
+        )
     msg = str(err.value)
     assert "binding constraint: the budget" in msg
     assert "no --max-usd-per-hour: 2 x g6.xlarge in us-east-1" in msg and "$1.61/h" in msg
@@ -248,28 +284,41 @@ def test_infeasible_weights_lists_quantization_and_fp8_kv_options_with_costs():
     assert msg.startswith(f"no layout serves {LLAMA405} (bf16 weights")
     assert "binding constraint: GPU memory" in msg
     assert "any GPU family (a larger GPU): 2 x p5.48xlarge" in msg and "PP across 2 nodes" in msg
-    for option in ("--quantization fp8", "--quantization awq", "--kv-cache-dtype fp8", "--max-model-len 2048",
-                   "--concurrency 2"):
+    for option in (
+        "--quantization fp8",
+        "--quantization awq",
+        "--kv-cache-dtype fp8",
+        "--max-model-len 2048",
+        "--concurrency 2",
+    ):
         assert f"  - {option}" in msg
 
 
 def test_fp8_weights_are_weight_only_on_ampere_and_refused_on_volta():
-    a10g = make_plan(Workload(model=LLAMA8, quantization="fp8", concurrency=4, max_model_len=2048),
-                     catalog(offer("g5.xlarge", G5_X)))
+    a10g = make_plan(
+        Workload(model=LLAMA8, quantization="fp8", concurrency=4, max_model_len=2048),
+        catalog(offer("g5.xlarge", G5_X)),
+    )
     assert a10g.quantization == "fp8" and "weight-only (Marlin)" in a10g.explanation
     with pytest.raises(PlanningError) as err:
-        make_plan(Workload(model=LLAMA8, quantization="fp8", concurrency=1, max_model_len=1024),
-                  catalog(offer("p3.2xlarge", 3.06)))
+        make_plan(
+            Workload(model=LLAMA8, quantization="fp8", concurrency=1, max_model_len=1024),
+            catalog(offer("p3.2xlarge", 3.06)),
+        )
     assert "precision" in str(err.value)
 
 
 def test_fp8_kv_cache_refused_below_cc_8_9():
     with pytest.raises(PlanningError) as err:
-        make_plan(Workload(model=LLAMA8, kv_cache_dtype="fp8", concurrency=4, max_model_len=2048),
-                  catalog(offer("g5.xlarge", G5_X)))
+        make_plan(
+            Workload(model=LLAMA8, kv_cache_dtype="fp8", concurrency=4, max_model_len=2048),
+            catalog(offer("g5.xlarge", G5_X)),
+        )
     assert "fp8 KV cache refused on A10G" in str(err.value)
-    ada = make_plan(Workload(model=LLAMA8, kv_cache_dtype="fp8", concurrency=4, max_model_len=2048),
-                    catalog(offer("g6.xlarge", G6_X)))
+    ada = make_plan(
+        Workload(model=LLAMA8, kv_cache_dtype="fp8", concurrency=4, max_model_len=2048),
+        catalog(offer("g6.xlarge", G6_X)),
+    )
     assert ada.kv_cache_dtype == "fp8" and ada.memory.kv_bytes_per_token == 65536  # 32 x 2 x 8 x 128 x 1
 
 
@@ -283,7 +332,9 @@ def test_bad_inputs_name_what_would_work():
     with pytest.raises(PlanningError, match="closest catalog ids"):
         make_plan(Workload(model="no-such-model", concurrency=1, max_model_len=1024), SMALL_GPUS)
     with pytest.raises(PlanningError, match="not in the priced catalog"):
-        make_plan(Workload(model=LLAMA8, concurrency=1, max_model_len=1024, regions=("eu-west-1",)), SMALL_GPUS)
+        make_plan(
+            Workload(model=LLAMA8, concurrency=1, max_model_len=1024, regions=("eu-west-1",)), SMALL_GPUS
+        )
     with pytest.raises(PlanningError, match="churn_threshold"):
         make_plan(Workload(model=LLAMA8, concurrency=1, max_model_len=1024), SMALL_GPUS, churn_threshold=2)
 
@@ -296,5 +347,6 @@ def test_plan_fields_come_from_sizing_and_prices():
     assert plan.kv_cache_tokens >= 4 * 2048 * 1.3
     assert m.gpu_memory_utilization == plan.gpu_memory_utilization
     assert plan.usd_per_million_output_tokens == pytest.approx(
-        plan.usd_per_hour / (plan.throughput.total_output_tokens_per_s * 3600) * 1e6, rel=1e-3)
+        plan.usd_per_hour / (plan.throughput.total_output_tokens_per_s * 3600) * 1e6, rel=1e-3
+    )
     assert len(plan.alternatives) == 2 and all(a.why_not for a in plan.alternatives)

@@ -19,10 +19,22 @@ LLAMA8B_BYTES = 16.06e9  # 8.03 B params x 2 bytes (bf16)
 
 
 def shape(**kw) -> ReplicaShape:
-    base = dict(memory_bandwidth_gb_per_s=1555.0, dense_tflops=312.0, nvlink=False, link_gb_per_s=25.0,
-                network_gb_per_s=0.0, tensor_parallel_size=1, pipeline_parallel_size=1, num_hidden_layers=32,
-                hidden_size=4096, weights_bytes_per_gpu=LLAMA8B_BYTES, kv_bytes_per_token_per_gpu=131072,
-                active_params=8_030_000_000, total_params=8_030_000_000, is_moe=False)
+    base = dict(
+        memory_bandwidth_gb_per_s=1555.0,
+        dense_tflops=312.0,
+        nvlink=False,
+        link_gb_per_s=25.0,
+        network_gb_per_s=0.0,
+        tensor_parallel_size=1,
+        pipeline_parallel_size=1,
+        num_hidden_layers=32,
+        hidden_size=4096,
+        weights_bytes_per_gpu=LLAMA8B_BYTES,
+        kv_bytes_per_token_per_gpu=131072,
+        active_params=8_030_000_000,
+        total_params=8_030_000_000,
+        is_moe=False,
+    )
     base.update(kw)
     return ReplicaShape(**base)
 
@@ -42,8 +54,9 @@ def test_batching_amortises_weights_until_kv_reads_dominate():
     one = estimate_throughput(shape(), 1, 2048, 1)
     many = estimate_throughput(shape(), 32, 2048, 1)
     # 32 sequences read the weights once: (16.06e9 + 32 x 2048 x 131072) / 1197.35e9 = 20.59 ms per step.
-    assert many.time_per_output_token_ms == pytest.approx((LLAMA8B_BYTES + 32 * 2048 * 131072) / 1197.35e9 * 1e3,
-                                                          rel=1e-3)
+    assert many.time_per_output_token_ms == pytest.approx(
+        (LLAMA8B_BYTES + 32 * 2048 * 131072) / 1197.35e9 * 1e3, rel=1e-3
+    )
     assert many.decode_output_tokens_per_s > 20 * one.decode_output_tokens_per_s
 
 
@@ -55,20 +68,28 @@ def test_replicas_multiply_total_throughput():
 def test_tp_allreduce_costs_more_over_pcie_than_nvlink():
     # TP=2: half the weights per GPU; 32 layers x 2 all-reduces of batch x 4096 x 2 bytes.
     # PCIe: latency 30 us each -> 64 x 30 us = 1.92 ms (+ bytes); NVLink: 64 x 10 us = 0.64 ms.
-    half = dict(tensor_parallel_size=2, weights_bytes_per_gpu=LLAMA8B_BYTES / 2, kv_bytes_per_token_per_gpu=65536)
+    half = dict(
+        tensor_parallel_size=2, weights_bytes_per_gpu=LLAMA8B_BYTES / 2, kv_bytes_per_token_per_gpu=65536
+    )
     pcie = estimate_throughput(shape(**half), 1, 1024, 1)
     nvl = estimate_throughput(shape(nvlink=True, link_gb_per_s=300.0, **half), 1, 1024, 1)
     mem_ms = (LLAMA8B_BYTES / 2 + 1024 * 65536) / 1197.35e9 * 1e3
     ring_bytes = 2 * 1 / 2 * 4096 * 2
-    assert pcie.time_per_output_token_ms == pytest.approx(mem_ms + 64 * (ring_bytes / 25e9 + 30e-6) * 1e3, rel=1e-3)
-    assert nvl.time_per_output_token_ms == pytest.approx(mem_ms + 64 * (ring_bytes / 300e9 + 10e-6) * 1e3, rel=1e-3)
+    assert pcie.time_per_output_token_ms == pytest.approx(
+        mem_ms + 64 * (ring_bytes / 25e9 + 30e-6) * 1e3, rel=1e-3
+    )
+    assert nvl.time_per_output_token_ms == pytest.approx(
+        mem_ms + 64 * (ring_bytes / 300e9 + 10e-6) * 1e3, rel=1e-3
+    )
     assert nvl.decode_output_tokens_per_s > pcie.decode_output_tokens_per_s
 
 
 def test_pipeline_bubble_with_fewer_sequences_than_stages():
     # PP=2, each stage holds half the weights. One sequence: the second stage idles while the first works
     # (the bubble), so the time per token equals one GPU's; two sequences fill the pipeline: 2x the rate.
-    pp = dict(pipeline_parallel_size=2, weights_bytes_per_gpu=LLAMA8B_BYTES / 2, kv_bytes_per_token_per_gpu=65536)
+    pp = dict(
+        pipeline_parallel_size=2, weights_bytes_per_gpu=LLAMA8B_BYTES / 2, kv_bytes_per_token_per_gpu=65536
+    )
     one = estimate_throughput(shape(**pp), 1, 1024, 1)
     two = estimate_throughput(shape(**pp), 2, 1024, 1)
     single_gpu = estimate_throughput(shape(), 1, 1024, 1)
@@ -81,7 +102,8 @@ def test_moe_reads_only_touched_experts_at_small_batch():
     moe = dict(is_moe=True, active_params=803_000_000)
     one = estimate_throughput(shape(**moe), 1, 16, 1)
     assert one.time_per_output_token_ms == pytest.approx(
-        (0.1 * LLAMA8B_BYTES + 16 * 131072) / 1197.35e9 * 1e3, rel=1e-3)
+        (0.1 * LLAMA8B_BYTES + 16 * 131072) / 1197.35e9 * 1e3, rel=1e-3
+    )
     dense_64 = estimate_throughput(shape(), 64, 16, 1)
     moe_64 = estimate_throughput(shape(**moe), 64, 16, 1)
     assert moe_64.time_per_output_token_ms == pytest.approx(dense_64.time_per_output_token_ms, rel=0.01)
@@ -94,10 +116,18 @@ def test_usd_per_million_output_tokens():
 
 
 def price(od: float | None = 10.0, spot: float | None = 3.0, band: int | None = 0) -> InstancePrice:
-    return InstancePrice(instance_type="x.large", region="us-east-1", on_demand_usd_per_hour=od,
-                         spot_usd_per_hour=spot, spot_median_usd_per_hour=spot, spot_usd_per_hour_by_az={},
-                         interruption_band=band, interruption_frequency=None, price_source="snapshot",
-                         prices_as_of=datetime(2026, 7, 20, tzinfo=UTC))
+    return InstancePrice(
+        instance_type="x.large",
+        region="us-east-1",
+        on_demand_usd_per_hour=od,
+        spot_usd_per_hour=spot,
+        spot_median_usd_per_hour=spot,
+        spot_usd_per_hour_by_az={},
+        interruption_band=band,
+        interruption_frequency=None,
+        price_source="snapshot",
+        prices_as_of=datetime(2026, 7, 20, tzinfo=UTC),
+    )
 
 
 # Hand figures (pricing/economics.py's model): band 0 = 2.5 %/month -> 0.025 / 730 interruptions per hour.
