@@ -143,6 +143,21 @@ def test_405b_fits_one_h200_node_which_beats_two_h100_nodes():
     assert "more" in plan.alternatives[0].why_not
 
 
+def test_deepseek_v3_671b_fp8_needs_two_h100_nodes_but_one_h200_node():
+    # DeepSeek-V3 ships FP8 (block-quantized): 671 B params ~ 625 GiB, ~79 GiB per GPU at TP=8 > the
+    # 79.19 x 0.95 = 75.2 GiB budget of an H100: two p5.48xlarge, TP=8 x PP=2 (~41 GiB per GPU). An
+    # H200 node (8 x 139.6 GiB) holds it at TP=8 alone, for $63.30/h < 2 x $55.04/h. MLA: the KV latent
+    # (512 + 64) x 2 B per layer is replicated on every TP rank: 61 layers x 1152 B = 70,272 B per token.
+    cat = catalog(offer("p5.48xlarge", P5_48X), offer("p5en.48xlarge", P5EN_48X))
+    w = Workload(model="deepseek-ai/DeepSeek-V3", concurrency=16, max_model_len=8192)
+    h100 = make_plan(w.model_copy(update={"allowed_families": ("p5",)}), cat)
+    assert (h100.instance_count, h100.tensor_parallel_size, h100.pipeline_parallel_size) == (2, 8, 2)
+    assert h100.needs_efa and h100.quantization == "fp8"
+    best = make_plan(w, cat)
+    assert (best.instance_type, best.instance_count, best.pipeline_parallel_size) == ("p5en.48xlarge", 1, 1)
+    assert best.memory.kv_bytes_per_token == 61 * 576 * 2
+
+
 def test_multi_node_only_on_efa_types():
     # g5.xlarge has no EFA: 405B cannot span g5.xlarge nodes, and nothing else is offered.
     with pytest.raises(PlanningError) as err:
