@@ -119,9 +119,12 @@ def run_program(
     config: Mapping[str, str],
     secret_keys: tuple[str, ...] = (),
     stack: str = "preview",
+    log: list[RecordedResource] | None = None,
 ) -> MockRun:
-    """Run `program` (which declares resources and calls pulumi.export) under mocks; record it all."""
-    log: list[RecordedResource] = []
+    """Run `program` (which declares resources and calls pulumi.export) under mocks; record it all.
+
+    Pass `log` to see what was registered even when the program raises."""
+    log = [] if log is None else log
     mocks = AwsMocks()
     set_root_resource(None)  # a fresh root Stack per run, so exports do not leak between runs
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))

@@ -106,3 +106,19 @@ def test_render_command_end_to_end(tmp_path: Path) -> None:
     assert status == 0
     config = yaml.safe_load((tmp_path / "vllm-config.yaml").read_text())
     assert config["max-model-len"] == 4096
+
+
+def test_main_program_validates_config_before_declaring_anything() -> None:
+    # Run __main__.py itself (without run_main_program's own pre-check): it must fail on the key
+    # before the provider, the secret or any node group is registered.
+    import runpy
+
+    from pydantic import ValidationError
+
+    from infra.preview import RecordedResource, run_program
+
+    log: list[RecordedResource] = []
+    config = {**_example_config(clusterName=""), f"{PROJECT}:hfToken": SENTINEL}
+    with pytest.raises(ValidationError, match="clusterName"):
+        run_program(lambda: runpy.run_path(str(ROOT / "__main__.py")) and None, config, log=log)
+    assert log == []
