@@ -21,6 +21,7 @@ from templates.render import (
     render_bundle,
     render_cloud_init,
     render_vllm_config,
+    serve_args,
     vllm_image,
     vllm_settings,
 )
@@ -61,6 +62,12 @@ def test_rendered_file_matches_golden(case: str, file_name: str) -> None:
 
 
 def test_every_template_has_a_golden_file() -> None:
+    from templates.render import TEMPLATE_DIR
+
+    templates = {p.name for p in TEMPLATE_DIR.glob("*.j2")}
+    assert templates == {"vllm-config.yaml.j2", "deployment.yaml.j2", "leaderworkerset.yaml.j2",
+                         "hf-token-secret.yaml.j2", "cloud-init.yaml.j2",
+                         "_pod.yaml.j2", "_service.yaml.j2", "_configmap.yaml.j2"}
     # each *.j2 renders into at least one golden file (partials are included in a parent's output)
     rendered = {name for _, name in GOLDEN_FILES}
     assert rendered == {"vllm-config.yaml", "kubernetes.yaml", "hf-token-secret.yaml", "cloud-init.yaml"}
@@ -113,8 +120,8 @@ def test_generated_vllm_options_are_real_vllm_options(case: str) -> None:
     config = yaml.safe_load(bundle.file("vllm-config.yaml").content)
     unknown = set(config) - VLLM_SERVE_OPTIONS
     assert not unknown, f"not vLLM {VLLM_OPTIONS_VERSION} options: {unknown}"
-    flags = [a[2:] for a in ("serve", plan.model, "--config") if a.startswith("--")]
-    assert set(flags) <= VLLM_SERVE_OPTIONS
+    flags = {a[2:] for a in serve_args(plan) if a.startswith("--")}
+    assert flags == {"config"} and flags <= VLLM_SERVE_OPTIONS
 
 
 def test_vllm_config_carries_the_plan_values() -> None:
