@@ -46,8 +46,10 @@ def _check_regions(regions: Sequence[str], pricing: PricingMode) -> tuple[str, .
     unique = tuple(dict.fromkeys(regions))
     if not unique:
         raise PricingError(f"no region given; the bundled snapshot has: {', '.join(snapshot_regions())}")
-    allowed = frozenset(snapshot_regions()) if pricing == "snapshot" else _known_aws_regions()
-    unknown = [r for r in unique if r not in allowed]
+    known = frozenset(snapshot_regions())
+    unknown = [r for r in unique if r not in known]
+    if unknown and pricing != "snapshot":  # only then load botocore's endpoint table (~0.1 s)
+        unknown = [r for r in unknown if r not in _known_aws_regions()]
     if unknown:
         raise PricingError(f"unknown region(s) {', '.join(unknown)} for --pricing {pricing}; the bundled "
                            f"snapshot has: {', '.join(snapshot_regions())}")
