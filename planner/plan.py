@@ -199,17 +199,6 @@ def _variants(workload: Workload, native: str | None, kind: str | None) -> list[
         out.append(("--quantization awq (int4 weights)", w.model_copy(update={"quantization": "awq"})))
     if w.kv_cache_dtype == "auto":
         out.append(("--kv-cache-dtype fp8", w.model_copy(update={"kv_cache_dtype": "fp8"})))
-    if w.max_model_len >= 2048:
-        out.append(
-            (
-                f"--max-model-len {w.max_model_len // 2}",
-                w.model_copy(update={"max_model_len": w.max_model_len // 2}),
-            )
-        )
-    if w.concurrency > 1:
-        out.append(
-            (f"--concurrency {w.concurrency // 2}", w.model_copy(update={"concurrency": w.concurrency // 2}))
-        )
     if w.max_usd_per_hour is not None:
         out.append(("no --max-usd-per-hour", w.model_copy(update={"max_usd_per_hour": None})))
     if w.target_output_tokens_per_s or w.max_time_per_output_token_ms:
@@ -238,6 +227,26 @@ def _option(label: str, variant: Workload, catalog: PricedCatalog, arch) -> str:
     return f"{label}: still infeasible ({kind or 'no offers'})"
 
 
+HALVINGS = 6  # down to 1/64 of the asked context or concurrency
+
+
+def _halving_option(
+    workload: Workload, field: str, flag: str, floor: int, catalog: PricedCatalog, arch
+) -> str | None:
+    """The largest halving of `field` (max_model_len or concurrency) that becomes feasible, with its cost."""
+    value = getattr(workload, field)
+    for _ in range(HALVINGS):
+        if value // 2 < floor:
+            break
+        value //= 2
+        res = search(workload.model_copy(update={field: value}), catalog, arch)
+        if res.ranked:
+            return f"{flag} {value}: {describe(res.ranked[0])}"
+    if value == getattr(workload, field):
+        return None
+    return f"{flag} {value} or less: still infeasible ({binding_kind(res) or 'no offers'})"
+
+
 def _largest_instance(workload: Workload, catalog: PricedCatalog) -> str | None:
     offers = [
         o for o in catalog.offers if o.price.region in workload.regions and eligible(o.instance, workload)
@@ -264,6 +273,12 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
     if not arch.supports_pp:
         facts.append(f"{arch.hf_id} does not support pipeline parallelism in vLLM: no PP across nodes")
     options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch.quantization, kind)]
+    for field, flag, floor in (
+        ("max_model_len", "--max-model-len", 256),
+        ("concurrency", "--concurrency", 1),
+    ):
+        if (option := _halving_option(workload, field, flag, floor, catalog, arch)) is not None:
+            options.append(option)
     fmt = weight_format(workload, arch.quantization)
     return infeasible_message(
         workload, arch.hf_id, workload.dtype if fmt == "none" else fmt, result, options, facts

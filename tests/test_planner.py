@@ -312,8 +312,8 @@ def test_infeasible_weights_lists_quantization_and_fp8_kv_options_with_costs():
         "--quantization fp8",
         "--quantization awq",
         "--kv-cache-dtype fp8",
-        "--max-model-len 2048",
-        "--concurrency 2",
+        "--max-model-len",
+        "--concurrency",
     ):
         assert f"  - {option}" in msg
 
@@ -374,3 +374,26 @@ def test_plan_fields_come_from_sizing_and_prices():
         plan.usd_per_hour / (plan.throughput.total_output_tokens_per_s * 3600) * 1e6, rel=1e-3
     )
     assert len(plan.alternatives) == 2 and all(a.why_not for a in plan.alternatives)
+
+
+L4_ONLY = catalog(offer("g6.xlarge", G6_X))
+
+
+def test_context_too_long_names_the_kv_cache_and_the_longest_context_that_fits():
+    # One L4 holds 35,936 KV tokens at the 0.95 ceiling (first test): 131,072 tokens do not fit and,
+    # with 30% headroom, neither do 65,536 or 32,768 (42.6k); 16,384 x 1.3 = 21.3k does.
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA8, concurrency=1, max_model_len=131072), L4_ONLY)
+    msg = str(err.value)
+    assert "binding constraint: KV cache: one max_model_len request does not fit" in msg
+    assert "KV pool holds 35,936 tokens" in msg
+    assert "  - --max-model-len 16384: 1 x g6.xlarge in us-east-1" in msg and "$0.80/h" in msg
+
+
+def test_too_many_instances_is_the_scale_constraint():
+    # 5000 x 8192 tokens x 1.3 = 53 M tokens / 35,936 per L4 = 1482 instances > 64.
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA8, concurrency=5000, max_model_len=8192), L4_ONLY)
+    msg = str(err.value)
+    assert "binding constraint: the instance count" in msg and "needs 1482 instances (> 64)" in msg
+    assert "  - --concurrency 156: 52 x g6.xlarge" in msg
