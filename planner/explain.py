@@ -6,6 +6,9 @@ from planner.models import Workload
 from planner.search import Candidate, SearchResult
 
 BAND_LABELS = ("<5%", "5-10%", "10-15%", "15-20%", ">20%")
+# Reading speed: ~250 words/min x ~1.3 tokens per word = ~5.5 tokens/s, so slower than ~180 ms per
+# output token a streamed answer lags its reader. Only a warning: the workload sets any real bound.
+READING_SPEED_MS_PER_TOKEN = 180.0
 KIND_TEXT = {
     "budget": "the budget (max USD/h)",
     "latency": "the time-per-output-token bound",
@@ -97,6 +100,16 @@ def explanation(
     if churn_note:
         parts.append(churn_note[0].upper() + churn_note[1:] + ".")
     parts += [n + "." for n in s.precision.notes]
+    tpot = s.throughput.time_per_output_token_ms
+    if (
+        workload.workload_type == "realtime"
+        and not workload.max_time_per_output_token_ms
+        and (tpot > READING_SPEED_MS_PER_TOKEN)
+    ):
+        parts.append(
+            f"Warning: {tpot:.0f} ms per output token is slower than reading speed; set "
+            "--max-time-per-output-token-ms to plan for interactive latency."
+        )
     return " ".join(parts)
 
 

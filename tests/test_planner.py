@@ -397,3 +397,25 @@ def test_too_many_instances_is_the_scale_constraint():
     msg = str(err.value)
     assert "binding constraint: the instance count" in msg and "needs 1482 instances (> 64)" in msg
     assert "  - --concurrency 156: 52 x g6.xlarge" in msg
+
+
+def test_latency_bound_moves_405b_off_a_deep_pcie_pipeline():
+    # Cheapest by price: 3 x g7e.24xlarge (12 x 96 GiB over PCIe, $49.71/h) as TP=1 x PP=12: every token
+    # reads all 811 GB of weights stage after stage, 811e9 / (1792e9 x 0.77) = 588 ms per token - slower
+    # than reading speed, which the explanation flags. A 100 ms bound leaves 2 x p5.48xlarge TP=8 x PP=2:
+    # 2 stages x 50.7 GB per GPU / (3350e9 x 0.77) = 2 x 19.7 ms + all-reduces = ~43 ms.
+    cat = catalog(offer("g7e.24xlarge", 16.57), offer("p5.48xlarge", P5_48X))
+    cheap = make_plan(Workload(model=LLAMA405, concurrency=8, max_model_len=8192), cat)
+    assert (cheap.instance_type, cheap.instance_count, cheap.pipeline_parallel_size) == (
+        "g7e.24xlarge",
+        3,
+        12,
+    )
+    assert cheap.throughput.time_per_output_token_ms > 588
+    assert "slower than reading speed" in cheap.explanation
+    fast = make_plan(
+        Workload(model=LLAMA405, concurrency=8, max_model_len=8192, max_time_per_output_token_ms=100), cat
+    )
+    assert (fast.instance_type, fast.instance_count, fast.tensor_parallel_size) == ("p5.48xlarge", 2, 8)
+    assert 39.4 < fast.throughput.time_per_output_token_ms < 100
+    assert "reading speed" not in fast.explanation
