@@ -29,7 +29,7 @@ WORKLOADS = {
     "DeepSeek-V3 32 x 8192 batch": dict(
         model="deepseek-ai/DeepSeek-V3", concurrency=32, max_model_len=8192, workload_type="batch"
     ),
-    "infeasible 405B on g5 (+9 re-plans)": dict(
+    "infeasible 405B on g5 (+ re-plans)": dict(
         model="meta-llama/Meta-Llama-3.1-405B", concurrency=8, max_model_len=8192, allowed_families=("g5",)
     ),
 }

@@ -6,6 +6,9 @@ Precision rules applied per GPU before sizing (issue 4, "never assumed fast"):
   on NVIDIA GPUs with compute capability >= 8.9 ... FP8 models will run on compute capability >= 7.5
   (Turing) as weight-only W8A16, utilizing FP8 Marlin" (docs.vllm.ai/en/v0.32.0/features/quantization/
   llm_compressor/fp8/). The memory saving stays, compute runs at BF16/FP16 rates. Below 7.5 (V100): refused.
+  MoE checkpoints included: vLLM once refused FP8 MoE on Ampere (vllm#7322, 2024), but 2026 logs show the
+  FP8 Marlin weight-only path on an A800 for an MoE model (vllm#40851, "Weight-only FP8 compression will
+  be used leveraging the Marlin kernel").
 - FP8 KV cache below 8.9 is refused (no FP8 attention kernels are assumed there).
 - MXFP4 (gpt-oss) below cc 8.0 is refused (an assumption: its kernels target Ampere and newer).
 - BF16 needs cc >= 8.0; on Turing/Volta (T4, V100) vLLM casts to FP16 ("Bfloat16 is only supported on
