@@ -7,15 +7,28 @@ import json
 from typing import Any
 
 QUANTIZATIONS = ("none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4")
-JSON_KEYS = ("weights_gib", "activation_peak_gib", "non_torch_gib", "cudagraph_gib", "kv_cache_gib",
-             "kv_bytes_per_token", "kv_cache_tokens", "max_concurrency", "total_gpu_memory_gib",
-             "gpu_memory_utilization", "fits")
+JSON_KEYS = (
+    "weights_gib",
+    "activation_peak_gib",
+    "non_torch_gib",
+    "cudagraph_gib",
+    "kv_cache_gib",
+    "kv_bytes_per_token",
+    "kv_cache_tokens",
+    "max_concurrency",
+    "total_gpu_memory_gib",
+    "gpu_memory_utilization",
+    "fits",
+)
 BAR_WIDTH = 60
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("size", help="memory per GPU as vLLM accounts it, KV capacity, tuned utilization",
-                              description="Predict what vLLM allocates per GPU for a model on a GPU and layout.")
+    p = subparsers.add_parser(
+        "size",
+        help="memory per GPU as vLLM accounts it, KV capacity, tuned utilization",
+        description="Predict what vLLM allocates per GPU for a model on a GPU and layout.",
+    )
     p.add_argument("--model", required=True, help="catalog id/alias (e.g. llama3.1-8b) or a config.json path")
     p.add_argument("--gpu", required=True, help="GPU as AWS names it (H100, A10G, L4, A100 ...) or RTX 4090")
     p.add_argument("--gpu-memory-gib", type=float, help="AWS per-GPU memory; picks A100 40/80, V100 16/32")
@@ -39,13 +52,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _check_positive(args: argparse.Namespace) -> None:
     from sizing import SizingError
 
-    for flag in ("tp", "pp", "max_model_len", "max_num_batched_tokens", "max_num_seqs", "block_size",
-                 "concurrency"):
+    for flag in (
+        "tp",
+        "pp",
+        "max_model_len",
+        "max_num_batched_tokens",
+        "max_num_seqs",
+        "block_size",
+        "concurrency",
+    ):
         value = getattr(args, flag)
         if value is not None and value < 1:
             name = "--" + flag.replace("_", "-")
-            raise SizingError(f"{name} must be a positive integer (got {value}); e.g. {name} "
-                              f"{8192 if 'len' in flag or 'tokens' in flag else 1}")
+            raise SizingError(
+                f"{name} must be a positive integer (got {value}); e.g. {name} "
+                f"{8192 if 'len' in flag or 'tokens' in flag else 1}"
+            )
     util = args.gpu_memory_utilization
     if util is not None and not 0 < util <= 1:
         raise SizingError(f"--gpu-memory-utilization must be in (0, 1] (got {util}); vLLM's default is 0.9")
@@ -56,12 +78,21 @@ def run(args: argparse.Namespace) -> int:
 
     _check_positive(args)
     inp = SizingInput(
-        model=args.model, gpu=args.gpu, gpu_memory_gib=args.gpu_memory_gib, tensor_parallel_size=args.tp,
-        pipeline_parallel_size=args.pp, dtype=args.dtype, quantization=args.quantization,
-        kv_cache_dtype=args.kv_cache_dtype, max_model_len=args.max_model_len,
-        max_num_batched_tokens=args.max_num_batched_tokens, max_num_seqs=args.max_num_seqs,
-        gpu_memory_utilization=args.gpu_memory_utilization, block_size=args.block_size,
-        vllm_version=args.vllm_version)
+        model=args.model,
+        gpu=args.gpu,
+        gpu_memory_gib=args.gpu_memory_gib,
+        tensor_parallel_size=args.tp,
+        pipeline_parallel_size=args.pp,
+        dtype=args.dtype,
+        quantization=args.quantization,
+        kv_cache_dtype=args.kv_cache_dtype,
+        max_model_len=args.max_model_len,
+        max_num_batched_tokens=args.max_num_batched_tokens,
+        max_num_seqs=args.max_num_seqs,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+        block_size=args.block_size,
+        vllm_version=args.vllm_version,
+    )
     estimate = estimate_memory(inp)
     advice = None
     if args.concurrency is not None:
@@ -71,20 +102,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _as_json(est: Any, advice: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"model": est.model, "gpu": est.gpu, "vllm_version": est.vllm_version,
-                           "tensor_parallel_size": est.tensor_parallel_size,
-                           "pipeline_parallel_size": est.pipeline_parallel_size}
+    out: dict[str, Any] = {
+        "model": est.model,
+        "gpu": est.gpu,
+        "vllm_version": est.vllm_version,
+        "tensor_parallel_size": est.tensor_parallel_size,
+        "pipeline_parallel_size": est.pipeline_parallel_size,
+    }
     for key in JSON_KEYS:
         value = getattr(est, key)
         out[key] = round(value, 4) if isinstance(value, float) else value
-    out.update(quantization=est.quantization, kv_cache_dtype=est.kv_cache_dtype, max_model_len=est.max_model_len,
-               max_num_batched_tokens=est.max_num_batched_tokens, max_num_seqs=est.max_num_seqs,
-               block_size=est.block_size, num_gpu_blocks=est.num_gpu_blocks, notes=list(est.notes))
+    out.update(
+        quantization=est.quantization,
+        kv_cache_dtype=est.kv_cache_dtype,
+        max_model_len=est.max_model_len,
+        max_num_batched_tokens=est.max_num_batched_tokens,
+        max_num_seqs=est.max_num_seqs,
+        block_size=est.block_size,
+        num_gpu_blocks=est.num_gpu_blocks,
+        notes=list(est.notes),
+    )
     if advice is not None:
-        out.update(recommended_gpu_memory_utilization=advice.recommended_gpu_memory_utilization,
-                   concurrency=advice.concurrency, headroom=advice.headroom,
-                   required_kv_tokens=advice.required_kv_tokens, fits_at_ceiling=advice.fits,
-                   shortfall_gib=round(advice.shortfall_gib, 3))
+        out.update(
+            recommended_gpu_memory_utilization=advice.recommended_gpu_memory_utilization,
+            concurrency=advice.concurrency,
+            headroom=advice.headroom,
+            required_kv_tokens=advice.required_kv_tokens,
+            fits_at_ceiling=advice.fits,
+            shortfall_gib=round(advice.shortfall_gib, 3),
+        )
     return out
 
 
@@ -123,11 +169,15 @@ def _as_text(est: Any, advice: Any) -> str:
     ]
     if advice is not None:
         if advice.fits:
-            lines.append(f"recommended --gpu-memory-utilization {advice.recommended_gpu_memory_utilization:.2f} "
-                         f"for {advice.concurrency} x {est.max_model_len} tokens + {advice.headroom:.0%} headroom")
+            lines.append(
+                f"recommended --gpu-memory-utilization {advice.recommended_gpu_memory_utilization:.2f} "
+                f"for {advice.concurrency} x {est.max_model_len} tokens + {advice.headroom:.0%} headroom"
+            )
         else:
-            lines.append(f"{advice.concurrency} x {est.max_model_len} tokens + {advice.headroom:.0%} headroom "
-                         f"does not fit at utilization {advice.ceiling:.2f}: short by {advice.shortfall_gib:.2f} "
-                         "GiB per GPU (try a larger TP, --kv-cache-dtype fp8 or quantization)")
+            lines.append(
+                f"{advice.concurrency} x {est.max_model_len} tokens + {advice.headroom:.0%} headroom "
+                f"does not fit at utilization {advice.ceiling:.2f}: short by {advice.shortfall_gib:.2f} "
+                "GiB per GPU (try a larger TP, --kv-cache-dtype fp8 or quantization)"
+            )
     lines.extend(f"note: {note}" for note in est.notes)
     return "\n".join(lines)

@@ -48,9 +48,16 @@ class LayerSpec(_Frozen):
 
     @property
     def total_params(self) -> int:
-        return (self.attn_sharded_params + self.kv_proj_params + self.attn_replicated_params
-                + self.dense_mlp_params + self.routed_expert_params + self.shared_expert_params
-                + self.router_params + self.norm_params)
+        return (
+            self.attn_sharded_params
+            + self.kv_proj_params
+            + self.attn_replicated_params
+            + self.dense_mlp_params
+            + self.routed_expert_params
+            + self.shared_expert_params
+            + self.router_params
+            + self.norm_params
+        )
 
     @property
     def active_params(self) -> int:
@@ -111,8 +118,13 @@ class ModelArch(_Frozen):
     def total_params(self) -> int:
         lm_head = 0 if self.tie_word_embeddings else self.embedding_params
         final_norm = self.hidden_size
-        return (self.embedding_params + lm_head + final_norm + self.vision_params
-                + sum(layer.total_params for layer in self.layers))
+        return (
+            self.embedding_params
+            + lm_head
+            + final_norm
+            + self.vision_params
+            + sum(layer.total_params for layer in self.layers)
+        )
 
     @cached_property
     def active_params(self) -> int:

@@ -41,9 +41,18 @@ class CatalogEntry(BaseModel):
 
 
 def _llama(h, n, heads, kv, inter, vocab, maxpos, tied=False, hd=None, **extra) -> dict[str, Any]:
-    cfg = dict(model_type="llama", hidden_size=h, num_hidden_layers=n, num_attention_heads=heads,
-               num_key_value_heads=kv, intermediate_size=inter, vocab_size=vocab,
-               max_position_embeddings=maxpos, tie_word_embeddings=tied, torch_dtype="bfloat16")
+    cfg = dict(
+        model_type="llama",
+        hidden_size=h,
+        num_hidden_layers=n,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        intermediate_size=inter,
+        vocab_size=vocab,
+        max_position_embeddings=maxpos,
+        tie_word_embeddings=tied,
+        torch_dtype="bfloat16",
+    )
     if hd:
         cfg["head_dim"] = hd
     cfg.update(extra)
@@ -54,118 +63,350 @@ LLAMA31_70B = _llama(8192, 80, 64, 8, 28672, 128256, 131072)
 LLAMA31_405B = _llama(16384, 126, 128, 8, 53248, 128256, 131072)
 QWEN2_7B = _llama(3584, 28, 28, 4, 18944, 152064, 32768, model_type="qwen2")
 DEEPSEEK_V2_LITE = dict(
-    model_type="deepseek_v2", hidden_size=2048, num_hidden_layers=27, num_attention_heads=16,
-    kv_lora_rank=512, q_lora_rank=None, qk_rope_head_dim=64, qk_nope_head_dim=128, v_head_dim=128,
-    intermediate_size=10944, moe_intermediate_size=1408, n_routed_experts=64, n_shared_experts=2,
-    num_experts_per_tok=6, first_k_dense_replace=1, moe_layer_freq=1, vocab_size=102400,
-    max_position_embeddings=163840, tie_word_embeddings=False, torch_dtype="bfloat16")
-GEMMA2 = dict(model_type="gemma2", sliding_window=4096, vocab_size=256000, max_position_embeddings=8192,
-              tie_word_embeddings=True, torch_dtype="bfloat16")
-GEMMA3 = dict(model_type="gemma3_text", sliding_window=1024, sliding_window_pattern=6, vocab_size=262208,
-              max_position_embeddings=131072, tie_word_embeddings=True, torch_dtype="bfloat16")
+    model_type="deepseek_v2",
+    hidden_size=2048,
+    num_hidden_layers=27,
+    num_attention_heads=16,
+    kv_lora_rank=512,
+    q_lora_rank=None,
+    qk_rope_head_dim=64,
+    qk_nope_head_dim=128,
+    v_head_dim=128,
+    intermediate_size=10944,
+    moe_intermediate_size=1408,
+    n_routed_experts=64,
+    n_shared_experts=2,
+    num_experts_per_tok=6,
+    first_k_dense_replace=1,
+    moe_layer_freq=1,
+    vocab_size=102400,
+    max_position_embeddings=163840,
+    tie_word_embeddings=False,
+    torch_dtype="bfloat16",
+)
+GEMMA2 = dict(
+    model_type="gemma2",
+    sliding_window=4096,
+    vocab_size=256000,
+    max_position_embeddings=8192,
+    tie_word_embeddings=True,
+    torch_dtype="bfloat16",
+)
+GEMMA3 = dict(
+    model_type="gemma3_text",
+    sliding_window=1024,
+    sliding_window_pattern=6,
+    vocab_size=262208,
+    max_position_embeddings=131072,
+    tie_word_embeddings=True,
+    torch_dtype="bfloat16",
+)
 # SigLIP vision tower + projector of Gemma 3 4B/12B/27B (0.42B): vLLM loads it with the language model.
 GEMMA3_VISION = 417_000_000
-META_FP8 = ("FP8 rows: Meta's FP8 release quantizes only the MLPs of layers 1..124 (attention, first and "
-            "last layer stay bf16), per its model card")
+META_FP8 = (
+    "FP8 rows: Meta's FP8 release quantizes only the MLPs of layers 1..124 (attention, first and "
+    "last layer stay bf16), per its model card"
+)
 
 _CARD = "published config.json on the Hugging Face model page; params from the model card"
 
 TYPED: tuple[CatalogEntry, ...] = (
-    CatalogEntry(hf_id="meta-llama/Llama-2-7b-hf", aliases=("llama2-7b", "llama-2-7b"), source=_CARD,
-                 published_params_b=6.74, config=_llama(4096, 32, 32, 32, 11008, 32000, 4096)),
-    CatalogEntry(hf_id="meta-llama/Llama-2-13b-hf", aliases=("llama2-13b", "llama-2-13b"), source=_CARD,
-                 published_params_b=13.02, config=_llama(5120, 40, 40, 40, 13824, 32000, 4096)),
-    CatalogEntry(hf_id="meta-llama/Llama-2-70b-hf", aliases=("llama2-70b", "llama-2-70b"), source=_CARD,
-                 published_params_b=68.98, config=_llama(8192, 80, 64, 8, 28672, 32000, 4096)),
-    CatalogEntry(hf_id="meta-llama/Meta-Llama-3-8B", aliases=("llama3-8b", "llama-3-8b"), source=_CARD,
-                 published_params_b=8.03, config=_llama(4096, 32, 32, 8, 14336, 128256, 8192)),
-    CatalogEntry(hf_id="meta-llama/Meta-Llama-3-70B", aliases=("llama3-70b", "llama-3-70b"), source=_CARD,
-                 published_params_b=70.55, config=_llama(8192, 80, 64, 8, 28672, 128256, 8192)),
-    CatalogEntry(hf_id="meta-llama/Llama-3.2-1B-Instruct", aliases=("llama3.2-1b", "llama-3.2-1b"),
-                 source=_CARD, published_params_b=1.24,
-                 config=_llama(2048, 16, 32, 8, 8192, 128256, 131072, tied=True, hd=64)),
-    CatalogEntry(hf_id="meta-llama/Llama-3.2-3B-Instruct", aliases=("llama3.2-3b", "llama-3.2-3b"),
-                 source=_CARD, published_params_b=3.21,
-                 config=_llama(3072, 28, 24, 8, 8192, 128256, 131072, tied=True, hd=128)),
-    CatalogEntry(hf_id="meta-llama/Llama-3.3-70B-Instruct", aliases=("llama3.3-70b", "llama-3.3-70b"),
-                 source=_CARD, published_params_b=70.55, config=LLAMA31_70B),
-    CatalogEntry(hf_id="RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic", aliases=("llama3.3-70b-fp8",),
-                 source=_CARD + "; compressed-tensors FP8 W8A8 (lm_head kept bf16)", published_params_b=70.55,
-                 config=LLAMA31_70B, overrides={"quantization": "fp8"}),
-    CatalogEntry(hf_id="meta-llama/Meta-Llama-3.1-405B-Instruct-FP8", aliases=("llama3.1-405b-fp8",),
-                 source=_CARD + "; " + META_FP8, published_params_b=405.85, config=LLAMA31_405B,
-                 overrides={"quantization": "fp8", "quant_scope": "mlp_only", "quant_skip_layers": (0, 125)}),
-    CatalogEntry(hf_id="mistralai/Mistral-7B-Instruct-v0.3", aliases=("mistral-7b",), source=_CARD,
-                 published_params_b=7.25,
-                 config=_llama(4096, 32, 32, 8, 14336, 32768, 32768, model_type="mistral")),
-    CatalogEntry(hf_id="mistralai/Mistral-Small-24B-Instruct-2501", aliases=("mistral-small-24b",),
-                 source=_CARD, published_params_b=23.57,
-                 config=_llama(5120, 40, 32, 8, 32768, 131072, 32768, hd=128, model_type="mistral")),
-    CatalogEntry(hf_id="Qwen/Qwen2-7B-Instruct", aliases=("qwen2-7b",), source=_CARD,
-                 published_params_b=7.62, config=QWEN2_7B),
-    CatalogEntry(hf_id="Qwen/Qwen2.5-1.5B-Instruct", aliases=("qwen2.5-1.5b",), source=_CARD,
-                 published_params_b=1.54,
-                 config=_llama(1536, 28, 12, 2, 8960, 151936, 32768, tied=True, model_type="qwen2")),
-    CatalogEntry(hf_id="Qwen/Qwen2.5-7B-Instruct", aliases=("qwen2.5-7b",), source=_CARD,
-                 published_params_b=7.62, config=QWEN2_7B),
-    CatalogEntry(hf_id="Qwen/Qwen2.5-7B-Instruct-AWQ", aliases=("qwen2.5-7b-awq",),
-                 source=_CARD + "; AWQ int4, group 128", published_params_b=7.62, config=QWEN2_7B,
-                 overrides={"quantization": "awq"}),
-    CatalogEntry(hf_id="Qwen/Qwen2.5-14B-Instruct", aliases=("qwen2.5-14b",), source=_CARD,
-                 published_params_b=14.77,
-                 config=_llama(5120, 48, 40, 8, 13824, 152064, 32768, model_type="qwen2")),
-    CatalogEntry(hf_id="Qwen/Qwen2.5-32B-Instruct", aliases=("qwen2.5-32b",), source=_CARD,
-                 published_params_b=32.76,
-                 config=_llama(5120, 64, 40, 8, 27648, 152064, 32768, model_type="qwen2")),
-    CatalogEntry(hf_id="Qwen/Qwen2.5-72B-Instruct", aliases=("qwen2.5-72b",), source=_CARD,
-                 published_params_b=72.71,
-                 config=_llama(8192, 80, 64, 8, 29568, 152064, 32768, model_type="qwen2")),
-    CatalogEntry(hf_id="google/gemma-2-9b-it", aliases=("gemma2-9b", "gemma-2-9b"), source=_CARD,
-                 published_params_b=9.24,
-                 config=dict(GEMMA2, hidden_size=3584, num_hidden_layers=42, num_attention_heads=16,
-                             num_key_value_heads=8, head_dim=256, intermediate_size=14336)),
-    CatalogEntry(hf_id="google/gemma-2-27b-it", aliases=("gemma2-27b", "gemma-2-27b"), source=_CARD,
-                 published_params_b=27.23,
-                 config=dict(GEMMA2, hidden_size=4608, num_hidden_layers=46, num_attention_heads=32,
-                             num_key_value_heads=16, head_dim=128, intermediate_size=36864)),
-    CatalogEntry(hf_id="google/gemma-3-1b-it", aliases=("gemma3-1b", "gemma-3-1b"), source=_CARD,
-                 published_params_b=1.0,
-                 config=dict(GEMMA3, sliding_window=512, vocab_size=262144, max_position_embeddings=32768,
-                             hidden_size=1152, num_hidden_layers=26, num_attention_heads=4,
-                             num_key_value_heads=1, head_dim=256, intermediate_size=6912)),
-    CatalogEntry(hf_id="google/gemma-3-12b-it", aliases=("gemma3-12b", "gemma-3-12b"),
-                 source=_CARD + "; + SigLIP vision tower", published_params_b=12.19,
-                 config=dict(GEMMA3, hidden_size=3840, num_hidden_layers=48, num_attention_heads=16,
-                             num_key_value_heads=8, head_dim=256, intermediate_size=15360),
-                 overrides={"vision_params": GEMMA3_VISION}),
-    CatalogEntry(hf_id="google/gemma-3-27b-it", aliases=("gemma3-27b", "gemma-3-27b"),
-                 source=_CARD + "; + SigLIP vision tower", published_params_b=27.43,
-                 config=dict(GEMMA3, hidden_size=5376, num_hidden_layers=62, num_attention_heads=32,
-                             num_key_value_heads=16, head_dim=128, intermediate_size=21504),
-                 overrides={"vision_params": GEMMA3_VISION}),
-    CatalogEntry(hf_id="microsoft/Phi-3-mini-4k-instruct", aliases=("phi3-mini", "phi-3-mini"),
-                 source=_CARD, published_params_b=3.82,
-                 config=_llama(3072, 32, 32, 32, 8192, 32064, 4096, model_type="phi3")),
-    CatalogEntry(hf_id="microsoft/Phi-3-medium-4k-instruct", aliases=("phi3-medium", "phi-3-medium"),
-                 source=_CARD, published_params_b=13.96,
-                 config=_llama(5120, 40, 40, 10, 17920, 32064, 4096, model_type="phi3")),
-    CatalogEntry(hf_id="microsoft/phi-4", aliases=("phi4", "phi-4"), source=_CARD, published_params_b=14.66,
-                 config=_llama(5120, 40, 40, 10, 17920, 100352, 16384, model_type="phi3")),
-    CatalogEntry(hf_id="deepseek-ai/DeepSeek-V2-Lite", aliases=("deepseek-v2-lite", "dsv2-lite"), source=_CARD,
-                 published_params_b=15.7, published_active_b=2.4, config=DEEPSEEK_V2_LITE),
-    CatalogEntry(hf_id="deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct", aliases=("deepseek-coder-v2-lite",),
-                 source=_CARD, published_params_b=15.7, published_active_b=2.4, config=DEEPSEEK_V2_LITE),
-    CatalogEntry(hf_id="deepseek-ai/DeepSeek-V2", aliases=("deepseek-v2",), source=_CARD,
-                 published_params_b=236.0, published_active_b=21.0,
-                 config=dict(DEEPSEEK_V2_LITE, hidden_size=5120, num_hidden_layers=60, num_attention_heads=128,
-                             q_lora_rank=1536, intermediate_size=12288, moe_intermediate_size=1536,
-                             n_routed_experts=160, n_shared_experts=2, num_experts_per_tok=6, vocab_size=102400,
-                             max_position_embeddings=163840)),
-    CatalogEntry(hf_id="deepseek-ai/deepseek-coder-6.7b-instruct", aliases=("deepseek-coder-6.7b",),
-                 source=_CARD, published_params_b=6.74,
-                 config=_llama(4096, 32, 32, 32, 11008, 32256, 16384)),
-    CatalogEntry(hf_id="codellama/CodeLlama-13b-Instruct-hf", aliases=("codellama-13b",), source=_CARD,
-                 published_params_b=13.02, config=_llama(5120, 40, 40, 40, 13824, 32016, 16384)),
+    CatalogEntry(
+        hf_id="meta-llama/Llama-2-7b-hf",
+        aliases=("llama2-7b", "llama-2-7b"),
+        source=_CARD,
+        published_params_b=6.74,
+        config=_llama(4096, 32, 32, 32, 11008, 32000, 4096),
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Llama-2-13b-hf",
+        aliases=("llama2-13b", "llama-2-13b"),
+        source=_CARD,
+        published_params_b=13.02,
+        config=_llama(5120, 40, 40, 40, 13824, 32000, 4096),
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Llama-2-70b-hf",
+        aliases=("llama2-70b", "llama-2-70b"),
+        source=_CARD,
+        published_params_b=68.98,
+        config=_llama(8192, 80, 64, 8, 28672, 32000, 4096),
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Meta-Llama-3-8B",
+        aliases=("llama3-8b", "llama-3-8b"),
+        source=_CARD,
+        published_params_b=8.03,
+        config=_llama(4096, 32, 32, 8, 14336, 128256, 8192),
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Meta-Llama-3-70B",
+        aliases=("llama3-70b", "llama-3-70b"),
+        source=_CARD,
+        published_params_b=70.55,
+        config=_llama(8192, 80, 64, 8, 28672, 128256, 8192),
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Llama-3.2-1B-Instruct",
+        aliases=("llama3.2-1b", "llama-3.2-1b"),
+        source=_CARD,
+        published_params_b=1.24,
+        config=_llama(2048, 16, 32, 8, 8192, 128256, 131072, tied=True, hd=64),
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Llama-3.2-3B-Instruct",
+        aliases=("llama3.2-3b", "llama-3.2-3b"),
+        source=_CARD,
+        published_params_b=3.21,
+        config=_llama(3072, 28, 24, 8, 8192, 128256, 131072, tied=True, hd=128),
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Llama-3.3-70B-Instruct",
+        aliases=("llama3.3-70b", "llama-3.3-70b"),
+        source=_CARD,
+        published_params_b=70.55,
+        config=LLAMA31_70B,
+    ),
+    CatalogEntry(
+        hf_id="RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic",
+        aliases=("llama3.3-70b-fp8",),
+        source=_CARD + "; compressed-tensors FP8 W8A8 (lm_head kept bf16)",
+        published_params_b=70.55,
+        config=LLAMA31_70B,
+        overrides={"quantization": "fp8"},
+    ),
+    CatalogEntry(
+        hf_id="meta-llama/Meta-Llama-3.1-405B-Instruct-FP8",
+        aliases=("llama3.1-405b-fp8",),
+        source=_CARD + "; " + META_FP8,
+        published_params_b=405.85,
+        config=LLAMA31_405B,
+        overrides={"quantization": "fp8", "quant_scope": "mlp_only", "quant_skip_layers": (0, 125)},
+    ),
+    CatalogEntry(
+        hf_id="mistralai/Mistral-7B-Instruct-v0.3",
+        aliases=("mistral-7b",),
+        source=_CARD,
+        published_params_b=7.25,
+        config=_llama(4096, 32, 32, 8, 14336, 32768, 32768, model_type="mistral"),
+    ),
+    CatalogEntry(
+        hf_id="mistralai/Mistral-Small-24B-Instruct-2501",
+        aliases=("mistral-small-24b",),
+        source=_CARD,
+        published_params_b=23.57,
+        config=_llama(5120, 40, 32, 8, 32768, 131072, 32768, hd=128, model_type="mistral"),
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen2-7B-Instruct",
+        aliases=("qwen2-7b",),
+        source=_CARD,
+        published_params_b=7.62,
+        config=QWEN2_7B,
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen1.5-7B-Chat-GPTQ-Int4",
+        aliases=("qwen1.5-7b-gptq",),
+        source=_CARD + "; GPTQ int4, group 128",
+        published_params_b=7.72,
+        config=_llama(4096, 32, 32, 32, 11008, 151936, 32768, model_type="qwen2"),
+        overrides={"quantization": "gptq"},
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen2.5-1.5B-Instruct",
+        aliases=("qwen2.5-1.5b",),
+        source=_CARD,
+        published_params_b=1.54,
+        config=_llama(1536, 28, 12, 2, 8960, 151936, 32768, tied=True, model_type="qwen2"),
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen2.5-7B-Instruct",
+        aliases=("qwen2.5-7b",),
+        source=_CARD,
+        published_params_b=7.62,
+        config=QWEN2_7B,
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen2.5-7B-Instruct-AWQ",
+        aliases=("qwen2.5-7b-awq",),
+        source=_CARD + "; AWQ int4, group 128",
+        published_params_b=7.62,
+        config=QWEN2_7B,
+        overrides={"quantization": "awq"},
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen2.5-14B-Instruct",
+        aliases=("qwen2.5-14b",),
+        source=_CARD,
+        published_params_b=14.77,
+        config=_llama(5120, 48, 40, 8, 13824, 152064, 32768, model_type="qwen2"),
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen2.5-32B-Instruct",
+        aliases=("qwen2.5-32b",),
+        source=_CARD,
+        published_params_b=32.76,
+        config=_llama(5120, 64, 40, 8, 27648, 152064, 32768, model_type="qwen2"),
+    ),
+    CatalogEntry(
+        hf_id="Qwen/Qwen2.5-72B-Instruct",
+        aliases=("qwen2.5-72b",),
+        source=_CARD,
+        published_params_b=72.71,
+        config=_llama(8192, 80, 64, 8, 29568, 152064, 32768, model_type="qwen2"),
+    ),
+    CatalogEntry(
+        hf_id="google/gemma-2-9b-it",
+        aliases=("gemma2-9b", "gemma-2-9b"),
+        source=_CARD,
+        published_params_b=9.24,
+        config=dict(
+            GEMMA2,
+            hidden_size=3584,
+            num_hidden_layers=42,
+            num_attention_heads=16,
+            num_key_value_heads=8,
+            head_dim=256,
+            intermediate_size=14336,
+        ),
+    ),
+    CatalogEntry(
+        hf_id="google/gemma-2-27b-it",
+        aliases=("gemma2-27b", "gemma-2-27b"),
+        source=_CARD,
+        published_params_b=27.23,
+        config=dict(
+            GEMMA2,
+            hidden_size=4608,
+            num_hidden_layers=46,
+            num_attention_heads=32,
+            num_key_value_heads=16,
+            head_dim=128,
+            intermediate_size=36864,
+        ),
+    ),
+    CatalogEntry(
+        hf_id="google/gemma-3-1b-it",
+        aliases=("gemma3-1b", "gemma-3-1b"),
+        source=_CARD,
+        published_params_b=1.0,
+        config=dict(
+            GEMMA3,
+            sliding_window=512,
+            vocab_size=262144,
+            max_position_embeddings=32768,
+            hidden_size=1152,
+            num_hidden_layers=26,
+            num_attention_heads=4,
+            num_key_value_heads=1,
+            head_dim=256,
+            intermediate_size=6912,
+        ),
+    ),
+    CatalogEntry(
+        hf_id="google/gemma-3-12b-it",
+        aliases=("gemma3-12b", "gemma-3-12b"),
+        source=_CARD + "; + SigLIP vision tower",
+        published_params_b=12.19,
+        config=dict(
+            GEMMA3,
+            hidden_size=3840,
+            num_hidden_layers=48,
+            num_attention_heads=16,
+            num_key_value_heads=8,
+            head_dim=256,
+            intermediate_size=15360,
+        ),
+        overrides={"vision_params": GEMMA3_VISION},
+    ),
+    CatalogEntry(
+        hf_id="google/gemma-3-27b-it",
+        aliases=("gemma3-27b", "gemma-3-27b"),
+        source=_CARD + "; + SigLIP vision tower",
+        published_params_b=27.43,
+        config=dict(
+            GEMMA3,
+            hidden_size=5376,
+            num_hidden_layers=62,
+            num_attention_heads=32,
+            num_key_value_heads=16,
+            head_dim=128,
+            intermediate_size=21504,
+        ),
+        overrides={"vision_params": GEMMA3_VISION},
+    ),
+    CatalogEntry(
+        hf_id="microsoft/Phi-3-mini-4k-instruct",
+        aliases=("phi3-mini", "phi-3-mini"),
+        source=_CARD,
+        published_params_b=3.82,
+        config=_llama(3072, 32, 32, 32, 8192, 32064, 4096, model_type="phi3"),
+    ),
+    CatalogEntry(
+        hf_id="microsoft/Phi-3-medium-4k-instruct",
+        aliases=("phi3-medium", "phi-3-medium"),
+        source=_CARD,
+        published_params_b=13.96,
+        config=_llama(5120, 40, 40, 10, 17920, 32064, 4096, model_type="phi3"),
+    ),
+    CatalogEntry(
+        hf_id="microsoft/phi-4",
+        aliases=("phi4", "phi-4"),
+        source=_CARD,
+        published_params_b=14.66,
+        config=_llama(5120, 40, 40, 10, 17920, 100352, 16384, model_type="phi3"),
+    ),
+    CatalogEntry(
+        hf_id="deepseek-ai/DeepSeek-V2-Lite",
+        aliases=("deepseek-v2-lite", "dsv2-lite"),
+        source=_CARD,
+        published_params_b=15.7,
+        published_active_b=2.4,
+        config=DEEPSEEK_V2_LITE,
+    ),
+    CatalogEntry(
+        hf_id="deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct",
+        aliases=("deepseek-coder-v2-lite",),
+        source=_CARD,
+        published_params_b=15.7,
+        published_active_b=2.4,
+        config=DEEPSEEK_V2_LITE,
+    ),
+    CatalogEntry(
+        hf_id="deepseek-ai/DeepSeek-V2",
+        aliases=("deepseek-v2",),
+        source=_CARD,
+        published_params_b=236.0,
+        published_active_b=21.0,
+        config=dict(
+            DEEPSEEK_V2_LITE,
+            hidden_size=5120,
+            num_hidden_layers=60,
+            num_attention_heads=128,
+            q_lora_rank=1536,
+            intermediate_size=12288,
+            moe_intermediate_size=1536,
+            n_routed_experts=160,
+            n_shared_experts=2,
+            num_experts_per_tok=6,
+            vocab_size=102400,
+            max_position_embeddings=163840,
+        ),
+    ),
+    CatalogEntry(
+        hf_id="deepseek-ai/deepseek-coder-6.7b-instruct",
+        aliases=("deepseek-coder-6.7b",),
+        source=_CARD,
+        published_params_b=6.74,
+        config=_llama(4096, 32, 32, 32, 11008, 32256, 16384),
+    ),
+    CatalogEntry(
+        hf_id="codellama/CodeLlama-13b-Instruct-hf",
+        aliases=("codellama-13b",),
+        source=_CARD,
+        published_params_b=13.02,
+        config=_llama(5120, 40, 40, 40, 13824, 32016, 16384),
+    ),
 )
 
 # (file stem, aliases, published total B, published active B or None, overrides)
@@ -200,10 +441,17 @@ BUNDLED_ROWS: tuple[tuple[str, tuple[str, ...], float | None, float | None, dict
 
 def _bundled_entries() -> tuple[CatalogEntry, ...]:
     return tuple(
-        CatalogEntry(hf_id=stem.replace("--", "/", 1), aliases=aliases, source=f"{BUNDLED}: {stem}.json",
-                     published_params_b=total, published_active_b=active, config_file=f"{stem}.json",
-                     overrides=overrides)
-        for stem, aliases, total, active, overrides in BUNDLED_ROWS)
+        CatalogEntry(
+            hf_id=stem.replace("--", "/", 1),
+            aliases=aliases,
+            source=f"{BUNDLED}: {stem}.json",
+            published_params_b=total,
+            published_active_b=active,
+            config_file=f"{stem}.json",
+            overrides=overrides,
+        )
+        for stem, aliases, total, active, overrides in BUNDLED_ROWS
+    )
 
 
 @lru_cache(maxsize=1)
@@ -233,8 +481,9 @@ def _build_by_id(hf_id: str) -> ModelArch:
         cfg = json.loads((CONFIG_DIR / entry.config_file).read_text())
     else:
         cfg = dict(entry.config or {})
-    return arch_from_config(cfg, hf_id=entry.hf_id, source=entry.source, aliases=entry.aliases,
-                            **dict(entry.overrides))
+    return arch_from_config(
+        cfg, hf_id=entry.hf_id, source=entry.source, aliases=entry.aliases, **dict(entry.overrides)
+    )
 
 
 @lru_cache(maxsize=512)
@@ -250,7 +499,9 @@ def load_model(name_or_path: str) -> ModelArch:
         return arch_from_file(path)
     close = difflib.get_close_matches(name_or_path.lower(), list(_index()), n=3, cutoff=0.4)
     hint = f"closest catalog ids: {', '.join(close)}" if close else "see `list_models()`"
-    raise SizingError(f"unknown model {name_or_path!r} (not in the catalog and not a config.json path); {hint}")
+    raise SizingError(
+        f"unknown model {name_or_path!r} (not in the catalog and not a config.json path); {hint}"
+    )
 
 
 def list_models() -> tuple[ModelArch, ...]:

@@ -20,8 +20,15 @@ class VRAMCalculator:
     in whole blocks. A flat overhead factor models none of that.
     """
 
-    def __init__(self, param_billions: float, bytes_per_param: float, num_layers: int, num_kv_heads: int,
-                 head_dim: int, kv_bytes_per_element: float = 2.0) -> None:
+    def __init__(
+        self,
+        param_billions: float,
+        bytes_per_param: float,
+        num_layers: int,
+        num_kv_heads: int,
+        head_dim: int,
+        kv_bytes_per_element: float = 2.0,
+    ) -> None:
         self.param_billions = param_billions
         self.bytes_per_param = bytes_per_param
         self.num_layers = num_layers

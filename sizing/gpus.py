@@ -14,8 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sizing.errors import SizingError
 
 LOGGED = "vLLM startup logs quoted in shared/vllm_memory_accounting.md §1"
-SMI = ("estimate: nvidia-smi total minus the ~0.42 GiB the driver keeps, as measured on A10 "
-       "(23028 MiB in nvidia-smi, 22.07 GiB in a vLLM log, shared/data/vllm_reference_logs.csv)")
+SMI = (
+    "estimate: nvidia-smi total minus the ~0.42 GiB the driver keeps, as measured on A10 "
+    "(23028 MiB in nvidia-smi, 22.07 GiB in a vLLM log, shared/data/vllm_reference_logs.csv)"
+)
 HBM = "estimate: AWS MemoryInfo x 79.19/80, the ratio H100-80GB shows in vLLM logs"
 
 
@@ -34,44 +36,154 @@ class GpuProfile(BaseModel):
 
 
 _TABLE: tuple[GpuProfile, ...] = (
-    GpuProfile(name="H100", aws_name="H100", aws_memory_gib=80, total_memory_gib=79.19,
-               compute_capability="9.0", source=LOGGED + " (H100-80GB: 79.18-79.19)"),
-    GpuProfile(name="H200", aws_name="H200", aws_memory_gib=141, total_memory_gib=139.58,
-               compute_capability="9.0", source=HBM),
-    GpuProfile(name="A100-80GB", aws_name="A100", aws_memory_gib=80, total_memory_gib=79.15,
-               compute_capability="8.0", is_a100=True, source=LOGGED + " (80GB-class cards: 79.15-79.25)"),
-    GpuProfile(name="A100-40GB", aws_name="A100", aws_memory_gib=40, total_memory_gib=39.38,
-               compute_capability="8.0", is_a100=True, source=LOGGED),
-    GpuProfile(name="B200", aws_name="B200", aws_memory_gib=179.06, total_memory_gib=178.64,
-               compute_capability="10.0", source=SMI.replace("nvidia-smi total", "AWS 183359 MiB")),
-    GpuProfile(name="B300", aws_name="B300", aws_memory_gib=268.59, total_memory_gib=268.17,
-               compute_capability="10.3", source=SMI.replace("nvidia-smi total", "AWS 275040 MiB")),
-    GpuProfile(name="L40S", aws_name="L40S", aws_memory_gib=44.7, total_memory_gib=44.57,
-               compute_capability="8.9", source=SMI + "; nvidia-smi 46068 MiB per shared/data/gpu_specs.csv"),
-    GpuProfile(name="A10G", aws_name="A10G", aws_memory_gib=22.35, total_memory_gib=22.07,
-               compute_capability="8.6", source=LOGGED.replace("§1", "") + "; A10-class 24 GB card logs 22.07"),
-    GpuProfile(name="L4", aws_name="L4", aws_memory_gib=22.35, total_memory_gib=22.07,
-               compute_capability="8.9", source=SMI + "; L4 nvidia-smi 23034 MiB"),
-    GpuProfile(name="T4", aws_name="T4", aws_memory_gib=16, total_memory_gib=14.56,
-               compute_capability="7.5", source=LOGGED),
-    GpuProfile(name="V100-16GB", aws_name="V100", aws_memory_gib=16, total_memory_gib=15.77,
-               compute_capability="7.0", source=SMI + "; V100-16GB nvidia-smi 16160 MiB"),
-    GpuProfile(name="V100-32GB", aws_name="V100", aws_memory_gib=32, total_memory_gib=31.32,
-               compute_capability="7.0", source=SMI + "; V100-32GB nvidia-smi 32510 MiB"),
-    GpuProfile(name="RTX PRO 6000", aws_name="RTX PRO Server 6000", aws_memory_gib=96, total_memory_gib=95.17,
-               compute_capability="12.0", source=SMI + "; nvidia-smi 97887 MiB per shared/data/gpu_specs.csv"),
-    GpuProfile(name="RTX 4090", aws_name=None, aws_memory_gib=None, total_memory_gib=23.58,
-               compute_capability="8.9", source=LOGGED + " (RTX 3090 23.58; 4090 has the same 24 GB GDDR6X)"),
-    GpuProfile(name="RTX 3090", aws_name=None, aws_memory_gib=None, total_memory_gib=23.58,
-               compute_capability="8.6", source=LOGGED),
-    GpuProfile(name="RTX 4060", aws_name=None, aws_memory_gib=None, total_memory_gib=8.0,
-               compute_capability="8.9", source=LOGGED),
+    GpuProfile(
+        name="H100",
+        aws_name="H100",
+        aws_memory_gib=80,
+        total_memory_gib=79.19,
+        compute_capability="9.0",
+        source=LOGGED + " (H100-80GB: 79.18-79.19)",
+    ),
+    GpuProfile(
+        name="H200",
+        aws_name="H200",
+        aws_memory_gib=141,
+        total_memory_gib=139.58,
+        compute_capability="9.0",
+        source=HBM,
+    ),
+    GpuProfile(
+        name="A100-80GB",
+        aws_name="A100",
+        aws_memory_gib=80,
+        total_memory_gib=79.15,
+        compute_capability="8.0",
+        is_a100=True,
+        source=LOGGED + " (80GB-class cards: 79.15-79.25)",
+    ),
+    GpuProfile(
+        name="A100-40GB",
+        aws_name="A100",
+        aws_memory_gib=40,
+        total_memory_gib=39.38,
+        compute_capability="8.0",
+        is_a100=True,
+        source=LOGGED,
+    ),
+    GpuProfile(
+        name="B200",
+        aws_name="B200",
+        aws_memory_gib=179.06,
+        total_memory_gib=178.64,
+        compute_capability="10.0",
+        source=SMI.replace("nvidia-smi total", "AWS 183359 MiB"),
+    ),
+    GpuProfile(
+        name="B300",
+        aws_name="B300",
+        aws_memory_gib=268.59,
+        total_memory_gib=268.17,
+        compute_capability="10.3",
+        source=SMI.replace("nvidia-smi total", "AWS 275040 MiB"),
+    ),
+    GpuProfile(
+        name="L40S",
+        aws_name="L40S",
+        aws_memory_gib=44.7,
+        total_memory_gib=44.57,
+        compute_capability="8.9",
+        source=SMI + "; nvidia-smi 46068 MiB per shared/data/gpu_specs.csv",
+    ),
+    GpuProfile(
+        name="A10G",
+        aws_name="A10G",
+        aws_memory_gib=22.35,
+        total_memory_gib=22.07,
+        compute_capability="8.6",
+        source=LOGGED.replace("§1", "") + "; A10-class 24 GB card logs 22.07",
+    ),
+    GpuProfile(
+        name="L4",
+        aws_name="L4",
+        aws_memory_gib=22.35,
+        total_memory_gib=22.07,
+        compute_capability="8.9",
+        source=SMI + "; L4 nvidia-smi 23034 MiB",
+    ),
+    GpuProfile(
+        name="T4",
+        aws_name="T4",
+        aws_memory_gib=16,
+        total_memory_gib=14.56,
+        compute_capability="7.5",
+        source=LOGGED,
+    ),
+    GpuProfile(
+        name="V100-16GB",
+        aws_name="V100",
+        aws_memory_gib=16,
+        total_memory_gib=15.77,
+        compute_capability="7.0",
+        source=SMI + "; V100-16GB nvidia-smi 16160 MiB",
+    ),
+    GpuProfile(
+        name="V100-32GB",
+        aws_name="V100",
+        aws_memory_gib=32,
+        total_memory_gib=31.32,
+        compute_capability="7.0",
+        source=SMI + "; V100-32GB nvidia-smi 32510 MiB",
+    ),
+    GpuProfile(
+        name="RTX PRO 6000",
+        aws_name="RTX PRO Server 6000",
+        aws_memory_gib=96,
+        total_memory_gib=95.17,
+        compute_capability="12.0",
+        source=SMI + "; nvidia-smi 97887 MiB per shared/data/gpu_specs.csv",
+    ),
+    GpuProfile(
+        name="RTX 4090",
+        aws_name=None,
+        aws_memory_gib=None,
+        total_memory_gib=23.58,
+        compute_capability="8.9",
+        source=LOGGED + " (RTX 3090 23.58; 4090 has the same 24 GB GDDR6X)",
+    ),
+    GpuProfile(
+        name="RTX 3090",
+        aws_name=None,
+        aws_memory_gib=None,
+        total_memory_gib=23.58,
+        compute_capability="8.6",
+        source=LOGGED,
+    ),
+    GpuProfile(
+        name="RTX 4060",
+        aws_name=None,
+        aws_memory_gib=None,
+        total_memory_gib=8.0,
+        compute_capability="8.9",
+        source=LOGGED,
+    ),
 )
 
-_ALIASES = {"a100-80g": "A100-80GB", "a100-40g": "A100-40GB", "a100-80": "A100-80GB", "a100-40": "A100-40GB",
-            "v100-32": "V100-32GB", "v100-16": "V100-16GB", "rtx-pro-6000": "RTX PRO 6000",
-            "rtx-pro-server-6000": "RTX PRO 6000", "rtx-6000-pro": "RTX PRO 6000", "l40": "L40S",
-            "h100-80gb": "H100", "h200-141gb": "H200", "4090": "RTX 4090", "3090": "RTX 3090"}
+_ALIASES = {
+    "a100-80g": "A100-80GB",
+    "a100-40g": "A100-40GB",
+    "a100-80": "A100-80GB",
+    "a100-40": "A100-40GB",
+    "v100-32": "V100-32GB",
+    "v100-16": "V100-16GB",
+    "rtx-pro-6000": "RTX PRO 6000",
+    "rtx-pro-server-6000": "RTX PRO 6000",
+    "rtx-6000-pro": "RTX PRO 6000",
+    "l40": "L40S",
+    "h100-80gb": "H100",
+    "h200-141gb": "H200",
+    "4090": "RTX 4090",
+    "3090": "RTX 3090",
+}
 
 
 def _key(name: str) -> str:
@@ -99,8 +211,10 @@ def gpu_profile(name: str, memory_gib: float | None = None) -> GpuProfile:
     if len(by_aws) > 1 or (by_aws and memory_gib is not None):
         if memory_gib is None:
             sizes = ", ".join(f"{g.aws_memory_gib:g}" for g in by_aws)
-            raise SizingError(f"GPU {name!r} comes in several sizes ({sizes} GiB): pass its memory "
-                              f"(--gpu-memory-gib) or a full name ({', '.join(g.name for g in by_aws)})")
+            raise SizingError(
+                f"GPU {name!r} comes in several sizes ({sizes} GiB): pass its memory "
+                f"(--gpu-memory-gib) or a full name ({', '.join(g.name for g in by_aws)})"
+            )
         nearest = min(by_aws, key=lambda g: abs((g.aws_memory_gib or 0) - memory_gib))
         return _with_memory(nearest, memory_gib)
     gpu = by_aws[0] if by_aws else _by_key().get(key)
@@ -117,5 +231,10 @@ def _with_memory(gpu: GpuProfile, memory_gib: float | None) -> GpuProfile:
     if memory_gib <= 0:
         raise SizingError(f"GPU memory must be positive, got {memory_gib} GiB")
     total = round(memory_gib * gpu.total_memory_gib / reference, 2)
-    return gpu.model_copy(update=dict(aws_memory_gib=memory_gib, total_memory_gib=total,
-                                      source=gpu.source + f"; scaled to {memory_gib:g} GiB"))
+    return gpu.model_copy(
+        update=dict(
+            aws_memory_gib=memory_gib,
+            total_memory_gib=total,
+            source=gpu.source + f"; scaled to {memory_gib:g} GiB",
+        )
+    )

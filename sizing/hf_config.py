@@ -34,8 +34,9 @@ def _head_dim(cfg: Config, model_type: str) -> int:
     return int(_req(cfg, "hidden_size", model_type)) // int(_req(cfg, "num_attention_heads", model_type))
 
 
-def _attn_params(h: int, heads: int, kv: int, hd: int, qkv_bias: bool, o_bias: bool = False,
-                 v_proj: bool = True) -> tuple[int, int]:
+def _attn_params(
+    h: int, heads: int, kv: int, hd: int, qkv_bias: bool, o_bias: bool = False, v_proj: bool = True
+) -> tuple[int, int]:
     """(q+o params, k+v params) of a standard multi-head/GQA attention block."""
     q_o = 2 * h * heads * hd + (heads * hd if qkv_bias else 0) + (h if o_bias else 0)
     n_proj = 2 if v_proj else 1
@@ -62,8 +63,13 @@ def _layer_types(cfg: Config, n: int, model_type: str) -> list[str]:
 
 
 def _attention_spec(kind: str, kv: int, hd: int, window: int | None) -> AttentionSpec:
-    return AttentionSpec(kind=kind, num_kv_heads=kv, head_dim=hd, v_head_dim=hd,
-                         window_tokens=window if kind in ("sliding", "chunked") else None)
+    return AttentionSpec(
+        kind=kind,
+        num_kv_heads=kv,
+        head_dim=hd,
+        v_head_dim=hd,
+        window_tokens=window if kind in ("sliding", "chunked") else None,
+    )
 
 
 def _dense_family(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -81,12 +87,26 @@ def _dense_family(cfg: Config, model_type: str) -> dict[str, Any]:
     norms = (4 if model_type in ("gemma2", "gemma3", "gemma3_text") else 2) * h + qk_norm
     window = cfg.get("sliding_window")
     layers = tuple(
-        LayerSpec(attention=_attention_spec(kind, kv, hd, window), attn_sharded_params=q_o,
-                  kv_proj_params=k_v, dense_mlp_params=3 * h * inter, norm_params=norms)
-        for kind in _layer_types(cfg, n, model_type))
-    return dict(hidden_size=h, num_hidden_layers=n, num_attention_heads=heads, num_key_value_heads=kv,
-                head_dim=hd, intermediate_size=inter, layers=layers, sliding_window=window,
-                tie_word_embeddings=bool(cfg.get("tie_word_embeddings", gemma)))
+        LayerSpec(
+            attention=_attention_spec(kind, kv, hd, window),
+            attn_sharded_params=q_o,
+            kv_proj_params=k_v,
+            dense_mlp_params=3 * h * inter,
+            norm_params=norms,
+        )
+        for kind in _layer_types(cfg, n, model_type)
+    )
+    return dict(
+        hidden_size=h,
+        num_hidden_layers=n,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        head_dim=hd,
+        intermediate_size=inter,
+        layers=layers,
+        sliding_window=window,
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", gemma)),
+    )
 
 
 def _moe_family(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -106,12 +126,24 @@ def _moe_family(cfg: Config, model_type: str) -> dict[str, Any]:
             continue
         per_expert = 3 * h * moe_inter
         shared = 3 * h * shared_inter + (h if shared_inter else 0)  # + shared_expert_gate
-        layers.append(layer.model_copy(update=dict(
-            dense_mlp_params=0, routed_expert_params=n_exp * per_expert,
-            active_expert_params=top_k * per_expert, shared_expert_params=shared,
-            router_params=h * n_exp)))
-    return {**base, "layers": tuple(layers), "num_experts": n_exp, "num_experts_per_tok": top_k,
-            "moe_intermediate_size": moe_inter}
+        layers.append(
+            layer.model_copy(
+                update=dict(
+                    dense_mlp_params=0,
+                    routed_expert_params=n_exp * per_expert,
+                    active_expert_params=top_k * per_expert,
+                    shared_expert_params=shared,
+                    router_params=h * n_exp,
+                )
+            )
+        )
+    return {
+        **base,
+        "layers": tuple(layers),
+        "num_experts": n_exp,
+        "num_experts_per_tok": top_k,
+        "moe_intermediate_size": moe_inter,
+    }
 
 
 def _mla_family(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -142,35 +174,73 @@ def _mla_family(cfg: Config, model_type: str) -> dict[str, Any]:
     bias = n_exp if cfg.get("topk_method") == "noaux_tc" else 0  # e_score_correction_bias
     layers = []
     for i in range(n):
-        common = dict(attention=spec, attn_sharded_params=split, attn_replicated_params=replicated,
-                      norm_params=2 * h + lora + q_norm)
+        common = dict(
+            attention=spec,
+            attn_sharded_params=split,
+            attn_replicated_params=replicated,
+            norm_params=2 * h + lora + q_norm,
+        )
         if i >= first_dense and i % freq == 0:
             per = 3 * h * moe_inter
-            layers.append(LayerSpec(**common, routed_expert_params=n_exp * per, active_expert_params=top_k * per,
-                                    shared_expert_params=n_shared * per, router_params=h * n_exp + bias))
+            layers.append(
+                LayerSpec(
+                    **common,
+                    routed_expert_params=n_exp * per,
+                    active_expert_params=top_k * per,
+                    shared_expert_params=n_shared * per,
+                    router_params=h * n_exp + bias,
+                )
+            )
         else:
             layers.append(LayerSpec(**common, dense_mlp_params=3 * h * inter))
-    return dict(hidden_size=h, num_hidden_layers=n, num_attention_heads=heads, num_key_value_heads=1,
-                head_dim=q_hd, intermediate_size=inter, layers=tuple(layers), num_experts=n_exp,
-                num_experts_per_tok=top_k, moe_intermediate_size=moe_inter, kv_lora_rank=lora,
-                qk_rope_head_dim=rope, qk_nope_head_dim=nope, v_head_dim=v_hd,
-                tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)))
+    return dict(
+        hidden_size=h,
+        num_hidden_layers=n,
+        num_attention_heads=heads,
+        num_key_value_heads=1,
+        head_dim=q_hd,
+        intermediate_size=inter,
+        layers=tuple(layers),
+        num_experts=n_exp,
+        num_experts_per_tok=top_k,
+        moe_intermediate_size=moe_inter,
+        kv_lora_rank=lora,
+        qk_rope_head_dim=rope,
+        qk_nope_head_dim=nope,
+        v_head_dim=v_hd,
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+    )
 
 
 def _gpt_oss(cfg: Config, model_type: str) -> dict[str, Any]:
     """gpt-oss: biased attention with sinks, alternating 128-token sliding window, biased MoE experts."""
-    base = _dense_family({**cfg, "intermediate_size": cfg.get("intermediate_size") or 0,
-                          "attention_bias": True}, model_type)
+    base = _dense_family(
+        {**cfg, "intermediate_size": cfg.get("intermediate_size") or 0, "attention_bias": True}, model_type
+    )
     h, heads, inter = base["hidden_size"], base["num_attention_heads"], base["intermediate_size"]
     n_exp = int(_req(cfg, "num_local_experts", model_type))
     top_k = int(cfg.get("num_experts_per_tok") or _req(cfg, "experts_per_token", model_type))
     per = 3 * h * inter + 2 * inter + h  # gate_up (+bias) and down (+bias)
-    layers = tuple(layer.model_copy(update=dict(
-        attn_sharded_params=layer.attn_sharded_params + h, dense_mlp_params=0,  # + o_proj bias
-        routed_expert_params=n_exp * per, active_expert_params=top_k * per,
-        router_params=h * n_exp + n_exp, norm_params=2 * h + heads)) for layer in base["layers"])
-    return {**base, "layers": layers, "num_experts": n_exp, "num_experts_per_tok": top_k,
-            "moe_intermediate_size": inter}
+    layers = tuple(
+        layer.model_copy(
+            update=dict(
+                attn_sharded_params=layer.attn_sharded_params + h,
+                dense_mlp_params=0,  # + o_proj bias
+                routed_expert_params=n_exp * per,
+                active_expert_params=top_k * per,
+                router_params=h * n_exp + n_exp,
+                norm_params=2 * h + heads,
+            )
+        )
+        for layer in base["layers"]
+    )
+    return {
+        **base,
+        "layers": layers,
+        "num_experts": n_exp,
+        "num_experts_per_tok": top_k,
+        "moe_intermediate_size": inter,
+    }
 
 
 def _llama4(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -190,11 +260,22 @@ def _llama4(cfg: Config, model_type: str) -> dict[str, Any]:
             update["attention"] = layer.attention.model_copy(update=dict(kind="chunked", window_tokens=chunk))
         if (i + 1) % step == 0:
             per = 3 * h * moe_inter
-            update.update(dense_mlp_params=0, routed_expert_params=n_exp * per, active_expert_params=top_k * per,
-                          shared_expert_params=per, router_params=h * n_exp)
+            update.update(
+                dense_mlp_params=0,
+                routed_expert_params=n_exp * per,
+                active_expert_params=top_k * per,
+                shared_expert_params=per,
+                router_params=h * n_exp,
+            )
         layers.append(layer.model_copy(update=update))
-    return {**base, "layers": tuple(layers), "num_experts": n_exp, "num_experts_per_tok": top_k,
-            "moe_intermediate_size": moe_inter, "max_position_embeddings": text.get("max_position_embeddings")}
+    return {
+        **base,
+        "layers": tuple(layers),
+        "num_experts": n_exp,
+        "num_experts_per_tok": top_k,
+        "moe_intermediate_size": moe_inter,
+        "max_position_embeddings": text.get("max_position_embeddings"),
+    }
 
 
 def _gemma4(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -214,19 +295,29 @@ def _gemma4(cfg: Config, model_type: str) -> dict[str, Any]:
         update: dict[str, Any] = {"kv_proj_params": layer.kv_proj_params}
         if layer.attention.kind == "full":
             q_o, k_v = _attn_params(h, heads, g_kv, g_hd, False, v_proj=not k_eq_v)
-            update.update(attn_sharded_params=q_o, kv_proj_params=k_v, attention=AttentionSpec(
-                kind="full", num_kv_heads=g_kv, head_dim=g_hd, v_head_dim=g_hd))
+            update.update(
+                attn_sharded_params=q_o,
+                kv_proj_params=k_v,
+                attention=AttentionSpec(kind="full", num_kv_heads=g_kv, head_dim=g_hd, v_head_dim=g_hd),
+            )
         if i >= shared_from:
             att = update.get("attention", layer.attention)
             update["attention"] = att.model_copy(update={"kv_shared": True})
         if n_exp and text.get("enable_moe_block"):
             per = 3 * h * moe_inter
-            update.update(routed_expert_params=n_exp * per, active_expert_params=top_k * per,
-                          router_params=h * n_exp)
+            update.update(
+                routed_expert_params=n_exp * per, active_expert_params=top_k * per, router_params=h * n_exp
+            )
         layers.append(layer.model_copy(update=update))
-    return {**base, "layers": tuple(layers), "num_experts": n_exp, "num_experts_per_tok": top_k,
-            "moe_intermediate_size": moe_inter, "max_position_embeddings": text.get("max_position_embeddings"),
-            "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", True))}
+    return {
+        **base,
+        "layers": tuple(layers),
+        "num_experts": n_exp,
+        "num_experts_per_tok": top_k,
+        "moe_intermediate_size": moe_inter,
+        "max_position_embeddings": text.get("max_position_embeddings"),
+        "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", True)),
+    }
 
 
 def _nemotron_nas(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -245,17 +336,27 @@ def _nemotron_nas(cfg: Config, model_type: str) -> dict[str, Any]:
             kv = heads // int(attn["n_heads_in_group"])
             kv_seen.append(kv)
             q_o, k_v = _attn_params(h, heads, kv, hd, False)
-            spec.update(attention=_attention_spec("full", kv, hd, None), attn_sharded_params=q_o,
-                        kv_proj_params=k_v)
+            spec.update(
+                attention=_attention_spec("full", kv, hd, None), attn_sharded_params=q_o, kv_proj_params=k_v
+            )
         layers.append(LayerSpec(**spec))
-    return dict(hidden_size=h, num_hidden_layers=len(layers), num_attention_heads=heads,
-                num_key_value_heads=min(kv_seen or [heads]), head_dim=hd, intermediate_size=0,
-                layers=tuple(layers), tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)))
+    return dict(
+        hidden_size=h,
+        num_hidden_layers=len(layers),
+        num_attention_heads=heads,
+        num_key_value_heads=min(kv_seen or [heads]),
+        head_dim=hd,
+        intermediate_size=0,
+        layers=tuple(layers),
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+    )
 
 
 BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
-    **{t: _dense_family for t in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2",
-                                  "gemma3", "gemma3_text")},
+    **{
+        t: _dense_family
+        for t in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3", "gemma3_text")
+    },
     **{t: _moe_family for t in ("mixtral", "qwen2_moe", "qwen3_moe")},
     **{t: _mla_family for t in ("deepseek_v2", "deepseek_v3", "kimi_k2")},
     "gpt_oss": _gpt_oss,
@@ -263,6 +364,14 @@ BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
     "gemma4": _gemma4,
     "nemotron-nas": _nemotron_nas,
 }
+
+
+def _vision_params(vision: Any) -> int:
+    """ViT tower (SigLIP-style: 4 h^2 attention + 2 h x intermediate MLP per layer) vLLM loads too."""
+    if not isinstance(vision, Mapping):
+        return 0
+    h, n, inter = (int(vision.get(k) or 0) for k in ("hidden_size", "num_hidden_layers", "intermediate_size"))
+    return n * (4 * h * h + 2 * h * inter)
 
 
 def _native_quantization(cfg: Config) -> dict[str, Any]:
@@ -287,20 +396,24 @@ def _native_quantization(cfg: Config) -> dict[str, Any]:
             return {"quantization": "fp8" if kind == "float" else "int8"}
         if bits == 4:
             return {"quantization": "gptq", "quant_group_size": int(weights.get("group_size") or 128)}
-    raise SizingError(f"quantization_config.quant_method {method!r} is not modelled; "
-                      "supported: fp8, awq, gptq, bitsandbytes, mxfp4, compressed-tensors (8/4 bit)")
+    raise SizingError(
+        f"quantization_config.quant_method {method!r} is not modelled; "
+        "supported: fp8, awq, gptq, bitsandbytes, mxfp4, compressed-tensors (8/4 bit)"
+    )
 
 
-def arch_from_config(cfg: Config, hf_id: str, source: str, aliases: tuple[str, ...] = (),
-                     **overrides: Any) -> ModelArch:
+def arch_from_config(
+    cfg: Config, hf_id: str, source: str, aliases: tuple[str, ...] = (), **overrides: Any
+) -> ModelArch:
     """Builds a ModelArch from a config.json mapping; unknown model_type raises naming the known ones."""
     if not isinstance(cfg, Mapping):
         raise SizingError(f"config for {hf_id} must be a JSON object, got {type(cfg).__name__}")
     model_type = str(cfg.get("model_type") or "")
     builder = BUILDERS.get(model_type)
     if builder is None:
-        raise SizingError(f"model_type {model_type!r} of {hf_id} is not supported; "
-                          f"supported: {', '.join(sorted(BUILDERS))}")
+        raise SizingError(
+            f"model_type {model_type!r} of {hf_id} is not supported; supported: {', '.join(sorted(BUILDERS))}"
+        )
     try:
         facts = builder(cfg, model_type)
         text = cfg.get("text_config") or cfg
@@ -308,17 +421,22 @@ def arch_from_config(cfg: Config, hf_id: str, source: str, aliases: tuple[str, .
         facts.setdefault("max_position_embeddings", text.get("max_position_embeddings"))
         if facts.get("max_position_embeddings") is None:
             facts["max_position_embeddings"] = 4096
+        facts.setdefault("vision_params", _vision_params(cfg.get("vision_config")))
         facts.update(_native_quantization(cfg))
         facts.update(overrides)
         dtype = str(text.get("torch_dtype") or text.get("dtype") or cfg.get("torch_dtype") or "bfloat16")
-        return ModelArch(hf_id=hf_id, aliases=aliases, source=source, model_type=model_type,
-                         torch_dtype=dtype, **facts)
+        return ModelArch(
+            hf_id=hf_id, aliases=aliases, source=source, model_type=model_type, torch_dtype=dtype, **facts
+        )
     except (KeyError, TypeError) as exc:
-        raise SizingError(f"config.json of {hf_id} ({model_type}) is malformed: missing or bad {exc}") from exc
+        raise SizingError(
+            f"config.json of {hf_id} ({model_type}) is malformed: missing or bad {exc}"
+        ) from exc
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise SizingError(f"config.json of {hf_id}: field {'.'.join(map(str, first['loc']))} "
-                          f"{first['msg']}") from exc
+        raise SizingError(
+            f"config.json of {hf_id}: field {'.'.join(map(str, first['loc']))} {first['msg']}"
+        ) from exc
 
 
 def arch_from_file(path: Path) -> ModelArch:

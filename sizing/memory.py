@@ -8,6 +8,7 @@ Everything layout-dependent is cached per layout, so an estimate is a handful of
 from __future__ import annotations
 
 import math
+from collections import Counter
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -90,35 +91,39 @@ def _layer_kv_bytes(arch: ModelArch, layer: LayerSpec, tp: int, kv_bytes: int, a
     return max(1, att.num_kv_heads // tp) * (att.head_dim + att.v_head_dim) * kv_bytes
 
 
-def _kv_geometry(arch: ModelArch, layers: list[LayerSpec], r: Resolved, tp: int) -> tuple[int, int, int, int]:
+def _kv_geometry(
+    arch: ModelArch, counts: list[tuple[LayerSpec, int]], r: Resolved, tp: int
+) -> tuple[int, int, int, int]:
     """(bytes per token, bytes per block, blocks one max_model_len request needs, KV cache groups)."""
-    per_kind: dict[str, list[int]] = {}
-    for layer in layers:
+    per_kind: dict[str, list[tuple[int, int]]] = {}
+    windows: dict[str, int] = {}
+    for layer, count in counts:
         size = _layer_kv_bytes(arch, layer, tp, r.kv_dtype_bytes, r.acc)
         if size:
             kind = layer.attention.kind if r.acc.hybrid_kv_manager else "full"
-            per_kind.setdefault("full" if kind == "mla" else kind, []).append(size)
-    token_bytes = sum(sum(sizes) for sizes in per_kind.values())
+            kind = "full" if kind == "mla" else kind
+            per_kind.setdefault(kind, []).append((size, count))
+            windows.setdefault(kind, layer.attention.window_tokens or 0)
     if not per_kind:
         return 0, 0, 0, 0
+    token_bytes = sum(size * count for sizes in per_kind.values() for size, count in sizes)
     bs, mml, mnbt = r.block_size, r.max_model_len, r.max_num_batched_tokens
     if len(per_kind) == 1:  # uniform: one group, num_blocks = available // (sum of page sizes)
         return token_bytes, token_bytes * bs, -(-mml // bs), 1
     # Hybrid manager: groups of `group_size` layers share one block pool (kv_cache_utils.py).
-    group_size = min(len(sizes) for sizes in per_kind.values())
-    page = max(max(sizes) for sizes in per_kind.values()) * bs
-    window = {k: next(layer.attention.window_tokens for layer in layers
-                      if layer.attention and layer.attention.kind == k) for k in per_kind if k != "full"}
+    layers_per_kind = {kind: sum(count for _, count in sizes) for kind, sizes in per_kind.items()}
+    group_size = min(layers_per_kind.values())
+    page = max(size for sizes in per_kind.values() for size, _ in sizes) * bs
     blocks, groups = 0, 0
-    for kind, sizes in per_kind.items():
-        n = -(-len(sizes) // group_size)
+    for kind, n_layers in layers_per_kind.items():
+        n = -(-n_layers // group_size)
         groups += n
         if kind == "full":
             per = -(-mml // bs)
         elif kind == "sliding":
-            per = -(-min(window[kind] - 1 + mnbt, mml) // bs) + 1
+            per = -(-min(windows[kind] - 1 + mnbt, mml) // bs) + 1
         else:  # chunked local attention
-            per = -(-min(window[kind] + mnbt, mml) // bs)
+            per = -(-min(windows[kind] + mnbt, mml) // bs)
         blocks += n * per
     return token_bytes, group_size * page, blocks, groups
 
@@ -132,7 +137,8 @@ def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -
     sequence (logits, sort values/indices, probabilities), fitted per release - docs/sizing.md.
     """
     h = arch.hidden_size
-    dense = max((layer.dense_mlp_params + layer.shared_expert_params for layer in arch.layers), default=0) / h / tp
+    classes, _ = _layer_classes(arch.hf_id)
+    dense = max(layer.dense_mlp_params + layer.shared_expert_params for layer in classes) / h / tp
     moe = arch.num_experts_per_tok * (3 * arch.moe_intermediate_size / tp + h) if arch.is_moe else 0
     kv = max(1, arch.num_key_value_heads // tp)
     qkv = (arch.num_attention_heads // tp + 2 * kv) * arch.head_dim
@@ -154,24 +160,40 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
     arch = r.arch
     classes, index = _layer_classes(arch.hf_id)
     per_class = [layer_weight_bytes(arch, -1, layer, tp, r.quantization) for layer in classes]
-    skipped = {i: layer_weight_bytes(arch, i, arch.layers[i], tp, r.quantization) for i in arch.quant_skip_layers
-               if i < len(arch.layers)}
+    skipped = {
+        i: layer_weight_bytes(arch, i, arch.layers[i], tp, r.quantization)
+        for i in arch.quant_skip_layers
+        if i < len(arch.layers)
+    }
     stages = []
     bounds = pp_stage_bounds(arch.num_hidden_layers, pp)
     for s, (start, end) in enumerate(bounds):
         first, last = s == 0, s == len(bounds) - 1
-        weights = sum(skipped.get(i, per_class[index[i]]) for i in range(start, end))
+        counts = Counter(index[start:end])
+        weights = sum(per_class[c] * n for c, n in counts.items())
+        weights += sum(skipped[i] - per_class[index[i]] for i in skipped if start <= i < end)
         if first:
             weights += embedding_bytes(arch, tp) + arch.vision_params / tp * 2
         if last:
-            weights += arch.hidden_size * 2 + (0 if arch.tie_word_embeddings and pp == 1 else embedding_bytes(arch, tp))
-        token, block, per_req, groups = _kv_geometry(arch, list(arch.layers[start:end]), r, tp)
+            weights += arch.hidden_size * 2 + (
+                0 if arch.tie_word_embeddings and pp == 1 else embedding_bytes(arch, tp)
+            )
+        token, block, per_req, groups = _kv_geometry(
+            arch, [(classes[c], n) for c, n in counts.items()], r, tp
+        )
         graph_layers = (end - start) * (2 if arch.is_moe else 1)
-        stages.append(StageFacts(
-            weights_bytes=weights, activation_bytes=_activation_bytes(arch, r, tp, last),
-            non_torch_bytes=_non_torch_bytes(r, tp * pp),
-            cudagraph_bytes=(CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_LAYER_GIB * graph_layers) * GIB,
-            kv_bytes_per_token=token, bytes_per_block=block, blocks_per_request=per_req, num_groups=groups))
+        stages.append(
+            StageFacts(
+                weights_bytes=weights,
+                activation_bytes=_activation_bytes(arch, r, tp, last),
+                non_torch_bytes=_non_torch_bytes(r, tp * pp),
+                cudagraph_bytes=(CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_LAYER_GIB * graph_layers) * GIB,
+                kv_bytes_per_token=token,
+                bytes_per_block=block,
+                blocks_per_request=per_req,
+                num_groups=groups,
+            )
+        )
     return tuple(stages)
 
 
@@ -187,14 +209,23 @@ def _resolve(inp: SizingInput) -> Resolved:
     check_layout(arch, inp.tensor_parallel_size, inp.pipeline_parallel_size, quant)
     mml = inp.max_model_len or arch.max_position_embeddings
     if mml > arch.max_position_embeddings:
-        raise SizingError(f"max_model_len {mml} exceeds {arch.hf_id}'s max_position_embeddings "
-                          f"{arch.max_position_embeddings}; use at most that")
+        raise SizingError(
+            f"max_model_len {mml} exceeds {arch.hf_id}'s max_position_embeddings "
+            f"{arch.max_position_embeddings}; use at most that"
+        )
     mnbt = inp.max_num_batched_tokens or defaults.max_num_batched_tokens or _v0_mnbt(mml)
-    return Resolved(arch=arch, gpu=gpu, acc=acc, quantization=quant,
-                    kv_dtype_bytes=1 if inp.kv_cache_dtype == "fp8" else 2, max_model_len=mml,
-                    max_num_batched_tokens=mnbt, max_num_seqs=inp.max_num_seqs or defaults.max_num_seqs,
-                    gpu_memory_utilization=inp.gpu_memory_utilization or defaults.gpu_memory_utilization,
-                    block_size=inp.block_size or defaults.block_size)
+    return Resolved(
+        arch=arch,
+        gpu=gpu,
+        acc=acc,
+        quantization=quant,
+        kv_dtype_bytes=1 if inp.kv_cache_dtype == "fp8" else 2,
+        max_model_len=mml,
+        max_num_batched_tokens=mnbt,
+        max_num_seqs=inp.max_num_seqs or defaults.max_num_seqs,
+        gpu_memory_utilization=inp.gpu_memory_utilization or defaults.gpu_memory_utilization,
+        block_size=inp.block_size or defaults.block_size,
+    )
 
 
 def _v0_mnbt(mml: int) -> int:
@@ -205,8 +236,10 @@ def _v0_mnbt(mml: int) -> int:
 def _check_gpu_support(gpu: GpuProfile, quantization: str) -> None:
     cc = float(gpu.compute_capability)
     if quantization in ("fp8", "mxfp4") and cc < 8.0:
-        raise SizingError(f"{quantization} needs compute capability >= 8.0 (Marlin weight-only fallback); "
-                          f"{gpu.name} is {gpu.compute_capability}: use awq, gptq or none")
+        raise SizingError(
+            f"{quantization} needs compute capability >= 8.0 (Marlin weight-only fallback); "
+            f"{gpu.name} is {gpu.compute_capability}: use awq, gptq or none"
+        )
 
 
 def resolve(inp: SizingInput) -> Resolved:
@@ -239,8 +272,9 @@ def estimate_memory(inp: SizingInput, gpu_memory_utilization: float | None = Non
     return _estimate(inp, r, stage, blocks, available, util)
 
 
-def _estimate(inp: SizingInput, r: Resolved, stage: StageFacts, blocks: int, available: float,
-              util: float) -> MemoryEstimate:
+def _estimate(
+    inp: SizingInput, r: Resolved, stage: StageFacts, blocks: int, available: float, util: float
+) -> MemoryEstimate:
     if not stage.bytes_per_block:  # attention-free stage: nothing limits concurrency by KV
         concurrency = float("inf")
     elif r.acc.v1_engine:
@@ -253,16 +287,31 @@ def _estimate(inp: SizingInput, r: Resolved, stage: StageFacts, blocks: int, ava
         tokens = blocks // max(1, stage.num_groups) * r.block_size
     notes = _notes(r)
     return MemoryEstimate(
-        model=r.arch.hf_id, gpu=r.gpu.name, vllm_version=r.acc.version,
-        tensor_parallel_size=inp.tensor_parallel_size, pipeline_parallel_size=inp.pipeline_parallel_size,
-        total_gpu_memory_gib=r.gpu.total_memory_gib, gpu_memory_utilization=util,
-        weights_gib=stage.weights_bytes / GIB, activation_peak_gib=stage.activation_bytes / GIB,
-        non_torch_gib=stage.non_torch_bytes / GIB, cudagraph_gib=stage.cudagraph_bytes / GIB,
-        kv_cache_gib=available / GIB, kv_bytes_per_token=stage.kv_bytes_per_token, block_size=r.block_size,
-        num_gpu_blocks=blocks, kv_cache_tokens=tokens, max_model_len=r.max_model_len,
-        max_num_batched_tokens=r.max_num_batched_tokens, max_num_seqs=r.max_num_seqs,
-        max_concurrency=concurrency if math.isfinite(concurrency) else 1e9, fits=concurrency >= 1,
-        kv_cache_dtype=inp.kv_cache_dtype, quantization=r.quantization, notes=notes)
+        model=r.arch.hf_id,
+        gpu=r.gpu.name,
+        vllm_version=r.acc.version,
+        tensor_parallel_size=inp.tensor_parallel_size,
+        pipeline_parallel_size=inp.pipeline_parallel_size,
+        total_gpu_memory_gib=r.gpu.total_memory_gib,
+        gpu_memory_utilization=util,
+        weights_gib=stage.weights_bytes / GIB,
+        activation_peak_gib=stage.activation_bytes / GIB,
+        non_torch_gib=stage.non_torch_bytes / GIB,
+        cudagraph_gib=stage.cudagraph_bytes / GIB,
+        kv_cache_gib=available / GIB,
+        kv_bytes_per_token=stage.kv_bytes_per_token,
+        block_size=r.block_size,
+        num_gpu_blocks=blocks,
+        kv_cache_tokens=tokens,
+        max_model_len=r.max_model_len,
+        max_num_batched_tokens=r.max_num_batched_tokens,
+        max_num_seqs=r.max_num_seqs,
+        max_concurrency=concurrency if math.isfinite(concurrency) else 1e9,
+        fits=concurrency >= 1,
+        kv_cache_dtype=inp.kv_cache_dtype,
+        quantization=r.quantization,
+        notes=notes,
+    )
 
 
 @lru_cache(maxsize=1024)

@@ -17,19 +17,28 @@ def quantized_bytes_per_param(quantization: str, group_size: int = 128) -> float
     bnb4 (NF4/FP4, bitsandbytes default blocksize 64, no double quantization): 4 bits + fp32 absmax per 64.
     MXFP4 (OCP microscaling): 4-bit E2M1 values + one 8-bit E8M0 scale per 32.
     """
-    table = {"none": float(DTYPE_BYTES), "fp8": 1.0, "int8": 1.0,
-             "awq": 0.5 + 2.5 / group_size, "gptq": 0.5 + 2.5 / group_size,
-             "bnb4": 0.5 + 4 / 64, "mxfp4": 0.5 + 1 / 32}
+    table = {
+        "none": float(DTYPE_BYTES),
+        "fp8": 1.0,
+        "int8": 1.0,
+        "awq": 0.5 + 2.5 / group_size,
+        "gptq": 0.5 + 2.5 / group_size,
+        "bnb4": 0.5 + 4 / 64,
+        "mxfp4": 0.5 + 1 / 32,
+    }
     try:
         return table[quantization]
     except KeyError:
-        raise SizingError(f"quantization {quantization!r} is not modelled; use one of {', '.join(table)}") from None
+        raise SizingError(
+            f"quantization {quantization!r} is not modelled; use one of {', '.join(table)}"
+        ) from None
 
 
 def check_quantization(arch: ModelArch, quantization: str) -> None:
     if quantization == "mxfp4" and not arch.is_moe:
-        raise SizingError(f"mxfp4 in vLLM quantizes MoE experts only (gpt-oss); {arch.hf_id} is dense: "
-                          "use fp8, awq or gptq")
+        raise SizingError(
+            f"mxfp4 in vLLM quantizes MoE experts only (gpt-oss); {arch.hf_id} is dense: use fp8, awq or gptq"
+        )
 
 
 def mxfp4_expert_padding(arch: ModelArch, tp: int) -> float:
@@ -56,9 +65,12 @@ def layer_weight_bytes(arch: ModelArch, index: int, layer: LayerSpec, tp: int, q
     experts = layer.routed_expert_params / tp
     if quantization == "mxfp4":
         experts *= mxfp4_expert_padding(arch, tp)
-    return (attn * (qbytes if attn_q else DTYPE_BYTES) + mlp * (qbytes if mlp_q else DTYPE_BYTES)
-            + experts * (qbytes if quantize else DTYPE_BYTES)
-            + (layer.router_params + layer.norm_params) * DTYPE_BYTES)
+    return (
+        attn * (qbytes if attn_q else DTYPE_BYTES)
+        + mlp * (qbytes if mlp_q else DTYPE_BYTES)
+        + experts * (qbytes if quantize else DTYPE_BYTES)
+        + (layer.router_params + layer.norm_params) * DTYPE_BYTES
+    )
 
 
 def embedding_bytes(arch: ModelArch, tp: int) -> float:

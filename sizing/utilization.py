@@ -14,15 +14,17 @@ from sizing.models import SizingInput, UtilizationAdvice
 from sizing.precision import GIB
 
 
-def _blocks_needed(requests: float, blocks_per_request: int, block_size: int, max_model_len: int,
-                   v1: bool) -> int:
+def _blocks_needed(
+    requests: float, blocks_per_request: int, block_size: int, max_model_len: int, v1: bool
+) -> int:
     if v1:  # max concurrency = num_blocks / blocks_per_request (§4)
         return math.ceil(requests * blocks_per_request - 1e-9)
     return math.ceil(requests * max_model_len / block_size - 1e-9)  # V0: blocks * block_size / mml
 
 
-def recommend_utilization(inp: SizingInput, concurrency: int, headroom: float = 0.3,
-                          ceiling: float = 0.95) -> UtilizationAdvice:
+def recommend_utilization(
+    inp: SizingInput, concurrency: int, headroom: float = 0.3, ceiling: float = 0.95
+) -> UtilizationAdvice:
     """Smallest utilization (to 0.01) whose KV pool holds concurrency x max_model_len x (1 + headroom)."""
     if concurrency < 1:
         raise SizingError(f"concurrency must be >= 1 (got {concurrency})")
@@ -37,8 +39,9 @@ def recommend_utilization(inp: SizingInput, concurrency: int, headroom: float = 
     for stage in stages:
         if not stage.bytes_per_block:
             continue
-        blocks = _blocks_needed(requests, stage.blocks_per_request, r.block_size, r.max_model_len,
-                                r.acc.v1_engine)
+        blocks = _blocks_needed(
+            requests, stage.blocks_per_request, r.block_size, r.max_model_len, r.acc.v1_engine
+        )
         need = fixed_bytes(stage, r.acc) + blocks * stage.bytes_per_block
         needed_util = max(needed_util, need / total)
         shortfall = max(shortfall, (need - ceiling * total) / GIB)
@@ -46,8 +49,12 @@ def recommend_utilization(inp: SizingInput, concurrency: int, headroom: float = 
     fits = recommended <= ceiling + 1e-12
     util = max(0.01, recommended) if fits else ceiling
     return UtilizationAdvice(
-        concurrency=concurrency, headroom=headroom, ceiling=ceiling,
+        concurrency=concurrency,
+        headroom=headroom,
+        ceiling=ceiling,
         required_kv_tokens=math.ceil(concurrency * r.max_model_len * (1 + headroom)),
-        recommended_gpu_memory_utilization=util if fits else None, fits=fits,
+        recommended_gpu_memory_utilization=util if fits else None,
+        fits=fits,
         shortfall_gib=0.0 if fits else max(0.0, shortfall),
-        estimate=estimate_memory(inp, gpu_memory_utilization=util))
+        estimate=estimate_memory(inp, gpu_memory_utilization=util),
+    )

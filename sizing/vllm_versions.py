@@ -31,7 +31,9 @@ class VllmAccounting(BaseModel):
     other_processes_counted: bool = Field(description="before ~0.6.5 (PR #10511) (§1)")
     hybrid_kv_manager: bool = Field(description="sliding-window layers keep only the window (V1 0.10+) (§4)")
     mla_cache: bool = Field(description="MLA latent cache (0.7+); before that K/V per head (§3, issue #6156)")
-    tokens_from_concurrency: bool = Field(description="'GPU KV cache size' = concurrency x max_model_len (0.22+)")
+    tokens_from_concurrency: bool = Field(
+        description="'GPU KV cache size' = concurrency x max_model_len (0.22+)"
+    )
     sampler_copies: float = Field(description="fitted activation-peak sampler factor (docs/sizing.md)")
     top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
 
@@ -42,7 +44,9 @@ class VllmDefaults(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     vllm_version: str
-    max_num_batched_tokens: int | None = Field(description="None: V0 without chunked prefill -> max(mml, 2048)")
+    max_num_batched_tokens: int | None = Field(
+        description="None: V0 without chunked prefill -> max(mml, 2048)"
+    )
     max_num_seqs: int
     gpu_memory_utilization: float
     block_size: int
@@ -53,10 +57,14 @@ def parse_version(version: str | None) -> Version:
     text = (version or LATEST_VLLM_VERSION).strip().lstrip("v")
     match = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?(?:[.+\-]?\w*)*", text)
     if not match:
-        raise SizingError(f"vLLM version {version!r} is not X.Y or X.Y.Z (e.g. 0.11 or {LATEST_VLLM_VERSION})")
+        raise SizingError(
+            f"vLLM version {version!r} is not X.Y or X.Y.Z (e.g. 0.11 or {LATEST_VLLM_VERSION})"
+        )
     parsed = (int(match.group(1)), int(match.group(2)))
     if parsed < (0, 2) or parsed > parse_version_plain(LATEST_VLLM_VERSION):
-        raise SizingError(f"vLLM version {version!r} is outside the modelled releases 0.2 .. {LATEST_VLLM_VERSION}")
+        raise SizingError(
+            f"vLLM version {version!r} is outside the modelled releases 0.2 .. {LATEST_VLLM_VERSION}"
+        )
     return parsed
 
 
@@ -70,13 +78,20 @@ def accounting(version: str | None) -> VllmAccounting:
     v = parse_version(version)
     v1 = v >= (0, 8)
     return VllmAccounting(
-        version=f"{v[0]}.{v[1]}", v1_engine=v1, chunked_prefill=v1, nccl_in_budget=v < (0, 11),
-        cudagraph_in_budget=v >= (0, 20), other_processes_counted=v < (0, 7),
-        hybrid_kv_manager=v >= (0, 10), mla_cache=v >= (0, 7), tokens_from_concurrency=v >= (0, 22),
+        version=f"{v[0]}.{v[1]}",
+        v1_engine=v1,
+        chunked_prefill=v1,
+        nccl_in_budget=v < (0, 11),
+        cudagraph_in_budget=v >= (0, 20),
+        other_processes_counted=v < (0, 7),
+        hybrid_kv_manager=v >= (0, 10),
+        mla_cache=v >= (0, 7),
+        tokens_from_concurrency=v >= (0, 22),
         # Fit on shared/data/vllm_reference_logs.csv (docs/sizing.md): 0.8-0.10 V1 logs show a sampler
         # dummy run of about 3 fp32 vocab-sized copies per sequence; V0 and 0.11+ about 9.8.
         sampler_copies=3.0 if (0, 8) <= v < (0, 11) else 9.8,
-        top_tier_160gib=v >= (0, 33))
+        top_tier_160gib=v >= (0, 33),
+    )
 
 
 @lru_cache(maxsize=256)
@@ -92,9 +107,14 @@ def vllm_defaults(gpu: GpuProfile, vllm_version: str | None = None, is_mla: bool
     else:
         mnbt, seqs = None, 256
     util = 0.92 if parse_version(vllm_version) >= (0, 20) else 0.9
-    return VllmDefaults(vllm_version=acc.version, max_num_batched_tokens=mnbt, max_num_seqs=seqs,
-                        gpu_memory_utilization=util, block_size=default_block_size(gpu, is_mla, acc),
-                        accounting=acc)
+    return VllmDefaults(
+        vllm_version=acc.version,
+        max_num_batched_tokens=mnbt,
+        max_num_seqs=seqs,
+        gpu_memory_utilization=util,
+        block_size=default_block_size(gpu, is_mla, acc),
+        accounting=acc,
+    )
 
 
 def default_block_size(gpu: GpuProfile, is_mla: bool, acc: VllmAccounting) -> int:

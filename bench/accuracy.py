@@ -1,0 +1,203 @@
+"""Compares sizing predictions with the real vLLM startup figures in ../shared/data/vllm_reference_logs.csv.
+
+Run from anywhere: `python bench/accuracy.py [path/to/vllm_reference_logs.csv]`. Prints one line per
+row (weights, KV GiB and KV tokens: logged, predicted, error), the rows it could not use and why, and
+the medians of the absolute errors. Targets (issue 2): weights within 2 %, KV GiB within 5 % (median).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import statistics
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sizing import SizingError, SizingInput, estimate_memory, gpu_profile, known_gpus, load_model  # noqa: E402
+
+DEFAULT_CSV = ROOT.parent / "shared" / "data" / "vllm_reference_logs.csv"
+
+# CSV model text -> catalog id (and quantization) where the text is not itself a catalog id.
+MODEL_MAP = {
+    "meta-llama/Llama-2-7b (Llama2-7B)": ("llama2-7b", None),
+    "meta-llama/Llama-2-70b (Llama2-70B)": ("llama2-70b", None),
+    "Qwen2.5-7B (4-bit quantized checkpoint; weights 5.2 GiB)": ("qwen2.5-7b-awq", None),
+    "TheBloke/CodeLlama-13B-Instruct-fp16": ("codellama-13b", None),
+    "deepseek-ai/DeepSeek-V2-Lite-Chat": ("deepseek-v2-lite", None),
+    "Qwen2.5-32B-FP8": ("qwen2.5-32b", "fp8"),
+    "Qwen3-30B-FP8 (A3B MoE presumably)": ("qwen3-30b-a3b", "fp8"),
+    "Llama-3.1-8B-class 16-bit (name not printed; 14.9888 GiB weights and 131072 B/token match "
+    "Llama-3.1-8B)": (
+        "llama3.1-8b",
+        None,
+    ),
+}
+# CSV GPU text -> profile name (same memory class; stated in the row's notes).
+GPU_MAP = {
+    "RTX 4060 8GB": "RTX 4060",
+    "L40": "L40S",
+    "RTX 6000 Ada 48GB (same AD102 chip as L40S)": "L40S",
+    "A100": "A100-80GB",
+}
+# Layouts the CSV leaves blank but its notes pin down.
+LAYOUT_HINTS = {"vllm-project/vllm#20665": (2, 2)}  # "KV 12.13 GiB on ranks 0,1 and 11.33 on ranks 2,3"
+
+
+class Row(NamedTuple):
+    label: str
+    weights: tuple[float | None, float | None]
+    kv_gib: tuple[float | None, float | None]
+    kv_tokens: tuple[float | None, float | None]
+
+
+def _num(text: str) -> float | None:
+    text = (text or "").strip()
+    return float(text) if text else None
+
+
+def _version(text: str) -> str | None:
+    match = re.search(r"(\d+)\.(\d+)", text)
+    return f"{match.group(1)}.{match.group(2)}" if match else None
+
+
+def _flag(notes: str, *names: str) -> int | None:
+    for name in names:
+        match = re.search(rf"{name}[ =]+(\d+)", notes)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _quant(text: str) -> str | None:
+    for q in ("mxfp4", "fp8", "awq", "gptq", "int8"):
+        if q in (text or "").lower():
+            return q
+    return None
+
+
+def _inputs(rec: dict[str, str]) -> tuple[SizingInput, float | None]:
+    """SizingInput for a row, plus the logged CUDA total when the row gives one."""
+    model, quant = MODEL_MAP.get(rec["model"], (rec["model"].split(" ")[0], None))
+    load_model(model)  # raises for models outside the catalog
+    gpu = GPU_MAP.get(rec["gpu"], rec["gpu"]) or _gpu_by_total(_num(rec["gpu_total_gib"]))
+    gpu_profile(gpu)
+    tp, pp = LAYOUT_HINTS.get(rec["source"].split(" ")[0], (None, None))
+    if not (tp or rec["tp"] or rec["pp"]):
+        raise SizingError("tensor/pipeline layout not stated")
+    notes = rec["notes"]
+    inp = SizingInput(
+        model=model,
+        gpu=gpu,
+        tensor_parallel_size=tp or int(_num(rec["tp"]) or _num(rec["num_gpus"]) or 1),
+        pipeline_parallel_size=pp or int(_num(rec["pp"]) or 1),
+        quantization=quant or _quant(rec["quantization"]),
+        kv_cache_dtype="fp8" if "fp8" in rec["kv_cache_dtype"] else "auto",
+        max_model_len=int(_num(rec["max_model_len"])) if rec["max_model_len"] else None,
+        max_num_batched_tokens=_flag(notes, "max_num_batched_tokens", "--max-num-batched-tokens", "mnbt"),
+        max_num_seqs=_flag(notes, "max_num_seqs", "--max-num-seqs"),
+        gpu_memory_utilization=_num(rec["gpu_memory_utilization"]),
+        block_size=int(_num(rec["block_size"]) or 0) or _flag(notes, "--block-size") or None,
+        vllm_version=_version(rec["vllm_version"]),
+    )
+    return inp, _num(rec["gpu_total_gib"])
+
+
+def _gpu_by_total(total: float | None) -> str:
+    """A row that names no GPU but logs its CUDA total: the profile of that memory class."""
+    if total is None:
+        raise SizingError("GPU not stated")
+    return min(known_gpus(), key=lambda name: abs(gpu_profile(name).total_memory_gib - total))
+
+
+def _row(rec: dict[str, str]) -> Row:
+    inp, logged_total = _inputs(rec)
+    est = estimate_memory(inp)
+    kv = est.kv_cache_gib
+    if logged_total:  # the row names the exact CUDA total: budget against it, not the table's
+        kv += est.gpu_memory_utilization * (logged_total - est.total_gpu_memory_gib)
+    tokens_logged = _num(rec["kv_cache_tokens"])
+    tokens_pred: float | None = est.kv_cache_tokens
+    if tokens_logged is None and _num(rec["gpu_blocks"]) is not None:  # compare blocks as tokens
+        tokens_logged = _num(rec["gpu_blocks"]) * est.block_size
+        tokens_pred = est.num_gpu_blocks * est.block_size
+    if logged_total:
+        tokens_pred = None if tokens_logged is None else _rescale_tokens(est, kv)
+    label = (
+        f"{est.model.split('/')[-1][:30]:30s} {est.gpu:10s} TP{est.tensor_parallel_size} PP"
+        f"{est.pipeline_parallel_size} v{est.vllm_version:5s}"
+    )
+    return Row(
+        label,
+        (_num(rec["weights_gib"]), est.weights_gib),
+        (_num(rec["kv_cache_gib"]), kv),
+        (tokens_logged, tokens_pred),
+    )
+
+
+def _rescale_tokens(est, kv_gib: float) -> float:
+    if est.kv_cache_gib <= 0 or kv_gib <= 0:
+        return 0.0
+    return est.kv_cache_tokens * kv_gib / est.kv_cache_gib
+
+
+def _err(pair: tuple[float | None, float | None]) -> float | None:
+    logged, pred = pair
+    if logged is None or pred is None or logged == 0:
+        return None
+    return 100 * (pred - logged) / abs(logged)
+
+
+def _cell(pair: tuple[float | None, float | None], fmt: str) -> str:
+    logged, pred = pair
+    if logged is None:
+        return f"{'-':>26s}"
+    err = _err(pair)
+    return (
+        f"{format(logged, fmt):>9s} {format(pred, fmt):>9s} {err:+6.1f}%" if err is not None else f"{'':>26s}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[1]) if len(argv) > 1 else DEFAULT_CSV
+    if not path.is_file():
+        print(
+            f"error: reference CSV not found at {path} (expected ../shared/data/vllm_reference_logs.csv "
+            "next to the repository, or pass its path)",
+            file=sys.stderr,
+        )
+        return 2
+    rows, skipped = [], []
+    with path.open(newline="") as handle:
+        for rec in csv.DictReader(handle):
+            try:
+                rows.append(_row(rec))
+            except (SizingError, ValueError) as exc:
+                skipped.append(f"{rec['model'][:45]:45s} {rec['gpu'][:22]:22s} {str(exc)[:70]}")
+    print(
+        f"{'row':58s} {'weights GiB logged/pred/err':>26s}  {'KV GiB logged/pred/err':>26s}  "
+        f"{'KV tokens logged/pred/err':>26s}"
+    )
+    for row in rows:
+        print(
+            f"{row.label:58s} {_cell(row.weights, '.2f')}  {_cell(row.kv_gib, '.2f')}  "
+            f"{_cell(row.kv_tokens, '.0f')}"
+        )
+    print(f"\nrows used: {len(rows)}; skipped: {len(skipped)}")
+    for line in skipped:
+        print(f"  skipped: {line}")
+    for name, field in (("weights", "weights"), ("KV GiB", "kv_gib"), ("KV tokens", "kv_tokens")):
+        errs = [abs(e) for e in (_err(getattr(r, field)) for r in rows) if e is not None]
+        if errs:
+            print(
+                f"median |error| {name:10s}: {statistics.median(errs):5.2f} %  over {len(errs)} rows "
+                f"(mean {statistics.fmean(errs):.2f} %)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,127 @@
+"""Architectures: catalog lookup, config.json parsing, parameter counts against published counts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from sizing import SizingError, list_models, load_model
+from sizing.catalog import CONFIG_DIR, catalog_entries
+
+PUBLISHED = [(e.hf_id, e.published_params_b) for e in catalog_entries() if e.published_params_b]
+
+
+def test_catalog_has_at_least_30_models_each_with_a_source() -> None:
+    models = list_models()
+    assert len(models) >= 30
+    assert all(m.source for m in models)
+    assert len({m.hf_id for m in models}) == len(models)
+
+
+@pytest.mark.parametrize("hf_id,published_b", PUBLISHED)
+def test_total_params_match_the_published_count_within_1_5_percent(hf_id: str, published_b: float) -> None:
+    total_b = load_model(hf_id).total_params / 1e9
+    assert total_b == pytest.approx(published_b, rel=0.015)
+
+
+@pytest.mark.parametrize(
+    "name,active_b",
+    [
+        ("mixtral-8x7b", 12.9),  # Mistral AI: 12.9B active of 46.7B
+        ("mixtral-8x22b", 39.0),
+        ("deepseek-v3", 37.0),  # DeepSeek-V3 report: 37B activated (embeddings counted)
+        ("qwen3-30b-a3b", 3.3),
+        ("qwen3-235b", 22.0),
+        ("llama4-scout", 17.0),
+    ],
+)
+def test_moe_active_params_per_token(name: str, active_b: float) -> None:
+    arch = load_model(name)
+    assert arch.is_moe
+    assert arch.active_params / 1e9 == pytest.approx(active_b, rel=0.02)
+
+
+def test_gpt_oss_active_params_exclude_the_embedding_as_openai_counts_them() -> None:
+    # OpenAI's model card: 5.13B active for gpt-oss-120b, counted without the input embedding table.
+    arch = load_model("gpt-oss-120b")
+    assert (arch.active_params - arch.embedding_params) / 1e9 == pytest.approx(5.13, rel=0.015)
+
+
+def test_dense_model_active_equals_total() -> None:
+    arch = load_model("llama3.1-8b")
+    assert not arch.is_moe and arch.active_params == arch.total_params
+
+
+@pytest.mark.parametrize(
+    "name", ["Meta-Llama-3.1-8B", "META-LLAMA/META-LLAMA-3.1-8B", "llama3.1-8b", " Llama-3.1-8B "]
+)
+def test_lookup_is_case_insensitive_by_id_short_id_or_alias(name: str) -> None:
+    assert load_model(name).hf_id == "meta-llama/Meta-Llama-3.1-8B"
+
+
+def test_unknown_model_names_the_closest_catalog_ids() -> None:
+    with pytest.raises(SizingError, match="closest catalog ids: .*qwen3-8b"):
+        load_model("qwen3-8bb")
+
+
+def test_local_config_json_path_loads(tmp_path) -> None:
+    path = tmp_path / "config.json"
+    shutil.copy(CONFIG_DIR / "Qwen--Qwen3-8B.json", path)
+    arch = load_model(str(path))
+    assert arch.hf_id == str(path)
+    assert arch.total_params == load_model("qwen3-8b").total_params
+
+
+def test_malformed_config_json_is_a_clear_error(tmp_path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text("{not json")
+    with pytest.raises(SizingError, match="not valid JSON"):
+        load_model(str(path))
+
+
+def test_unknown_model_type_names_the_supported_ones(tmp_path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": "rwkv", "hidden_size": 8}))
+    with pytest.raises(SizingError, match="model_type 'rwkv'.*supported: .*llama"):
+        load_model(str(path))
+
+
+def test_missing_field_is_named(tmp_path) -> None:
+    cfg = json.loads((CONFIG_DIR / "Qwen--Qwen3-8B.json").read_text())
+    del cfg["num_hidden_layers"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(SizingError, match="num_hidden_layers"):
+        load_model(str(path))
+
+
+@pytest.mark.parametrize(
+    "name,quantization",
+    [
+        ("gpt-oss-20b", "mxfp4"),
+        ("qwen3-32b-fp8", "fp8"),
+        ("deepseek-v3", "fp8"),
+        ("qwen3-32b", "none"),
+        ("llama3.3-70b-fp8", "fp8"),
+        ("qwen2.5-7b-awq", "awq"),
+        ("qwen1.5-7b-gptq", "gptq"),
+    ],
+)
+def test_native_quantization_comes_from_the_checkpoint(name: str, quantization: str) -> None:
+    assert load_model(name).quantization == quantization
+
+
+def test_family_facts() -> None:
+    dsv3 = load_model("deepseek-v3")
+    assert dsv3.is_mla and dsv3.is_moe and dsv3.kv_lora_rank == 512 and dsv3.qk_rope_head_dim == 64
+    oss = load_model("gpt-oss-120b")
+    assert oss.attention_layer_kinds.count("sliding") == 18 and oss.sliding_window == 128
+    gemma3 = load_model("gemma3-27b")
+    assert gemma3.attention_layer_kinds.count("full") == 62 // 6  # every 6th layer is global
+    gemma2 = load_model("gemma2-9b")
+    assert gemma2.attention_layer_kinds[:2] == ("sliding", "full")
+    scout = load_model("llama4-scout")
+    assert scout.attention_layer_kinds.count("chunked") == 36  # NoPE global layer every 4th
+    assert load_model("nemotron-super-49b").attention_layer_kinds.count("none") == 31

@@ -1,0 +1,346 @@
+"""Memory per GPU: KV bytes per token, weights by format, vLLM budget, versions, tuned utilization.
+
+Expected values are derived by hand in the comments or come from real vLLM startup logs
+(shared/data/vllm_reference_logs.csv, row named in the comment).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from sizing import (
+    LATEST_VLLM_VERSION,
+    SizingError,
+    SizingInput,
+    check_layout,
+    estimate_memory,
+    gpu_profile,
+    load_model,
+    recommend_utilization,
+    vllm_defaults,
+)
+from sizing.memory import pp_stage_bounds, stage_facts
+from sizing.precision import GIB
+
+
+def est(model: str, gpu: str = "H100", **kw):
+    return estimate_memory(SizingInput(model=model, gpu=gpu, **kw))
+
+
+# --- KV bytes per token per GPU -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model,tp,kv_dtype,expected",
+    [
+        ("llama3.1-8b", 1, "auto", 32 * 2 * 8 * 128 * 2),  # GQA: 131,072
+        ("llama3.1-8b", 2, "auto", 32 * 2 * 4 * 128 * 2),
+        ("llama3.1-8b", 16, "auto", 32 * 2 * 1 * 128 * 2),  # TP > KV heads: one replicated head per rank
+        ("llama3.1-8b", 1, "fp8", 32 * 2 * 8 * 128 * 1),  # fp8 KV halves it
+        ("mistral-small-24b", 1, "auto", 163_840),  # checked against a real log (accounting §3)
+        ("qwen2-7b", 1, "auto", 57_344),
+        ("qwen2-7b", 2, "auto", 28_672),
+        ("phi-4", 1, "auto", 204_800),
+        ("qwen2.5-1.5b", 1, "auto", 28_672),
+        ("gemma3-1b", 1, "auto", 26 * 2 * 1 * 256 * 2),  # MQA: one KV head
+        ("gemma3-1b", 4, "auto", 26 * 2 * 1 * 256 * 2),  # ... replicated on every rank
+        ("deepseek-v3", 1, "auto", 61 * (512 + 64) * 2),  # MLA: latent + rope key, no separate V
+        ("deepseek-v3", 8, "auto", 61 * (512 + 64) * 2),  # ... replicated on every TP rank
+        ("deepseek-v2-lite", 1, "auto", 31_104),  # 27 x 576 x 2, as vLLM#15871 says
+        ("deepseek-v3", 8, "fp8", 61 * 576),
+    ],
+)
+def test_kv_bytes_per_token(model: str, tp: int, kv_dtype: str, expected: int) -> None:
+    assert (
+        est(
+            model, "B200", tensor_parallel_size=tp, kv_cache_dtype=kv_dtype, max_model_len=4096
+        ).kv_bytes_per_token
+        == expected
+    )
+
+
+def test_pipeline_stages_split_layers_like_get_pp_indices() -> None:
+    assert pp_stage_bounds(61, 4) == ((0, 15), (15, 30), (30, 46), (46, 61))  # remainder before the last
+    assert pp_stage_bounds(32, 2) == ((0, 16), (16, 32))
+    assert est("llama3.1-8b", pipeline_parallel_size=2, max_model_len=4096).kv_bytes_per_token == 65_536
+
+
+def test_sliding_window_layers_only_hold_the_window() -> None:
+    # gpt-oss-120b TP4 on A100-80GB, vLLM 0.10.1 (dennislee22 log): 18 full + 18 sliding layers form two
+    # groups of 18; a 16384-token request needs 1024 full blocks + cdiv(min(127 + 2048, 16384), 16) + 1.
+    inp = SizingInput(
+        model="gpt-oss-120b",
+        gpu="A100",
+        gpu_memory_gib=80,
+        tensor_parallel_size=4,
+        vllm_version="0.10.1",
+        max_model_len=16384,
+        gpu_memory_utilization=0.8,
+    )
+    _, stages = stage_facts(inp)
+    assert stages[0].blocks_per_request == 1024 + 137
+    assert stages[0].bytes_per_block == 18 * (2 * 2 * 64 * 2) * 16
+    e = estimate_memory(inp)
+    assert e.max_concurrency == pytest.approx(284.25, rel=0.03)  # logged 284.25x
+    assert e.kv_cache_tokens == pytest.approx(2_640_144, rel=0.03)
+
+
+def test_sliding_windows_count_as_full_attention_before_the_hybrid_manager() -> None:
+    # Gemma-3-27B: 52 sliding (1024) + 10 global layers. Hybrid: 7 groups of 10 layers; a 32K request needs
+    # 2048 global blocks + 6 x (cdiv(1023 + 2048, 16) + 1) sliding ones, per 10-layer pages, instead of
+    # 2048 blocks of 62-layer pages: (62 x 2048) / (10 x 3206) = 3.96x the requests.
+    def request_bytes(version: str) -> int:
+        _, (stage,) = stage_facts(
+            SizingInput(
+                model="gemma3-27b",
+                gpu="H100",
+                vllm_version=version,
+                max_model_len=32768,
+                max_num_batched_tokens=2048,
+            )
+        )
+        return stage.bytes_per_block * stage.blocks_per_request
+
+    assert request_bytes("0.11") == 10 * 2 * 16 * 128 * 2 * 16 * (2048 + 6 * 193)
+    assert request_bytes("0.9") / request_bytes("0.11") == pytest.approx(3.96, rel=0.01)
+
+
+# --- weights ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model,gpu,tp,quant,logged_gib,rel",
+    [
+        ("llama3-8b", "H100", 1, None, 14.96, 0.005),  # vLLM#10511
+        ("llama3-8b", "H100", 2, None, 7.48, 0.005),
+        ("qwen2-7b", "A100-80GB", 1, None, 14.2488, 0.01),  # dennislee22 log, 0.10.1
+        (
+            "llama3.3-70b-fp8",
+            "H100",
+            1,
+            None,
+            67.72,
+            0.005,
+        ),  # llm-d: FP8-dynamic keeps lm_head/embeddings bf16
+        ("llama3.1-405b-fp8", "H100", 8, None, 57.752, 0.02),  # vLLM#6746: Meta FP8 = MLPs only
+        ("gpt-oss-20b", "H100", 1, None, 13.47, 0.01),  # llm-d: MXFP4 experts, bf16 attention
+        ("gpt-oss-120b", "H100", 1, None, 64.38, 0.01),  # llm-d / vLLM#33155
+        ("qwen2.5-7b-awq", "RTX 4060", 1, None, 5.2032, 0.01),  # vLLM#13882: 4-bit 7B
+        ("qwen3-0.6b", "H100", 1, None, 1.12, 0.01),
+        ("qwen3-32b", "H100", 1, None, 61.03, 0.005),
+    ],
+)
+def test_weights_match_real_logs(model, gpu, tp, quant, logged_gib, rel) -> None:
+    assert est(
+        model, gpu, tensor_parallel_size=tp, quantization=quant, max_model_len=4096
+    ).weights_gib == pytest.approx(logged_gib, rel=rel)
+
+
+def _llama8b_split() -> tuple[int, int, int]:
+    """(linear params in the layers, 16-bit params: embeddings + lm_head, norms) of Llama-3.1-8B."""
+    h, v, layers, inter = 4096, 128256, 32, 14336
+    linear = layers * (2 * h * h + 2 * h * 1024 + 3 * h * inter)
+    return linear, 2 * v * h, layers * 2 * h + h
+
+
+@pytest.mark.parametrize(
+    "quant,bytes_per_weight",
+    [
+        ("fp8", 1.0),
+        ("int8", 1.0),
+        ("awq", 0.5 + 2.5 / 128),
+        ("gptq", 0.5 + 2.5 / 128),
+        ("bnb4", 0.5 + 4 / 64),
+    ],
+)
+def test_weight_formats_quantize_linear_layers_and_keep_embeddings_in_16_bit(quant, bytes_per_weight) -> None:
+    linear, embed, norms = _llama8b_split()
+    expected = (linear * bytes_per_weight + (embed + norms) * 2) / GIB
+    assert est("llama3.1-8b", "L40S", quantization=quant, max_model_len=4096).weights_gib == pytest.approx(
+        expected, rel=1e-9
+    )
+
+
+def test_mxfp4_quantizes_experts_only_and_needs_moe() -> None:
+    bf16 = est("gpt-oss-20b", quantization="none", max_model_len=4096).weights_gib
+    mx = est("gpt-oss-20b", quantization="mxfp4", max_model_len=4096).weights_gib
+    assert 0.25 < mx / bf16 < 0.4
+    with pytest.raises(SizingError, match="MoE experts only"):
+        est("llama3.1-8b", quantization="mxfp4")
+
+
+def test_tensor_parallel_splits_weights_with_replicated_kv_heads() -> None:
+    tp1 = est("llama3.1-8b", max_model_len=4096).weights_gib
+    tp2 = est("llama3.1-8b", tensor_parallel_size=2, max_model_len=4096).weights_gib
+    tp16 = est("llama3.1-8b", tensor_parallel_size=16, max_model_len=4096).weights_gib
+    assert tp2 == pytest.approx(tp1 / 2, rel=0.001)
+    assert tp16 > tp1 / 16  # 8 KV heads over 16 ranks: k/v projections replicated
+
+
+def test_moe_bf16_weights_scale_with_total_params() -> None:
+    arch = load_model("mixtral-8x7b")
+    e = est("mixtral-8x7b", "H200", max_model_len=4096)
+    assert e.weights_gib == pytest.approx(arch.total_params * 2 / GIB, rel=0.001)
+
+
+def test_fp8_needs_ampere_or_newer() -> None:
+    with pytest.raises(SizingError, match="compute capability"):
+        est("llama3.1-8b", "T4", quantization="fp8")
+
+
+# --- budget, versions, defaults -------------------------------------------------------------------------
+
+
+def test_llm_d_h100_rows_are_reproduced() -> None:
+    # llm-d empirical results, V1 ~0.11, H100 79.18 GiB, util 0.9, block 128, defaults 8192/1024.
+    e = est(
+        "qwen3-0.6b", vllm_version="0.11", max_model_len=16000, block_size=128, gpu_memory_utilization=0.9
+    )
+    assert e.activation_peak_gib == pytest.approx(5.56, rel=0.05)
+    assert e.kv_cache_gib == pytest.approx(64.45, rel=0.01)
+    e = est("qwen3-32b", vllm_version="0.11", max_model_len=16000, block_size=128, gpu_memory_utilization=0.9)
+    assert e.kv_cache_gib == pytest.approx(4.45, rel=0.05)
+    e = est("llama3.3-70b-fp8", vllm_version="0.11", max_model_len=16000, gpu_memory_utilization=0.9)
+    assert e.kv_cache_gib < 0 and not e.fits  # logged: -1.44 GiB, "No available memory for the cache blocks"
+
+
+def test_v1_activation_is_flat_in_max_model_len_but_v0_grows() -> None:
+    a = est("qwen3-0.6b", vllm_version="0.11", max_model_len=16000)
+    b = est("qwen3-0.6b", vllm_version="0.11", max_model_len=32000)
+    assert a.kv_cache_gib == b.kv_cache_gib  # llm-d: 64.45 GiB at both
+    c = est("qwen3-8b", "L40S", vllm_version="0.7", max_model_len=8192)
+    d = est("qwen3-8b", "L40S", vllm_version="0.7", max_model_len=32768)
+    assert d.activation_peak_gib > 2 * c.activation_peak_gib  # V0 profiles one max_model_len prefill
+
+
+def test_qwen2_7b_a100_quarter_budget() -> None:
+    # dennislee22 0.10.1: util 0.25 -> KV 5.01 GiB, 93,872 tokens, 5.73x concurrency at 16384.
+    e = est("qwen2-7b", "A100-80GB", vllm_version="0.10.1", gpu_memory_utilization=0.25, max_model_len=16384)
+    assert e.kv_cache_gib == pytest.approx(5.01, rel=0.02)
+    assert e.kv_cache_tokens == pytest.approx(93_872, rel=0.02)
+    assert e.max_concurrency == pytest.approx(5.73, rel=0.02)
+
+
+def test_cuda_graphs_enter_the_budget_from_0_20_and_default_utilization_rises() -> None:
+    old = est("qwen3-8b", vllm_version="0.19", max_model_len=8192, gpu_memory_utilization=0.9)
+    new = est("qwen3-8b", vllm_version="0.20", max_model_len=8192, gpu_memory_utilization=0.9)
+    assert old.kv_cache_gib - new.kv_cache_gib == pytest.approx(new.cudagraph_gib, rel=1e-6)
+    assert est("qwen3-8b", vllm_version="0.19").gpu_memory_utilization == 0.9
+    assert est("qwen3-8b", vllm_version="0.20").gpu_memory_utilization == 0.92
+
+
+def test_nccl_counts_inside_the_budget_before_0_11() -> None:
+    old = est("llama3.1-8b", tensor_parallel_size=2, vllm_version="0.10", max_model_len=8192)
+    new = est("llama3.1-8b", tensor_parallel_size=2, vllm_version="0.11", max_model_len=8192)
+    assert old.non_torch_gib > new.non_torch_gib
+
+
+@pytest.mark.parametrize(
+    "gpu,memory,version,mnbt,seqs",
+    [
+        ("H100", None, None, 8192, 1024),
+        ("H200", None, None, 8192, 1024),
+        ("A100", 80, None, 2048, 256),  # A100 stays in the small tier despite 80 GB
+        ("L40S", None, None, 2048, 256),
+        ("L4", None, None, 2048, 256),
+        ("B200", None, "0.33", 16384, 1024),
+        ("B200", None, "0.20", 8192, 1024),
+        ("H100", None, "0.7", None, 256),  # V0: no chunked prefill by default
+    ],
+)
+def test_vllm_serve_defaults(gpu, memory, version, mnbt, seqs) -> None:
+    d = vllm_defaults(gpu_profile(gpu, memory), version)
+    assert (d.max_num_batched_tokens, d.max_num_seqs) == (mnbt, seqs)
+
+
+def test_mla_block_size_follows_the_backend() -> None:
+    assert est("deepseek-v3", "H200", tensor_parallel_size=8).block_size == 64  # FlashMLA
+    assert est("deepseek-v3", "B200", tensor_parallel_size=8).block_size == 128  # CUTLASS MLA
+    assert est("llama3.1-8b").block_size == 16
+
+
+def test_concurrency_is_blocks_over_blocks_per_request() -> None:
+    e = est("llama3.1-8b", "L4", max_model_len=8192)
+    assert e.max_concurrency == pytest.approx(e.num_gpu_blocks / (8192 / 16))
+    assert e.kv_cache_tokens == int(e.max_concurrency * 8192)  # 0.22+: tokens from concurrency
+    old = est("llama3.1-8b", "L4", max_model_len=8192, vllm_version="0.11")
+    assert old.kv_cache_tokens == old.num_gpu_blocks * 16
+
+
+def test_latest_version_is_the_default() -> None:
+    assert est("llama3.1-8b").vllm_version == LATEST_VLLM_VERSION
+
+
+def test_bad_version_and_context_are_rejected() -> None:
+    with pytest.raises(SizingError, match="X.Y"):
+        est("llama3.1-8b", vllm_version="latest")
+    with pytest.raises(SizingError, match="max_position_embeddings"):
+        est("llama3.1-8b", max_model_len=10**7)
+
+
+# --- layout rules --------------------------------------------------------------------------------------
+
+
+def test_heads_must_divide_by_tp_and_error_names_working_sizes() -> None:
+    with pytest.raises(SizingError, match=r"not divisible by tensor_parallel_size 3.*work: 1, 2, 4, 8"):
+        check_layout(load_model("llama3.1-8b"), 3, 1)
+
+
+def test_kv_heads_must_split_or_replicate() -> None:
+    with pytest.raises(SizingError, match="10 KV heads"):
+        check_layout(load_model("phi-4"), 4, 1)  # 40 heads / 4 fine, 10 KV heads neither split nor replicate
+    check_layout(load_model("phi-4"), 2, 1)
+
+
+def test_pipeline_rules() -> None:
+    arch = load_model("llama3.2-1b")
+    with pytest.raises(SizingError, match="exceeds the 16 layers"):
+        check_layout(arch, 1, 17)
+    with pytest.raises(SizingError, match="SupportsPP"):
+        check_layout(arch.model_copy(update={"supports_pp": False}), 1, 2)
+
+
+def test_block_fp8_partition_must_divide_by_the_block() -> None:
+    with pytest.raises(SizingError, match="weight_block_size 128.*work: 1, 2, 4"):
+        check_layout(load_model("qwen3-235b-fp8"), 8, 1)
+
+
+def test_awq_partition_must_divide_by_the_group() -> None:
+    # Qwen2.5-14B: intermediate 13824 / TP8 = 1728 = 13.5 groups of 128
+    with pytest.raises(SizingError, match="group size 128"):
+        check_layout(load_model("qwen2.5-14b"), 8, 1, "awq")
+    check_layout(load_model("qwen2.5-14b"), 8, 1, "none")
+
+
+# --- tuned utilization ----------------------------------------------------------------------------------
+
+
+def test_recommended_utilization_is_the_smallest_that_fits() -> None:
+    inp = SizingInput(model="llama3.1-8b", gpu="H100", max_model_len=8192)
+    advice = recommend_utilization(inp, concurrency=10, headroom=0.3)
+    util = advice.recommended_gpu_memory_utilization
+    assert advice.fits and util is not None
+    assert advice.required_kv_tokens == 106_496  # 10 x 8192 x 1.3
+    assert estimate_memory(inp, gpu_memory_utilization=util).max_concurrency >= 13
+    assert estimate_memory(inp, gpu_memory_utilization=util - 0.01).max_concurrency < 13
+    assert advice.estimate.gpu_memory_utilization == util
+
+
+def test_utilization_reports_the_shortfall_at_the_ceiling() -> None:
+    inp = SizingInput(model="llama3.1-70b", gpu="L4", tensor_parallel_size=8, max_model_len=8192)
+    advice = recommend_utilization(inp, concurrency=40, ceiling=0.9)
+    assert not advice.fits and advice.recommended_gpu_memory_utilization is None
+    assert advice.shortfall_gib > 0
+    assert advice.estimate.gpu_memory_utilization == 0.9
+    # the shortfall is exactly what the KV pool misses at the ceiling
+    _, stages = stage_facts(inp)
+    missing = (52 * stages[0].blocks_per_request - advice.estimate.num_gpu_blocks) * stages[0].bytes_per_block
+    assert advice.shortfall_gib == pytest.approx(missing / GIB, abs=stages[0].bytes_per_block / GIB)
+
+
+def test_utilization_input_errors() -> None:
+    inp = SizingInput(model="llama3.1-8b", gpu="H100")
+    with pytest.raises(SizingError, match="concurrency"):
+        recommend_utilization(inp, 0)
+    with pytest.raises(SizingError, match="headroom"):
+        recommend_utilization(inp, 1, headroom=-0.1)
