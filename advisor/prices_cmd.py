@@ -28,6 +28,9 @@ def register(subparsers: Any) -> None:
                         help="auto: live, falling back to cache then the bundled snapshot (default)")
     parser.add_argument("--include-local-zones", action="store_true",
                         help="also price Local Zones (left out by default)")
+    parser.add_argument("--placement-scores", action="store_true",
+                        help="also ask EC2 for spot placement scores of the listed types (live, needs "
+                             "credentials and at least 3 types)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.set_defaults(handler=run)
 
@@ -109,4 +112,16 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([offer_json(o) for o in offers], indent=2))
     else:
         print(format_table(offers))
+    if args.placement_scores:
+        print_placement_scores(offers, _regions(args))
     return 0
+
+
+def print_placement_scores(offers: list[Any], regions: list[str]) -> None:
+    """Spot placement scores (1..10 per AZ) on stderr, so --json output stays one JSON document."""
+    from pricing import spot_placement_scores
+
+    types = sorted({o.instance.instance_type for o in offers})
+    print(f"spot placement scores for {', '.join(types)} (1 = unlikely, 10 = very likely):", file=sys.stderr)
+    for score in spot_placement_scores(types, regions):
+        print(f"  {score.region} {score.availability_zone_id or '-'}: {score.score}", file=sys.stderr)

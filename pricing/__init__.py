@@ -3,7 +3,7 @@
 The only package that imports boto3. Every price carries price_source and prices_as_of.
 """
 
-from pricing.catalog import load_priced_catalog
+from pricing.catalog import load_priced_catalog, spot_placement_scores
 from pricing.errors import PricingError
 from pricing.models import (
     GpuSpec,
@@ -33,4 +33,5 @@ __all__ = [
     "instance_catalog",
     "load_priced_catalog",
     "snapshot_regions",
+    "spot_placement_scores",
 ]

@@ -18,10 +18,16 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from pricing.aws import client_factory, fetch_region_offers, pricing_api_region, session_has_credentials
+from pricing.aws import (
+    client_factory,
+    fetch_region_offers,
+    fetch_spot_placement_scores,
+    pricing_api_region,
+    session_has_credentials,
+)
 from pricing.cache import CachedRegion, default_cache_dir, read_cache, write_cache
 from pricing.errors import PricingError
-from pricing.models import Offer, PricedCatalog, PricingMode
+from pricing.models import Offer, PricedCatalog, PricingMode, SpotPlacementScore
 from pricing.snapshot import SNAPSHOT_ON_DEMAND_AS_OF, snapshot_instance, snapshot_prices, snapshot_regions
 
 MAX_REGION_WORKERS = 8
@@ -191,6 +197,8 @@ def load_priced_catalog(
         raise PricingError(f"pricing mode {pricing!r} is not one of auto, live, snapshot")
     checked = _check_regions(regions, pricing)
     now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)  # a naive time is taken as UTC, like every AWS timestamp
     if pricing == "snapshot":
         by_region = {r: _snapshot_offers(r, include_local_zones) for r in checked}
         warnings = [snapshot_warning(checked, now, "--pricing snapshot")]
@@ -200,3 +208,17 @@ def load_priced_catalog(
         warnings = loader.warnings
     offers = tuple(o for r in checked for o in by_region[r])
     return PricedCatalog(offers=offers, regions=checked, warnings=tuple(warnings))
+
+
+def spot_placement_scores(
+    instance_types: Sequence[str], regions: Sequence[str], *, target_capacity: int = 1,
+    clients: Any = None,
+) -> tuple[SpotPlacementScore, ...]:
+    """Live EC2 GetSpotPlacementScores per AZ for these types in these regions (no snapshot exists)."""
+    checked = _check_regions(regions, "live")
+    try:
+        ec2 = client_factory(clients)("ec2", checked[0])
+        return fetch_spot_placement_scores(ec2, instance_types, checked, target_capacity)
+    except (BotoCoreError, ClientError) as exc:
+        raise PricingError(f"spot placement scores unavailable ({_describe(exc)}); they need AWS "
+                           "credentials allowed to call ec2:GetSpotPlacementScores") from exc

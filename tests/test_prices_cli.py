@@ -65,3 +65,22 @@ def test_module_entry_point_exits_2_on_an_unknown_region() -> None:
                              "snapshot"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.startswith("error: unknown region(s) mars-1") and "us-east-1" in result.stderr
+
+
+def test_placement_scores_are_asked_for_the_listed_types(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import pricing
+    from pricing.models import SpotPlacementScore
+
+    asked: list[tuple[list[str], list[str]]] = []
+
+    def fake_scores(types: list[str], regions: list[str]) -> tuple[SpotPlacementScore, ...]:
+        asked.append((types, regions))
+        return (SpotPlacementScore(region="us-east-1", availability_zone_id="use1-az6", score=7),)
+
+    monkeypatch.setattr(pricing, "spot_placement_scores", fake_scores)
+    code, out, err = run(["--region", "us-east-1", "--gpu", "L40S", "--pricing", "snapshot", "--json",
+                          "--placement-scores"], capsys)
+    listed = sorted(row["instance_type"] for row in json.loads(out))  # stdout stays one JSON document
+    assert code == 0 and len(listed) == 8 and asked == [(listed, ["us-east-1"])]
+    assert "us-east-1 use1-az6: 7" in err

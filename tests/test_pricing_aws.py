@@ -220,3 +220,23 @@ def test_region_offers_join_offerings_prices_and_spot() -> None:
                                                     p5.spot_usd_per_hour_by_az)
     assert {r["Filters"][1]["Value"] for r in pricing.requests} == {"us-east-1"}
     assert len(pricing.requests) == len({r["Filters"][0]["Value"] for r in pricing.requests})
+
+
+def test_public_placement_scores_use_the_injected_client_and_explain_failures() -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    from pricing import spot_placement_scores
+
+    ec2 = boto3.client("ec2", region_name="us-east-1", config=AWS_CONFIG)
+    stub = Stubber(ec2)
+    stub.add_response("get_spot_placement_scores", load("get_spot_placement_scores_p5.json"))
+    with stub:
+        scores = spot_placement_scores(["p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge"], ["us-east-1"],
+                                       clients=lambda service, region: ec2)
+    assert [s.score for s in scores] == [7, 5, 4, 3, 1]
+
+    def no_credentials(service: str, region: str) -> Any:
+        raise NoCredentialsError()
+
+    with pytest.raises(PricingError, match="ec2:GetSpotPlacementScores"):
+        spot_placement_scores(["a.x", "b.x", "c.x"], ["us-east-1"], clients=no_credentials)
