@@ -156,9 +156,14 @@ def _cell(pair: tuple[float | None, float | None], fmt: str) -> str:
     if logged is None:
         return f"{'-':>26s}"
     err = _err(pair)
-    return (
-        f"{format(logged, fmt):>9s} {format(pred, fmt):>9s} {err:+6.1f}%" if err is not None else f"{'':>26s}"
-    )
+    if err is None:
+        return f"{format(logged, fmt):>9s} {format(pred or 0, fmt):>9s} {'n/a':>7s}"
+    return f"{format(logged, fmt):>9s} {format(pred, fmt):>9s} {err:+6.1f}%"
+
+
+def _is_v1(label: str) -> bool:
+    major, minor = re.search(r" v(\d+)\.(\d+)", label).groups()
+    return (int(major), int(minor)) >= (0, 8)
 
 
 def main(argv: list[str]) -> int:
@@ -189,13 +194,16 @@ def main(argv: list[str]) -> int:
     print(f"\nrows used: {len(rows)}; skipped: {len(skipped)}")
     for line in skipped:
         print(f"  skipped: {line}")
-    for name, field in (("weights", "weights"), ("KV GiB", "kv_gib"), ("KV tokens", "kv_tokens")):
-        errs = [abs(e) for e in (_err(getattr(r, field)) for r in rows) if e is not None]
-        if errs:
-            print(
-                f"median |error| {name:10s}: {statistics.median(errs):5.2f} %  over {len(errs)} rows "
-                f"(mean {statistics.fmean(errs):.2f} %)"
-            )
+    v1_rows = [r for r in rows if _is_v1(r.label)]
+    for subset, chosen in (("all usable rows", rows), ("V1 rows (vLLM >= 0.8)", v1_rows)):
+        print(f"{subset}:")
+        for name, field in (("weights", "weights"), ("KV GiB", "kv_gib"), ("KV tokens", "kv_tokens")):
+            errs = [abs(e) for e in (_err(getattr(r, field)) for r in chosen) if e is not None]
+            if errs:
+                print(
+                    f"  median |error| {name:10s}: {statistics.median(errs):5.2f} %  over {len(errs)} rows "
+                    f"(mean {statistics.fmean(errs):.2f} %)"
+                )
     return 0
 
 

@@ -18,6 +18,10 @@ SMI = (
     "estimate: nvidia-smi total minus the ~0.42 GiB the driver keeps, as measured on A10 "
     "(23028 MiB in nvidia-smi, 22.07 GiB in a vLLM log, shared/data/vllm_reference_logs.csv)"
 )
+A10_LOG = (
+    "vLLM log of a 24 GB A10-class card (OCI row of shared/data/vllm_reference_logs.csv: 22.07 GiB); "
+    "A10G is the same GA102 board with 24 GB GDDR6"
+)
 HBM = "estimate: AWS MemoryInfo x 79.19/80, the ratio H100-80GB shows in vLLM logs"
 
 
@@ -100,7 +104,7 @@ _TABLE: tuple[GpuProfile, ...] = (
         aws_memory_gib=22.35,
         total_memory_gib=22.07,
         compute_capability="8.6",
-        source=LOGGED.replace("§1", "") + "; A10-class 24 GB card logs 22.07",
+        source=A10_LOG,
     ),
     GpuProfile(
         name="L4",

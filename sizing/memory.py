@@ -233,12 +233,18 @@ def _v0_mnbt(mml: int) -> int:
     return V0_CHUNKED_MNBT if mml > V0_AUTO_CHUNKED_CONTEXT else max(mml, V0_MIN_MNBT)
 
 
+# FP8 checkpoints run weight-only through FP8 Marlin from compute capability 7.5 (vLLM docs, features/
+# quantization/fp8: "FP8 models will run on compute capability >= 7.5 (Turing) as weight-only W8A16");
+# MXFP4 kernels (Marlin / Triton) target Ampere and newer.
+MIN_COMPUTE_CAPABILITY = {"fp8": 7.5, "mxfp4": 8.0}
+
+
 def _check_gpu_support(gpu: GpuProfile, quantization: str) -> None:
-    cc = float(gpu.compute_capability)
-    if quantization in ("fp8", "mxfp4") and cc < 8.0:
+    needed = MIN_COMPUTE_CAPABILITY.get(quantization)
+    if needed and float(gpu.compute_capability) < needed:
         raise SizingError(
-            f"{quantization} needs compute capability >= 8.0 (Marlin weight-only fallback); "
-            f"{gpu.name} is {gpu.compute_capability}: use awq, gptq or none"
+            f"{quantization} weights need compute capability >= {needed}; {gpu.name} is "
+            f"{gpu.compute_capability}: use awq, gptq or none"
         )
 
 

@@ -183,9 +183,12 @@ def test_moe_bf16_weights_scale_with_total_params() -> None:
     assert e.weights_gib == pytest.approx(arch.total_params * 2 / GIB, rel=0.001)
 
 
-def test_fp8_needs_ampere_or_newer() -> None:
-    with pytest.raises(SizingError, match="compute capability"):
-        est("llama3.1-8b", "T4", quantization="fp8")
+def test_fp8_needs_turing_or_newer_and_mxfp4_ampere() -> None:
+    assert est("llama3.1-8b", "T4", quantization="fp8", max_model_len=4096).weights_gib < 9  # FP8 Marlin W8A16
+    with pytest.raises(SizingError, match="compute capability >= 7.5"):
+        est("llama3.1-8b", "V100", gpu_memory_gib=32, quantization="fp8")
+    with pytest.raises(SizingError, match="compute capability >= 8.0"):
+        est("gpt-oss-20b", "T4")
 
 
 # --- budget, versions, defaults -------------------------------------------------------------------------
