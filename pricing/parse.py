@@ -59,7 +59,8 @@ def parse_instance_type(item: Payload) -> InstanceType | None:
     _, name, count, partition, memory_mib = accel
     instance_type = item["InstanceType"]
     quirk = quirk_for(instance_type)
-    fraction = 1.0
+    # Any partitioned GPU (GpuPartitionSize < 1, Count 0) is one fractional GPU, listed or not below.
+    fraction = float(partition) if partition and 0 < partition < 1 else 1.0
     if quirk is not None:
         name = quirk.gpu_name or name
         memory_mib = quirk.memory_mib or memory_mib

@@ -154,6 +154,14 @@ def test_g6f_slice_counts_as_one_fractional_l4() -> None:
     assert half is not None and half.gpu_fraction == 0.5
 
 
+def test_an_unlisted_partitioned_gpu_is_still_fractional() -> None:
+    item = gpu_item("g9f.xlarge", "L4", 0, 5722)
+    item["GpuInfo"]["Gpus"][0]["GpuPartitionSize"] = 0.25
+    parsed = parse_instance_type(item)
+    assert parsed is not None and (parsed.gpu_count, parsed.gpu_fraction) == (1, 0.25)
+    assert parsed.interconnect == "pcie" and "assumed" in parsed.source  # not in the topology table
+
+
 def test_non_nvidia_arm_and_cpu_types_are_not_offers() -> None:
     amd = gpu_item("g4ad.xlarge", "Radeon Pro V520", 1, 8192)
     amd["GpuInfo"]["Gpus"][0]["Manufacturer"] = "AMD"
