@@ -244,7 +244,7 @@ def _halving_option(
             return f"{flag} {value}: {describe(res.ranked[0])}"
     if value == getattr(workload, field):
         return None
-    return f"{flag} {value} or less: still infeasible ({binding_kind(res) or 'no offers'})"
+    return f"{flag} down to {value}: still infeasible ({binding_kind(res) or 'no offers'})"
 
 
 def _largest_instance(workload: Workload, catalog: PricedCatalog) -> str | None:

@@ -11,8 +11,9 @@ Layouts per instance shape (g GPUs per instance):
 Replicas: the fewest whose KV pools hold concurrency x max_model_len x (1 + headroom), then more while a
 throughput target or a time-per-output-token bound is missed; the instances bought are then filled with
 replicas (an idle GPU costs the same as a busy one).
-Ranking (deterministic): expected USD/hour; on PCIe the smaller TP (PP preferred, see above); higher
-output tokens/s; fewer instances; fewer GPUs per replica; region in the order asked; instance type name.
+Ranking (deterministic): expected USD/hour; on PCIe no TP above 2 (vLLM's custom all-reduce stops at
+two PCIe GPUs, NCCL takes over: PP preferred, see planner/throughput.py); higher output tokens/s; fewer
+instances; fewer GPUs per replica; region in the order asked; instance type name.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from planner.costing import CapacityCost, choose_capacity
 from planner.models import ThroughputEstimate, Workload
 from planner.sizer import Precision, ReplicaSizer, precision_for, replicas_for_memory
 from planner.throughput import (
+    PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     PCIE_USABLE_GB_PER_S,
     ReplicaShape,
     estimate_throughput,
@@ -85,7 +87,7 @@ class Candidate:
 
     def rank_key(self) -> tuple:
         inst, lay = self.offer.instance, self.sized.layout
-        pcie_tp = lay.tp if inst.interconnect == "pcie" and lay.tp > 1 else 0
+        pcie_tp = lay.tp if inst.interconnect == "pcie" and lay.tp > PCIE_CUSTOM_ALLREDUCE_MAX_TP else 0
         return (
             round(self.cost.usd_per_hour, 4),
             pcie_tp,

@@ -22,10 +22,15 @@ Efficiency factors and where they come from:
   prefill MFU figure was found to calibrate it. It only decides `bound` and the prefill rate.
 - All-reduce link bandwidth: NVLink per direction = total NVLink / 2 (gpu_specs.csv gives bidirectional
   totals); PCIe Gen4 x16 carries 32 GB/s per direction, of which ~25 GB/s is usable (80%, an assumption).
-  Per-all-reduce latency 10 us on NVLink and 30 us over PCIe are assumptions of the order NCCL shows for
-  small messages; they dominate TP cost at small batches, which is why vLLM's docs advise pipeline
-  rather than tensor parallelism when GPUs lack NVLink (docs.vllm.ai, "Parallelism and Scaling": use PP
-  when "GPUs lack NVLink (e.g., L40S)").
+  Per-all-reduce latency: vLLM's custom all-reduce runs on NVLink and on PCIe only for TP=2; above two
+  PCIe-only GPUs it is disabled ("Custom allreduce is disabled because it's not supported on more than
+  two PCIe-only GPUs", vllm/distributed/device_communicators/custom_all_reduce.py, quoted in
+  vllm#13719) and NCCL carries every all-reduce. Measured inside a CUDA graph on 4 PCIe GPUs: NCCL
+  19.4-24.2 us for 4-32 KB messages, a one-shot custom kernel 4.0-11.8 us (sglang-V100 PR #2, V100s
+  behind one PCIe switch). So: 5 us per custom all-reduce (NVLink, or PCIe at TP=2) and 20 us per NCCL
+  all-reduce (PCIe at TP>2), plus the bytes over the link. This is why vLLM's docs advise pipeline
+  rather than tensor parallelism when GPUs lack NVLink ("Parallelism and Scaling": PP when "GPUs lack
+  NVLink (e.g., L40S)"), and why the search prefers PP over TP>2 on PCIe types.
 """
 
 from __future__ import annotations
@@ -38,8 +43,9 @@ from planner.models import ThroughputEstimate
 BANDWIDTH_EFFICIENCY = 0.77
 COMPUTE_EFFICIENCY = 0.5
 PCIE_USABLE_GB_PER_S = 25.0
-NVLINK_ALLREDUCE_LATENCY_S = 10e-6
-PCIE_ALLREDUCE_LATENCY_S = 30e-6
+CUSTOM_ALLREDUCE_LATENCY_S = 5e-6  # vLLM custom all-reduce: NVLink, or PCIe with TP=2
+NCCL_PCIE_ALLREDUCE_LATENCY_S = 20e-6  # PCIe with TP > 2: vLLM falls back to NCCL
+PCIE_CUSTOM_ALLREDUCE_MAX_TP = 2
 # A stage hand-off between instances goes over EFA; its latency is of the order of a PCIe hop plus the
 # network (an assumption; the bytes are tiny: micro-batch x hidden x 2).
 EFA_SEND_LATENCY_S = 50e-6
@@ -82,7 +88,8 @@ def _allreduce_seconds(shape: ReplicaShape, batch: float) -> float:
     tp = shape.tensor_parallel_size
     if tp == 1:
         return 0.0
-    latency = NVLINK_ALLREDUCE_LATENCY_S if shape.nvlink else PCIE_ALLREDUCE_LATENCY_S
+    custom = shape.nvlink or tp <= PCIE_CUSTOM_ALLREDUCE_MAX_TP
+    latency = CUSTOM_ALLREDUCE_LATENCY_S if custom else NCCL_PCIE_ALLREDUCE_LATENCY_S
     message_bytes = batch * shape.hidden_size * ACTIVATION_BYTES
     ring_bytes = 2 * (tp - 1) / tp * message_bytes
     per_allreduce = ring_bytes / (shape.link_gb_per_s * 1e9) + latency
@@ -97,8 +104,8 @@ def _stage_send_seconds(shape: ReplicaShape, batch: float) -> float:
     message_bytes = batch * shape.hidden_size * ACTIVATION_BYTES
     if shape.instances_per_replica > 1 and shape.network_gb_per_s > 0:
         return message_bytes / (shape.network_gb_per_s * 1e9) + EFA_SEND_LATENCY_S
-    latency = NVLINK_ALLREDUCE_LATENCY_S if shape.nvlink else PCIE_ALLREDUCE_LATENCY_S
-    return message_bytes / (shape.link_gb_per_s * 1e9) + latency
+    # a point-to-point send between stages of one instance: the custom all-reduce's order of latency
+    return message_bytes / (shape.link_gb_per_s * 1e9) + CUSTOM_ALLREDUCE_LATENCY_S
 
 
 def _stage_seconds(shape: ReplicaShape, micro_batch: float, context_tokens: int) -> tuple[float, bool]:

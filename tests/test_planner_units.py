@@ -65,23 +65,32 @@ def test_replicas_multiply_total_throughput():
     assert t.total_output_tokens_per_s == pytest.approx(3 * t.decode_output_tokens_per_s, abs=0.2)
 
 
-def test_tp_allreduce_costs_more_over_pcie_than_nvlink():
-    # TP=2: half the weights per GPU; 32 layers x 2 all-reduces of batch x 4096 x 2 bytes.
-    # PCIe: latency 30 us each -> 64 x 30 us = 1.92 ms (+ bytes); NVLink: 64 x 10 us = 0.64 ms.
-    half = dict(
-        tensor_parallel_size=2, weights_bytes_per_gpu=LLAMA8B_BYTES / 2, kv_bytes_per_token_per_gpu=65536
-    )
-    pcie = estimate_throughput(shape(**half), 1, 1024, 1)
-    nvl = estimate_throughput(shape(nvlink=True, link_gb_per_s=300.0, **half), 1, 1024, 1)
-    mem_ms = (LLAMA8B_BYTES / 2 + 1024 * 65536) / 1197.35e9 * 1e3
-    ring_bytes = 2 * 1 / 2 * 4096 * 2
-    assert pcie.time_per_output_token_ms == pytest.approx(
-        mem_ms + 64 * (ring_bytes / 25e9 + 30e-6) * 1e3, rel=1e-3
-    )
-    assert nvl.time_per_output_token_ms == pytest.approx(
-        mem_ms + 64 * (ring_bytes / 300e9 + 10e-6) * 1e3, rel=1e-3
-    )
-    assert nvl.decode_output_tokens_per_s > pcie.decode_output_tokens_per_s
+def test_tp_allreduce_custom_on_nvlink_and_two_pcie_gpus_nccl_above():
+    # 32 layers x 2 all-reduces of 1 x 4096 x 2 bytes per step; ring bytes 2(tp-1)/tp x 8 KiB.
+    # vLLM's custom all-reduce (5 us) runs on NVLink and on 2 PCIe GPUs; 4 PCIe GPUs fall back to
+    # NCCL (20 us): 64 x 20 us = 1.28 ms per token on top of the weight reads.
+    def tp(n, **kw):
+        return shape(
+            tensor_parallel_size=n,
+            weights_bytes_per_gpu=LLAMA8B_BYTES / n,
+            kv_bytes_per_token_per_gpu=131072 // n,
+            **kw,
+        )
+
+    def expected_ms(n, link_gb_s, latency_s):
+        mem_s = (LLAMA8B_BYTES / n + 1024 * 131072 / n) / 1197.35e9
+        ring = 2 * (n - 1) / n * 4096 * 2
+        return (mem_s + 64 * (ring / (link_gb_s * 1e9) + latency_s)) * 1e3
+
+    pcie2 = estimate_throughput(tp(2), 1, 1024, 1)
+    nvl2 = estimate_throughput(tp(2, nvlink=True, link_gb_per_s=300.0), 1, 1024, 1)
+    pcie4 = estimate_throughput(tp(4), 1, 1024, 1)
+    nvl4 = estimate_throughput(tp(4, nvlink=True, link_gb_per_s=300.0), 1, 1024, 1)
+    assert pcie2.time_per_output_token_ms == pytest.approx(expected_ms(2, 25, 5e-6), rel=1e-3)
+    assert nvl2.time_per_output_token_ms == pytest.approx(expected_ms(2, 300, 5e-6), rel=1e-3)
+    assert pcie4.time_per_output_token_ms == pytest.approx(expected_ms(4, 25, 20e-6), rel=1e-3)
+    assert nvl4.time_per_output_token_ms == pytest.approx(expected_ms(4, 300, 5e-6), rel=1e-3)
+    assert nvl4.decode_output_tokens_per_s > pcie4.decode_output_tokens_per_s
 
 
 def test_pipeline_bubble_with_fewer_sequences_than_stages():
