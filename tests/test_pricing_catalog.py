@@ -77,7 +77,8 @@ def test_live_prices_are_tagged_and_cached_then_served_from_cache(tmp_path: Path
 
 @mock_aws
 def test_stale_cache_is_refreshed_from_live(tmp_path: Path) -> None:
-    load_priced_catalog(["us-east-1"], "live", cache_dir=tmp_path, clients=Factory(), now=NOW)
+    write_cache(tmp_path, CachedRegion(region="us-east-1", include_local_zones=False, fetched_at=NOW,
+                                       offers=load_priced_catalog(["us-east-1"], "snapshot").offers))
     later = NOW + timedelta(hours=7)  # past the default 6 h
     factory = Factory()
     fresh = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, clients=factory, now=later)
@@ -107,7 +108,7 @@ def test_one_failing_region_does_not_lose_the_other(tmp_path: Path) -> None:
     assert warning.startswith("us-west-2: using the bundled price snapshot (EndpointConnectionError")
     assert "2026-07-20 (129 days old)" in warning
     with pytest.raises(PricingError, match=r"--pricing live failed for us-west-2 .*EndpointConnectionError"):
-        load_priced_catalog(["us-east-1", "us-west-2"], "live", cache_dir=tmp_path,
+        load_priced_catalog(["us-west-2"], "live", cache_dir=tmp_path,
                             clients=Factory(failing_regions=("us-west-2",)), now=NOW)
 
 
