@@ -18,7 +18,7 @@ KIND_TEXT = {
     "weights": "GPU memory: the weights (plus activation peak and overhead) do not fit",
     "precision": "precision: the requested fp8/mxfp4 format cannot run on the GPUs offered",
     "price": "capacity: no price for the requested capacity type",
-    "layout": "parallel layout: no TP/PP split is valid for this model",
+    "layout": "vLLM refuses the configuration (parallel layout or the model's limits)",
 }
 
 
@@ -144,25 +144,18 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
     return f"tie on cost and throughput, broken by instance count, GPUs, region order then name{tail}"
 
 
+# A candidate that got further (priced, then sized) names the constraint to relax; among candidates that
+# sizing or precision rules refused outright, the most common reason is the one to report.
+LATE_KINDS = ("budget", "latency", "throughput", "scale", "context", "weights")
+EARLY_KINDS = ("layout", "precision", "price")
+
+
 def binding_kind(result: SearchResult) -> str | None:
-    return next(
-        (
-            k
-            for k in (
-                "budget",
-                "latency",
-                "throughput",
-                "scale",
-                "context",
-                "weights",
-                "precision",
-                "price",
-                "layout",
-            )
-            if k in result.rejections
-        ),
-        None,
-    )
+    late = next((k for k in LATE_KINDS if k in result.rejections), None)
+    if late is not None:
+        return late
+    early = [k for k in EARLY_KINDS if k in result.rejections]
+    return max(early, key=lambda k: (result.rejections[k][0], -EARLY_KINDS.index(k))) if early else None
 
 
 def infeasible_message(

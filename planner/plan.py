@@ -273,6 +273,10 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
     if not arch.supports_pp:
         facts.append(f"{arch.hf_id} does not support pipeline parallelism in vLLM: no PP across nodes")
     options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch.quantization, kind)]
+    longest = arch.max_position_embeddings
+    if workload.max_model_len > longest:  # the model's own limit first, then halvings
+        capped = workload.model_copy(update={"max_model_len": longest})
+        options.append(_option(f"--max-model-len {longest} (the model's limit)", capped, catalog, arch))
     for field, flag, floor in (
         ("max_model_len", "--max-model-len", 256),
         ("concurrency", "--concurrency", 1),

@@ -420,3 +420,13 @@ def test_latency_bound_moves_405b_off_a_deep_pcie_pipeline():
     assert (fast.instance_type, fast.instance_count, fast.tensor_parallel_size) == ("p5.48xlarge", 2, 8)
     assert 39.4 < fast.throughput.time_per_output_token_ms < 100
     assert "reading speed" not in fast.explanation
+
+
+def test_context_beyond_the_models_limit_offers_the_limit():
+    # Llama-3.1-8B has max_position_embeddings 131,072: vLLM refuses 300,000. At the limit the KV is
+    # 131,072 x 131,072 B x 1.3 = 20.8 GiB: not an L4 (~4.4 GiB free), but an L40S (~25 GiB free).
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA8, concurrency=1, max_model_len=300000), SMALL_GPUS)
+    msg = str(err.value)
+    assert "binding constraint: vLLM refuses the configuration" in msg and "max_position_embeddings" in msg
+    assert "  - --max-model-len 131072 (the model's limit): 1 x g6e.xlarge" in msg
