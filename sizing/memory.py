@@ -331,4 +331,8 @@ def _notes(r: Resolved) -> tuple[str, ...]:
         notes.append(f"{r.gpu.name} has no bf16: vLLM runs the model in fp16 (same bytes)")
     if r.arch.is_mla:
         notes.append("MLA latent KV is replicated on every TP rank")
+    if r.acc.other_processes_counted:
+        notes.append("this release charges memory used by other processes on the GPU against the budget")
+    if not r.acc.v1_engine:
+        notes.append(f"V0 engine: the profile run prefills {r.max_num_batched_tokens} tokens at once")
     return tuple(notes)

@@ -184,7 +184,8 @@ def test_moe_bf16_weights_scale_with_total_params() -> None:
 
 
 def test_fp8_needs_turing_or_newer_and_mxfp4_ampere() -> None:
-    assert est("llama3.1-8b", "T4", quantization="fp8", max_model_len=4096).weights_gib < 9  # FP8 Marlin W8A16
+    # FP8 Marlin runs W8A16 on Turing
+    assert est("llama3.1-8b", "T4", quantization="fp8", max_model_len=4096).weights_gib < 9
     with pytest.raises(SizingError, match="compute capability >= 7.5"):
         est("llama3.1-8b", "V100", gpu_memory_gib=32, quantization="fp8")
     with pytest.raises(SizingError, match="compute capability >= 8.0"):
@@ -268,6 +269,15 @@ def test_concurrency_is_blocks_over_blocks_per_request() -> None:
     assert e.kv_cache_tokens == int(e.max_concurrency * 8192)  # 0.22+: tokens from concurrency
     old = est("llama3.1-8b", "L4", max_model_len=8192, vllm_version="0.11")
     assert old.kv_cache_tokens == old.num_gpu_blocks * 16
+
+
+def test_notes_say_which_release_rules_apply() -> None:
+    old = est("llama3.1-8b", "A100-80GB", vllm_version="0.5", max_model_len=8192)
+    assert any("other processes" in n for n in old.notes) and any("V0 engine" in n for n in old.notes)
+    assert any("CUDA graphs" in n for n in old.notes)
+    new = est("deepseek-v3", "H200", tensor_parallel_size=8)
+    assert any("replicated on every TP rank" in n for n in new.notes)
+    assert not any("other processes" in n or "CUDA graphs" in n for n in new.notes)
 
 
 def test_latest_version_is_the_default() -> None:
