@@ -152,7 +152,7 @@ _TABLE: tuple[GpuProfile, ...] = (
         aws_memory_gib=None,
         total_memory_gib=23.58,
         compute_capability="8.9",
-        source=LOGGED + " (RTX 3090 23.58; 4090 has the same 24 GB GDDR6X)",
+        source=SMI + "; RTX 4090 nvidia-smi 24564 MiB (vLLM#7553); 24 GB cards log 23.58 (vLLM#14447)",
     ),
     GpuProfile(
         name="RTX 3090",
