@@ -1,9 +1,10 @@
 """The original notes' `select_gpu(vram_needed_gb, throughput_priority)` over the real catalog, and GPU_TIERS.
 
-A GPU tier is one GPU model with its cheapest on-demand price per GPU-hour in the catalog. `select_gpu`
-picks, among tiers whose one GPU holds `vram_needed_gb` (decimal GB, as the notes used: a "24 GB" A10G
-reports 22.35 GiB = 24.0 GB), by priority: "cost" = cheapest per GPU-hour, "throughput" = most memory
-bandwidth (decode is bandwidth-bound), "balanced" = most bandwidth per dollar. For real sizing use
+A GPU tier is one GPU model with the cheapest instance that rents it on demand (a one-GPU workload pays
+for the whole instance: an H200 only comes as 8 on a p5en.48xlarge). `select_gpu` picks, among tiers
+whose one GPU holds `vram_needed_gb` (decimal GB, as the notes used: a "24 GB" A10G reports 22.35 GiB =
+24.0 GB), by priority: "cost" = cheapest instance-hour, "throughput" = most memory bandwidth (decode is
+bandwidth-bound), "balanced" = most bandwidth per instance dollar. For real sizing use
 make_plan: this answers the notes' one-GPU question only.
 
 `GPU_TIERS` (module attribute) is the view of the bundled snapshot in us-east-1, read through pricing the
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import PlanningError
 from pricing.models import PricedCatalog
@@ -36,11 +37,12 @@ class GpuTier(BaseModel):
     instance_type: str
     gpus_per_instance: int
     region: str
+    on_demand_usd_per_hour: float = Field(description="the whole instance: what a one-GPU workload pays")
     on_demand_usd_per_gpu_hour: float
 
 
 def gpu_tiers(catalog: PricedCatalog) -> tuple[GpuTier, ...]:
-    """Cheapest whole-GPU on-demand offer per (GPU, memory), smallest memory first."""
+    """Cheapest on-demand instance per (GPU, memory) with whole GPUs, smallest memory first."""
     best: dict[tuple[str, float], GpuTier] = {}
     for o in catalog.offers:
         i, p = o.instance, o.price
@@ -60,26 +62,25 @@ def gpu_tiers(catalog: PricedCatalog) -> tuple[GpuTier, ...]:
             instance_type=i.instance_type,
             gpus_per_instance=i.gpu_count,
             region=p.region,
+            on_demand_usd_per_hour=p.on_demand_usd_per_hour,
             on_demand_usd_per_gpu_hour=round(p.on_demand_usd_per_hour / i.gpu_count, 4),
         )
         key = (i.gpu_name, i.gpu_memory_gib)
         old = best.get(key)
-        if old is None or (tier.on_demand_usd_per_gpu_hour, tier.instance_type) < (
-            old.on_demand_usd_per_gpu_hour,
+        if old is None or (tier.on_demand_usd_per_hour, tier.instance_type) < (
+            old.on_demand_usd_per_hour,
             old.instance_type,
         ):
             best[key] = tier
-    return tuple(
-        sorted(best.values(), key=lambda t: (t.memory_gib, t.on_demand_usd_per_gpu_hour, t.gpu_name))
-    )
+    return tuple(sorted(best.values(), key=lambda t: (t.memory_gib, t.on_demand_usd_per_hour, t.gpu_name)))
 
 
 def _score(tier: GpuTier, priority: str) -> tuple:
     if priority == "cost":
-        return (tier.on_demand_usd_per_gpu_hour, -tier.memory_bandwidth_gb_s, tier.gpu_name)
+        return (tier.on_demand_usd_per_hour, -tier.memory_bandwidth_gb_s, tier.gpu_name)
     if priority == "throughput":
-        return (-tier.memory_bandwidth_gb_s, tier.on_demand_usd_per_gpu_hour, tier.gpu_name)
-    return (-tier.memory_bandwidth_gb_s / tier.on_demand_usd_per_gpu_hour, tier.gpu_name)
+        return (-tier.memory_bandwidth_gb_s, tier.on_demand_usd_per_hour, tier.gpu_name)
+    return (-tier.memory_bandwidth_gb_s / tier.on_demand_usd_per_hour, tier.gpu_name)
 
 
 def select_gpu(
