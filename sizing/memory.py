@@ -107,25 +107,29 @@ def _kv_geometry(
     if not per_kind:
         return 0, 0, 0, 0
     token_bytes = sum(size * count for sizes in per_kind.values() for size, count in sizes)
-    bs, mml, mnbt = r.block_size, r.max_model_len, r.max_num_batched_tokens
     if len(per_kind) == 1:  # uniform: one group, num_blocks = available // (sum of page sizes)
-        return token_bytes, token_bytes * bs, -(-mml // bs), 1
+        (kind,) = per_kind
+        return token_bytes, token_bytes * r.block_size, _blocks_per_request(kind, windows[kind], r), 1
     # Hybrid manager: groups of `group_size` layers share one block pool (kv_cache_utils.py).
     layers_per_kind = {kind: sum(count for _, count in sizes) for kind, sizes in per_kind.items()}
     group_size = min(layers_per_kind.values())
-    page = max(size for sizes in per_kind.values() for size, _ in sizes) * bs
+    page = max(size for sizes in per_kind.values() for size, _ in sizes) * r.block_size
     blocks, groups = 0, 0
     for kind, n_layers in layers_per_kind.items():
         n = -(-n_layers // group_size)
         groups += n
-        if kind == "full":
-            per = -(-mml // bs)
-        elif kind == "sliding":
-            per = -(-min(windows[kind] - 1 + mnbt, mml) // bs) + 1
-        else:  # chunked local attention
-            per = -(-min(windows[kind] + mnbt, mml) // bs)
-        blocks += n * per
+        blocks += n * _blocks_per_request(kind, windows[kind], r)
     return token_bytes, group_size * page, blocks, groups
+
+
+def _blocks_per_request(kind: str, window: int, r: Resolved) -> int:
+    """Blocks one max_model_len request holds in a group of this kind (max_memory_usage_bytes, §4)."""
+    bs, mml, mnbt = r.block_size, r.max_model_len, r.max_num_batched_tokens
+    if kind == "sliding":
+        return -(-min(window - 1 + mnbt, mml) // bs) + 1
+    if kind == "chunked":
+        return -(-min(window + mnbt, mml) // bs)
+    return -(-mml // bs)
 
 
 def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -> float:

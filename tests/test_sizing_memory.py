@@ -85,6 +85,28 @@ def test_sliding_window_layers_only_hold_the_window() -> None:
     assert e.kv_cache_tokens == pytest.approx(2_640_144, rel=0.03)
 
 
+def test_all_sliding_model_holds_only_the_window_per_request(tmp_path) -> None:
+    # Mistral-7B-v0.1 style: every layer windowed (4096);
+    # a 32K request needs cdiv(4095 + 2048, 16) + 1 blocks.
+    import json
+
+    cfg = {
+        "model_type": "mistral",
+        "hidden_size": 4096,
+        "num_hidden_layers": 32,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+        "intermediate_size": 14336,
+        "vocab_size": 32000,
+        "sliding_window": 4096,
+        "max_position_embeddings": 32768,
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    _, (stage,) = stage_facts(SizingInput(model=str(path), gpu="L4", max_model_len=32768))
+    assert stage.blocks_per_request == -(-(4095 + 2048) // 16) + 1
+
+
 def test_sliding_windows_count_as_full_attention_before_the_hybrid_manager() -> None:
     # Gemma-3-27B: 52 sliding (1024) + 10 global layers. Hybrid: 7 groups of 10 layers; a 32K request needs
     # 2048 global blocks + 6 x (cdiv(1023 + 2048, 16) + 1) sliding ones, per 10-layer pages, instead of
