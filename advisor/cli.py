@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from pydantic import ValidationError
@@ -53,4 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         # Every layer raises a ValueError subclass naming the failed constraint and what would work.
         print(f"error: {exc}", file=sys.stderr)
+    except BrokenPipeError:
+        # `python -m advisor plan --json | head`: the reader left. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise again (the recipe in Python's `signal` docs).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return EXIT_USAGE
