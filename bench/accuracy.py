@@ -45,6 +45,9 @@ GPU_MAP = {
 }
 # Layouts the CSV leaves blank but its notes pin down.
 LAYOUT_HINTS = {"vllm-project/vllm#20665": (2, 2)}  # "KV 12.13 GiB on ranks 0,1 and 11.33 on ranks 2,3"
+# Releases the CSV labels loosely but its notes pin down: vLLM#2031 rows log blocks *after* that PR,
+# which is the 0.2.5 accounting (total - free); their "Before fix: N blocks" is 0.2.4's (see _before_fix).
+VERSION_HINTS = {"vllm-project/vllm#2031": "0.2.5"}
 
 
 class Row(NamedTuple):
@@ -60,8 +63,11 @@ def _num(text: str) -> float | None:
 
 
 def _version(text: str) -> str | None:
-    match = re.search(r"(\d+)\.(\d+)", text)
-    return f"{match.group(1)}.{match.group(2)}" if match else None
+    """X.Y.Z when the row names a patch release ('~0.5.1', '0.10.1'), else X.Y ('~0.7.x' -> 0.7)."""
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if not match:
+        return None
+    return ".".join(g for g in match.groups() if g is not None)
 
 
 def _flag(notes: str, *names: str) -> int | None:
@@ -101,7 +107,7 @@ def _inputs(rec: dict[str, str]) -> tuple[SizingInput, float | None]:
         max_num_seqs=_flag(notes, "max_num_seqs", "--max-num-seqs"),
         gpu_memory_utilization=_num(rec["gpu_memory_utilization"]),
         block_size=int(_num(rec["block_size"]) or 0) or _flag(notes, "--block-size") or None,
-        vllm_version=_version(rec["vllm_version"]),
+        vllm_version=VERSION_HINTS.get(rec["source"].split(" ")[0]) or _version(rec["vllm_version"]),
     )
     return inp, _num(rec["gpu_total_gib"])
 
@@ -128,7 +134,7 @@ def _row(rec: dict[str, str]) -> Row:
         tokens_pred = None if tokens_logged is None else _rescale_tokens(est, kv)
     label = (
         f"{est.model.split('/')[-1][:30]:30s} {est.gpu:10s} TP{est.tensor_parallel_size} PP"
-        f"{est.pipeline_parallel_size} v{est.vllm_version:5s}"
+        f"{est.pipeline_parallel_size} v{est.vllm_version:6s}"
     )
     return Row(
         label,
@@ -136,6 +142,21 @@ def _row(rec: dict[str, str]) -> Row:
         (_num(rec["kv_cache_gib"]), kv),
         (tokens_logged, tokens_pred),
     )
+
+
+def _before_fix(rec: dict[str, str]) -> Row | None:
+    """A second comparison for rows whose notes log the block count before the fixing PR (0.2.4)."""
+    match = re.search(r"[Bb]efore fix:? (\d+) blocks", rec["notes"])
+    if not match:
+        return None
+    inp, _ = _inputs(rec)
+    est = estimate_memory(inp.model_copy(update={"vllm_version": "0.2.4"}))
+    logged = int(match.group(1)) * est.block_size
+    label = (
+        f"{est.model.split('/')[-1][:30]:30s} {est.gpu:10s} TP{est.tensor_parallel_size} PP"
+        f"{est.pipeline_parallel_size} v{est.vllm_version:6s}"
+    )
+    return Row(label, (None, None), (None, None), (logged, est.num_gpu_blocks * est.block_size))
 
 
 def _rescale_tokens(est, kv_gib: float) -> float:
@@ -180,15 +201,18 @@ def main(argv: list[str]) -> int:
         for rec in csv.DictReader(handle):
             try:
                 rows.append(_row(rec))
+                before = _before_fix(rec)
+                if before is not None:
+                    rows.append(before)
             except (SizingError, ValueError) as exc:
                 skipped.append(f"{rec['model'][:45]:45s} {rec['gpu'][:22]:22s} {str(exc)[:70]}")
     print(
-        f"{'row':58s} {'weights GiB logged/pred/err':>26s}  {'KV GiB logged/pred/err':>26s}  "
+        f"{'row':59s} {'weights GiB logged/pred/err':>26s}  {'KV GiB logged/pred/err':>26s}  "
         f"{'KV tokens logged/pred/err':>26s}"
     )
     for row in rows:
         print(
-            f"{row.label:58s} {_cell(row.weights, '.2f')}  {_cell(row.kv_gib, '.2f')}  "
+            f"{row.label:59s} {_cell(row.weights, '.2f')}  {_cell(row.kv_gib, '.2f')}  "
             f"{_cell(row.kv_tokens, '.0f')}"
         )
     print(f"\nrows used: {len(rows)}; skipped: {len(skipped)}")

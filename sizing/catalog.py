@@ -398,7 +398,8 @@ TYPED: tuple[CatalogEntry, ...] = (
         aliases=("deepseek-coder-6.7b",),
         source=_CARD,
         published_params_b=6.74,
-        config=_llama(4096, 32, 32, 32, 11008, 32256, 16384),
+        # rope_scaling linear x4 on 16384 positions: vLLM derives max_model_len 65536
+        config=_llama(4096, 32, 32, 32, 11008, 32256, 16384, rope_scaling={"type": "linear", "factor": 4.0}),
     ),
     CatalogEntry(
         hf_id="codellama/CodeLlama-13b-Instruct-hf",

@@ -402,6 +402,22 @@ def _native_quantization(cfg: Config) -> dict[str, Any]:
     )
 
 
+def _rope_scaled_max_len(rope_scaling: Any, model_type: str, max_len: int) -> int:
+    """vLLM's derived max_model_len (config.py::_get_and_verify_max_len): max_position_embeddings times
+    rope_scaling.factor, except for rope types su/longrope/llama3 (already scaled) and Gemma 3 (its 128K
+    already includes the factor); yarn scales original_max_position_embeddings instead.
+    """
+    if not isinstance(rope_scaling, Mapping) or model_type.startswith("gemma3"):
+        return max_len
+    rope_type = rope_scaling.get("type") or rope_scaling.get("rope_type")
+    if rope_type is None or rope_type in ("su", "longrope", "llama3", "default"):
+        return max_len
+    factor = float(rope_scaling.get("factor") or 1.0)
+    if rope_type == "yarn":
+        max_len = int(rope_scaling.get("original_max_position_embeddings") or max_len)
+    return int(max_len * factor)
+
+
 def arch_from_config(
     cfg: Config, hf_id: str, source: str, aliases: tuple[str, ...] = (), **overrides: Any
 ) -> ModelArch:
@@ -421,6 +437,9 @@ def arch_from_config(
         facts.setdefault("max_position_embeddings", text.get("max_position_embeddings"))
         if facts.get("max_position_embeddings") is None:
             facts["max_position_embeddings"] = 4096
+        facts["max_position_embeddings"] = _rope_scaled_max_len(
+            text.get("rope_scaling"), model_type, int(facts["max_position_embeddings"])
+        )
         facts.setdefault("vision_params", _vision_params(cfg.get("vision_config")))
         facts.update(_native_quantization(cfg))
         facts.update(overrides)

@@ -27,7 +27,8 @@ NON_TORCH_V0_GIB = 0.05  # V0 0.7 logs: 0.03 (RTX 4060) and 0.05 (A10-class)
 NCCL_V1_GIB = 0.1  # 0.10.1 A100 TP2/TP4 logs: non_torch ~0.2 vs ~0.1 at TP1, NCCL inside the budget
 NCCL_V0_GIB = 1.79  # PR #10511: Llama-3-8B non_torch 1.79 GiB at TP1 -> 3.58 at TP2
 CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB = 0.1, 0.006  # llm-d: 0.1 (28 layers) .. 1.03 GiB (gpt-oss)
-V0_AUTO_CHUNKED_CONTEXT, V0_CHUNKED_MNBT, V0_MIN_MNBT = 32768, 2048, 2048
+V0_AUTO_CHUNKED_CONTEXT, V0_MIN_MNBT = 32768, 2048  # arg_utils.py `max_model_len > 32768`; max(mml, 2048)
+PRE_MLA_HEAD_SIZE = 256  # deepseek_v2.py before v0.7.1: Attention(num_local_heads, 256, ...), q/k/v padded
 
 
 class Resolved(NamedTuple):
@@ -43,6 +44,7 @@ class Resolved(NamedTuple):
     max_num_seqs: int
     gpu_memory_utilization: float
     block_size: int
+    chunked_prefill: bool
 
 
 class StageFacts(NamedTuple):
@@ -87,7 +89,8 @@ def _layer_kv_bytes(arch: ModelArch, layer: LayerSpec, tp: int, kv_bytes: int, a
     if att.kind == "mla":
         if acc.mla_cache:
             return att.head_dim * kv_bytes  # kv_lora_rank + qk_rope_head_dim, replicated on every rank
-        return 2 * max(1, arch.num_attention_heads // tp) * arch.head_dim * kv_bytes  # pre-0.7: per-head K/V
+        # before 0.7.1: full per-head K and V of the MLA heads, each padded to 256 (PRE_MLA_HEAD_SIZE)
+        return 2 * max(1, arch.num_attention_heads // tp) * PRE_MLA_HEAD_SIZE * kv_bytes
     return max(1, att.num_kv_heads // tp) * (att.head_dim + att.v_head_dim) * kv_bytes
 
 
@@ -138,7 +141,9 @@ def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -
     Forward: bf16 tensors alive at once per token - residual/normed/attention/MLP outputs (4 x hidden),
     qkv, and the MLP intermediates (gate_up + activation = 3 x intermediate, or for fused MoE
     top_k x (3 x moe_intermediate + hidden)). Sampler: `sampler_copies` fp32 vocab-sized tensors per
-    sequence (logits, sort values/indices, probabilities), fitted per release - docs/sizing.md.
+    sequence (logits, sort values/indices, probabilities), fitted per release - docs/sizing.md. V0 with
+    chunked prefill shows no sampler peak: 0.06 GiB at mnbt 512 (vLLM#10517, Llama-3.1-8B, 35K context)
+    and 0.22 GiB at 2048 (OCI row) are the forward pass alone, where 256 sequences would add 1.2 GiB.
     """
     h = arch.hidden_size
     classes, _ = _layer_classes(arch.hf_id)
@@ -148,12 +153,14 @@ def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -
     qkv = (arch.num_attention_heads // tp + 2 * kv) * arch.head_dim
     forward = r.max_num_batched_tokens * 2 * (4 * h + qkv + max(dense, moe))
     sampler = 0.0
-    if last_stage:
+    if last_stage and (r.acc.v1_engine or not r.chunked_prefill):
         sampler = r.acc.sampler_copies * min(r.max_num_seqs, r.max_num_batched_tokens) * arch.vocab_size * 4
     return max(forward, sampler)
 
 
 def _non_torch_bytes(r: Resolved, world: int) -> float:
+    if r.acc.torch_only_peak:  # 0.2.0-0.2.4 charged the torch allocator peak only
+        return 0.0
     base = NON_TORCH_GIB if r.acc.v1_engine else NON_TORCH_V0_GIB
     nccl = (NCCL_V1_GIB if r.acc.v1_engine else NCCL_V0_GIB) if (world > 1 and r.acc.nccl_in_budget) else 0.0
     return (base + nccl) * GIB
@@ -217,7 +224,10 @@ def _resolve(inp: SizingInput) -> Resolved:
             f"max_model_len {mml} exceeds {arch.hf_id}'s max_position_embeddings "
             f"{arch.max_position_embeddings}; use at most that"
         )
-    mnbt = inp.max_num_batched_tokens or defaults.max_num_batched_tokens or _v0_mnbt(mml)
+    chunked = acc.v1_engine or _v0_chunked(arch, acc, mml, inp.max_num_batched_tokens)
+    mnbt = inp.max_num_batched_tokens or defaults.max_num_batched_tokens
+    if mnbt is None:  # V0: one chunk, or one prefill of the whole context (§5)
+        mnbt = acc.v0_chunked_mnbt if chunked else max(mml, V0_MIN_MNBT)
     return Resolved(
         arch=arch,
         gpu=gpu,
@@ -229,12 +239,24 @@ def _resolve(inp: SizingInput) -> Resolved:
         max_num_seqs=inp.max_num_seqs or defaults.max_num_seqs,
         gpu_memory_utilization=inp.gpu_memory_utilization or defaults.gpu_memory_utilization,
         block_size=inp.block_size or defaults.block_size,
+        chunked_prefill=chunked,
     )
 
 
-def _v0_mnbt(mml: int) -> int:
-    """V0: chunked prefill auto-enabled past 32K context; otherwise one prefill of max_model_len (§5)."""
-    return V0_CHUNKED_MNBT if mml > V0_AUTO_CHUNKED_CONTEXT else max(mml, V0_MIN_MNBT)
+def _v0_chunked(arch: ModelArch, acc: VllmAccounting, mml: int, mnbt: int | None) -> bool:
+    """Whether a V0 engine runs chunked prefill (engine/arg_utils.py, PR #6666 and successors).
+
+    An explicit max_num_batched_tokens below max_model_len is only accepted with chunked prefill on.
+    Auto-enabled past 32K context from 0.5.4, except for sliding-window models, multimodal models (PR
+    #8425, 0.6.1) and MLA (0.7.1+: "Chunked prefill not supported for Multimodal or MLA in V0").
+    """
+    if mnbt is not None:
+        return mnbt < mml
+    if not acc.v0_auto_chunked_prefill or mml <= V0_AUTO_CHUNKED_CONTEXT:
+        return False
+    if arch.sliding_window is not None or (arch.vision_params and acc.multimodal_no_auto_chunk):
+        return False
+    return not (arch.is_mla and acc.mla_cache)
 
 
 # FP8 checkpoints run weight-only through FP8 Marlin from compute capability 7.5 (vLLM docs, features/

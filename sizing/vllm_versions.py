@@ -16,6 +16,7 @@ from sizing.gpus import GpuProfile
 
 LATEST_VLLM_VERSION = "0.33"
 Version = tuple[int, int]
+FullVersion = tuple[int, int, int]
 
 
 class VllmAccounting(BaseModel):
@@ -30,7 +31,13 @@ class VllmAccounting(BaseModel):
     cudagraph_in_budget: bool = Field(description="graph memory estimated inside the budget from 0.20 (§2)")
     other_processes_counted: bool = Field(description="before ~0.6.5 (PR #10511) (§1)")
     hybrid_kv_manager: bool = Field(description="sliding-window layers keep only the window (V1 0.10+) (§4)")
-    mla_cache: bool = Field(description="MLA latent cache (0.7+); before that K/V per head (§3, issue #6156)")
+    mla_cache: bool = Field(description="MLA latent cache (0.7.1+); before that K/V per head, padded to 256")
+    torch_only_peak: bool = Field(
+        description="before 0.2.5 the profile charged only torch.cuda.max_memory_allocated() (no non-torch)"
+    )
+    v0_auto_chunked_prefill: bool = Field(description="V0 turns chunked prefill on past 32K context (0.5.4+)")
+    multimodal_no_auto_chunk: bool = Field(description="V0 leaves multimodal models unchunked (0.6.1+)")
+    v0_chunked_mnbt: int = Field(description="V0 chunked-prefill max_num_batched_tokens: 512, 2048 from 0.6.5")
     tokens_from_concurrency: bool = Field(
         description="'GPU KV cache size' = concurrency x max_model_len (0.22+)"
     )
@@ -54,14 +61,20 @@ class VllmDefaults(BaseModel):
 
 
 def parse_version(version: str | None) -> Version:
+    """X.Y of a release string (the patch level is dropped)."""
+    return parse_full_version(version)[:2]
+
+
+def parse_full_version(version: str | None) -> FullVersion:
+    """(X, Y, Z) of 'X.Y' or 'X.Y.Z[suffix]'; a bare X.Y means its first release X.Y.0."""
     text = (version or LATEST_VLLM_VERSION).strip().lstrip("v")
-    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?(?:[.+\-]?\w*)*", text)
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?(?:[.+\-]?\w*)*", text)
     if not match:
         raise SizingError(
             f"vLLM version {version!r} is not X.Y or X.Y.Z (e.g. 0.11 or {LATEST_VLLM_VERSION})"
         )
-    parsed = (int(match.group(1)), int(match.group(2)))
-    if parsed < (0, 2) or parsed > parse_version_plain(LATEST_VLLM_VERSION):
+    parsed = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
+    if parsed[:2] < (0, 2) or parsed[:2] > parse_version_plain(LATEST_VLLM_VERSION):
         raise SizingError(
             f"vLLM version {version!r} is outside the modelled releases 0.2 .. {LATEST_VLLM_VERSION}"
         )
@@ -75,23 +88,42 @@ def parse_version_plain(text: str) -> Version:
 
 @lru_cache(maxsize=64)
 def accounting(version: str | None) -> VllmAccounting:
-    v = parse_version(version)
+    full = parse_full_version(version)
+    v = full[:2]
     v1 = v >= (0, 8)
     return VllmAccounting(
-        version=f"{v[0]}.{v[1]}",
+        version=_label(version, full),
         v1_engine=v1,
         chunked_prefill=v1,
         nccl_in_budget=v < (0, 11),
         cudagraph_in_budget=v >= (0, 20),
         other_processes_counted=v < (0, 7),
         hybrid_kv_manager=v >= (0, 10),
-        mla_cache=v >= (0, 7),
+        # MLA cache: vLLM v0.7.1 (Jan 2025). Before it deepseek_v2.py expanded the latent to per-head K
+        # and V and padded q/k/v to head size 256 ("TODO, support head_size 192"): PR #10927's "Before"
+        # log (DeepSeek-V2-Lite, H100) holds 35.42 GiB in 5373 blocks = 16 heads x 2 x 256 x 2 B per layer.
+        mla_cache=full >= (0, 7, 1),
+        # 0.2.0-0.2.4 worker.py: peak = torch.cuda.max_memory_allocated(); PR #2031 (0.2.5) switched to
+        # total - free from torch.cuda.mem_get_info(), charging NCCL and the CUDA context too.
+        torch_only_peak=full < (0, 2, 5),
+        # PR #6666 (merged 2024-07-23, first in 0.5.4): chunked prefill by default when max_model_len > 32K
+        # (engine/arg_utils.py: `use_long_context = max_model_len > 32768`). Its default chunk was 512
+        # until PR #10544 (merged 2024-11-21, first in 0.6.5) raised it to 2048.
+        v0_auto_chunked_prefill=full >= (0, 5, 4),
+        multimodal_no_auto_chunk=full >= (0, 6, 1),  # PR #8425 (Sep 2024)
+        v0_chunked_mnbt=2048 if full >= (0, 6, 5) else 512,
         tokens_from_concurrency=v >= (0, 22),
         # Fit on shared/data/vllm_reference_logs.csv (docs/sizing.md): 0.8-0.10 V1 logs show a sampler
         # dummy run of about 3 fp32 vocab-sized copies per sequence; V0 and 0.11+ about 9.8.
         sampler_copies=3.0 if (0, 8) <= v < (0, 11) else 9.8,
         top_tier_160gib=v >= (0, 33),
     )
+
+
+def _label(version: str | None, full: FullVersion) -> str:
+    """'X.Y', or 'X.Y.Z' when the caller named a patch release."""
+    named_patch = version is not None and version.strip().lstrip("v").count(".") >= 2
+    return f"{full[0]}.{full[1]}.{full[2]}" if named_patch else f"{full[0]}.{full[1]}"
 
 
 @lru_cache(maxsize=256)
