@@ -40,11 +40,21 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     )
     a("--max-usd-per-hour", type=float, default=None, help="budget for the whole deployment")
     a("--target-tokens-per-s", type=float, default=None, help="output tokens/s the deployment must sustain")
-    a("--max-time-per-output-token-ms", type=float, default=None, help="latency bound per output token")
+    a(
+        "--max-time-per-output-token-ms",
+        type=float,
+        default=None,
+        help="latency bound per output token (default: 100 for realtime, none for batch)",
+    )
     a("--headroom", type=float, default=0.3, help="extra KV capacity over concurrency x max_model_len")
     a("--allow-family", action="append", default=None, help="only these instance families (p5, g6e ...)")
     a("--exclude-family", action="append", default=None, help="never these instance families")
     a("--vllm-version", default=None, help="X.Y whose memory accounting applies (default: latest)")
+    a(
+        "--strict-dtype",
+        action="store_true",
+        help="refuse GPUs without BF16 (T4, V100) instead of planning them with fp16",
+    )
     a(
         "--previous-instance-type",
         default=None,
@@ -71,6 +81,7 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
         max_usd_per_hour=args.max_usd_per_hour,
         headroom=args.headroom,
         vllm_version=args.vllm_version,
+        strict_dtype=getattr(args, "strict_dtype", False),
     )
 
 
@@ -118,12 +129,22 @@ def _money(x: float | None, digits: int = 2) -> str:
     return "-" if x is None else f"${x:,.{digits}f}"
 
 
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
 def _weights(plan: Plan) -> str:
     return (
         f"{plan.dtype} weights"
         if plan.quantization == "none"
         else f"{plan.quantization} weights, {plan.dtype}"
     )
+
+
+def _bound(plan: Plan) -> str:
+    if plan.max_time_per_output_token_ms is None:
+        return "none (batch)"
+    return f"{plan.max_time_per_output_token_ms:g} ms per output token ({plan.latency_bound_source})"
 
 
 def report(plan: Plan) -> str:
@@ -151,6 +172,7 @@ def report(plan: Plan) -> str:
         f"  throughput ~{t.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch "
         f"{t.batch_size}, {t.total_output_tokens_per_s:,.0f} total, "
         f"{t.time_per_output_token_ms:.1f} ms/token ({t.bound}-bound)",
+        f"  latency bound: {_bound(plan)}",
         f"  prices: {plan.price_source} as of {plan.prices_as_of:%Y-%m-%d}",
         "",
         "Per-GPU memory:",
@@ -160,15 +182,16 @@ def report(plan: Plan) -> str:
     if plan.alternatives:
         head = (
             f"  {'#':>2} {'instance':<18} {'region':<11} {'n':>3} {'TP':>3} {'PP':>3} {'rep':>4} "
-            f"{'capacity':<9} {'USD/h':>10} {'USD/Mtok':>9}  why not"
+            f"{'capacity':<9} {'dtype':<5} {'USD/h':>10} {'USD/Mtok':>9} {'ms/tok':>7}  why not"
         )
         lines += ["Alternatives:", head]
         for i, a in enumerate(plan.alternatives, 1):
             lines.append(
                 f"  {i:>2} {a.instance_type:<18} {a.region:<11} {a.instance_count:>3} "
                 f"{a.tensor_parallel_size:>3} {a.pipeline_parallel_size:>3} {a.replicas:>4} "
-                f"{a.capacity_type:<9} {_money(a.usd_per_hour):>10} "
-                f"{_money(a.usd_per_million_output_tokens, 3):>9}  {a.why_not}"
+                f"{a.capacity_type:<9} {a.dtype or '-':<5} {_money(a.usd_per_hour):>10} "
+                f"{_money(a.usd_per_million_output_tokens, 3):>9} {_ms(a.time_per_output_token_ms):>7}  "
+                f"{a.why_not}"
             )
         lines.append("")
     lines += ["Why:", f"  {plan.explanation}"]
@@ -179,10 +202,15 @@ def handle(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
     if args.json:
         print(json.dumps(plan.model_dump(mode="json"), indent=2))
-    else:
-        print(report(plan))
-        for w in plan.warnings:
-            print(f"warning: {w}", file=sys.stderr)
+        return 0
+    # Warnings go to stderr whole lines first, flushed before the report starts: with both streams on one
+    # terminal or file (2>&1) a block-buffered stdout could otherwise be cut mid-line by them.
+    sys.stdout.flush()
+    for w in plan.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    sys.stderr.flush()
+    print(report(plan))
+    sys.stdout.flush()
     return 0
 
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from planner.models import Workload
-from planner.search import Candidate, SearchResult
+from planner.search import (
+    PCIE_CUSTOM_ALLREDUCE_MAX_TP,
+    Candidate,
+    SearchResult,
+    latency_bound,
+)
 
 BAND_LABELS = ("<5%", "5-10%", "10-15%", "15-20%", ">20%")
 # Reading speed: ~250 words/min x ~1.3 tokens per word = ~5.5 tokens/s, so slower than ~180 ms per
-# output token a streamed answer lags its reader. Only a warning: the workload sets any real bound.
+# output token a streamed answer lags its reader: a warning when a relaxed realtime bound allows it.
 READING_SPEED_MS_PER_TOKEN = 180.0
 KIND_TEXT = {
     "budget": "the budget (max USD/h)",
@@ -16,7 +21,8 @@ KIND_TEXT = {
     "scale": "the instance count (more than the planner will provision)",
     "context": "KV cache: one max_model_len request does not fit a replica's KV pool",
     "weights": "GPU memory: the weights (plus activation peak and overhead) do not fit",
-    "precision": "precision: the requested fp8/mxfp4 format cannot run on the GPUs offered",
+    "precision": "precision: the requested format (fp8/mxfp4, or bf16 with strict_dtype) cannot run on the "
+    "GPUs offered",
     "price": "capacity: no price for the requested capacity type",
     "layout": "vLLM refuses the configuration (parallel layout or the model's limits)",
 }
@@ -99,49 +105,72 @@ def explanation(
         parts.append(f"Cheapest of {feasible} feasible candidates; runner-up: {describe(runner_up)}.")
     if churn_note:
         parts.append(churn_note[0].upper() + churn_note[1:] + ".")
+    parts.append(_latency_text(c, workload))
     parts += [n + "." for n in s.precision.notes]
+    parts += [f"Warning: {w}." for w in s.precision.warnings]
     tpot = s.throughput.time_per_output_token_ms
-    if (
-        workload.workload_type == "realtime"
-        and not workload.max_time_per_output_token_ms
-        and (tpot > READING_SPEED_MS_PER_TOKEN)
-    ):
+    if workload.workload_type == "realtime" and tpot > READING_SPEED_MS_PER_TOKEN:
         parts.append(
-            f"Warning: {tpot:.0f} ms per output token is slower than reading speed; set "
-            "--max-time-per-output-token-ms to plan for interactive latency."
+            f"Warning: {tpot:.0f} ms per output token is slower than reading speed "
+            f"(~{READING_SPEED_MS_PER_TOKEN:.0f} ms); the relaxed bound allows it."
         )
     return " ".join(parts)
 
 
+def _latency_text(c: Candidate, workload: Workload) -> str:
+    bound, source = latency_bound(workload)
+    tpot = c.sized.throughput.time_per_output_token_ms
+    if bound is None:
+        return "Latency bound: none (batch work); the plan is the cheapest that holds the KV cache."
+    if source == "realtime default":
+        return (
+            f"Latency bound: {bound:g} ms per output token, the realtime default (10 tokens/s per "
+            f"request, faster than reading); {tpot:.1f} ms meets it; relax it with "
+            "--max-time-per-output-token-ms."
+        )
+    return f"Latency bound: {bound:g} ms per output token (the workload's); {tpot:.1f} ms meets it."
+
+
+def _usd(x: float) -> str:
+    return f"${x:,.4f}" if abs(x) < 0.01 else f"${x:,.2f}"
+
+
 def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
-    """One line: why a runner-up lost to the plan."""
-    diff = alt.cost.usd_per_hour - chosen.cost.usd_per_hour
-    base = max(chosen.cost.usd_per_hour, 1e-9)
+    """One line: why a runner-up lost to the plan, following Candidate.rank_key's order."""
+    ka, kc = alt.rank_key(), chosen.rank_key()
     extra = []
     if alt.sized.instance_count != chosen.sized.instance_count:
         n = alt.sized.instance_count
         extra.append(f"{n} instance{'s' if n > 1 else ''} vs {chosen.sized.instance_count}")
     if alt.sized.layout.instances_per_replica > 1:
         extra.append(f"replica spans {alt.sized.layout.instances_per_replica} nodes (EFA)")
+    if alt.sized.precision.dtype != chosen.sized.precision.dtype:
+        extra.append(f"runs {alt.sized.precision.dtype}")
     tail = f" ({', '.join(extra)})" if extra else ""
-    if diff > 0.005:
-        return f"costs ${diff:,.2f}/h more (+{diff / base:.0%}){tail}"
-    if diff < -0.005:
-        saving = -diff / alt.cost.usd_per_hour if alt.cost.usd_per_hour else 0.0
+    diff = ka[0] - kc[0]
+    if ka < kc:  # ranks above the plan: only when the churn threshold kept the deployed type
+        saving = -diff / max(kc[0], 1e-9)
         return (
-            f"${-diff:,.2f}/h cheaper ({saving:.1%}) but within the {churn_threshold:.0%} churn threshold:"
-            f" kept the current instance type{tail}"
+            f"{_usd(-diff)}/h cheaper ({saving:.1%}), within the {churn_threshold:.0%} churn threshold: "
+            f"kept the current instance type{tail}"
         )
-    alt_lay = alt.sized.layout
-    if alt.offer.instance.interconnect == "pcie" and alt_lay.tp > chosen.sized.layout.tp:
-        return f"same cost; TP={alt_lay.tp} over PCIe (vLLM advises PP over TP without NVLink){tail}"
-    d_tps = chosen.sized.throughput.total_output_tokens_per_s - alt.sized.throughput.total_output_tokens_per_s
-    if d_tps > 0.05:
+    if diff > 0:
+        return f"costs {_usd(diff)}/h more (+{diff / max(kc[0], 1e-9):.0%}){tail}"
+    if ka[1] > kc[1]:
         return (
-            f"same cost, lower throughput ({alt.sized.throughput.total_output_tokens_per_s:,.0f} vs "
-            f"{chosen.sized.throughput.total_output_tokens_per_s:,.0f} output tokens/s){tail}"
+            f"same cost; TP={alt.sized.layout.tp} over PCIe (no vLLM custom all-reduce above "
+            f"{PCIE_CUSTOM_ALLREDUCE_MAX_TP} PCIe GPUs; vLLM advises PP without NVLink){tail}"
         )
-    return f"tie on cost and throughput, broken by instance count, GPUs, region order then name{tail}"
+    if ka[2] > kc[2]:
+        return f"same cost, lower throughput ({-ka[2]:,.1f} vs {-kc[2]:,.1f} output tokens/s){tail}"
+    if ka[3] > kc[3]:
+        return f"same cost and throughput, more instances{tail}"
+    if ka[4] > kc[4]:
+        return f"same cost and throughput, more GPUs per replica ({ka[4]} vs {kc[4]}){tail}"
+    if ka[5] > kc[5]:
+        region = alt.offer.price.region
+        return f"same cost and throughput, region {region} comes later in the regions asked{tail}"
+    return f"tie on cost, throughput and size, broken by instance type name then layout{tail}"
 
 
 # A candidate that got further (priced, then sized) names the constraint to relax; among candidates that

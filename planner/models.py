@@ -34,7 +34,12 @@ class Workload(Frozen):
     max_model_len: int = Field(ge=16)
     concurrency: int = Field(ge=1, description="requests in flight at max_model_len")
     target_output_tokens_per_s: float | None = Field(default=None, gt=0)
-    max_time_per_output_token_ms: float | None = Field(default=None, gt=0)
+    max_time_per_output_token_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="latency bound; None = the realtime default (planner.search.REALTIME_DEFAULT_"
+        "MAX_TIME_PER_OUTPUT_TOKEN_MS), no bound for batch",
+    )
     workload_type: WorkloadType = "realtime"
     capacity: CapacityPreference = "auto"
     regions: tuple[str, ...] = ("us-east-1",)
@@ -43,6 +48,11 @@ class Workload(Frozen):
     max_usd_per_hour: float | None = Field(default=None, gt=0)
     headroom: float = Field(default=0.3, ge=0, le=4)
     vllm_version: str | None = None
+    strict_dtype: bool = Field(
+        default=False,
+        description="refuse GPUs that cannot run `dtype` (bf16 below compute capability 8.0: T4, V100) "
+        "instead of planning them with fp16",
+    )
 
 
 class MemoryBreakdown(Frozen):
@@ -83,6 +93,10 @@ class Alternative(Frozen):
     usd_per_hour: float
     usd_per_million_output_tokens: float | None
     why_not: str
+    instances_per_replica: int = Field(default=1, description="> 1: PP across instances over EFA")
+    dtype: Literal["bf16", "fp16"] | None = Field(default=None, description="what the layout would run")
+    time_per_output_token_ms: float | None = None
+    total_output_tokens_per_s: float | None = Field(default=None, description="all replicas")
 
 
 class Plan(Frozen):
@@ -126,4 +140,13 @@ class Plan(Frozen):
         default=None,
         description="what AWS bills (spot at its price); usd_per_hour adds spot interruption cost",
     )
-    warnings: tuple[str, ...] = Field(default=(), description="from the priced catalog, e.g. snapshot age")
+    warnings: tuple[str, ...] = Field(
+        default=(),
+        description="from the priced catalog (e.g. snapshot age) and the planner (e.g. bf16 planned as fp16)",
+    )
+    max_time_per_output_token_ms: float | None = Field(
+        default=None, description="the latency bound the plan meets (None: no bound, batch)"
+    )
+    latency_bound_source: Literal["workload", "realtime default"] | None = Field(
+        default=None, description="where max_time_per_output_token_ms came from"
+    )

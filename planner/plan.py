@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from planner.errors import PlanningError
 from planner.explain import binding_kind, describe, explanation, infeasible_message, why_not
 from planner.models import Alternative, MemoryBreakdown, Plan, Workload
-from planner.search import Candidate, SearchResult, eligible, search
+from planner.search import Candidate, SearchResult, eligible, latency_bound, search
 from planner.sizer import weight_format
 from pricing.models import PricedCatalog
 from sizing import SizingError, load_model
@@ -71,30 +73,53 @@ def _apply_churn(
 
 
 def _alternatives(ranked: list[Candidate], chosen: Candidate, threshold: float) -> tuple[Alternative, ...]:
-    seen = {chosen.instance_type}
-    out = []
+    """At most ALTERNATIVES runner-ups, distinct (instance type, layout), in rank order: first the best of
+    each other instance type (variety), then other layouts (any type, the chosen one's too) to fill."""
+    key = _layout_key
+    taken = {key(chosen)}
+    best_per_type = []
     for c in ranked:
-        if c.instance_type in seen:
-            continue
-        seen.add(c.instance_type)
-        lay = c.sized.layout
-        out.append(
-            Alternative(
-                instance_type=c.instance_type,
-                region=c.offer.price.region,
-                instance_count=c.sized.instance_count,
-                tensor_parallel_size=lay.tp,
-                pipeline_parallel_size=lay.pp,
-                replicas=c.sized.replicas,
-                capacity_type=c.cost.capacity_type,
-                usd_per_hour=c.cost.usd_per_hour,
-                usd_per_million_output_tokens=c.usd_per_million_output_tokens,
-                why_not=why_not(c, chosen, threshold),
-            )
-        )
-        if len(out) == ALTERNATIVES:
+        if (
+            c.instance_type != chosen.instance_type
+            and key(c) not in taken
+            and not any(b.instance_type == c.instance_type for b in best_per_type)
+        ):
+            best_per_type.append(c)
+    picked = best_per_type[:ALTERNATIVES]
+    taken |= {key(c) for c in picked}
+    for c in ranked:
+        if len(picked) == ALTERNATIVES:
             break
-    return tuple(out)
+        if key(c) not in taken:
+            picked.append(c)
+            taken.add(key(c))
+    picked.sort(key=Candidate.rank_key)
+    return tuple(_alternative(c, chosen, threshold) for c in picked)
+
+
+def _layout_key(c: Candidate) -> tuple:
+    lay = c.sized.layout
+    return (c.instance_type, lay.tp, lay.pp, lay.instances_per_replica)
+
+
+def _alternative(c: Candidate, chosen: Candidate, threshold: float) -> Alternative:
+    lay, thr = c.sized.layout, c.sized.throughput
+    return Alternative(
+        instance_type=c.instance_type,
+        region=c.offer.price.region,
+        instance_count=c.sized.instance_count,
+        tensor_parallel_size=lay.tp,
+        pipeline_parallel_size=lay.pp,
+        replicas=c.sized.replicas,
+        capacity_type=c.cost.capacity_type,
+        usd_per_hour=c.cost.usd_per_hour,
+        usd_per_million_output_tokens=c.usd_per_million_output_tokens,
+        why_not=why_not(c, chosen, threshold),
+        instances_per_replica=lay.instances_per_replica,
+        dtype=c.sized.precision.dtype,
+        time_per_output_token_ms=thr.time_per_output_token_ms,
+        total_output_tokens_per_s=thr.total_output_tokens_per_s,
+    )
 
 
 def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
@@ -141,6 +166,7 @@ def _build(
     threshold: float,
 ) -> Plan:
     s, lay, est = c.sized, c.sized.layout, c.sized.advice.estimate
+    bound, source = latency_bound(workload)
     runner_up = next((r for r in result.ranked if r.instance_type != c.instance_type), None)
     return Plan(
         model=arch.hf_id,
@@ -176,7 +202,9 @@ def _build(
         vllm_version=est.vllm_version,
         alternatives=_alternatives(result.ranked, c, threshold),
         explanation=explanation(c, workload, len(result.ranked), runner_up, churn_note),
-        warnings=catalog.warnings,
+        warnings=(*catalog.warnings, *s.precision.warnings),
+        max_time_per_output_token_ms=bound,
+        latency_bound_source=source,
     )
 
 
@@ -201,13 +229,13 @@ def _variants(workload: Workload, native: str | None, kind: str | None) -> list[
         out.append(("--kv-cache-dtype fp8", w.model_copy(update={"kv_cache_dtype": "fp8"})))
     if w.max_usd_per_hour is not None:
         out.append(("no --max-usd-per-hour", w.model_copy(update={"max_usd_per_hour": None})))
-    if w.target_output_tokens_per_s or w.max_time_per_output_token_ms:
+    if w.target_output_tokens_per_s:
+        out.append(("no --target-tokens-per-s", w.model_copy(update={"target_output_tokens_per_s": None})))
+    if w.strict_dtype and w.dtype == "bf16":
         out.append(
             (
-                "no throughput/latency target",
-                w.model_copy(
-                    update={"target_output_tokens_per_s": None, "max_time_per_output_token_ms": None}
-                ),
+                "no --strict-dtype (fp16 on GPUs without BF16)",
+                w.model_copy(update={"strict_dtype": False}),
             )
         )
     if w.capacity != "auto":
@@ -225,6 +253,20 @@ def _option(label: str, variant: Workload, catalog: PricedCatalog, arch) -> str:
         if unbounded.ranked:
             return f"{label}: over budget, cheapest is {describe(unbounded.ranked[0])}"
     return f"{label}: still infeasible ({kind or 'no offers'})"
+
+
+def _latency_option(workload: Workload, kind: str | None, catalog: PricedCatalog, arch) -> str | None:
+    """The bound the cheapest layout needs, when the latency bound binds or the workload set one."""
+    bound, source = latency_bound(workload)
+    if bound is None or (kind != "latency" and source != "workload"):
+        return None
+    res = search(workload, catalog, arch, latency_bound_ms=None)
+    label = f"a looser --max-time-per-output-token-ms (now {bound:g} ms, the {source})"
+    if not res.ranked:
+        return f"{label}: still infeasible without a bound ({binding_kind(res) or 'no offers'})"
+    best = res.ranked[0]
+    needed = math.ceil(best.sized.throughput.time_per_output_token_ms)
+    return f"--max-time-per-output-token-ms {needed} (now {bound:g} ms, the {source}): {describe(best)}"
 
 
 HALVINGS = 6  # down to 1/64 of the asked context or concurrency
@@ -273,6 +315,8 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
     if not arch.supports_pp:
         facts.append(f"{arch.hf_id} does not support pipeline parallelism in vLLM: no PP across nodes")
     options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch.quantization, kind)]
+    if (latency := _latency_option(workload, kind, catalog, arch)) is not None:
+        options.append(latency)
     longest = arch.max_position_embeddings
     if workload.max_model_len > longest:  # the model's own limit first, then halvings
         capped = workload.model_copy(update={"max_model_len": longest})

@@ -11,6 +11,13 @@ Layouts per instance shape (g GPUs per instance):
 Replicas: the fewest whose KV pools hold concurrency x max_model_len x (1 + headroom), then more while a
 throughput target or a time-per-output-token bound is missed; the instances bought are then filled with
 replicas (an idle GPU costs the same as a busy one).
+Latency bound: the workload's max_time_per_output_token_ms; for realtime work without one,
+REALTIME_DEFAULT_MAX_TIME_PER_OUTPUT_TOKEN_MS = 100 ms per output token (10 tokens/s per request).
+Databricks' LLM benchmarking guide ("Conduct your own LLM endpoint benchmarking", docs.databricks.com):
+"a TPOT of 100 milliseconds per token would be 10 tokens per second per user, or ~450 words per minute,
+which is faster than a typical person can read" - about 1.8x the ~250 words/min of reading (~5.5
+tokens/s at ~1.3 tokens per word), the margin the roofline's optimism (no scheduler overhead, see
+planner/throughput.py) needs. A user relaxes it with --max-time-per-output-token-ms; batch has none.
 Ranking (deterministic): expected USD/hour; on PCIe no TP above 2 (vLLM's custom all-reduce stops at
 two PCIe GPUs, NCCL takes over: PP preferred, see planner/throughput.py); higher output tokens/s; fewer
 instances; fewer GPUs per replica; region in the order asked; instance type name.
@@ -37,6 +44,8 @@ from sizing.models import MemoryEstimate, UtilizationAdvice
 MAX_INSTANCES = 64  # a plan beyond this many GPU instances is past typical account quotas: reported instead
 MAX_NODES_PER_REPLICA = 4
 TP_SIZES = (1, 2, 4, 8, 16)
+REALTIME_DEFAULT_MAX_TIME_PER_OUTPUT_TOKEN_MS = 100.0  # 10 tokens/s per request; see the module docstring
+FROM_WORKLOAD = object()  # search(..., latency_bound_ms=FROM_WORKLOAD): the bound latency_bound() gives
 # Binding-constraint kinds, from the furthest a candidate got to the earliest rejection.
 KINDS = ("budget", "latency", "throughput", "scale", "context", "weights", "precision", "price", "layout")
 
@@ -113,6 +122,15 @@ class SearchResult:
         self.rejections[r.kind] = (count + 1, best if best.score <= r.score else r)
 
 
+def latency_bound(workload: Workload) -> tuple[float | None, str | None]:
+    """(ms per output token, source): the workload's bound, else the realtime default, else none."""
+    if workload.max_time_per_output_token_ms is not None:
+        return workload.max_time_per_output_token_ms, "workload"
+    if workload.workload_type == "realtime":
+        return REALTIME_DEFAULT_MAX_TIME_PER_OUTPUT_TOKEN_MS, "realtime default"
+    return None, None
+
+
 def eligible(inst: InstanceType, workload: Workload) -> bool:
     """An NVIDIA GPU instance with whole GPUs, inside the family filters (Neuron and g6f slices are out)."""
     if (
@@ -181,20 +199,21 @@ def _fill(replicas: int, layout: Layout) -> tuple[int, int]:
 class Searcher:
     """One planning run over one catalog: sizing cached per (GPU, TP, PP), layouts per instance shape."""
 
-    def __init__(self, workload: Workload, arch) -> None:
+    def __init__(self, workload: Workload, arch, latency_bound_ms: float | None) -> None:
         self.workload = workload
         self.arch = arch
+        self.latency_bound_ms = latency_bound_ms
         self.sizer = ReplicaSizer(workload, arch)
         self._shapes: dict[tuple, list[Sized | Rejected]] = {}
         self.layouts_evaluated = 0
 
     def _meets_targets(self, thr: ThroughputEstimate) -> Rejected | None:
-        w = self.workload
-        if w.max_time_per_output_token_ms and thr.time_per_output_token_ms > w.max_time_per_output_token_ms:
+        w, bound = self.workload, self.latency_bound_ms
+        if bound is not None and thr.time_per_output_token_ms > bound:
             return Rejected(
                 "latency",
                 f"{thr.time_per_output_token_ms:.1f} ms per output token at batch "
-                f"{thr.batch_size} > {w.max_time_per_output_token_ms:g} ms",
+                f"{thr.batch_size} > {bound:g} ms",
                 thr.time_per_output_token_ms,
             )
         if w.target_output_tokens_per_s and thr.total_output_tokens_per_s < w.target_output_tokens_per_s:
@@ -301,9 +320,19 @@ class Searcher:
         return too_big and inst.efa_supported and bool(self.arch.supports_pp)
 
 
-def search(workload: Workload, catalog: PricedCatalog, arch) -> SearchResult:
-    """All feasible candidates in the workload's regions, cheapest first, and why the others failed."""
-    searcher = Searcher(workload, arch)
+def search(
+    workload: Workload,
+    catalog: PricedCatalog,
+    arch,
+    *,
+    latency_bound_ms: float | None | object = FROM_WORKLOAD,
+) -> SearchResult:
+    """All feasible candidates in the workload's regions, cheapest first, and why the others failed.
+
+    `latency_bound_ms` overrides the bound (None: no bound), to price relaxing it in infeasible messages.
+    """
+    bound = latency_bound(workload)[0] if latency_bound_ms is FROM_WORKLOAD else latency_bound_ms
+    searcher = Searcher(workload, arch, bound)
     result = SearchResult(ranked=[])
     region_rank = {r: i for i, r in enumerate(workload.regions)}
     for offer in catalog.offers:

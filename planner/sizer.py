@@ -11,8 +11,13 @@ Precision rules applied per GPU before sizing (issue 4, "never assumed fast"):
   be used leveraging the Marlin kernel").
 - FP8 KV cache below 8.9 is refused (no FP8 attention kernels are assumed there).
 - MXFP4 (gpt-oss) below cc 8.0 is refused (an assumption: its kernels target Ampere and newer).
-- BF16 needs cc >= 8.0; on Turing/Volta (T4, V100) vLLM casts to FP16 ("Bfloat16 is only supported on
-  GPUs with compute capability of at least 8.0"), so those candidates are sized and labelled fp16.
+- BF16 needs cc >= 8.0. vLLM refuses an explicit bfloat16 on Turing/Volta (T4 on g4dn, V100 on p3/p3dn):
+  its GPU worker raises "Bfloat16 is only supported on GPUs with compute capability of at least 8.0 ...
+  You can use float16 instead by explicitly setting the `dtype` flag in CLI, for example: --dtype=half"
+  (vllm/v1/worker/gpu_worker.py, `_check_if_gpu_supports_dtype`, vllm-project/vllm@0012cf69). So such a
+  candidate is planned with fp16 (the same 2 bytes per weight, the same sizing): Plan.dtype = "fp16" and
+  the rendered config says `dtype: float16`, with a warning (fp16's range is narrower than bf16's; a
+  bf16-trained checkpoint can overflow). With Workload.strict_dtype the GPU is refused instead.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ MIN_BYTES_PER_PARAM = {
 FP8_FAST_CC = 8.9
 FP8_MARLIN_MIN_CC = 7.5
 MXFP4_MIN_CC = 8.0
+BF16_MIN_CC = 8.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,7 @@ class Precision:
     quantization: str
     dense_tflops: float
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # also in Plan.warnings: the plan runs what the workload did not ask
 
 
 def weight_format(workload: Workload, native: str | None) -> str:
@@ -62,10 +69,20 @@ def precision_for(workload: Workload, native: str | None, gpu: GpuSpec) -> Preci
     cc = gpu.compute_capability or 0.0
     quant = weight_format(workload, native)
     notes: list[str] = []
-    dtype = workload.dtype
-    if dtype == "bf16" and cc < 8.0:
+    dtype, warnings = workload.dtype, ()
+    if dtype == "bf16" and cc < BF16_MIN_CC:
+        if workload.strict_dtype:
+            return (
+                f'bf16 refused on {gpu.gpu_name} (compute capability {cc} < 8.0; vLLM: "Bfloat16 is only '
+                f'supported on GPUs with compute capability of at least 8.0") and strict_dtype forbids fp16'
+            )
         dtype = "fp16"
-        notes.append(f"{gpu.gpu_name} has no BF16 (cc {cc}): vLLM runs FP16")
+        warnings = (
+            f"{gpu.gpu_name} has no BF16 (compute capability {cc} < 8.0; vLLM refuses --dtype bfloat16 "
+            "there): planned as fp16 (--dtype float16, same memory); fp16's narrower range can overflow "
+            "on a bf16-trained checkpoint: check its outputs, or set strict_dtype (--strict-dtype) to "
+            "refuse such GPUs",
+        )
     if workload.kv_cache_dtype == "fp8" and cc < FP8_FAST_CC:
         return f"fp8 KV cache refused on {gpu.gpu_name} (compute capability {cc} < 8.9)"
     if quant == "fp8" and cc < FP8_MARLIN_MIN_CC:
@@ -77,7 +94,7 @@ def precision_for(workload: Workload, native: str | None, gpu: GpuSpec) -> Preci
         tflops = gpu.dense_fp8_tflops
     elif quant == "fp8":
         notes.append(f"fp8 weights are weight-only (Marlin) on {gpu.gpu_name}: BF16 compute rate")
-    return Precision(dtype, quant, tflops, tuple(notes))
+    return Precision(dtype, quant, tflops, tuple(notes), warnings)
 
 
 class ReplicaSizer:

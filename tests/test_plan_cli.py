@@ -99,7 +99,7 @@ def test_workload_flags_map_to_the_workload_model():
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        ([*BASE[:2], "no-such-model", *BASE[3:]], "closest catalog ids"),
+        ([*BASE[:2], "no-such-model", *BASE[3:]], "unknown model 'no-such-model'"),
         ([*BASE, "--max-usd-per-hour", "0.1"], "binding constraint: the budget"),
         ([*BASE[:4], "0", *BASE[5:]], "concurrency"),
     ],
@@ -108,3 +108,42 @@ def test_errors_exit_2_with_one_message(capsys, argv, needle):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and needle in err
+
+
+def test_warnings_come_whole_and_before_the_report_on_a_shared_stream(monkeypatch):
+    # Both streams into one buffer (like `2>&1`): every warning line is whole and precedes the report.
+    import io
+    import sys
+
+    shared = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", shared)
+    monkeypatch.setattr(sys, "stderr", shared)
+    assert main(BASE) == 0
+    lines = shared.getvalue().splitlines()
+    first_report = next(i for i, line in enumerate(lines) if line.startswith("Plan for "))
+    warnings = [i for i, line in enumerate(lines) if line.startswith("warning: ")]
+    assert warnings and max(warnings) < first_report
+    assert all("warning:" not in line for line in lines[first_report:])
+    assert lines[warnings[0]].startswith("warning: us-east-1: using the bundled price snapshot")
+
+
+def test_report_and_json_say_which_latency_bound_applied(capsys):
+    assert main(BASE) == 0
+    assert "latency bound: 100 ms per output token (realtime default)" in capsys.readouterr().out
+    assert main([*BASE, "--max-time-per-output-token-ms", "250", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["max_time_per_output_token_ms"], data["latency_bound_source"]) == (250, "workload")
+    assert main([*BASE, "--workload", "batch"]) == 0
+    assert "latency bound: none (batch)" in capsys.readouterr().out
+
+
+def test_strict_dtype_flag():
+    import argparse
+
+    from advisor.plan_cmd import add_workload_arguments
+
+    parser = argparse.ArgumentParser()
+    add_workload_arguments(parser)
+    base = ["--model", "m", "--concurrency", "1", "--max-model-len", "1024"]
+    assert workload_from_args(parser.parse_args(base)).strict_dtype is False
+    assert workload_from_args(parser.parse_args([*base, "--strict-dtype"])).strict_dtype is True

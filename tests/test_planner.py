@@ -96,7 +96,11 @@ def test_llama70b_awq_int4_fits_where_bf16_does_not():
     assert plan.memory.weights_gib == pytest.approx(37.0, abs=1.0)
     assert plan.kv_cache_tokens >= 2 * 4096 * 1.2
     assert plan.usd_per_hour == pytest.approx(2 * G6E_X)
-    assert [a.instance_type for a in plan.alternatives] == ["g6e.12xlarge", "p5.48xlarge"]
+    # Only two other types: the best layout of each first, then the other g6e.12xlarge layouts fill the
+    # five slots (distinct type + layout), all listed in rank order (by cost, then throughput).
+    alts = [(a.instance_type, a.tensor_parallel_size, a.pipeline_parallel_size) for a in plan.alternatives]
+    assert [t for t, _, _ in alts] == ["g6e.12xlarge"] * 4 + ["p5.48xlarge"]
+    assert len(set(alts)) == 5
     # bf16 (~131 GiB of weights) cannot use one L40S at all: at least four per replica, or H100s.
     bf16 = make_plan(w.model_copy(update={"quantization": None}), cat)
     assert bf16.gpus_per_replica * bf16.memory.total_gpu_memory_gib > 131
@@ -107,11 +111,12 @@ def test_pcie_instance_prefers_pp_over_large_tp():
     # GPU needs all four GPUs: TP=4, TP=2 x PP=2 or TP=1 x PP=4, all at $10.49/h. vLLM's custom
     # all-reduce stops at two PCIe GPUs (NCCL above) and its docs advise PP without NVLink, so TP=4 is
     # ranked last although the roofline rates it fastest; TP=2 x PP=2 beats TP=1 x PP=4 on throughput.
+    # Batch work: no latency bound, so ranking alone decides.
     from planner.search import search
     from sizing import load_model
 
     cat = catalog(offer("g6e.12xlarge", G6E_12X))
-    w = Workload(model=LLAMA70, concurrency=4, max_model_len=4096)
+    w = Workload(model=LLAMA70, concurrency=4, max_model_len=4096, workload_type="batch")
     plan = make_plan(w, cat)
     assert (plan.tensor_parallel_size, plan.pipeline_parallel_size, plan.instance_count) == (2, 2, 1)
     ranked = search(w, cat, load_model(LLAMA70)).ranked
@@ -121,6 +126,13 @@ def test_pcie_instance_prefers_pp_over_large_tp():
         ranked[2].sized.throughput.total_output_tokens_per_s
         > ranked[0].sized.throughput.total_output_tokens_per_s
     )
+    # Realtime: the default 100 ms/token bound. PP=2 reads two stages of ~35 GB per GPU one after the
+    # other: 2 x 35e9 / (864e9 x 0.77) = 105 ms > 100 ms; TP=4 reads 35 GB once (53 ms) + 160 NCCL
+    # all-reduces x 20 us = ~57 ms: it is the only layout that meets the bound.
+    realtime = make_plan(w.model_copy(update={"workload_type": "realtime"}), cat)
+    assert (realtime.tensor_parallel_size, realtime.pipeline_parallel_size) == (4, 1)
+    assert realtime.throughput.time_per_output_token_ms < 100
+    assert ranked[0].sized.throughput.time_per_output_token_ms > 100
 
 
 def test_405b_bf16_needs_two_p5_nodes_with_pp2():
@@ -356,7 +368,7 @@ def test_neuron_and_fractional_gpus_are_never_planned():
 
 
 def test_bad_inputs_name_what_would_work():
-    with pytest.raises(PlanningError, match="closest catalog ids"):
+    with pytest.raises(PlanningError, match="unknown model .no-such-model."):
         make_plan(Workload(model="no-such-model", concurrency=1, max_model_len=1024), SMALL_GPUS)
     with pytest.raises(PlanningError, match="not in the priced catalog"):
         make_plan(
@@ -402,24 +414,54 @@ def test_too_many_instances_is_the_scale_constraint():
     assert "  - --concurrency 156: 52 x g6.xlarge" in msg
 
 
-def test_latency_bound_moves_405b_off_a_deep_pcie_pipeline():
+def test_realtime_default_latency_bound_moves_405b_off_a_deep_pcie_pipeline():
     # Cheapest by price: 3 x g7e.24xlarge (12 x 96 GiB over PCIe, $49.71/h) as TP=2 x PP=6 (no TP > 2
     # on PCIe): every token reads all 811 GB of weights stage after stage, two GPUs at a time:
-    # 811e9 / (2 x 1792e9 x 0.77) = 294 ms per token - slower than reading speed, which is flagged.
-    # A 100 ms bound leaves 2 x p5.48xlarge TP=8 x PP=2:
+    # 811e9 / (2 x 1792e9 x 0.77) = 294 ms per token. Realtime work without a bound gets the default
+    # 100 ms/token, which leaves 2 x p5.48xlarge TP=8 x PP=2:
     # 2 stages x 50.7 GB per GPU / (3350e9 x 0.77) = 2 x 19.7 ms + all-reduces = ~43 ms.
     cat = catalog(offer("g7e.24xlarge", 16.57), offer("p5.48xlarge", P5_48X))
-    cheap = make_plan(Workload(model=LLAMA405, concurrency=8, max_model_len=8192), cat)
-    assert (cheap.instance_type, cheap.instance_count) == ("g7e.24xlarge", 3)
-    assert (cheap.tensor_parallel_size, cheap.pipeline_parallel_size) == (2, 6)
-    assert cheap.throughput.time_per_output_token_ms > 294
-    assert "slower than reading speed" in cheap.explanation
-    fast = make_plan(
-        Workload(model=LLAMA405, concurrency=8, max_model_len=8192, max_time_per_output_token_ms=100), cat
-    )
+    w = Workload(model=LLAMA405, concurrency=8, max_model_len=8192)
+    fast = make_plan(w, cat)
     assert (fast.instance_type, fast.instance_count, fast.tensor_parallel_size) == ("p5.48xlarge", 2, 8)
     assert 39.4 < fast.throughput.time_per_output_token_ms < 100
-    assert "reading speed" not in fast.explanation
+    assert (fast.max_time_per_output_token_ms, fast.latency_bound_source) == (100, "realtime default")
+    assert "100 ms per output token, the realtime default" in fast.explanation
+    assert "reading speed" not in fast.explanation.split("realtime default")[1]
+    # The user relaxes the bound: the deep PCIe pipeline wins on price and is flagged as slower than
+    # reading speed (~180 ms/token).
+    relaxed = make_plan(w.model_copy(update={"max_time_per_output_token_ms": 1000}), cat)
+    assert (relaxed.instance_type, relaxed.instance_count) == ("g7e.24xlarge", 3)
+    assert (relaxed.tensor_parallel_size, relaxed.pipeline_parallel_size) == (2, 6)
+    assert relaxed.throughput.time_per_output_token_ms > 294
+    assert (relaxed.max_time_per_output_token_ms, relaxed.latency_bound_source) == (1000, "workload")
+    assert "slower than reading speed" in relaxed.explanation
+    # Batch work has no default bound: cheapest wins.
+    batch = make_plan(w.model_copy(update={"workload_type": "batch"}), cat)
+    assert (batch.instance_type, batch.max_time_per_output_token_ms, batch.latency_bound_source) == (
+        "g7e.24xlarge",
+        None,
+        None,
+    )
+    assert "Latency bound: none (batch work)" in batch.explanation
+
+
+def test_unmet_default_latency_bound_offers_the_bound_the_cheapest_layout_needs():
+    # Only g7e.24xlarge: 405B decodes at ~294 ms/token there (above), so the realtime default of 100 ms
+    # binds, and the nearest option names the bound that layout needs with its cost.
+    cat = catalog(offer("g7e.24xlarge", 16.57))
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA405, concurrency=8, max_model_len=8192), cat)
+    msg = str(err.value)
+    assert "binding constraint: the time-per-output-token bound" in msg and "> 100 ms" in msg
+    option = next(line for line in msg.splitlines() if "--max-time-per-output-token-ms" in line)
+    needed = int(option.split("--max-time-per-output-token-ms ")[1].split()[0])
+    assert 294 < needed < 400
+    assert "(now 100 ms, the realtime default): 3 x g7e.24xlarge" in option and "$49.71/h" in option
+    relaxed = make_plan(
+        Workload(model=LLAMA405, concurrency=8, max_model_len=8192, max_time_per_output_token_ms=needed), cat
+    )
+    assert (relaxed.instance_type, relaxed.instance_count) == ("g7e.24xlarge", 3)
 
 
 def test_context_beyond_the_models_limit_offers_the_limit():
@@ -430,3 +472,143 @@ def test_context_beyond_the_models_limit_offers_the_limit():
     msg = str(err.value)
     assert "binding constraint: vLLM refuses the configuration" in msg and "max_position_embeddings" in msg
     assert "  - --max-model-len 131072 (the model's limit): 1 x g6e.xlarge" in msg
+
+
+# --- bf16 on GPUs below compute capability 8.0 (T4 on g4dn, V100 on p3) ---------------------------------
+
+LLAMA3B = "meta-llama/Llama-3.2-3B-Instruct"
+G4DN_X = 0.526
+
+
+def test_bf16_on_t4_is_planned_as_fp16_with_a_warning():
+    # Llama-3.2-3B bf16 (3.21 B x 2 B = 6.0 GiB) fits one T4 (15 GiB). vLLM refuses --dtype bfloat16 on a
+    # T4 (cc 7.5 < 8.0, vllm/v1/worker/gpu_worker.py), so the plan runs fp16 (same bytes): Plan.dtype is
+    # what the rendered config uses, and the plan says so. g4dn.xlarge $0.526/h < g6.xlarge $0.8048/h.
+    w = Workload(model=LLAMA3B, concurrency=4, max_model_len=2048)
+    plan = make_plan(w, catalog(offer("g4dn.xlarge", G4DN_X), offer("g6.xlarge", G6_X)))
+    assert (plan.instance_type, plan.dtype) == ("g4dn.xlarge", "fp16")
+    assert any("planned as fp16" in warning for warning in plan.warnings)
+    assert "Warning: T4 has no BF16" in plan.explanation
+    assert [(a.instance_type, a.dtype) for a in plan.alternatives] == [("g6.xlarge", "bf16")]
+    assert "runs bf16" in plan.alternatives[0].why_not
+    from templates.render import render_vllm_config
+
+    rendered = render_vllm_config(plan)
+    assert "float16" in rendered and "bfloat16" not in rendered
+
+
+def test_bf16_alternative_on_t4_is_labelled_fp16():
+    # The L4 cheaper than the T4: the plan stays bf16 (cc 8.9) and the T4 runner-up says it would run fp16.
+    w = Workload(model=LLAMA3B, concurrency=4, max_model_len=2048)
+    plan = make_plan(w, catalog(offer("g4dn.xlarge", 0.9), offer("g6.xlarge", G6_X)))
+    assert (plan.instance_type, plan.dtype, plan.warnings) == ("g6.xlarge", "bf16", ())
+    (alt,) = plan.alternatives
+    assert (alt.instance_type, alt.dtype) == ("g4dn.xlarge", "fp16") and "runs fp16" in alt.why_not
+
+
+def test_strict_dtype_refuses_gpus_without_bf16_and_prices_the_fp16_fallback():
+    strict = Workload(model=LLAMA3B, concurrency=4, max_model_len=2048, strict_dtype=True)
+    plan = make_plan(strict, catalog(offer("g4dn.xlarge", G4DN_X), offer("g6.xlarge", G6_X)))
+    assert (plan.instance_type, plan.dtype, plan.alternatives) == ("g6.xlarge", "bf16", ())
+    with pytest.raises(PlanningError) as err:
+        make_plan(strict, catalog(offer("g4dn.xlarge", G4DN_X), offer("p3.2xlarge", 3.06)))
+    msg = str(err.value)
+    assert "binding constraint: precision" in msg and "bf16 refused on" in msg
+    assert "  - no --strict-dtype (fp16 on GPUs without BF16): 1 x g4dn.xlarge" in msg and "$0.53/h" in msg
+
+
+# --- alternatives: at most 5, distinct (instance type, layout), each why_not true to its numbers ---------
+
+MONEY = r"\$([\d,]+\.\d+)"
+
+
+def _money(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def assert_alternatives_agree_with_their_numbers(plan) -> None:
+    import re
+
+    alts = plan.alternatives
+    keys = [
+        (a.instance_type, a.tensor_parallel_size, a.pipeline_parallel_size, a.instances_per_replica)
+        for a in alts
+    ]
+    mine = (
+        plan.instance_type,
+        plan.tensor_parallel_size,
+        plan.pipeline_parallel_size,
+        plan.instances_per_replica,
+    )
+    assert len(alts) <= 5 and len(set(keys)) == len(keys) and mine not in keys
+    for a in alts:
+        why = a.why_not
+        assert a.time_per_output_token_ms is not None
+        if plan.max_time_per_output_token_ms is not None:  # every runner-up meets the same bound
+            assert a.time_per_output_token_ms <= plan.max_time_per_output_token_ms
+        if m := re.match(rf"costs {MONEY}/h more \(\+(\d+)%\)", why):
+            diff = a.usd_per_hour - plan.usd_per_hour
+            assert diff > 0 and _money(m[1]) == pytest.approx(diff, abs=0.005)
+            assert int(m[2]) == round(100 * diff / plan.usd_per_hour)
+        elif why.startswith("same cost"):
+            assert a.usd_per_hour == pytest.approx(plan.usd_per_hour, abs=1e-4)
+            if m := re.search(r"lower throughput \(([\d,.]+) vs ([\d,.]+) output tokens/s\)", why):
+                assert _money(m[1]) == pytest.approx(a.total_output_tokens_per_s)
+                assert _money(m[2]) == pytest.approx(plan.throughput.total_output_tokens_per_s)
+                assert a.total_output_tokens_per_s < plan.throughput.total_output_tokens_per_s
+            if m := re.search(r"TP=(\d+) over PCIe", why):
+                assert int(m[1]) == a.tensor_parallel_size > 2
+        elif m := re.match(rf"{MONEY}/h cheaper", why):
+            assert _money(m[1]) == pytest.approx(plan.usd_per_hour - a.usd_per_hour, abs=0.005)
+            assert "churn threshold" in why
+        else:
+            assert why.startswith("tie on cost") and a.usd_per_hour == pytest.approx(plan.usd_per_hour)
+        m = re.search(r"(\d+) instances? vs (\d+)", why)
+        if a.instance_count != plan.instance_count:
+            assert m and (int(m[1]), int(m[2])) == (a.instance_count, plan.instance_count)
+        else:
+            assert m is None
+        m = re.search(r"replica spans (\d+) nodes", why)
+        assert (int(m[1]) if m else 1) == a.instances_per_replica
+        assert (f"runs {a.dtype}" in why) == (a.dtype != plan.dtype)
+
+
+@pytest.mark.parametrize(
+    "workload",
+    [
+        Workload(model=LLAMA8, concurrency=20, max_model_len=2048),
+        Workload(model=LLAMA70, concurrency=8, max_model_len=4096, workload_type="batch"),
+        Workload(model=LLAMA70, concurrency=8, max_model_len=4096),
+        Workload(model=LLAMA405, concurrency=8, max_model_len=8192, workload_type="batch"),
+        Workload(model=LLAMA3B, concurrency=16, max_model_len=4096),
+    ],
+    ids=["8b", "70b-batch", "70b-realtime", "405b-batch", "3b"],
+)
+def test_each_alternatives_why_not_agrees_with_its_numbers(workload):
+    # Real instance facts at hand prices that make several types and layouts compete (PCIe and NVLink,
+    # single and multi-node, T4s that run fp16).
+    cat = catalog(
+        offer("g4dn.xlarge", G4DN_X),
+        offer("g4dn.12xlarge", 3.912),
+        offer("g4dn.metal", 7.824),
+        offer("g5.xlarge", G5_X),
+        offer("g5.12xlarge", G5_12X),
+        offer("g6.xlarge", G6_X),
+        offer("g6e.xlarge", G6E_X),
+        offer("g6e.12xlarge", G6E_12X),
+        offer("g7e.24xlarge", 16.57),
+        offer("p5.48xlarge", P5_48X),
+    )
+    plan = make_plan(workload, cat)
+    assert len(plan.alternatives) == 5
+    assert_alternatives_agree_with_their_numbers(plan)
+
+
+def test_why_not_agrees_when_the_churn_threshold_keeps_the_deployed_type():
+    cat = catalog(offer("g6e.xlarge", G6E_X), offer("g6e.2xlarge", G6E_X * 0.97), offer("g5.xlarge", 5.0))
+    plan = make_plan(
+        Workload(model=LLAMA8, concurrency=4, max_model_len=2048), cat, previous_instance_type="g6e.xlarge"
+    )
+    assert plan.instance_type == "g6e.xlarge"
+    assert plan.alternatives[0].why_not.startswith("$0.06/h cheaper (3.0%), within the 5% churn threshold")
+    assert_alternatives_agree_with_their_numbers(plan)

@@ -179,3 +179,59 @@ def test_multi_node_replicas_are_split_whole():
     # 2 replicas of 2 instances each, realtime mixed at band 0: 1 replica on-demand (2 instances), 1 spot.
     c = choose_capacity(price(), 4, 2, "realtime", "mixed")
     assert (c.on_demand_instances, c.spot_instances) == (2, 2)
+
+
+# --- one hand-derived test per roofline term (issue 4 review: KV read, TP all-reduce, PP bubble) ---------
+
+
+def test_decode_step_reads_the_kv_cache_of_the_whole_batch():
+    # Term: batch x context x KV bytes per token per GPU, read once per decode step on top of the weights.
+    # Llama-3.1-8B, one GPU, batch 16: raising the context from 1024 to 4096 tokens adds
+    # 16 x 3072 x 131,072 B = 6.442e9 B per step = 6.442e9 / (1555e9 x 0.77) = 5.380 ms per token
+    # (compute stays 16 x 2 x 8.03e9 / 156e12 = 1.6 ms, so the step stays memory-bound).
+    short = estimate_throughput(shape(), batch_size=16, context_tokens=1024, replicas=1)
+    long = estimate_throughput(shape(), batch_size=16, context_tokens=4096, replicas=1)
+    assert long.time_per_output_token_ms - short.time_per_output_token_ms == pytest.approx(5.380, abs=0.002)
+    assert long.bound == short.bound == "memory"
+    # Absolute: (16.06e9 + 16 x 4096 x 131,072) / 1197.35e9 = (16.06e9 + 8.590e9) / 1197.35e9 = 20.587 ms.
+    assert long.time_per_output_token_ms == pytest.approx(20.587, abs=0.002)
+
+
+def test_tp_allreduce_bytes_scale_with_the_batch():
+    # Term: 2 all-reduces per layer on the stage, ring bytes 2(tp-1)/tp x batch x hidden x 2 B over the
+    # link, plus a fixed latency. TP=2 on NVLink (300 GB/s per direction), batch 64, context 16:
+    #   ring bytes = 2 x 1/2 x 64 x 4096 x 2 = 524,288 B -> 524,288 / 300e9 = 1.748 us, + 5 us = 6.748 us;
+    #   x 32 layers x 2 = 0.4318 ms per step.
+    # Memory: (16.06e9 / 2 + 64 x 16 x 65,536) / 1197.35e9 = (8.03e9 + 67.1e6) / 1197.35e9 = 6.7625 ms.
+    # Compute: 64 x 2 x 8.03e9 / 2 GPUs / (312e12 x 0.5) = 3.294 ms < memory. Total 7.1943 ms.
+    tp2 = shape(
+        tensor_parallel_size=2,
+        nvlink=True,
+        link_gb_per_s=300.0,
+        weights_bytes_per_gpu=LLAMA8B_BYTES / 2,
+        kv_bytes_per_token_per_gpu=65536,
+    )
+    t = estimate_throughput(tp2, batch_size=64, context_tokens=16, replicas=1)
+    assert t.time_per_output_token_ms == pytest.approx(7.1943, abs=0.001)
+    one = estimate_throughput(tp2, batch_size=1, context_tokens=16, replicas=1)
+    # batch 1: ring 8,192 B / 300e9 = 0.0273 us + 5 us -> 64 x 5.0273 us = 0.3217 ms of all-reduce.
+    memory_1 = (LLAMA8B_BYTES / 2 + 16 * 65536) / 1197.35e9 * 1e3
+    assert one.time_per_output_token_ms - memory_1 == pytest.approx(0.3217, abs=0.0005)
+
+
+def test_pp_bubble_two_sequences_on_four_stages_leave_half_the_pipeline_idle():
+    # Term: time per token = PP x t_stage(max(1, B / PP)). PP=4 (PCIe, 25 GB/s), each stage a quarter of
+    # the weights and layers. B=2 < 4 stages: micro-batches of one sequence, two of four slots busy.
+    # t_stage(1) = (16.06e9 / 4 + 1024 x 32,768) / 1197.35e9 = (4.015e9 + 33.55e6) / 1197.35e9 = 3.3813 ms
+    #            + hand-off 8,192 B / 25e9 + 5 us = 5.33 us  -> 3.3866 ms; x 4 stages = 13.546 ms per token.
+    # B=2 -> 2 / 13.546 ms = 147.6 tokens/s; B=4 keeps micro-batch 1 and the same 13.546 ms: 295.3 tokens/s
+    # (the bubble filled). No TP, so no all-reduce term.
+    pp4 = shape(
+        pipeline_parallel_size=4, weights_bytes_per_gpu=LLAMA8B_BYTES / 4, kv_bytes_per_token_per_gpu=32768
+    )
+    two = estimate_throughput(pp4, batch_size=2, context_tokens=1024, replicas=1)
+    four = estimate_throughput(pp4, batch_size=4, context_tokens=1024, replicas=1)
+    assert two.time_per_output_token_ms == pytest.approx(13.546, abs=0.002)
+    assert four.time_per_output_token_ms == pytest.approx(13.546, abs=0.002)
+    assert two.decode_output_tokens_per_s == pytest.approx(147.6, abs=0.2)
+    assert four.decode_output_tokens_per_s == pytest.approx(295.3, abs=0.2)
