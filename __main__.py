@@ -17,12 +17,17 @@ stack_config = stack_config_from(config.get)
 catalog = pricing.load_priced_catalog(stack_config.regions, pricing=stack_config.pricing)
 for warning in catalog.warnings:
     pulumi.log.warn(warning)
-plan = planner.make_plan(stack_config.to_workload(), catalog)
-# EFA interfaces the instance type offers (DescribeInstanceTypes NetworkInfo.EfaInfo), for multi-node plans.
-efa_interfaces = max(
-    [o.instance.efa_max_interfaces for o in catalog.offers if o.instance.instance_type == plan.instance_type]
-    or [1]
+# The deployed type is kept unless the best plan saves more than churnThreshold: price noise does not
+# replace node groups on `pulumi up`.
+plan = planner.make_plan(
+    stack_config.to_workload(), catalog,
+    previous_instance_type=stack_config.current_instance_type, churn_threshold=stack_config.churn_threshold,
 )
+# EFA interfaces of the chosen type as priced (DescribeInstanceTypes EfaInfo); None -> snapshot catalog.
+efa_counts = [
+    o.instance.efa_max_interfaces for o in catalog.offers if o.instance.instance_type == plan.instance_type
+]
+efa_override = max(efa_counts, default=0) or None
 hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
-for key, value in deploy(plan, stack_config, hf_token, efa_interfaces=max(1, efa_interfaces)).items():
+for key, value in deploy(plan, stack_config, hf_token, efa_interfaces_override=efa_override).items():
     pulumi.export(key, value)

@@ -30,8 +30,8 @@ def handle(args: argparse.Namespace) -> int:
     run = run_main_program(config, secret_keys)
     print(format_run(run, show_config=args.show_outputs))
     if not has_hf_token(config):
-        print("\nnote: hfToken is not set (`pulumi config set --secret hfToken ...`): gated models will "
-              "not download")
+        print("\nnote: hfToken is not set: fine for public models; for a gated one run "
+              "`pulumi config set --secret hfToken hf_...` (pods read the hf-token Secret optionally)")
     elapsed_s = time.perf_counter() - started
     print(f"\n{len(run.resources)} resources, previewed in {elapsed_s:.1f} s (mocked engine)")
     return 0

@@ -44,9 +44,16 @@ class StackConfig(BaseModel):
     pricing: Literal["auto", "live", "snapshot"] = "auto"
     vllm_version: str | None = Field(default=None, alias="vllmVersion")
     associate_public_ip: bool = Field(default=False, alias="associatePublicIp")
+    # Churn control (planner.make_plan previous_instance_type / churn_threshold). A program cannot read
+    # its own stack's previous outputs before it declares resources: a StackReference's outputs are
+    # Outputs (known only asynchronously, unknown in preview), self-references are not a documented use,
+    # and the plan must be known synchronously to shape the node groups. So the deployed type is config:
+    # `pulumi config set currentInstanceType $(pulumi stack output instance_type)`.
+    current_instance_type: str | None = Field(default=None, alias="currentInstanceType")
+    churn_threshold: float = Field(default=0.05, ge=0, lt=1, alias="churnThreshold")
 
     @field_validator("quantization", "cluster_name", "node_role_arn", "max_usd_per_hour", "vllm_version",
-                     mode="before")
+                     "current_instance_type", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # Pulumi.yaml declares "" as the default of optional keys (a declared key without default is

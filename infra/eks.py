@@ -68,9 +68,14 @@ class GpuNodeGroups(pulumi.ComponentResource):
         pool: str,
         node_role_arn: pulumi.Input[str] | None = None,
         ami_type: EksAmiType = "AL2023_x86_64_NVIDIA",
-        efa_interfaces: int = 1,
+        efa_interfaces: int = 0,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        if plan.needs_efa and efa_interfaces < 1:
+            raise ValueError(
+                f"efa_interfaces: {plan.instance_type} replicas span nodes and need EFA interfaces; pass "
+                "the count (templates.render.efa_interfaces(plan)), e.g. 32 for p5.48xlarge"
+            )
         super().__init__("llm-advisor:eks:GpuNodeGroups", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         role_arn = node_role_arn or self._node_role(name)
@@ -181,7 +186,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
                 delete_on_termination="true",
                 security_groups=[cluster_sg, efa_sg.id] if card == 0 else [efa_sg.id],
             )
-            for card in range(max(1, count))
+            for card in range(count)
         ]
         return {
             "network_interfaces": interfaces,

@@ -18,6 +18,7 @@ from planner.models import Plan
 from templates.models import RenderOptions
 from templates.render import (
     default_options,
+    efa_interfaces,
     render_bundle,
     render_cloud_init,
     render_hf_token_secret,
@@ -26,57 +27,66 @@ from templates.render import (
 )
 
 
-def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
+def _options(plan: Plan, cfg: StackConfig, secret_id: str | None, efa: int | None = None) -> RenderOptions:
     base = default_options(plan)
-    return RenderOptions(name=base.name, namespace=cfg.namespace, hf_token_secret_id=secret_id)
+    return RenderOptions(
+        name=base.name, namespace=cfg.namespace, hf_token_secret_id=secret_id, efa_interfaces=efa
+    )
 
 
-def _apply_hint(plan: Plan, cfg: StackConfig, secret_arn: str | None) -> str:
+def _apply_hint(plan: Plan, options: RenderOptions) -> str:
     """Fetch the rendered files from the stack outputs, then apply them (token Secret first)."""
-    fetch = ["pulumi stack output kubernetes_yaml > kubernetes.yaml"]
-    if secret_arn:
-        fetch.append("pulumi stack output hf_token_secret_yaml > hf-token-secret.yaml")
-    return "\n".join([*fetch, render_bundle(plan, _options(plan, cfg, secret_arn)).kubectl_apply_hint])
+    fetch = [
+        "pulumi stack output kubernetes_yaml > kubernetes.yaml",
+        "pulumi stack output hf_token_secret_yaml > hf-token-secret.yaml",
+    ]
+    return "\n".join([*fetch, render_bundle(plan, options).kubectl_apply_hint])
 
 
 def deploy(
     plan: Plan,
     cfg: StackConfig,
     hf_token: pulumi.Input[str] | None,
-    efa_interfaces: int = 1,
+    efa_interfaces_override: int | None = None,
 ) -> dict[str, Any]:
-    """Declare every resource of the stack; returns the stack outputs (name -> value or Output)."""
+    """Declare every resource of the stack; returns the stack outputs (name -> value or Output).
+
+    `efa_interfaces_override`: EFA interfaces per node from the live catalog (DescribeInstanceTypes);
+    None = the snapshot instance catalog's count. Node launch template and pods use the same number.
+    """
     if cfg.target == "ec2":
         check_ec2_plan(plan)  # before any resource: a bad input never produces a partial stack
+    efa = efa_interfaces(plan, efa_interfaces_override) or None  # also before any resource
     name = default_options(plan).name
     # Everything lands in the plan's region, whatever the ambient aws:region says.
     provider = aws.Provider(f"aws-{plan.region}", region=plan.region)
     in_region = pulumi.ResourceOptions(providers=[provider])
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
+    options = secret_arn.apply(lambda arn: _options(plan, cfg, arn, efa))
     outputs: dict[str, Any] = {
         "plan": plan.model_dump(mode="json"),
+        # `pulumi config set currentInstanceType $(pulumi stack output instance_type)` keeps it next run.
+        "instance_type": plan.instance_type,
         "price_source": plan.price_source,
         "prices_as_of": plan.prices_as_of.isoformat(),
         "usd_per_hour": plan.usd_per_hour,
         "vllm_config": render_vllm_config(plan),
-        "kubectl_apply_hint": secret_arn.apply(lambda arn: _apply_hint(plan, cfg, arn)) if cfg.target == "eks"
+        "kubectl_apply_hint": options.apply(lambda o: _apply_hint(plan, o)) if cfg.target == "eks"
         else "target ec2: no Kubernetes; each instance runs vLLM under systemd (vllm@N.service)",
     }
     if secret:
         outputs["hf_token_secret_arn"] = secret.arn
     if cfg.target == "eks":
         # The manifests as outputs too: `pulumi stack output kubernetes_yaml > kubernetes.yaml`.
-        outputs["kubernetes_yaml"] = secret_arn.apply(
-            lambda arn: render_kubernetes(plan, _options(plan, cfg, arn), render_vllm_config(plan))
+        outputs["kubernetes_yaml"] = options.apply(
+            lambda o: render_kubernetes(plan, o, render_vllm_config(plan))
         )
-        if secret:
-            outputs["hf_token_secret_yaml"] = secret.arn.apply(
-                lambda arn: render_hf_token_secret(_options(plan, cfg, arn))
-            )
+        # Only the ${HF_TOKEN} placeholder: filled from Secrets Manager (or typed) at apply time.
+        outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_hf_token_secret(plan, o))
         groups = GpuNodeGroups(
             name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=list(cfg.subnet_ids), pool=name,
-            node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, efa_interfaces=efa_interfaces,
+            node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, efa_interfaces=efa or 0,
             opts=in_region,
         )
         outputs["node_group_names"] = groups.node_group_names

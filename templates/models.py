@@ -26,6 +26,10 @@ class RenderOptions(Frozen):
         description="AWS Secrets Manager id (name or ARN) of the Hugging Face token; None = no token",
     )
     hf_token_k8s_secret: str = Field(default="hf-token", description="Kubernetes Secret holding HF_TOKEN")
+    efa_interfaces: int | None = Field(
+        default=None, ge=1,
+        description="EFA interfaces per node for EFA plans (live EfaInfo); None = the snapshot catalog's",
+    )
 
     @field_validator("name", "namespace", "hf_token_k8s_secret")
     @classmethod

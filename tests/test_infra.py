@@ -32,7 +32,7 @@ LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 
 def deploy_run(
-    plan, config: dict[str, Any], token: str | None = SENTINEL, efa_interfaces: int = 4
+    plan, config: dict[str, Any], token: str | None = SENTINEL, efa_interfaces: int | None = 4
 ) -> MockRun:
     cfg = StackConfig.model_validate(config)
 
@@ -40,7 +40,7 @@ def deploy_run(
         from infra.stack import deploy
 
         secret = pulumi.Output.secret(token) if token else None
-        for key, value in deploy(plan, cfg, secret, efa_interfaces=efa_interfaces).items():
+        for key, value in deploy(plan, cfg, secret, efa_interfaces_override=efa_interfaces).items():
             pulumi.export(key, value)
 
     return run_program(program, {})
@@ -115,6 +115,30 @@ def test_two_node_plan_gets_efa_a_cluster_placement_group_and_one_az() -> None:
     (group,) = run.of_type(NODE_GROUP)
     assert plain(group.inputs)["subnetIds"] == ["subnet-a"]
     assert plain(group.inputs)["scalingConfig"] == {"desiredSize": 2, "minSize": 2, "maxSize": 2}
+
+
+def test_efa_count_defaults_to_the_instance_catalog_and_matches_the_pods() -> None:
+    # p5.48xlarge: 32 EFA interfaces (pricing.instance_catalog(), DescribeInstanceTypes EfaInfo).
+    from pricing import instance_catalog
+
+    expected = next(i.efa_max_interfaces for i in instance_catalog() if i.instance_type == "p5.48xlarge")
+    assert expected == 32
+    run = deploy_run(two_node_plan(), EKS, efa_interfaces=None)
+    interfaces = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)["networkInterfaces"]
+    assert len(interfaces) == expected and {i["interfaceType"] for i in interfaces} == {"efa"}
+    manifests = list(yaml.safe_load_all(run.outputs["kubernetes_yaml"]))
+    lws = next(d for d in manifests if d and d["kind"] == "LeaderWorkerSet")
+    for role in ("leaderTemplate", "workerTemplate"):
+        container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
+        assert container["resources"]["limits"]["vpc.amazonaws.com/efa"] == expected
+        assert container["resources"]["requests"]["vpc.amazonaws.com/efa"] == expected
+    assert "EFA device plugin" in run.outputs["kubectl_apply_hint"]
+
+
+def test_single_node_plan_has_no_efa_interfaces() -> None:
+    run = deploy_run(single_instance_plan(), EKS)
+    assert "networkInterfaces" not in run.of_type(LAUNCH_TEMPLATE)[0].inputs
+    assert "vpc.amazonaws.com/efa" not in run.outputs["kubernetes_yaml"]
 
 
 def test_node_role_is_created_only_when_none_is_given() -> None:
@@ -201,10 +225,18 @@ def test_without_a_token_no_secret_is_created() -> None:
     run = deploy_run(single_instance_plan(), EKS, token=None)
     assert not run.of_type("aws:secretsmanager/secret:Secret")
     assert "hf_token_secret_arn" not in run.outputs
+    # The pods still reference the (optional) Secret, and the placeholder + fill command are output.
+    assert "optional: true" in run.outputs["kubernetes_yaml"]
+    assert '"${HF_TOKEN}"' in run.outputs["hf_token_secret_yaml"]
+    assert "read -rs HF_TOKEN" in run.outputs["kubectl_apply_hint"]
 
 
 def test_stack_outputs() -> None:
     run = deploy_run(two_node_plan(), EKS)
+    assert {"plan", "instance_type", "price_source", "prices_as_of", "vllm_config", "kubectl_apply_hint",
+            "kubernetes_yaml", "hf_token_secret_yaml", "hf_token_secret_arn"} <= set(run.outputs)
+    assert json.loads(json.dumps(run.outputs["plan"])) == two_node_plan().model_dump(mode="json")
+    assert run.outputs["instance_type"] == "p5.48xlarge" and not run.secret_outputs
     assert run.outputs["price_source"] == "snapshot"
     assert run.outputs["prices_as_of"] == "2026-07-20T13:44:30+00:00"
     assert run.outputs["plan"]["instance_type"] == "p5.48xlarge"
@@ -212,6 +244,8 @@ def test_stack_outputs() -> None:
     assert "kind: LeaderWorkerSet" in run.outputs["kubernetes_yaml"]
     assert "kubectl apply -f kubernetes.yaml" in run.outputs["kubectl_apply_hint"]
     assert "envsubst < hf-token-secret.yaml" in run.outputs["kubectl_apply_hint"]
+    assert "aws secretsmanager get-secret-value" in run.outputs["kubectl_apply_hint"]
+    assert SENTINEL not in json.dumps(run.outputs)
 
 
 def test_ec2_target_refuses_a_multi_instance_replica_before_any_resource() -> None:
@@ -226,6 +260,7 @@ def test_ec2_target_refuses_a_multi_instance_replica_before_any_resource() -> No
     ({**EKS, "regions": ("us-east-1", "us-west-2")}, "regions"),
     ({**EC2, "subnetIds": ()}, "subnetIds"),
     ({**EKS, "amiType": "AL2_x86_64_GPU"}, "amiType"),
+    ({**EKS, "churnThreshold": "1.5"}, "churnThreshold"),
 ])
 def test_invalid_config_names_the_key(config: dict[str, Any], key: str) -> None:
     with pytest.raises(ValidationError, match=key):
@@ -251,14 +286,16 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_defaults() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["name"] == PROJECT and project["runtime"]["name"] == "python"
     declared = project["config"]
-    assert set(declared) == set(config_keys()) | {"hfToken"}
-    assert declared["hfToken"]["secret"] is True and "default" not in declared["hfToken"]
+    # hfToken is optional (public models need none): a declared key without a default would be required.
+    assert set(declared) == set(config_keys()) and "hfToken" not in declared
+    assert {k for k, v in declared.items() if "default" not in v} == {"model", "subnetIds"}
     for spec in declared.values():
         assert spec["type"] in {"string", "integer", "boolean", "array"} and spec["description"]
     defaults = {k: (json.dumps(v["default"]) if v["type"] == "array" else str(v["default"]).lower()
                     if v["type"] == "boolean" else str(v["default"]))
                 for k, v in declared.items() if "default" in v}
     from_yaml = stack_config_from({**defaults, "model": "m", "clusterName": "c", "subnetIds": "s"}.get)
+    assert from_yaml.churn_threshold == 0.05 and from_yaml.current_instance_type is None
     from_model = StackConfig.model_validate({"model": "m", "clusterName": "c", "subnetIds": ("s",)})
     assert from_yaml == from_model
 

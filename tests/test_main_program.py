@@ -38,14 +38,33 @@ def test_example_stack_previews_with_the_real_planner() -> None:
     config = _example_config(hfToken=SENTINEL)
     run = run_main_program(config, secret_keys=(f"{PROJECT}:hfToken",))
     plan = run.outputs["plan"]
-    assert plan["model"] == "Qwen/Qwen3-32B" and plan["region"] == "us-east-1"
+    assert plan["model"] == "Qwen/Qwen3-8B" and plan["region"] == "us-east-1"
     assert run.outputs["price_source"] == "snapshot"
     groups = run.of_type("aws:eks/nodeGroup:NodeGroup")
+    # capacity mixed: the example demonstrates an on-demand base plus a spot burst node group.
+    assert plan["on_demand_instances"] >= 1 and plan["spot_instances"] >= 1
+    assert sorted(g.inputs["capacityType"] for g in groups) == ["ON_DEMAND", "SPOT"]
     assert groups and sum(g.inputs["scalingConfig"]["desiredSize"] for g in groups) == plan["instance_count"]
     assert {t for g in groups for t in g.inputs["instanceTypes"]} >= {plan["instance_type"]}
     text = format_run(run, show_config=True)
     assert SENTINEL not in text and SENTINEL not in json.dumps(run.outputs)
     assert f"tensor-parallel-size: {plan['tensor_parallel_size']}" in run.outputs["vllm_config"]
+
+
+def test_current_instance_type_is_kept_when_the_saving_is_under_the_threshold() -> None:
+    _require_planner()
+    best = run_main_program(_example_config()).outputs["plan"]
+    # The cheapest other instance type the planner found feasible, and what switching away would save.
+    other = min((a for a in best["alternatives"] if a["instance_type"] != best["instance_type"]),
+                key=lambda a: a["usd_per_hour"])
+    saving = (other["usd_per_hour"] - best["usd_per_hour"]) / other["usd_per_hour"]
+    assert saving > 0
+    kept = run_main_program(_example_config(currentInstanceType=other["instance_type"],
+                                            churnThreshold=str(round(saving + 0.01, 4))))
+    assert kept.outputs["instance_type"] == other["instance_type"]
+    switched = run_main_program(_example_config(currentInstanceType=other["instance_type"],
+                                                churnThreshold=str(round(max(saving - 0.01, 0), 4))))
+    assert switched.outputs["instance_type"] == best["instance_type"]
 
 
 def test_ec2_target_previews_with_the_real_planner() -> None:
@@ -93,6 +112,9 @@ def test_render_command_writes_the_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in written) == [
         "APPLY.txt", "cloud-init.yaml", "hf-token-secret.yaml", "kubernetes.yaml", "vllm-config.yaml"]
     written = write_bundle(two_node_plan(), tmp_path / "lws")
+    # No token id: the placeholder Secret and how to fill it are still written (gated models).
+    assert (tmp_path / "lws" / "hf-token-secret.yaml").exists()
+    assert "read -rs HF_TOKEN" in (tmp_path / "lws" / "APPLY.txt").read_text()
     assert "kind: LeaderWorkerSet" in (tmp_path / "lws" / "kubernetes.yaml").read_text()
     assert not (tmp_path / "lws" / "cloud-init.yaml").exists()
 

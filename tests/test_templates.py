@@ -18,6 +18,8 @@ from templates.render import (
     RenderError,
     config_entries,
     default_options,
+    efa_env,
+    efa_interfaces,
     render_bundle,
     render_cloud_init,
     render_vllm_config,
@@ -25,7 +27,7 @@ from templates.render import (
     vllm_image,
     vllm_settings,
 )
-from templates.vllm_options import VLLM_OPTIONS_VERSION, VLLM_SERVE_OPTIONS
+from templates.vllm_options import VLLM_OPTION_CHOICES, VLLM_OPTIONS_VERSION, VLLM_SERVE_OPTIONS
 from tests.plans_for_infra import single_instance_plan, spot_plan, two_node_plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -122,6 +124,16 @@ def test_generated_vllm_options_are_real_vllm_options(case: str) -> None:
     assert not unknown, f"not vLLM {VLLM_OPTIONS_VERSION} options: {unknown}"
     flags = {a[2:] for a in serve_args(plan) if a.startswith("--")}
     assert flags == {"config"} and flags <= VLLM_SERVE_OPTIONS
+    for option, choices in VLLM_OPTION_CHOICES.items():
+        if option in config:
+            assert config[option] in choices, f"{option}: {config[option]!r} is not a vLLM choice"
+
+
+def test_option_list_check_can_fail() -> None:
+    entries = dict(config_entries(vllm_settings(single_instance_plan())))
+    assert "enable-prefix-caching" in entries and "enable-prefix-cache" not in VLLM_SERVE_OPTIONS
+    assert "no-enable-prefix-caching" in VLLM_SERVE_OPTIONS  # the negative form the loader needs
+    assert "fp16" not in VLLM_OPTION_CHOICES["dtype"]  # the plan's spelling is mapped, not passed
 
 
 def test_vllm_config_carries_the_plan_values() -> None:
@@ -167,7 +179,13 @@ def test_deployment_requests_gpus_tolerates_the_taint_and_selects_the_pool() -> 
     assert pod["nodeSelector"] == {"llm-advisor/pool": "vllm-qwen3-32b"}
     assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert {"name": "dshm", "emptyDir": {"medium": "Memory"}} in pod["volumes"]
-    assert "env" not in container  # no token configured for this case
+    # No stack-managed token for this case: the Secret is still referenced, optionally.
+    (token,) = [e for e in container["env"] if e["name"] == "HF_TOKEN"]
+    assert token["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "HF_TOKEN", "optional": True}
+    assert "vpc.amazonaws.com/efa" not in container["resources"]["limits"]
+    assert not any(e["name"].startswith("FI_") for e in container["env"])
+    assert "# gated model only: read -rs HF_TOKEN" in bundle.kubectl_apply_hint
+    assert "read -rs HF_TOKEN" in bundle.file("hf-token-secret.yaml").content
 
 
 def test_leader_and_worker_run_ray() -> None:
@@ -179,6 +197,29 @@ def test_leader_and_worker_run_ray() -> None:
     assert worker["args"][0] == "ray start --address=$(LWS_LEADER_ADDRESS):6379 --block"
     assert leader["resources"]["limits"]["nvidia.com/gpu"] == 8
     assert leader["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "hf-token"
+
+
+def test_efa_plan_pods_request_every_efa_device_and_set_libfabric_env() -> None:
+    _, bundle = bundle_for("two-node")
+    lws = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "LeaderWorkerSet")
+    for role in ("leaderTemplate", "workerTemplate"):
+        container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
+        # p5.48xlarge has 32 EFA interfaces in the instance catalog.
+        assert container["resources"]["limits"]["vpc.amazonaws.com/efa"] == 32
+        assert container["resources"]["requests"]["vpc.amazonaws.com/efa"] == 32
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["FI_PROVIDER"] == "efa" and env["FI_EFA_USE_DEVICE_RDMA"] == "1"
+    assert "aws-efa-k8s-device-plugin" in bundle.file("kubernetes.yaml").content
+
+
+def test_efa_count_override_and_missing_efa_are_explicit() -> None:
+    plan = two_node_plan()
+    assert efa_interfaces(plan) == 32 and efa_interfaces(plan, 4) == 4
+    assert efa_interfaces(single_instance_plan()) == 0
+    # g6e.48xlarge has EFA but no RDMA read: FI_PROVIDER only.
+    assert efa_env(two_node_plan(instance_type="g6e.48xlarge")) == (("FI_PROVIDER", "efa"),)
+    with pytest.raises(RenderError, match="needs_efa"):
+        efa_interfaces(two_node_plan(instance_type="g6e.xlarge"))
 
 
 def test_cloud_init_runs_one_server_per_packed_replica_and_fetches_the_token() -> None:
