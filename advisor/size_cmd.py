@@ -97,8 +97,36 @@ def run(args: argparse.Namespace) -> int:
     advice = None
     if args.concurrency is not None:
         advice = recommend_utilization(inp, args.concurrency, headroom=args.headroom)
-    print(json.dumps(_as_json(estimate, advice), indent=2) if args.json else _as_text(estimate, advice))
+    if args.json:
+        print(json.dumps(_as_json(estimate, advice), indent=2))
+    else:
+        print(_as_text(estimate, advice, _formats(inp, estimate)))
     return 0
+
+
+QUANT_LABELS = {
+    "fp8": "fp8",
+    "int8": "int8",
+    "awq": "awq int4",
+    "gptq": "gptq int4",
+    "bnb4": "bitsandbytes nf4",
+    "mxfp4": "mxfp4",
+}
+
+
+def _formats(inp: Any, est: Any) -> tuple[str, str]:
+    """(weights, KV cache) formats as vLLM will run them, e.g. ("bf16 weights", "bf16 KV cache")."""
+    from sizing import gpu_profile, load_model
+
+    gpu = gpu_profile(inp.gpu, inp.gpu_memory_gib)
+    dtype = inp.dtype if float(gpu.compute_capability) >= 8.0 else "fp16"  # no bf16 before Ampere
+    kv = "fp8 KV cache" if est.kv_cache_dtype == "fp8" else f"{dtype} KV cache"
+    if est.quantization == "none":
+        return f"{dtype} weights", kv
+    label = QUANT_LABELS.get(est.quantization, est.quantization)
+    if inp.quantization is None and load_model(inp.model).quantization == est.quantization:
+        return f"{label} (checkpoint)", kv
+    return f"{label} weights", kv
 
 
 def _as_json(est: Any, advice: Any) -> dict[str, Any]:
@@ -148,11 +176,11 @@ def _bar(est: Any) -> str:
     return "[" + bar.ljust(BAR_WIDTH, ".") + "]"
 
 
-def _as_text(est: Any, advice: Any) -> str:
+def _as_text(est: Any, advice: Any, formats: tuple[str, str]) -> str:
     budget = est.gpu_memory_utilization * est.total_gpu_memory_gib
     lines = [
         f"{est.model} on {est.gpu}, TP={est.tensor_parallel_size} PP={est.pipeline_parallel_size}, "
-        f"vLLM {est.vllm_version}, weights {est.quantization}, KV {est.kv_cache_dtype}",
+        f"vLLM {est.vllm_version}, {formats[0]}, {formats[1]}",
         f"per GPU: {est.total_gpu_memory_gib:.2f} GiB (CUDA total) x {est.gpu_memory_utilization:.2f} "
         f"= {budget:.2f} GiB budget",
         f"  {'weights':<22}{est.weights_gib:9.2f} GiB",

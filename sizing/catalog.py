@@ -10,6 +10,7 @@ the count computed from the architecture.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from pathlib import Path
@@ -498,11 +499,39 @@ def load_model(name_or_path: str) -> ModelArch:
         if path.is_dir():
             path = path / "config.json"
         return arch_from_file(path)
-    close = difflib.get_close_matches(name_or_path.lower(), list(_index()), n=3, cutoff=0.4)
-    hint = f"closest catalog ids: {', '.join(close)}" if close else "see `list_models()`"
     raise SizingError(
-        f"unknown model {name_or_path!r} (not in the catalog and not a config.json path); {hint}"
+        f"unknown model {name_or_path!r} (not in the catalog and not a config.json path); "
+        f"{_suggestions(name_or_path)}"
     )
+
+
+# Offered when no catalog id is close to what was typed: one model per popular family and size.
+CLOSE_RATIO = 0.6  # difflib's own default cutoff for get_close_matches
+POPULAR_ALIASES = ("llama3.1-8b", "llama3.3-70b", "qwen3-32b", "mistral-7b", "gemma3-27b", "gpt-oss-20b")
+
+
+def _suggestions(name: str) -> str:
+    """The 3 closest catalog ids by difflib ratio (+ popular aliases when none is close) and a config path."""
+    index = _index()
+    query = name.strip().lower()
+    short = query.split("/", 1)[-1]
+    variants = {query, short, re.sub(r"-(instruct|chat|it|hf|base)$", "", short)}
+    scored: dict[str, float] = {}
+    for key, entry in index.items():
+        score = max(difflib.SequenceMatcher(None, v, key).ratio() for v in variants)
+        scored[entry.hf_id] = max(score, scored.get(entry.hf_id, 0.0))
+    ranked = sorted(scored, key=lambda hf_id: -scored[hf_id])
+    labels = ", ".join(_label(catalog_entry(hf_id)) for hf_id in ranked[:3])
+    if scored[ranked[0]] >= CLOSE_RATIO:
+        return f"closest catalog ids: {labels}; or pass a path to a config.json"
+    return (
+        f"closest catalog ids: {labels} (none is close); popular aliases: {', '.join(POPULAR_ALIASES)}; "
+        "or pass a path to a config.json"
+    )
+
+
+def _label(entry: CatalogEntry) -> str:
+    return f"{entry.hf_id} ({entry.aliases[0]})" if entry.aliases else entry.hf_id
 
 
 def list_models() -> tuple[ModelArch, ...]:

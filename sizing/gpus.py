@@ -6,6 +6,7 @@ gpu_memory_utilization - which is below both the marketing size and AWS's Memory
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import lru_cache
 
@@ -203,6 +204,16 @@ def _by_key() -> dict[str, GpuProfile]:
     return index
 
 
+def _nearest(key: str) -> str:
+    """The known GPUs whose names (or aliases, AWS names) are closest to `key` (difflib), then all."""
+    index = dict(_by_key())
+    index.update({_key(g.aws_name): g for g in _TABLE if g.aws_name})
+    close = difflib.get_close_matches(key, list(index), n=8, cutoff=0.65)
+    nearest = list(dict.fromkeys(index[k].name for k in close))[:3]
+    known = ", ".join(known_gpus())
+    return f"nearest known GPUs: {', '.join(nearest)} (all known: {known})" if nearest else f"known: {known}"
+
+
 def known_gpus() -> tuple[str, ...]:
     return tuple(gpu.name for gpu in _TABLE)
 
@@ -223,7 +234,7 @@ def gpu_profile(name: str, memory_gib: float | None = None) -> GpuProfile:
         return _with_memory(nearest, memory_gib)
     gpu = by_aws[0] if by_aws else _by_key().get(key)
     if gpu is None:
-        raise SizingError(f"unknown GPU {name!r}; known: {', '.join(known_gpus())}")
+        raise SizingError(f"unknown GPU {name!r}; {_nearest(key)}")
     return _with_memory(gpu, memory_gib)
 
 

@@ -37,7 +37,7 @@ class VllmAccounting(BaseModel):
     )
     v0_auto_chunked_prefill: bool = Field(description="V0 turns chunked prefill on past 32K context (0.5.4+)")
     multimodal_no_auto_chunk: bool = Field(description="V0 leaves multimodal models unchunked (0.6.1+)")
-    v0_chunked_mnbt: int = Field(description="V0 chunked-prefill max_num_batched_tokens: 512, 2048 from 0.6.5")
+    v0_chunked_mnbt: int = Field(description="V0 chunk size: 512, 2048 from 0.6.5")
     tokens_from_concurrency: bool = Field(
         description="'GPU KV cache size' = concurrency x max_model_len (0.22+)"
     )

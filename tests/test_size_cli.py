@@ -169,3 +169,30 @@ def test_compatibility_calculator_returns_what_its_formula_gives() -> None:
     assert calc.total_vram_gb(2048, 20) == pytest.approx(19.84, abs=0.01)  # not the notes' 16.4
     assert calc.total_vram_gb() == pytest.approx((13.039 + 0.25) * 1.1, abs=0.01)
     assert VRAMCalculator(7, 2, 32, 8, 128, kv_bytes_per_element=1.0).kv_cache_vram_gb(2048, 20) == 2.5
+
+
+@pytest.mark.parametrize(
+    "argv,header",
+    [
+        (("--model", "llama3.1-8b", "--gpu", "H100"), "bf16 weights, bf16 KV cache"),
+        (("--model", "llama3.1-8b", "--gpu", "H100", "--dtype", "fp16"), "fp16 weights, fp16 KV cache"),
+        (("--model", "llama3.1-8b", "--gpu", "T4", "--max-model-len", "2048"), "fp16 weights"),  # no bf16
+        (("--model", "gpt-oss-20b", "--gpu", "H100"), "mxfp4 (checkpoint), bf16 KV cache"),
+        (("--model", "qwen3-32b-fp8", "--gpu", "H100", "--kv-cache-dtype", "fp8"), "fp8 (checkpoint), fp8"),
+        (("--model", "qwen2.5-7b", "--gpu", "L4", "--quantization", "awq"), "awq int4 weights"),
+    ],
+)
+def test_text_header_names_the_effective_weight_and_kv_formats(capsys, argv, header) -> None:
+    code, out, _ = run(capsys, *argv)
+    first = out.splitlines()[0]
+    assert code == 0 and header in first and "none" not in first
+
+
+def test_unknown_model_names_popular_aliases_when_nothing_is_close(capsys) -> None:
+    code, _, err = run(capsys, "--model", "zzz-unrelated", "--gpu", "H100")
+    assert code == 2 and "popular aliases: llama3.1-8b" in err and "pass a path to a config.json" in err
+
+
+def test_unknown_gpu_names_the_nearest_known_ones(capsys) -> None:
+    code, _, err = run(capsys, "--model", "llama3.1-8b", "--gpu", "A10")
+    assert code == 2 and "nearest known GPUs: A10G" in err

@@ -66,6 +66,28 @@ def test_unknown_model_names_the_closest_catalog_ids() -> None:
         load_model("qwen3-8bb")
 
 
+def test_unknown_hf_id_suggests_the_catalog_row_of_the_same_model() -> None:
+    expected = r"closest catalog ids: meta-llama/Meta-Llama-3\.1-8B \(llama3\.1-8b\)"
+    with pytest.raises(SizingError, match=expected):
+        load_model("meta-llama/Llama-3.1-8B-Instruct")
+
+
+def test_unknown_model_with_nothing_close_offers_popular_aliases_and_a_config_path() -> None:
+    expected = r"\(none is close\); popular aliases: llama3.1-8b, .*; or pass a path to a config.json"
+    with pytest.raises(SizingError, match=expected) as info:
+        load_model("zzz-unrelated")
+    for alias in ("llama3.1-8b", "qwen3-32b"):
+        assert alias in str(info.value)
+        load_model(alias)  # the offered aliases exist
+
+
+def test_rope_scaling_factor_extends_the_context_like_vllm() -> None:
+    # config.py::_get_and_verify_max_len: linear x4 on 16384 -> 65536; llama3 and gemma3 are not scaled.
+    assert load_model("deepseek-coder-6.7b").max_position_embeddings == 65536
+    assert load_model("llama3.1-8b").max_position_embeddings == 131072
+    assert load_model("deepseek-v3").max_position_embeddings == 163840  # yarn: 4096 x 40
+
+
 def test_local_config_json_path_loads(tmp_path) -> None:
     path = tmp_path / "config.json"
     shutil.copy(CONFIG_DIR / "Qwen--Qwen3-8B.json", path)

@@ -55,3 +55,8 @@ def test_fractional_gpu_memory_scales_the_total() -> None:
 def test_unknown_gpu_lists_the_known_ones() -> None:
     with pytest.raises(SizingError, match="unknown GPU 'MI300X'; known: H100, H200, A100-80GB"):
         gpu_profile("MI300X")
+
+
+def test_unknown_gpu_names_the_nearest_known_ones() -> None:
+    with pytest.raises(SizingError, match="unknown GPU 'H10'; nearest known GPUs: H100"):
+        gpu_profile("H10")

@@ -379,3 +379,92 @@ def test_utilization_input_errors() -> None:
         recommend_utilization(inp, 0)
     with pytest.raises(SizingError, match="headroom"):
         recommend_utilization(inp, 1, headroom=-0.1)
+
+
+# --- release-specific accounting (patch level) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "version,tp,expected",
+    [
+        ("0.5.1", 2, 27 * 2 * 8 * 256 * 2),  # per-head K and V, padded to head size 256, split by TP
+        ("0.7.0", 1, 27 * 2 * 16 * 256 * 2),  # 442,368 B: PR #10927's "Before" log, 35.42 GiB / 5373 blocks
+        ("0.7.1", 2, 27 * 576 * 2),  # MLA latent cache from 0.7.1, replicated
+    ],
+)
+def test_deepseek_kv_before_and_after_the_mla_cache(version: str, tp: int, expected: int) -> None:
+    e = est("deepseek-coder-v2-lite", "L40S", tensor_parallel_size=tp, vllm_version=version, max_model_len=99)
+    assert e.kv_bytes_per_token == expected
+
+
+def test_pr_10927_before_log_block_count() -> None:
+    # "Before": DeepSeek-V2-Lite-Chat fp16 on H100, util 0.9: kv_cache_size 35.42 GiB -> 5373 blocks.
+    e = est("deepseek-v2-lite", "H100", vllm_version="0.6.4", max_model_len=8192)
+    assert int(35.42 * GIB // (e.kv_bytes_per_token * e.block_size)) == 5373
+
+
+def test_deepseek_coder_v2_lite_on_0_5_1_profiles_the_whole_context() -> None:
+    # vLLM#6156 (~0.5.1, 2 x L40, fp16, default 163840 context): "KV cache (63040)". Before PR #6666 (0.5.4)
+    # nothing chunked the 163,840-token profile prefill.
+    e = est("deepseek-coder-v2-lite", "L40S", tensor_parallel_size=2, vllm_version="0.5.1")
+    assert e.max_num_batched_tokens == 163_840
+    assert e.kv_cache_tokens == pytest.approx(63_040, rel=0.03)
+
+
+@pytest.mark.parametrize(
+    "version,mml,mnbt",
+    [
+        ("0.5.3", 131072, 131072),  # before PR #6666: one prefill of the whole context
+        ("0.5.4", 131072, 512),  # auto chunked prefill past 32K, chunk 512
+        ("0.6.4", 131072, 512),
+        ("0.6.5", 131072, 2048),  # PR #10544: chunk 2048
+        ("0.7", 131072, 2048),
+        ("0.7", 32768, 32768),  # not past 32K: no chunking
+        ("0.7", 1024, 2048),  # max(max_model_len, 2048)
+    ],
+)
+def test_v0_max_num_batched_tokens_by_release(version: str, mml: int, mnbt: int) -> None:
+    assert est("llama3.1-8b", "A10G", vllm_version=version, max_model_len=mml).max_num_batched_tokens == mnbt
+
+
+def test_v0_mla_is_never_auto_chunked_from_0_7_1() -> None:
+    e = est("deepseek-v2-lite", "H100", vllm_version="0.7.1", max_model_len=65536)
+    assert e.max_num_batched_tokens == 65536
+
+
+def test_oci_a10_row_v0_chunked_prefill_has_no_sampler_peak() -> None:
+    # OCI troubleshooting log (~0.7, 22.07 GiB card, 131072 context): activation 0.22 GiB, KV 4.6 GiB,
+    # 37,696 tokens. The 256-sequence sampler term (1.2 GiB) does not show with chunked prefill on.
+    e = est("llama3.1-8b", "A10G", vllm_version="0.7", max_model_len=131072, gpu_memory_utilization=0.9)
+    assert e.activation_peak_gib == pytest.approx(0.22, abs=0.05)
+    assert e.kv_cache_gib == pytest.approx(4.6, rel=0.03)
+    assert e.kv_cache_tokens == pytest.approx(37_696, rel=0.03)
+    unchunked = est("llama3.1-8b", "A10G", vllm_version="0.7", max_model_len=8192, gpu_memory_utilization=0.9)
+    assert unchunked.activation_peak_gib > 1.0  # 256 x vocab fp32 sampler copies, as vLLM#13882 logs
+
+
+def test_before_0_2_5_only_the_torch_peak_is_charged() -> None:
+    # vLLM#2031: Llama-2-70B TP4 on A100-80GB had 31,615 blocks before that PR (0.2.4 accounting).
+    old = est("llama2-70b", "A100-80GB", tensor_parallel_size=4, vllm_version="0.2.4")
+    assert old.non_torch_gib == 0 and old.num_gpu_blocks == pytest.approx(31_615, rel=0.01)
+    new = est("llama2-70b", "A100-80GB", tensor_parallel_size=4, vllm_version="0.2.5")
+    assert new.non_torch_gib > 0 and new.num_gpu_blocks < old.num_gpu_blocks
+
+
+def test_codellama_0_2_4_blocks() -> None:
+    # vLLM#2136: 2 x RTX 4090, util 0.95, max_model_len 16384, max_num_seqs 16 -> 1464 blocks on 0.2.4.
+    e = est(
+        "codellama-13b",
+        "RTX 4090",
+        tensor_parallel_size=2,
+        vllm_version="0.2.4",
+        gpu_memory_utilization=0.95,
+        max_model_len=16384,
+        max_num_seqs=16,
+    )
+    assert e.num_gpu_blocks == pytest.approx(1464, rel=0.03)
+
+
+def test_a_patch_release_is_reported_as_named() -> None:
+    assert est("llama3.1-8b", vllm_version="0.5.1", max_model_len=4096).vllm_version == "0.5.1"
+    assert est("llama3.1-8b", vllm_version="0.11", max_model_len=4096).vllm_version == "0.11"
