@@ -23,7 +23,7 @@ WORKLOADS = {
     "Llama-3.1-70B awq 16 x 4096": dict(
         model="meta-llama/Meta-Llama-3.1-70B", quantization="awq", concurrency=16, max_model_len=4096
     ),
-    "Llama-3.1-405B 8 x 8192": dict(
+    "Llama-3.1-405B 8 x 8192 realtime": dict(
         model="meta-llama/Meta-Llama-3.1-405B", concurrency=8, max_model_len=8192
     ),
     "DeepSeek-V3 32 x 8192 batch": dict(

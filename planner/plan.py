@@ -252,6 +252,15 @@ def _option(label: str, variant: Workload, catalog: PricedCatalog, arch) -> str:
         unbounded = search(variant.model_copy(update={"max_usd_per_hour": None}), catalog, arch)
         if unbounded.ranked:
             return f"{label}: over budget, cheapest is {describe(unbounded.ranked[0])}"
+    if kind == "latency":
+        bound, source = latency_bound(variant)
+        unbounded = search(variant, catalog, arch, latency_bound_ms=None)
+        if unbounded.ranked:
+            best = unbounded.ranked[0]
+            return (
+                f"{label}: misses the {bound:g} ms/token bound ({source}); cheapest is {describe(best)} at "
+                f"{best.sized.throughput.time_per_output_token_ms:.0f} ms/token"
+            )
     return f"{label}: still infeasible ({kind or 'no offers'})"
 
 

@@ -7,6 +7,10 @@ The model, per pipeline stage and per decode step of a micro-batch of `b` sequen
     t_tp       = layers on the stage x 2 all-reduces x (ring bytes / link bandwidth + latency)   (TP > 1)
     t_stage    = max(t_memory, t_compute) + t_tp + t_pp_send                                      (PP > 1)
 
+`context` is the average context of the batch's sequences; the planner passes max_model_len, the
+workload's own definition of concurrency ("requests in flight at max_model_len"), so the KV read and the
+latency are worst-case (a real mix of prompt + half-generated output averages less).
+
 vLLM pipelines decode as PP micro-batches (one per virtual engine), so a token of one sequence passes every
 stage once: time per output token = PP x t_stage(B / PP); with fewer sequences than stages the missing
 micro-batches are the pipeline bubble (the stages idle). Decode output tokens/s of the replica =

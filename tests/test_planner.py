@@ -612,3 +612,15 @@ def test_why_not_agrees_when_the_churn_threshold_keeps_the_deployed_type():
     assert plan.instance_type == "g6e.xlarge"
     assert plan.alternatives[0].why_not.startswith("$0.06/h cheaper (3.0%), within the 5% churn threshold")
     assert_alternatives_agree_with_their_numbers(plan)
+
+
+def test_an_option_that_misses_the_default_latency_bound_says_so_with_its_cost():
+    # 405B fp8 (~380 GiB) on g5.48xlarge nodes (8 x A10G, 179 GiB each) needs 3 nodes of PCIe pipeline:
+    # at least 380e9 B / (2 GPUs x 600e9 B/s x 0.77) = 411 ms per token > the 100 ms realtime default.
+    cat = catalog(offer("g5.48xlarge", 16.288))
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA405, concurrency=8, max_model_len=8192), cat)
+    option = next(line for line in str(err.value).splitlines() if "--quantization fp8" in line)
+    assert "misses the 100 ms/token bound (realtime default); cheapest is 3 x g5.48xlarge" in option
+    ms = int(option.rsplit(" at ", 1)[1].split()[0])
+    assert ms > 411
