@@ -28,7 +28,7 @@ MODEL_MAP = {
     "Qwen2.5-7B (4-bit quantized checkpoint; weights 5.2 GiB)": ("qwen2.5-7b-awq", None),
     "TheBloke/CodeLlama-13B-Instruct-fp16": ("codellama-13b", None),
     "deepseek-ai/DeepSeek-V2-Lite-Chat": ("deepseek-v2-lite", None),
-    "Qwen2.5-32B-FP8": ("qwen2.5-32b", "fp8"),
+    "Qwen2.5-32B-FP8": ("qwen2.5-32b-base", "fp8"),
     "Qwen3-30B-FP8 (A3B MoE presumably)": ("qwen3-30b-a3b", "fp8"),
     "Llama-3.1-8B-class 16-bit (name not printed; 14.9888 GiB weights and 131072 B/token match "
     "Llama-3.1-8B)": (
@@ -44,7 +44,12 @@ GPU_MAP = {
     "A100": "A100-80GB",
 }
 # Layouts the CSV leaves blank but its notes pin down.
-LAYOUT_HINTS = {"vllm-project/vllm#20665": (2, 2)}  # "KV 12.13 GiB on ranks 0,1 and 11.33 on ranks 2,3"
+LAYOUT_HINTS = {
+    "vllm-project/vllm#20665": (2, 2),  # "KV 12.13 GiB on ranks 0,1 and 11.33 on ranks 2,3"
+    # 2 x RTX 4090 and 'kvcache num per gpu': ~30 GiB of FP8 weights cannot sit on one 23.6 GiB card, and
+    # one per-GPU count for both cards means TP2 (PP stages would hold different layer counts).
+    "LMCache/LMCache#1241": (2, 1),
+}
 # Releases the CSV labels loosely but its notes pin down: vLLM#2031 rows log blocks *after* that PR,
 # which is the 0.2.5 accounting (total - free); their "Before fix: N blocks" is 0.2.4's (see _before_fix).
 VERSION_HINTS = {"vllm-project/vllm#2031": "0.2.5"}
@@ -55,6 +60,12 @@ class Row(NamedTuple):
     weights: tuple[float | None, float | None]
     kv_gib: tuple[float | None, float | None]
     kv_tokens: tuple[float | None, float | None]
+    modelled: bool = True
+
+
+# Rows served through an LMCache KV connector: it turns the hybrid KV manager off and reserves memory of
+# its own, which sizing/ does not model (docs/sizing.md, "Not modelled"). Shown, left out of the medians.
+CONNECTOR = re.compile(r"LMCache|kv-transfer", re.IGNORECASE)
 
 
 def _num(text: str) -> float | None:
@@ -136,11 +147,13 @@ def _row(rec: dict[str, str]) -> Row:
         f"{est.model.split('/')[-1][:30]:30s} {est.gpu:10s} TP{est.tensor_parallel_size} PP"
         f"{est.pipeline_parallel_size} v{est.vllm_version:6s}"
     )
+    connector = bool(CONNECTOR.search(rec["source"] + " " + rec["notes"]))
     return Row(
-        label,
+        label + (" *" if connector else "  "),
         (_num(rec["weights_gib"]), est.weights_gib),
         (_num(rec["kv_cache_gib"]), kv),
         (tokens_logged, tokens_pred),
+        not connector,
     )
 
 
@@ -156,7 +169,7 @@ def _before_fix(rec: dict[str, str]) -> Row | None:
         f"{est.model.split('/')[-1][:30]:30s} {est.gpu:10s} TP{est.tensor_parallel_size} PP"
         f"{est.pipeline_parallel_size} v{est.vllm_version:6s}"
     )
-    return Row(label, (None, None), (None, None), (logged, est.num_gpu_blocks * est.block_size))
+    return Row(label + "  ", (None, None), (None, None), (logged, est.num_gpu_blocks * est.block_size))
 
 
 def _rescale_tokens(est, kv_gib: float) -> float:
@@ -207,19 +220,21 @@ def main(argv: list[str]) -> int:
             except (SizingError, ValueError) as exc:
                 skipped.append(f"{rec['model'][:45]:45s} {rec['gpu'][:22]:22s} {str(exc)[:70]}")
     print(
-        f"{'row':59s} {'weights GiB logged/pred/err':>26s}  {'KV GiB logged/pred/err':>26s}  "
+        f"{'row':61s} {'weights GiB logged/pred/err':>26s}  {'KV GiB logged/pred/err':>26s}  "
         f"{'KV tokens logged/pred/err':>26s}"
     )
     for row in rows:
         print(
-            f"{row.label:59s} {_cell(row.weights, '.2f')}  {_cell(row.kv_gib, '.2f')}  "
+            f"{row.label:61s} {_cell(row.weights, '.2f')}  {_cell(row.kv_gib, '.2f')}  "
             f"{_cell(row.kv_tokens, '.0f')}"
         )
     print(f"\nrows used: {len(rows)}; skipped: {len(skipped)}")
     for line in skipped:
         print(f"  skipped: {line}")
-    v1_rows = [r for r in rows if _is_v1(r.label)]
-    for subset, chosen in (("all usable rows", rows), ("V1 rows (vLLM >= 0.8)", v1_rows)):
+    print("  * served through an LMCache KV connector (not modelled): shown, left out of the medians")
+    modelled = [r for r in rows if r.modelled]
+    v1_rows = [r for r in modelled if _is_v1(r.label)]
+    for subset, chosen in (("all modelled rows", modelled), ("V1 rows (vLLM >= 0.8)", v1_rows)):
         print(f"{subset}:")
         for name, field in (("weights", "weights"), ("KV GiB", "kv_gib"), ("KV tokens", "kv_tokens")):
             errs = [abs(e) for e in (_err(getattr(r, field)) for r in chosen) if e is not None]

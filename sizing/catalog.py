@@ -250,6 +250,13 @@ TYPED: tuple[CatalogEntry, ...] = (
         config=_llama(5120, 64, 40, 8, 27648, 152064, 32768, model_type="qwen2"),
     ),
     CatalogEntry(
+        hf_id="Qwen/Qwen2.5-32B",
+        aliases=("qwen2.5-32b-base",),
+        source=_CARD + " (base model: same layers as the Instruct row, 131072 positions)",
+        published_params_b=32.76,
+        config=_llama(5120, 64, 40, 8, 27648, 152064, 131072, model_type="qwen2"),
+    ),
+    CatalogEntry(
         hf_id="Qwen/Qwen2.5-72B-Instruct",
         aliases=("qwen2.5-72b",),
         source=_CARD,
@@ -303,6 +310,40 @@ TYPED: tuple[CatalogEntry, ...] = (
             head_dim=256,
             intermediate_size=6912,
         ),
+    ),
+    CatalogEntry(
+        hf_id="google/gemma-3-270m",
+        aliases=("gemma3-270m", "gemma-3-270m"),
+        source=_CARD,
+        published_params_b=0.268,
+        config=dict(
+            GEMMA3,
+            sliding_window=512,
+            vocab_size=262144,
+            max_position_embeddings=32768,
+            hidden_size=640,
+            num_hidden_layers=18,
+            num_attention_heads=4,
+            num_key_value_heads=1,
+            head_dim=256,
+            intermediate_size=2048,
+        ),
+    ),
+    CatalogEntry(
+        hf_id="google/gemma-3-4b-it",
+        aliases=("gemma3-4b", "gemma-3-4b"),
+        source=_CARD + "; + SigLIP vision tower",
+        published_params_b=4.3,
+        config=dict(
+            GEMMA3,
+            hidden_size=2560,
+            num_hidden_layers=34,
+            num_attention_heads=8,
+            num_key_value_heads=4,
+            head_dim=256,
+            intermediate_size=10240,
+        ),
+        overrides={"vision_params": GEMMA3_VISION},
     ),
     CatalogEntry(
         hf_id="google/gemma-3-12b-it",
@@ -401,6 +442,36 @@ TYPED: tuple[CatalogEntry, ...] = (
         published_params_b=6.74,
         # rope_scaling linear x4 on 16384 positions: vLLM derives max_model_len 65536
         config=_llama(4096, 32, 32, 32, 11008, 32256, 16384, rope_scaling={"type": "linear", "factor": 4.0}),
+    ),
+    CatalogEntry(
+        hf_id="bigcode/starcoder2-3b",
+        aliases=("starcoder2-3b",),
+        source=_CARD + " (every layer windowed: sliding_window 4096, tied embeddings)",
+        published_params_b=3.03,
+        config=dict(
+            model_type="starcoder2",
+            hidden_size=3072,
+            num_hidden_layers=30,
+            num_attention_heads=24,
+            num_key_value_heads=2,
+            intermediate_size=12288,
+            vocab_size=49152,
+            max_position_embeddings=16384,
+            sliding_window=4096,
+            use_bias=True,
+            tie_word_embeddings=True,
+            torch_dtype="bfloat16",
+        ),
+    ),
+    CatalogEntry(
+        hf_id="Open-Orca/LlongOrca-7B-16k",
+        aliases=("llongorca-7b-16k",),
+        source=(
+            "Llama-2-7B layer shape (model card: fine-tune of LLongMA-2-7b-16k); rope_scaling linear x4 on "
+            "16384 positions is inferred from vLLM 0.2.0 accepting --max-model-len 65536 (vLLM#1267)"
+        ),
+        published_params_b=6.74,
+        config=_llama(4096, 32, 32, 32, 11008, 32000, 16384, rope_scaling={"type": "linear", "factor": 4.0}),
     ),
     CatalogEntry(
         hf_id="codellama/CodeLlama-13b-Instruct-hf",

@@ -352,6 +352,24 @@ def _nemotron_nas(cfg: Config, model_type: str) -> dict[str, Any]:
     )
 
 
+def _starcoder2(cfg: Config, model_type: str) -> dict[str, Any]:
+    """StarCoder2 (vLLM starcoder2.py): biased q/k/v/o, a plain c_fc -> GELU -> c_proj MLP with biases,
+    LayerNorms with bias; with `sliding_window` set every layer is windowed.
+    """
+    base = _dense_family({**cfg, "attention_bias": cfg.get("use_bias", True)}, model_type)
+    h, inter = base["hidden_size"], base["intermediate_size"]
+    mlp = 2 * h * inter + inter + h  # c_fc and c_proj with biases, no gate
+    layers = tuple(
+        layer.model_copy(
+            update=dict(
+                attn_sharded_params=layer.attn_sharded_params + h, dense_mlp_params=mlp, norm_params=4 * h
+            )
+        )
+        for layer in base["layers"]
+    )
+    return {**base, "layers": layers, "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", True))}
+
+
 BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
     **{
         t: _dense_family
@@ -363,6 +381,7 @@ BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
     "llama4": _llama4,
     "gemma4": _gemma4,
     "nemotron-nas": _nemotron_nas,
+    "starcoder2": _starcoder2,
 }
 
 

@@ -468,3 +468,14 @@ def test_codellama_0_2_4_blocks() -> None:
 def test_a_patch_release_is_reported_as_named() -> None:
     assert est("llama3.1-8b", vllm_version="0.5.1", max_model_len=4096).vllm_version == "0.5.1"
     assert est("llama3.1-8b", vllm_version="0.11", max_model_len=4096).vllm_version == "0.11"
+
+
+def test_starcoder2_all_sliding_layers_hold_only_the_window() -> None:
+    # vLLM PR #19029: starcoder2-3b, 16384 context, 2,198,512 tokens (137,407 blocks) -> 178.68x once each
+    # request is charged cdiv(min(4096 - 1 + 8192, 16384), 16) + 1 = 769 blocks; 134.19x (1024) before.
+    inp = SizingInput(model="starcoder2-3b", gpu="H100", max_model_len=16384, vllm_version="0.10")
+    _, stages = stage_facts(inp)
+    assert stages[0].blocks_per_request == 769 and 137_407 / 769 == pytest.approx(178.68, abs=0.01)
+    old = SizingInput(model="starcoder2-3b", gpu="H100", max_model_len=16384, vllm_version="0.9")
+    assert stage_facts(old)[1][0].blocks_per_request == 1024
+    assert est("starcoder2-3b", max_model_len=16384).kv_bytes_per_token == 30 * 2 * 2 * 128 * 2
