@@ -13,6 +13,12 @@ from pricing.models import PricedCatalog
 from sizing import SizingError, load_model
 
 ALTERNATIVES = 5
+# Spot diversification: EKS managed node groups and ASGs pick among the listed types by their own
+# allocation strategy (price-capacity-optimized), so a listed type may be launched instead of the one
+# priced. Only types at most this much dearer on spot, with at least the host memory of the chosen one,
+# are listed: the plan's spot cost then holds to within this share. At most MAX_SPOT_TYPES are listed.
+SPOT_DIVERSIFICATION_PRICE_TOLERANCE = 0.15
+MAX_SPOT_TYPES = 4
 
 
 def make_plan(
@@ -127,11 +133,14 @@ def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
     if not chosen.cost.spot_instances:
         return ()
     inst, region = chosen.offer.instance, chosen.offer.price.region
+    price_cap = (chosen.offer.price.spot_usd_per_hour or 0.0) * (1 + SPOT_DIVERSIFICATION_PRICE_TOLERANCE)
     same = sorted(
         (o.price.spot_usd_per_hour, o.instance.instance_type)
         for o in catalog.offers
         if o.price.region == region
         and o.price.spot_usd_per_hour is not None
+        and o.price.spot_usd_per_hour <= price_cap
+        and o.instance.memory_gib >= inst.memory_gib
         and o.instance.instance_type != inst.instance_type
         and o.instance.gpu_name == inst.gpu_name
         and o.instance.gpu_count == inst.gpu_count
@@ -139,7 +148,7 @@ def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
         and o.instance.gpu_fraction == inst.gpu_fraction
         and (not chosen.sized.layout.instances_per_replica > 1 or o.instance.efa_supported)
     )
-    return (inst.instance_type, *[t for _, t in same])
+    return (inst.instance_type, *[t for _, t in same][: MAX_SPOT_TYPES - 1])
 
 
 def _memory(c: Candidate) -> MemoryBreakdown:

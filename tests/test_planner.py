@@ -624,3 +624,21 @@ def test_an_option_that_misses_the_default_latency_bound_says_so_with_its_cost()
     assert "misses the 100 ms/token bound (realtime default); cheapest is 3 x g5.48xlarge" in option
     ms = int(option.rsplit(" at ", 1)[1].split()[0])
     assert ms > 411
+
+
+def test_spot_diversification_lists_only_types_the_plan_price_still_holds_for():
+    # Batch on spot: g6.xlarge at $0.20 is chosen. Same shape (1 x L4): g6.2xlarge at $0.22 (+10%, listed),
+    # g6.4xlarge at $0.30 (+50%: an ASG/EKS allocation could launch it and break the $0.20 cost; left out),
+    # gr6.4xlarge at $0.21 (+5%, listed). g5.xlarge is another GPU: never listed.
+    cat = catalog(
+        offer("g6.xlarge", G6_X, spot=0.20, band=0),
+        offer("g6.2xlarge", 0.9776, spot=0.22, band=0),
+        offer("g6.4xlarge", 1.3232, spot=0.30, band=0),
+        offer("gr6.4xlarge", 1.5392, spot=0.21, band=0),
+        offer("g5.xlarge", G5_X, spot=0.40, band=0),
+    )
+    plan = make_plan(
+        Workload(model=LLAMA8, concurrency=4, max_model_len=2048, workload_type="batch", capacity="spot"), cat
+    )
+    assert plan.instance_type == "g6.xlarge" and plan.capacity_type == "spot"
+    assert plan.spot_instance_types == ("g6.xlarge", "gr6.4xlarge", "g6.2xlarge")
