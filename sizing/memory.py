@@ -355,10 +355,16 @@ def _notes(r: Resolved) -> tuple[str, ...]:
         notes.append("NCCL buffers and the CUDA context sit outside the budget from vLLM 0.11")
     if float(r.gpu.compute_capability) < 8.0:
         notes.append(f"{r.gpu.name} has no bf16: vLLM runs the model in fp16 (same bytes)")
-    if r.arch.is_mla:
+    if r.arch.is_mla and r.acc.mla_cache:
         notes.append("MLA latent KV is replicated on every TP rank")
+    elif r.arch.is_mla:
+        notes.append("before vLLM 0.7.1 MLA models cache per-head K and V padded to 256 (no latent cache)")
+    if r.acc.torch_only_peak:
+        notes.append("before vLLM 0.2.5 only the torch allocator peak is charged: no non-torch memory")
     if r.acc.other_processes_counted:
         notes.append("this release charges memory used by other processes on the GPU against the budget")
-    if not r.acc.v1_engine:
+    if not r.acc.v1_engine and r.chunked_prefill:
+        notes.append(f"V0 engine, chunked prefill: the profile run takes {r.max_num_batched_tokens} tokens")
+    elif not r.acc.v1_engine:
         notes.append(f"V0 engine: the profile run prefills {r.max_num_batched_tokens} tokens at once")
     return tuple(notes)
