@@ -40,6 +40,11 @@ class StackConfig(BaseModel):
     ami_type: EksAmiType = Field(default="AL2023_x86_64_NVIDIA", alias="amiType")
     namespace: str = "default"
     max_usd_per_hour: float | None = Field(default=None, gt=0, alias="maxUsdPerHour")
+    target_output_tokens_per_s: float | None = Field(default=None, gt=0, alias="targetOutputTokensPerS")
+    max_time_per_output_token_ms: float | None = Field(default=None, gt=0, alias="maxTimePerOutputTokenMs")
+    allowed_families: tuple[str, ...] = Field(default=(), alias="allowedFamilies")
+    excluded_families: tuple[str, ...] = Field(default=(), alias="excludedFamilies")
+    strict_dtype: bool = Field(default=False, alias="strictDtype")
     headroom: float = Field(default=0.3, ge=0, le=4)
     pricing: Literal["auto", "live", "snapshot"] = "auto"
     vllm_version: str | None = Field(default=None, alias="vllmVersion")
@@ -53,7 +58,8 @@ class StackConfig(BaseModel):
     churn_threshold: float = Field(default=0.05, ge=0, lt=1, alias="churnThreshold")
 
     @field_validator("quantization", "cluster_name", "node_role_arn", "max_usd_per_hour", "vllm_version",
-                     "current_instance_type", mode="before")
+                     "current_instance_type", "target_output_tokens_per_s", "max_time_per_output_token_ms",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         # Pulumi.yaml declares "" as the default of optional keys (a declared key without default is
@@ -82,7 +88,10 @@ class StackConfig(BaseModel):
             kv_cache_dtype=self.kv_cache_dtype, max_model_len=self.max_model_len,
             concurrency=self.concurrency, workload_type=self.workload_type, capacity=self.capacity,
             regions=self.regions, max_usd_per_hour=self.max_usd_per_hour, headroom=self.headroom,
-            vllm_version=self.vllm_version,
+            vllm_version=self.vllm_version, target_output_tokens_per_s=self.target_output_tokens_per_s,
+            max_time_per_output_token_ms=self.max_time_per_output_token_ms,
+            allowed_families=self.allowed_families, excluded_families=self.excluded_families,
+            strict_dtype=self.strict_dtype,
         )
 
 

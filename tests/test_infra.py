@@ -261,6 +261,7 @@ def test_ec2_target_refuses_a_multi_instance_replica_before_any_resource() -> No
     ({**EC2, "subnetIds": ()}, "subnetIds"),
     ({**EKS, "amiType": "AL2_x86_64_GPU"}, "amiType"),
     ({**EKS, "churnThreshold": "1.5"}, "churnThreshold"),
+    ({**EKS, "maxTimePerOutputTokenMs": "-5"}, "maxTimePerOutputTokenMs"),
 ])
 def test_invalid_config_names_the_key(config: dict[str, Any], key: str) -> None:
     with pytest.raises(ValidationError, match=key):
@@ -280,6 +281,16 @@ def test_config_strings_from_pulumi_are_parsed() -> None:
     assert cfg.subnet_ids == ("subnet-a", "subnet-b") and cfg.headroom == 0.5 and cfg.max_usd_per_hour is None
     workload = cfg.to_workload()
     assert workload.max_model_len == 4096 and workload.regions == ("us-west-2",)
+
+
+def test_workload_keys_reach_the_planner() -> None:
+    raw = {"model": "m", "subnetIds": "s", "clusterName": "c", "maxTimePerOutputTokenMs": "250",
+           "targetOutputTokensPerS": "", "allowedFamilies": '["g6e", "g6"]', "excludedFamilies": "p3",
+           "strictDtype": "true"}
+    workload = stack_config_from(raw.get).to_workload()
+    assert workload.max_time_per_output_token_ms == 250 and workload.target_output_tokens_per_s is None
+    assert workload.allowed_families == ("g6e", "g6") and workload.excluded_families == ("p3",)
+    assert workload.strict_dtype is True
 
 
 def test_pulumi_yaml_declares_every_key_with_the_programs_defaults() -> None:
