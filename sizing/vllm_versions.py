@@ -52,7 +52,7 @@ class VllmDefaults(BaseModel):
 
     vllm_version: str
     max_num_batched_tokens: int | None = Field(
-        description="None: V0 without chunked prefill -> max(mml, 2048)"
+        description="None: V0, set per context (chunk of 512/2048 past 32K from 0.5.4, else max(mml, 2048))"
     )
     max_num_seqs: int
     gpu_memory_utilization: float

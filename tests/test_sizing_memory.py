@@ -6,6 +6,8 @@ Expected values are derived by hand in the comments or come from real vLLM start
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sizing import (
@@ -479,3 +481,24 @@ def test_starcoder2_all_sliding_layers_hold_only_the_window() -> None:
     old = SizingInput(model="starcoder2-3b", gpu="H100", max_model_len=16384, vllm_version="0.9")
     assert stage_facts(old)[1][0].blocks_per_request == 1024
     assert est("starcoder2-3b", max_model_len=16384).kv_bytes_per_token == 30 * 2 * 2 * 128 * 2
+
+
+def test_v0_auto_chunking_skips_sliding_window_and_multimodal_models(tmp_path) -> None:
+    # arg_utils.py: no auto chunked prefill with a sliding window, nor (0.6.1+, PR #8425) for multimodal.
+    windowed = est("gemma3-12b", "A100-80GB", vllm_version="0.6.0", max_model_len=65536)
+    assert windowed.max_num_batched_tokens == 65536
+    config = {
+        "model_type": "llama",
+        "hidden_size": 2048,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 8,
+        "intermediate_size": 4096,
+        "vocab_size": 32000,
+        "max_position_embeddings": 65536,
+        "vision_config": {"hidden_size": 64, "num_hidden_layers": 1},
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert est(str(path), vllm_version="0.6.0", max_model_len=65536).max_num_batched_tokens == 512
+    assert est(str(path), vllm_version="0.6.1", max_model_len=65536).max_num_batched_tokens == 65536
