@@ -1,4 +1,8 @@
-"""`python -m advisor prices`: list GPU instance types with on-demand and spot prices, and their source."""
+"""`python -m advisor prices`: GPU instance types with on-demand and spot prices, cheapest first per region.
+
+`--gpu` takes the names people use (H100, "h200", A100-80GB, L40S, "RTX PRO 6000"), matched without case,
+spaces or dashes; a filter or region that matches nothing is an error (exit 2) naming the nearest values.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import argparse
 import difflib
 import json
 import os
+import re
 import sys
 from typing import Any
 
@@ -13,16 +18,31 @@ JSON_KEYS = ("instance_type", "region", "gpu_name", "gpu_count", "gpu_memory_gib
              "spot_usd_per_hour", "spot_usd_per_hour_by_az", "interruption_band", "price_source",
              "prices_as_of")
 DEFAULT_REGION = "us-east-1"
+# Names people use for a GPU -> the name AWS GpuInfo/NeuronInfo reports (after pricing/quirks.py).
+GPU_ALIASES = {
+    "a10": "A10G",  # AWS's A10 variant; EC2 has no plain A10
+    "rtxpro6000": "RTX PRO Server 6000", "rtx6000": "RTX PRO Server 6000", "rtxpro6000blackwell":
+    "RTX PRO Server 6000",
+    "inferentia": "Inferentia2", "inf2": "Inferentia2",
+    "trainium1": "Trainium", "trn1": "Trainium", "trn2": "Trainium2",
+}
+# "A100-80GB", "A100 80 GB", "h100_80gib": a trailing memory size in GB/GiB.
+MEMORY_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_-]*(?P<gb>\d+(?:\.\d+)?)\s*gi?b$", re.IGNORECASE)
+# A requested memory size matches a GPU within 10 %: marketing GB vs AWS GiB (L4: 24 GB, 22.35 GiB).
+MEMORY_TOLERANCE = 0.10
+SOURCE_TEXT = {"live": "live from the AWS APIs, fetched", "cache": "cached live prices, fetched",
+               "snapshot": "the bundled snapshot, on-demand list prices as of"}
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "prices", help="GPU instance types with on-demand and spot prices (live, cached or snapshot)",
-        description="Per instance type: GPU, count, memory per GPU, on-demand and spot USD/h, spot "
-                    "discount, Spot Advisor interruption band, price source and as-of time.")
+        description="Per region, cheapest on-demand first: GPU, count, memory per GPU, on-demand and spot "
+                    "USD/h, spot discount, Spot Advisor interruption band; a line per region says where "
+                    "the prices come from and how old they are.")
     parser.add_argument("--region", action="append", default=None,
                         help="AWS region (repeatable); default $AWS_REGION or us-east-1")
-    parser.add_argument("--gpu", help="only this GPU model, e.g. H100, L40S (case-insensitive)")
+    parser.add_argument("--gpu", help="only this GPU: H100, h200, A100-80GB, L40S, 'RTX PRO 6000' ...")
     parser.add_argument("--instance-type", help="only this instance type, e.g. p5.48xlarge")
     parser.add_argument("--pricing", choices=("auto", "live", "snapshot"), default="auto",
                         help="auto: live, falling back to cache then the bundled snapshot (default)")
@@ -41,25 +61,93 @@ def _regions(args: argparse.Namespace) -> list[str]:
     return [os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION]
 
 
+def normalize_gpu(name: str) -> str:
+    """'NVIDIA H100' / 'h-100' / 'RTX PRO 6000' -> 'h100' / 'h100' / 'rtxpro6000'."""
+    key = re.sub(r"[\s_-]+", "", name.lower())
+    for vendor in ("nvidia", "tesla", "aws"):
+        key = key.removeprefix(vendor)
+    key = key.removesuffix("tensorcore")
+    return key.replace("server", "")
+
+
+def parse_gpu_query(query: str) -> tuple[str, float | None]:
+    """'A100-80GB' -> ('a100', 80.0); 'L40S' -> ('l40s', None); aliases resolved."""
+    match = MEMORY_SUFFIX.match(query.strip())
+    name, memory_gb = (match["name"], float(match["gb"])) if match and match["name"] else (query, None)
+    key = normalize_gpu(name)
+    key = normalize_gpu(GPU_ALIASES.get(key, key))
+    return key, memory_gb
+
+
+def _full_gpu_gib(offer: Any) -> float:
+    return offer.instance.gpu_memory_gib / offer.instance.gpu_fraction
+
+
+def _nearest(word: str, options: list[str]) -> list[str]:
+    return difflib.get_close_matches(word, options, n=3, cutoff=0.4)
+
+
+def _gpu_error(query: str, key: str, offers: list[Any]) -> str:
+    names = sorted({o.instance.gpu_name for o in offers})
+    by_key = {normalize_gpu(n): n for n in names}
+    near = [by_key[k] for k in _nearest(key, list(by_key))]
+    hint = f"nearest: {', '.join(near)}; " if near else ""
+    elsewhere = _regions_with_gpu(key)
+    where = f"; the snapshot has it in {', '.join(elsewhere)}" if elsewhere else ""
+    offered = ", ".join(names)
+    return f"no offer with GPU {query!r} in the selected regions ({hint}GPUs offered: {offered}){where}"
+
+
+def _regions_with_gpu(key: str) -> list[str]:
+    """Snapshot regions that offer a GPU (only computed for an error message)."""
+    from pricing import load_priced_catalog, snapshot_regions
+
+    catalog = load_priced_catalog(snapshot_regions(), "snapshot")
+    return sorted({o.price.region for o in catalog.offers if normalize_gpu(o.instance.gpu_name) == key})
+
+
+def select_gpu(offers: list[Any], query: str) -> list[Any]:
+    """Offers whose GPU matches `query` by name and, when the query gives one, memory size."""
+    from pricing import PricingError
+
+    key, memory_gb = parse_gpu_query(query)
+    named = [o for o in offers if normalize_gpu(o.instance.gpu_name) == key]
+    if not named:
+        raise PricingError(_gpu_error(query, key, offers))
+    if memory_gb is None:
+        return named
+    sized = [o for o in named if abs(_full_gpu_gib(o) - memory_gb) <= MEMORY_TOLERANCE * memory_gb]
+    if not sized:
+        sizes = sorted({round(_full_gpu_gib(o)) for o in named})
+        raise PricingError(f"no {named[0].instance.gpu_name} with {memory_gb:g} GB in the selected regions; "
+                           f"sizes offered: {', '.join(f'{s} GB' for s in sizes)}")
+    return sized
+
+
 def select_offers(offers: tuple[Any, ...], gpu: str | None, instance_type: str | None) -> list[Any]:
-    """Offers matching --gpu / --instance-type; a filter matching nothing names what exists."""
+    """Offers matching --gpu / --instance-type, cheapest on-demand first within each region."""
     from pricing import PricingError
 
     chosen = list(offers)
     if gpu:
-        names = sorted({o.instance.gpu_name for o in chosen})
-        chosen = [o for o in chosen if o.instance.gpu_name.lower() == gpu.lower()]
-        if not chosen:
-            raise PricingError(f"no offer with GPU {gpu!r} in the selected regions; GPUs offered: "
-                               f"{', '.join(names)}")
+        chosen = select_gpu(chosen, gpu)
     if instance_type:
         types = sorted({o.instance.instance_type for o in chosen})
-        chosen = [o for o in chosen if o.instance.instance_type == instance_type]
+        wanted = instance_type.strip().lower()
+        chosen = [o for o in chosen if o.instance.instance_type == wanted]
         if not chosen:
-            near = difflib.get_close_matches(instance_type, types, n=3) or types[:5]
+            near = _nearest(wanted, types) or types[:5]
             raise PricingError(f"instance type {instance_type!r} has no priced offer here; nearest: "
                                f"{', '.join(near)}")
-    return sorted(chosen, key=lambda o: (o.price.region, o.instance.gpu_name, o.instance.instance_type))
+    return sorted(chosen, key=price_order)
+
+
+def price_order(offer: Any) -> tuple[str, bool, float, str]:
+    """Region, then on-demand USD/h (types sold only as spot after, by spot price), then name."""
+    price = offer.price
+    usd = price.on_demand_usd_per_hour
+    return (price.region, usd is None, usd if usd is not None else (price.spot_usd_per_hour or 0.0),
+            offer.instance.instance_type)
 
 
 def offer_json(offer: Any) -> dict[str, Any]:
@@ -80,25 +168,50 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.4f}"
 
 
+HEADER = ("instance_type", "gpu", "count", "GiB/gpu", "on-demand $/h", "spot min $/h", "spot median $/h",
+          "spot discount", "interruption")
+RIGHT_ALIGNED = frozenset({2, 3, 4, 5, 6, 7})
+
+
 def _row(offer: Any) -> list[str]:
     from pricing.economics import spot_discount
 
     i, p = offer.instance, offer.price
     discount = spot_discount(p)
     count = f"{i.gpu_fraction:g} (slice)" if i.gpu_fraction < 1 else str(i.gpu_count)
-    return [i.instance_type, p.region, i.gpu_name, count, f"{i.gpu_memory_gib:g}",
-            _money(p.on_demand_usd_per_hour), _money(p.spot_usd_per_hour),
-            _money(p.spot_median_usd_per_hour), "-" if discount is None else f"{discount:.0%}",
-            p.interruption_frequency or "?", p.price_source, f"{p.prices_as_of:%Y-%m-%d %H:%M}"]
+    return [i.instance_type, i.gpu_name, count, f"{i.gpu_memory_gib:.2f}", _money(p.on_demand_usd_per_hour),
+            _money(p.spot_usd_per_hour), _money(p.spot_median_usd_per_hour),
+            "-" if discount is None else f"{discount:.0%}", p.interruption_frequency or "unknown"]
 
 
-def format_table(offers: list[Any]) -> str:
-    header = ["instance_type", "region", "gpu", "count", "GiB/gpu", "on-demand $/h", "spot min $/h",
-              "spot median $/h", "discount", "interrupt", "source", "as of (UTC)"]
-    rows = [header] + [_row(o) for o in offers]
-    widths = [max(len(r[c]) for r in rows) for c in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+def _align(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return ["  ".join(cell.rjust(w) if c in RIGHT_ALIGNED else cell.ljust(w)
+                      for c, (cell, w) in enumerate(zip(r, widths, strict=True))).rstrip() for r in rows]
+
+
+def region_line(region: str, offers: list[Any]) -> str:
+    """'us-east-1: 41 instance types, cheapest on-demand first; prices from <source> <as of> UTC'."""
+    sources = sorted({(o.price.price_source, o.price.prices_as_of) for o in offers})
+    where = "; ".join(f"{SOURCE_TEXT[s]} {t:%Y-%m-%d %H:%M} UTC" for s, t in sources)
+    noun = "instance type" if len(offers) == 1 else "instance types"
+    return f"{region}: {len(offers)} {noun}, cheapest on-demand first; prices from {where}"
+
+
+def format_table(offers: list[Any], regions: list[str] | None = None) -> str:
+    """One block per region: its source/as-of line, then an aligned table sorted by price.
+
+    A requested region left with no offer (nothing matched the filters there) says so in one line.
+    """
+    blocks = []
+    for region in dict.fromkeys([*(regions or []), *(o.price.region for o in offers)]):
+        in_region = [o for o in offers if o.price.region == region]
+        if not in_region:
+            blocks.append(f"{region}: no instance type matches the filters")
+            continue
+        lines = _align([list(HEADER)] + [_row(o) for o in in_region])
+        blocks.append("\n".join([region_line(region, in_region), *lines]))
+    return "\n\n".join(blocks)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([offer_json(o) for o in offers], indent=2))
     else:
-        print(format_table(offers))
+        print(format_table(offers, list(catalog.regions)))
     if args.placement_scores:
         print_placement_scores(offers, _regions(args))
     return 0

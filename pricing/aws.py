@@ -1,16 +1,18 @@
 """Live AWS calls (boto3) for one region: GPU catalog, offerings, on-demand and spot prices, placement scores.
 
 Every call takes an injected client, paginates, and hands raw payloads to the pure parsers of
-pricing/parse.py. Clients use botocore's adaptive retry mode (client-side rate limiting on throttling)
-and bounded timeouts so `pulumi preview` never hangs on a slow endpoint.
+pricing/parse.py. Nothing here can hang `pulumi preview`: each HTTP attempt has connect/read timeouts,
+each call a bounded number of attempts, each region a deadline checked before every request, and the
+worker threads are daemons, so a call still stuck on the network when the deadline passes is abandoned
+rather than waited for (see `run_bounded`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -26,16 +28,36 @@ from pricing.parse import (
 )
 from pricing.snapshot import make_price
 
-# botocore "adaptive" = standard retries (throttling errors included) + a client-side token bucket that
-# slows down after throttling (boto3 docs, "Retries" guide); max_attempts 5 = up to 5 retries.
-# Timeouts in seconds, per attempt.
-AWS_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=5, read_timeout=15)
-# The Pricing API is served only from these regions; the region priced is a filter (AWS Price List docs).
+# Retries: botocore's "adaptive" mode = the standard mode's retries (ThrottlingException and the other
+# throttling codes, transient 5xx, connection errors) plus a client-side token bucket that slows the
+# request rate after throttling (boto3 "Retries" guide). `total_max_attempts` counts the first request
+# too (botocore config.py: "a value of 1 indicates that no requests will be retried"), so one call makes
+# at most 3 attempts. Standard-mode backoff before attempt n is rand(0,1) x 2**n s (botocore
+# retries/standard.py), so the worst case of one call is 3 x (3 + 10) s + 1 + 2 s = 42 s; the region
+# deadline below cuts a region short before that adds up over many calls.
+AWS_CONFIG = Config(retries={"mode": "adaptive", "total_max_attempts": 3}, connect_timeout=3, read_timeout=10)
+REGION_DEADLINE_S = 60.0
+# The Pricing API ("AWS Price List Service", endpoint prefix api.pricing) has endpoints only in
+# us-east-1, eu-central-1 and ap-south-1 in the aws partition (botocore data/endpoints.json, 1.43); the
+# region priced is the regionCode filter. Its GetProducts errors include ThrottlingException ("You've
+# made too many requests exceeding service quotas", botocore pricing service model), which botocore's
+# standard/adaptive retry treats as throttling: retried with backoff, rate-limited afterwards.
 PRICING_API_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
-# All EC2 accelerated-computing families with NVIDIA GPUs or Neuron devices start with these
-# (p3..p6, g4dn..g7e, gr6, inf2, trn1/2); the GpuInfo/NeuronInfo check in parse.py is the real filter.
+# DescribeInstanceTypes' instance-type filter takes wildcards: "The instance type (for example
+# c5.2xlarge or c5*)" (EC2 API reference / botocore ec2 service model, Filters). Every EC2 family with
+# NVIDIA GPUs or Neuron devices starts with one of these (p3..p6, g4dn..g7e, gr6, inf2, trn1/2); the
+# GpuInfo/NeuronInfo check in parse.py is the real filter (it drops g4ad's AMD GPU, g5g's Graviton).
 ACCELERATOR_TYPE_PATTERNS = ("p*", "g*", "inf*", "trn*")
-SPOT_PRODUCT_DESCRIPTIONS = ("Linux/UNIX",)
+# DescribeInstanceTypeOfferings documents no wildcard for its instance-type filter (only "The instance
+# type"), and moto 5 matches it exactly, so offerings are asked for by the exact names found above, a
+# chunk at a time (no per-filter value limit is documented for it; 50 stays well clear of any).
+OFFERING_NAMES_PER_CALL = 50
+# Both Linux product descriptions: "Linux/UNIX (Amazon VPC)" is what an account that still had
+# EC2-Classic got for VPC prices, while plain "Linux/UNIX" meant EC2-Classic there
+# (grosskur/ec2price#3, jtriley/StarCluster#343, LeanerCloud/AutoSpotting#213); a VPC-only account
+# (every account since EC2-Classic's retirement) gets its VPC prices as plain "Linux/UNIX"
+# (pusher/k8s-spot-price-monitor#5). parse_spot_prices prefers the "(Amazon VPC)" entry of an AZ.
+SPOT_PRODUCT_DESCRIPTIONS = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
 # GetProducts filters for the on-demand Linux, shared-tenancy, no-license price of one type (issue #3;
 # other capacitystatus values are separate capacity-reservation SKUs).
 ON_DEMAND_ATTRIBUTE_FILTERS = (
@@ -51,28 +73,104 @@ ON_DEMAND_WORKERS = 8
 # AWS recommends at least three instance types: with one or two the score is always low
 # (EC2 API reference, GetSpotPlacementScores, InstanceType.N).
 MIN_PLACEMENT_SCORE_TYPES = 3
+# What botocore's chain looked at before giving up (docs/pricing.md lists it in full).
+NO_CREDENTIALS = "no AWS credentials found"
 
 ClientFactory = Callable[[str, str], Any]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
-def client_factory(clients: Any = None) -> ClientFactory:
-    """(service, region) -> client: an injected callable as is, else clients of a boto3 Session.
+class NoCredentialsFound(PricingError):
+    """The credential chain found nothing; raised before any client exists, so no request was sent."""
 
-    The default session follows the standard credential chain, AWS_PROFILE, AWS_REGION and endpoint
-    overrides such as AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_PRICING (botocore reads them itself).
+
+class DeadlineExceeded(PricingError):
+    """A region's live fetch ran past its deadline."""
+
+
+class Deadline:
+    """A point in time on an injectable monotonic clock; `check` raises once it has passed."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float], label: str):
+        self.seconds, self.clock, self.label = seconds, clock, label
+        self.ends_at = clock() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.ends_at - self.clock())
+
+    def check(self, step: str) -> None:
+        if self.clock() > self.ends_at:
+            raise DeadlineExceeded(f"{self.label}: live fetch passed its {self.seconds:g} s deadline before "
+                                   f"{step}; cached or snapshot prices will do, or retry later")
+
+
+def _check(deadline: Deadline | None, step: str) -> None:
+    if deadline is not None:
+        deadline.check(step)
+
+
+def run_bounded(tasks: Mapping[K, Callable[[], V]], workers: int, timeout_s: float,
+                what: str = "task") -> dict[K, V | Exception]:
+    """Run tasks on up to `workers` daemon threads; wait at most `timeout_s` seconds for all of them.
+
+    Each key maps to its result, the exception it raised, or a DeadlineExceeded when it had not finished
+    in time. Daemon threads never keep the process alive, so an abandoned call cannot delay exit.
+    """
+    pending = list(tasks.items())
+    results: dict[K, V | Exception] = {}
+    lock, finished, stop = threading.Lock(), threading.Event(), threading.Event()
+
+    def worker() -> None:
+        while not stop.is_set():
+            with lock:
+                if not pending:
+                    return
+                key, task = pending.pop(0)
+            try:
+                value: V | Exception = task()
+            except Exception as exc:  # reported per key, never lost in a thread
+                value = exc
+            with lock:
+                results[key] = value
+                if len(results) == len(tasks):
+                    finished.set()
+
+    if tasks:
+        for _ in range(min(workers, len(tasks))):
+            threading.Thread(target=worker, daemon=True, name=f"pricing-{what}").start()
+        finished.wait(timeout_s)
+        stop.set()
+    with lock:
+        return {key: results.get(key, DeadlineExceeded(f"{key}: {what} did not finish within "
+                                                        f"{timeout_s:g} s")) for key in tasks}
+
+
+def resolve_clients(clients: Any = None) -> ClientFactory:
+    """(service, region) -> client, after resolving credentials exactly once.
+
+    An injected callable is used as is (its clients say for themselves whether they can sign). A boto3
+    Session (default: a new one on the standard chain, honouring AWS_PROFILE, AWS_REGION and endpoint
+    overrides such as AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_PRICING) resolves its credentials here;
+    botocore caches credentials it found, but re-runs the whole chain on every client while it has none
+    (botocore session.get_credentials), and the last link of that chain is the EC2 instance metadata
+    endpoint: up to two requests of AWS_METADATA_SERVICE_TIMEOUT (default 1 s) each, none when
+    AWS_EC2_METADATA_DISABLED=true. So a machine with no credentials pays that once, not once per client.
     """
     if clients is not None and not hasattr(clients, "client") and callable(clients):
         return clients
     session = clients if clients is not None else boto3.session.Session()
+    if session.get_credentials() is None:
+        raise NoCredentialsFound(NO_CREDENTIALS)
     return lambda service, region: session.client(service, region_name=region, config=AWS_CONFIG)
 
 
-def session_has_credentials(clients: Any = None) -> bool:
-    """False when a boto3 session finds no credentials (checked before any client or network call)."""
-    if clients is not None and not hasattr(clients, "get_credentials"):
-        return True  # an injected factory: let its first call tell
+def client_factory(clients: Any = None) -> ClientFactory:
+    """resolve_clients without the credential check (tests build real, stubbed clients this way)."""
+    if clients is not None and not hasattr(clients, "client") and callable(clients):
+        return clients
     session = clients if clients is not None else boto3.session.Session()
-    return session.get_credentials() is not None
+    return lambda service, region: session.client(service, region_name=region, config=AWS_CONFIG)
 
 
 def pricing_api_region(regions: Sequence[str]) -> str:
@@ -85,8 +183,15 @@ def pricing_api_region(regions: Sequence[str]) -> str:
     return "us-east-1"
 
 
-def _items(pages: Iterable[dict[str, Any]], key: str) -> Iterator[dict[str, Any]]:
-    for page in pages:
+def _items(pages: Iterable[dict[str, Any]], key: str, deadline: Deadline | None, step: str,
+           ) -> Iterator[dict[str, Any]]:
+    """Items of every page; the deadline is checked before each page is requested."""
+    iterator = iter(pages)
+    while True:
+        _check(deadline, step)
+        page = next(iterator, None)
+        if page is None:
+            return
         yield from page.get(key, [])
 
 
@@ -94,25 +199,30 @@ def _type_filter() -> list[dict[str, Any]]:
     return [{"Name": "instance-type", "Values": list(ACCELERATOR_TYPE_PATTERNS)}]
 
 
-def fetch_instance_types(ec2: Any) -> tuple[InstanceType, ...]:
-    """DescribeInstanceTypes (paginated) -> accelerator instance types with quirks applied."""
+def fetch_instance_types(ec2: Any, deadline: Deadline | None = None) -> tuple[InstanceType, ...]:
+    """DescribeInstanceTypes (paginated, accelerator families only) -> types with quirks applied."""
     pages = ec2.get_paginator("describe_instance_types").paginate(Filters=_type_filter())
-    return parse_instance_types(_items(pages, "InstanceTypes"))
+    return parse_instance_types(_items(pages, "InstanceTypes", deadline, "DescribeInstanceTypes"))
 
 
-def fetch_az_ids(ec2: Any) -> dict[str, str]:
+def fetch_az_ids(ec2: Any, deadline: Deadline | None = None) -> dict[str, str]:
     """AZ name -> AZ ID for this account (names are shuffled per account; IDs are not)."""
+    _check(deadline, "DescribeAvailabilityZones")
     zones = ec2.describe_availability_zones()["AvailabilityZones"]
     return {z["ZoneName"]: z["ZoneId"] for z in zones if z.get("ZoneId")}
 
 
-def fetch_offerings(ec2: Any, include_local_zones: bool = False) -> dict[str, frozenset[str]]:
-    """DescribeInstanceTypeOfferings by AZ ID (paginated) -> type -> AZ IDs that sell it."""
-    # No instance-type filter: wildcard support there is undocumented, and all offerings of a region
-    # fit in a few 1000-row pages.
-    pages = ec2.get_paginator("describe_instance_type_offerings").paginate(
-        LocationType="availability-zone-id", PaginationConfig={"PageSize": 1000})
-    return parse_offerings(_items(pages, "InstanceTypeOfferings"), include_local_zones)
+def fetch_offerings(ec2: Any, instance_types: Sequence[str], include_local_zones: bool = False,
+                    deadline: Deadline | None = None) -> dict[str, frozenset[str]]:
+    """DescribeInstanceTypeOfferings by AZ ID for these types (paginated) -> type -> AZ IDs selling it."""
+    names = sorted(set(instance_types))
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(names), OFFERING_NAMES_PER_CALL):
+        chunk = names[start:start + OFFERING_NAMES_PER_CALL]
+        pages = ec2.get_paginator("describe_instance_type_offerings").paginate(
+            LocationType="availability-zone-id", Filters=[{"Name": "instance-type", "Values": chunk}])
+        items.extend(_items(pages, "InstanceTypeOfferings", deadline, "DescribeInstanceTypeOfferings"))
+    return parse_offerings(items, include_local_zones)
 
 
 def on_demand_filters(instance_type: str, region: str) -> list[dict[str, str]]:
@@ -121,13 +231,15 @@ def on_demand_filters(instance_type: str, region: str) -> list[dict[str, str]]:
     return [{"Type": "TERM_MATCH", "Field": field, "Value": value} for field, value in pairs]
 
 
-def fetch_on_demand_price(pricing: Any, instance_type: str, region: str) -> float | None:
+def fetch_on_demand_price(pricing: Any, instance_type: str, region: str,
+                          deadline: Deadline | None = None) -> float | None:
     """Pricing GetProducts, following NextToken, -> on-demand USD/h (None when AWS sells none)."""
     request: dict[str, Any] = {"ServiceCode": "AmazonEC2", "FormatVersion": "aws_v1",
                                "Filters": on_demand_filters(instance_type, region),
                                "MaxResults": PRICING_PAGE_SIZE}
     price_list: list[str] = []
     while True:
+        _check(deadline, f"GetProducts {instance_type}")
         page = pricing.get_products(**request)
         price_list.extend(page.get("PriceList", []))
         if not page.get("NextToken"):
@@ -135,17 +247,35 @@ def fetch_on_demand_price(pricing: Any, instance_type: str, region: str) -> floa
         request["NextToken"] = page["NextToken"]
 
 
+def fetch_on_demand_prices(pricing: Any, instance_types: Sequence[str], region: str,
+                           deadline: Deadline | None = None) -> dict[str, float | None]:
+    """On-demand USD/h of every type, ON_DEMAND_WORKERS GetProducts calls at a time; any failure fails all."""
+    timeout_s = deadline.remaining() if deadline is not None else REGION_DEADLINE_S
+    tasks = {t: (lambda t=t: fetch_on_demand_price(pricing, t, region, deadline)) for t in instance_types}
+    results = run_bounded(tasks, ON_DEMAND_WORKERS, timeout_s, what=f"{region} GetProducts")
+    for value in results.values():
+        if isinstance(value, Exception):
+            raise value
+    return results  # type: ignore[return-value]  # no Exception left
+
+
 def fetch_spot_prices(
     ec2: Any, instance_types: Sequence[str], now: datetime, az_ids: dict[str, str],
-    include_local_zones: bool = False,
+    include_local_zones: bool = False, deadline: Deadline | None = None,
 ) -> dict[str, dict[str, float]]:
-    """DescribeSpotPriceHistory at StartTime=now (paginated) -> type -> {AZ ID: USD/h}."""
+    """DescribeSpotPriceHistory at StartTime = EndTime = now (paginated) -> type -> {AZ ID: USD/h}.
+
+    With a start and end time AWS "also returns the last price change before the start time, which is
+    the effective price as of the start time" (EC2 API reference, DescribeSpotPriceHistory): so each AZ
+    comes back with the price in effect now, however long ago it last changed.
+    """
     if not instance_types:
         return {}
     pages = ec2.get_paginator("describe_spot_price_history").paginate(
         InstanceTypes=list(instance_types), ProductDescriptions=list(SPOT_PRODUCT_DESCRIPTIONS),
-        StartTime=now)
-    return parse_spot_prices(_items(pages, "SpotPriceHistory"), include_local_zones, az_ids)
+        StartTime=now, EndTime=now)
+    items = _items(pages, "SpotPriceHistory", deadline, "DescribeSpotPriceHistory")
+    return parse_spot_prices(items, include_local_zones, az_ids)
 
 
 def fetch_spot_placement_scores(
@@ -161,20 +291,20 @@ def fetch_spot_placement_scores(
     pages = ec2.get_paginator("get_spot_placement_scores").paginate(
         InstanceTypes=distinct, TargetCapacity=target_capacity, TargetCapacityUnitType="units",
         SingleAvailabilityZone=single_availability_zone, RegionNames=list(regions))
-    return parse_placement_scores(_items(pages, "SpotPlacementScores"))
+    return parse_placement_scores(_items(pages, "SpotPlacementScores", None, "GetSpotPlacementScores"))
 
 
 def fetch_region_offers(
     region: str, ec2: Any, pricing: Any, now: datetime, include_local_zones: bool = False,
+    deadline: Deadline | None = None,
 ) -> tuple[Offer, ...]:
     """Every accelerator offer of one region with live on-demand and spot prices."""
-    offered = fetch_offerings(ec2, include_local_zones)
-    types = [t for t in fetch_instance_types(ec2) if t.instance_type in offered]
+    types = fetch_instance_types(ec2, deadline)
+    offered = fetch_offerings(ec2, [t.instance_type for t in types], include_local_zones, deadline)
+    types = tuple(t for t in types if t.instance_type in offered)
     names = [t.instance_type for t in types]
-    with ThreadPoolExecutor(max_workers=ON_DEMAND_WORKERS) as pool:
-        on_demand = dict(zip(names, pool.map(lambda n: fetch_on_demand_price(pricing, n, region), names),
-                             strict=True))
-    spot = fetch_spot_prices(ec2, names, now, fetch_az_ids(ec2), include_local_zones)
+    on_demand = fetch_on_demand_prices(pricing, names, region, deadline)
+    spot = fetch_spot_prices(ec2, names, now, fetch_az_ids(ec2, deadline), include_local_zones, deadline)
     offers = []
     for instance in types:
         by_az = {az: p for az, p in spot.get(instance.instance_type, {}).items()

@@ -8,22 +8,26 @@ snapshot : the bundled dated snapshot; no AWS call, no cache.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pricing.aws import (
-    client_factory,
+    REGION_DEADLINE_S,
+    Deadline,
+    NoCredentialsFound,
     fetch_region_offers,
     fetch_spot_placement_scores,
     pricing_api_region,
-    session_has_credentials,
+    resolve_clients,
+    run_bounded,
 )
 from pricing.cache import CachedRegion, default_cache_dir, read_cache, write_cache
 from pricing.errors import PricingError
@@ -32,6 +36,8 @@ from pricing.snapshot import SNAPSHOT_ON_DEMAND_AS_OF, snapshot_instance, snapsh
 
 MAX_REGION_WORKERS = 8
 LIVE_ERRORS = (BotoCoreError, ClientError, PricingError)
+# Extra wait, past the regions' own deadline, for a request already in flight to come back.
+IN_FLIGHT_GRACE_S = 1.0
 
 
 def _age_text(seconds: float) -> str:
@@ -48,6 +54,11 @@ def _known_aws_regions() -> frozenset[str]:
     return frozenset(boto3.session.Session().get_available_regions("ec2")) | frozenset(snapshot_regions())
 
 
+def nearest(word: str, options: Sequence[str], n: int = 3) -> list[str]:
+    """Up to n options closest to `word` (difflib ratio), for "did you mean" messages."""
+    return difflib.get_close_matches(word, list(options), n=n, cutoff=0.5)
+
+
 def _check_regions(regions: Sequence[str], pricing: PricingMode) -> tuple[str, ...]:
     unique = tuple(dict.fromkeys(regions))
     if not unique:
@@ -55,10 +66,14 @@ def _check_regions(regions: Sequence[str], pricing: PricingMode) -> tuple[str, .
     known = frozenset(snapshot_regions())
     unknown = [r for r in unique if r not in known]
     if unknown and pricing != "snapshot":  # only then load botocore's endpoint table (~0.1 s)
-        unknown = [r for r in unknown if r not in _known_aws_regions()]
+        known = known | _known_aws_regions()
+        unknown = [r for r in unknown if r not in known]
     if unknown:
-        raise PricingError(f"unknown region(s) {', '.join(unknown)} for --pricing {pricing}; the bundled "
-                           f"snapshot has: {', '.join(snapshot_regions())}")
+        hints = "; ".join(f"{r}: did you mean {' or '.join(nearest(r, sorted(known)))}?"
+                          for r in unknown if nearest(r, sorted(known)))
+        raise PricingError(f"unknown region(s) {', '.join(unknown)} for --pricing {pricing}"
+                           f"{'; ' + hints if hints else ''}; the bundled snapshot has: "
+                           f"{', '.join(snapshot_regions())}")
     return unique
 
 
@@ -85,29 +100,31 @@ def _from_cache(entry: CachedRegion) -> tuple[Offer, ...]:
 
 
 def _fetch_live(
-    regions: Sequence[str], clients: Any, now: datetime, include_local_zones: bool,
+    regions: Sequence[str], factory: Any, now: datetime, include_local_zones: bool,
 ) -> dict[str, tuple[Offer, ...] | Exception]:
-    """Fetch regions concurrently; each region's result is its offers or the exception that stopped it."""
+    """Fetch regions concurrently, each under its own deadline; a region maps to its offers or its error."""
     try:
-        factory = client_factory(clients)
         pricing = factory("pricing", pricing_api_region(regions))
         ec2 = {r: factory("ec2", r) for r in regions}  # made here: boto3 sessions are not thread-safe
     except LIVE_ERRORS as exc:
         return dict.fromkeys(regions, exc)
-    with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(regions))) as pool:
-        futures = {r: pool.submit(fetch_region_offers, r, ec2[r], pricing, now, include_local_zones)
-                   for r in regions}
-    results: dict[str, tuple[Offer, ...] | Exception] = {}
-    for region, future in futures.items():
-        try:
-            results[region] = future.result()
-        except LIVE_ERRORS as exc:
-            results[region] = exc
+    tasks = {r: (lambda r=r: fetch_region_offers(r, ec2[r], pricing, now, include_local_zones,
+                                                 Deadline(REGION_DEADLINE_S, monotonic, r)))
+             for r in regions}
+    results = run_bounded(tasks, MAX_REGION_WORKERS, REGION_DEADLINE_S + IN_FLIGHT_GRACE_S, "region fetch")
+    for result in results.values():
+        if isinstance(result, Exception) and not isinstance(result, LIVE_ERRORS):
+            raise result  # a bug, not an AWS failure: do not hide it behind a fallback
     return results
 
 
 def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def _reason(exc: Exception) -> str:
+    """Why live prices are missing, for a fallback warning (the bare message when it is self-explanatory)."""
+    return str(exc) if isinstance(exc, NoCredentialsFound) else _describe(exc)
 
 
 class _Loader:
@@ -125,7 +142,11 @@ class _Loader:
         return entry
 
     def live(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...] | Exception]:
-        results = _fetch_live(regions, self.clients, self.now, self.lz)
+        try:
+            factory = resolve_clients(self.clients)  # credentials resolved once, before any client
+        except NoCredentialsFound as exc:
+            return dict.fromkeys(regions, exc)
+        results = _fetch_live(regions, factory, self.now, self.lz)
         for region, result in results.items():
             if not isinstance(result, Exception):
                 write_cache(self.cache_dir, CachedRegion(region=region, include_local_zones=self.lz,
@@ -157,11 +178,7 @@ class _Loader:
         missing = [r for r in regions if r not in out]
         if not missing:
             return out
-        if not session_has_credentials(self.clients):
-            live: dict[str, Any] = dict.fromkeys(missing, "no AWS credentials found")
-        else:
-            live = {r: (v if not isinstance(v, Exception) else _describe(v))
-                    for r, v in self.live(missing).items()}
+        live = {r: (v if not isinstance(v, Exception) else _reason(v)) for r, v in self.live(missing).items()}
         for region in missing:
             result = live[region]
             out[region] = (result if not isinstance(result, str)
@@ -171,6 +188,11 @@ class _Loader:
     def strict_live(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
         results = self.live(regions)
         failed = {r: v for r, v in results.items() if isinstance(v, Exception)}
+        no_credentials = next((e for e in failed.values() if isinstance(e, NoCredentialsFound)), None)
+        if no_credentials is not None:
+            raise PricingError(f"--pricing live needs AWS credentials: {no_credentials} (environment, "
+                               "AWS_PROFILE / shared config files, SSO, container or EC2 instance metadata); "
+                               "configure them (aws configure, AWS_PROFILE) or use --pricing auto/snapshot")
         if failed:
             detail = "; ".join(f"{r}: {_describe(e)}" for r, e in failed.items())
             raise PricingError(f"--pricing live failed for {', '.join(failed)} ({detail}); use --pricing "
@@ -217,8 +239,8 @@ def spot_placement_scores(
     """Live EC2 GetSpotPlacementScores per AZ for these types in these regions (no snapshot exists)."""
     checked = _check_regions(regions, "live")
     try:
-        ec2 = client_factory(clients)("ec2", checked[0])
+        ec2 = resolve_clients(clients)("ec2", checked[0])
         return fetch_spot_placement_scores(ec2, instance_types, checked, target_capacity)
-    except (BotoCoreError, ClientError) as exc:
+    except (BotoCoreError, ClientError, NoCredentialsFound) as exc:
         raise PricingError(f"spot placement scores unavailable ({_describe(exc)}); they need AWS "
                            "credentials allowed to call ec2:GetSpotPlacementScores") from exc

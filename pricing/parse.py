@@ -12,8 +12,8 @@ from typing import Any
 
 from pricing.errors import PricingError
 from pricing.models import InstanceType, SpotPlacementScore
-from pricing.quirks import quirk_for, slice_fraction
-from pricing.snapshot import is_local_zone, make_instance_type
+from pricing.quirks import per_gpu_memory_mib, quirk_for, slice_fraction
+from pricing.snapshot import gpu_specs, is_local_zone, make_instance_type
 
 Payload = Mapping[str, Any]
 MIB_PER_GIB = 1024
@@ -66,6 +66,9 @@ def parse_instance_type(item: Payload) -> InstanceType | None:
         memory_mib = quirk.memory_mib or memory_mib
         if quirk.fractional:
             fraction, count = slice_fraction(memory_mib, partition), 1
+    if fraction == 1.0:
+        known = (s.memory_gib * MIB_PER_GIB for s in gpu_specs() if s.gpu_name == name)
+        memory_mib = per_gpu_memory_mib(memory_mib, count, known)
     network = item.get("NetworkInfo") or {}
     return make_instance_type(
         instance_type=instance_type, gpu_name=name, gpu_count=max(count, 1), gpu_fraction=fraction,
@@ -130,25 +133,30 @@ def _timestamp(value: Any) -> datetime:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
+VPC_SUFFIX = "(Amazon VPC)"
+
+
 def parse_spot_prices(
     items: Iterable[Payload], include_local_zones: bool = False, az_ids: Mapping[str, str] | None = None,
 ) -> dict[str, dict[str, float]]:
     """DescribeSpotPriceHistory -> type -> {AZ ID: latest USD/h}.
 
     AZ names differ per account, so the key is AvailabilityZoneId; `az_ids` maps names to IDs when an
-    entry lacks it. Local Zones are left out unless asked.
+    entry lacks it. Local Zones are left out unless asked. Where an AZ has both "Linux/UNIX" and
+    "Linux/UNIX (Amazon VPC)" entries (an account that had EC2-Classic, where the plain one was the
+    Classic price), the VPC entry wins; otherwise the latest entry of the AZ.
     """
-    latest: dict[tuple[str, str], tuple[datetime, float]] = {}
+    latest: dict[tuple[str, str], tuple[bool, datetime, float]] = {}
     for item in items:
         az_id = item.get("AvailabilityZoneId") or (az_ids or {}).get(item.get("AvailabilityZone", ""))
         if not az_id or (is_local_zone(az_id) and not include_local_zones):
             continue
         key = (item["InstanceType"], az_id)
-        stamp = _timestamp(item["Timestamp"])
-        if key not in latest or stamp > latest[key][0]:
-            latest[key] = (stamp, float(item["SpotPrice"]))
+        rank = (str(item.get("ProductDescription", "")).endswith(VPC_SUFFIX), _timestamp(item["Timestamp"]))
+        if key not in latest or rank > latest[key][:2]:
+            latest[key] = (*rank, float(item["SpotPrice"]))
     result: dict[str, dict[str, float]] = {}
-    for (instance_type, az_id), (_, price) in sorted(latest.items()):
+    for (instance_type, az_id), (_, _, price) in sorted(latest.items()):
         result.setdefault(instance_type, {})[az_id] = price
     return result
 

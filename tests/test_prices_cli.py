@@ -40,11 +40,45 @@ def test_json_has_exactly_the_documented_keys(capsys: pytest.CaptureFixture[str]
 def test_table_filters_by_gpu_across_regions(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["--region", "us-east-1", "--region", "us-west-2", "--gpu", "h200", "--pricing",
                         "snapshot"], capsys)
-    lines = out.splitlines()
-    assert code == 0 and lines[0].split()[:3] == ["instance_type", "region", "gpu"]
-    assert {line.split()[1] for line in lines[1:]} == {"us-east-1", "us-west-2"}
-    assert all(line.split()[2] == "H200" for line in lines[1:])
-    assert any("p5en.48xlarge" in line and "snapshot" in line for line in lines)
+    east, west = out.split("\n\n")
+    for block, region in ((east, "us-east-1"), (west, "us-west-2")):
+        title, header, *rows = block.splitlines()
+        assert title.startswith(f"{region}: ") and title.endswith(
+            "prices from the bundled snapshot, on-demand list prices as of 2026-07-20 13:44 UTC")
+        assert header.split()[:3] == ["instance_type", "gpu", "count"]
+        assert rows and all(row.split()[1] == "H200" for row in rows)
+    assert code == 0 and "p5en.48xlarge" in east
+
+
+def test_rows_are_sorted_by_on_demand_price_within_each_region(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(["--region", "eu-west-1", "--region", "us-east-1", "--pricing", "snapshot"], capsys)
+    blocks = out.split("\n\n")
+    assert [b.split(":")[0] for b in blocks] == ["eu-west-1", "us-east-1"]  # in the order asked
+    for block in blocks:
+        header, *rows = block.splitlines()[1:]
+        column = header.index("on-demand $/h") + len("on-demand $/h")  # right-aligned: ends under the header
+        prices = [row[:column].split()[-1] for row in rows]
+        priced = [float(p.replace(",", "")) for p in prices if p != "-"]
+        assert priced == sorted(priced) and len(priced) > 10
+        assert prices[len(priced):] == ["-"] * (len(prices) - len(priced))  # spot-only types last
+
+
+@pytest.mark.parametrize(("query", "types"), [
+    ("H100", {"p5.4xlarge", "p5.48xlarge"}),
+    ("h200", {"p5en.48xlarge"}),  # the snapshot has no us-east-1 row for p5e (Capacity Blocks only)
+    ("A100-80GB", {"p4de.24xlarge"}),
+    ("a100 40 gb", {"p4d.24xlarge"}),
+    ("NVIDIA L40S", {"g6e.xlarge", "g6e.2xlarge", "g6e.4xlarge", "g6e.8xlarge", "g6e.12xlarge",
+                     "g6e.16xlarge", "g6e.24xlarge", "g6e.48xlarge"}),
+    ("rtx pro 6000", {"g7e.2xlarge", "g7e.4xlarge", "g7e.8xlarge", "g7e.12xlarge", "g7e.24xlarge",
+                      "g7e.48xlarge"}),
+    ("A10", {"g5.xlarge", "g5.2xlarge", "g5.4xlarge", "g5.8xlarge", "g5.12xlarge", "g5.16xlarge",
+             "g5.24xlarge", "g5.48xlarge"}),
+])
+def test_gpu_matches_common_names_without_case_or_dashes(
+        query: str, types: set[str], capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(["--region", "us-east-1", "--gpu", query, "--pricing", "snapshot", "--json"], capsys)
+    assert {row["instance_type"] for row in json.loads(out)} == types
 
 
 def test_g6f_slices_show_their_fraction(capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,10 +88,42 @@ def test_g6f_slices_show_their_fraction(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_unknown_filters_name_what_exists(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(PricingError, match=r"GPU 'H900'.*GPUs offered: .*H100"):
+    with pytest.raises(PricingError, match=r"GPU 'H900'.*nearest: H200, H100, V100.*GPUs offered: .*L40S"):
         run(["--region", "us-east-1", "--gpu", "H900", "--pricing", "snapshot"], capsys)
+    with pytest.raises(PricingError, match=r"no A100 with 60 GB .*sizes offered: 40 GB, 80 GB"):
+        run(["--region", "us-east-1", "--gpu", "A100-60GB", "--pricing", "snapshot"], capsys)
     with pytest.raises(PricingError, match=r"'p5.49xlarge'.*nearest: .*p5.48xlarge"):
         run(["--region", "us-east-1", "--instance-type", "p5.49xlarge", "--pricing", "snapshot"], capsys)
+
+
+def test_a_gpu_offered_only_elsewhere_names_the_regions_that_have_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(PricingError, match=r"GPU 'B300'.*the snapshot has it in us-west-2"):
+        run(["--region", "eu-west-1", "--gpu", "B300", "--pricing", "snapshot"], capsys)
+
+
+def test_a_region_without_a_match_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(["--region", "us-east-1", "--region", "eu-west-1", "--gpu", "H100", "--pricing",
+                     "snapshot"], capsys)
+    assert out.rstrip().endswith("eu-west-1: no instance type matches the filters")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--region", "us-est-1"],
+     "error: unknown region(s) us-est-1 for --pricing snapshot; us-est-1: did you mean"),
+    (["--gpu", "H1OO"], "error: no offer with GPU 'H1OO' in the selected regions (nearest: H100;"),
+    (["--instance-type", "p5.48xlrge"],
+     "error: instance type 'p5.48xlrge' has no priced offer here; nearest: p5.48xlarge"),
+])
+def test_cli_exits_2_naming_the_nearest_valid_value(
+        argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from advisor.cli import main
+
+    assert main(["prices", "--pricing", "snapshot", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    if "did you mean" in message:
+        assert "us-east-1" in err.split("did you mean")[1].split(";")[0]
 
 
 def test_module_entry_point_exits_2_on_an_unknown_region() -> None:

@@ -44,7 +44,10 @@ def load(name: str) -> dict:
 def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials, no profile/config files, no IMDS, cache under tmp_path."""
     for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2",
-                "AWS_ENDPOINT_URL_PRICING"):
+                "AWS_ENDPOINT_URL_PRICING", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+                "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_METADATA_SERVICE_TIMEOUT",
+                "AWS_METADATA_SERVICE_NUM_ATTEMPTS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -127,8 +130,10 @@ def test_spot_history_is_paginated_from_start_time_now() -> None:
     ec2 = boto3.client("ec2", region_name="us-east-1", config=AWS_CONFIG)
     stub = Stubber(ec2)
     history = load("describe_spot_price_history_g5_p5_us-east-1.json")["SpotPriceHistory"]
-    request = {"InstanceTypes": ["g5.xlarge", "p5.48xlarge"], "ProductDescriptions": ["Linux/UNIX"],
-               "StartTime": NOW}
+    # StartTime = EndTime = now: AWS then returns each AZ's price in effect at that time.
+    request = {"InstanceTypes": ["g5.xlarge", "p5.48xlarge"],
+               "ProductDescriptions": ["Linux/UNIX", "Linux/UNIX (Amazon VPC)"], "StartTime": NOW,
+               "EndTime": NOW}
     stub.add_response("describe_spot_price_history", {"SpotPriceHistory": history[:5], "NextToken": "t2"},
                       request)
     stub.add_response("describe_spot_price_history", {"SpotPriceHistory": history[5:], "NextToken": ""},
@@ -186,8 +191,8 @@ def test_throttling_is_retried_then_succeeds(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_clients_use_adaptive_retries_bounded_timeouts_and_endpoint_overrides(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    assert AWS_CONFIG.retries["mode"] == "adaptive"  # botocore stores max_attempts=5 as total 6
-    assert AWS_CONFIG.connect_timeout == 5 and AWS_CONFIG.read_timeout == 15
+    assert AWS_CONFIG.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert AWS_CONFIG.connect_timeout == 3 and AWS_CONFIG.read_timeout == 10
     monkeypatch.setenv("AWS_ENDPOINT_URL_PRICING", "http://localhost:4566")
     assert client_factory()("pricing", "us-east-1").meta.endpoint_url == "http://localhost:4566"
 
@@ -240,3 +245,128 @@ def test_public_placement_scores_use_the_injected_client_and_explain_failures() 
 
     with pytest.raises(PricingError, match="ec2:GetSpotPlacementScores"):
         spot_placement_scores(["a.x", "b.x", "c.x"], ["us-east-1"], clients=no_credentials)
+
+
+def describe_item(instance_type: str, name: str, count: int, mib: int) -> dict[str, Any]:
+    """A DescribeInstanceTypes entry in the service model's shape, with the fields parse.py reads."""
+    return {"InstanceType": instance_type, "VCpuInfo": {"DefaultVCpus": 8},
+            "MemoryInfo": {"SizeInMiB": 32768}, "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
+            "GpuInfo": {"Gpus": [{"Name": name, "Manufacturer": "NVIDIA", "Count": count,
+                                  "MemoryInfo": {"SizeInMiB": mib}}], "TotalGpuMemoryInMiB": count * mib}}
+
+
+def test_types_are_asked_for_by_wildcard_and_offerings_by_exact_name(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pricing import aws
+
+    monkeypatch.setattr(aws, "OFFERING_NAMES_PER_CALL", 2)  # three types -> two offering calls
+    ec2 = boto3.client("ec2", region_name="us-east-1", config=AWS_CONFIG)
+    stub = Stubber(ec2)
+    types = [describe_item("g6.xlarge", "L4", 1, 22888), describe_item("g6e.xlarge", "L40S", 1, 45776),
+             describe_item("p5.48xlarge", "H100", 8, 81920)]
+    stub.add_response("describe_instance_types", {"InstanceTypes": types},
+                      {"Filters": [{"Name": "instance-type", "Values": ["p*", "g*", "inf*", "trn*"]}]})
+    for chunk in (["g6.xlarge", "g6e.xlarge"], ["p5.48xlarge"]):
+        offerings = [{"InstanceType": t, "LocationType": "availability-zone-id", "Location": "use1-az4"}
+                     for t in chunk]
+        stub.add_response("describe_instance_type_offerings", {"InstanceTypeOfferings": offerings},
+                          {"LocationType": "availability-zone-id",
+                           "Filters": [{"Name": "instance-type", "Values": chunk}]})
+    with stub:
+        names = [t.instance_type for t in aws.fetch_instance_types(ec2)]
+        offered = aws.fetch_offerings(ec2, names)
+    stub.assert_no_pending_responses()
+    assert offered == dict.fromkeys(["g6.xlarge", "g6e.xlarge", "p5.48xlarge"], frozenset({"use1-az4"}))
+
+
+def test_a_call_that_keeps_timing_out_stops_after_three_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    sleeps: list[float] = []
+    monkeypatch.setattr("time.sleep", sleeps.append)  # backoff recorded, never waited
+    client = client_factory()("pricing", "us-east-1")
+    sent: list[str] = []
+
+    def time_out(request: Any, **_: Any) -> None:
+        sent.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    client.meta.events.register("before-send.pricing.GetProducts", time_out)
+    with pytest.raises(ReadTimeoutError):
+        fetch_on_demand_price(client, "p5.48xlarge", "us-east-1")
+    assert len(sent) == 3 and len(sleeps) == 2  # total_max_attempts=3: two retries, two backoffs
+    assert all(s <= 4 for s in sleeps)  # standard backoff rand(0,1) x 2**attempt
+
+
+class FakeClock:
+    """A monotonic clock that only moves when a fake call says it took time, separately per thread, so
+    regions fetched side by side each see only their own calls' time."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def now(self) -> float:
+        return getattr(self._local, "now", 0.0)
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self._local.now = value
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class SlowEc2:
+    """An EC2 client whose every page takes `seconds` on the fake clock (a slow, not failing, endpoint)."""
+
+    def __init__(self, clock: FakeClock, seconds: float):
+        self.clock, self.seconds, self.pages = clock, seconds, 0
+
+    def get_paginator(self, operation: str) -> Any:
+        key = {"describe_instance_types": "InstanceTypes",
+               "describe_instance_type_offerings": "InstanceTypeOfferings"}[operation]
+        ec2 = self
+
+        class Paginator:
+            def paginate(self, **_: Any) -> Any:
+                for _page in range(5):
+                    ec2.clock.now += ec2.seconds
+                    ec2.pages += 1
+                    item = describe_item(f"g6.{ec2.pages}xlarge", "L4", 1, 22888)
+                    yield {key: [item] if key == "InstanceTypes" else []}
+
+        return Paginator()
+
+
+def test_region_deadline_stops_a_slow_region_between_requests() -> None:
+    from pricing.aws import Deadline, DeadlineExceeded
+
+    clock = FakeClock()
+    ec2 = SlowEc2(clock, seconds=25.0)
+    pricing = FakePricing({})
+    with pytest.raises(DeadlineExceeded, match=r"us-east-1: live fetch passed its 60 s deadline before "
+                                               r"DescribeInstanceTypes"):
+        fetch_region_offers("us-east-1", ec2, pricing, NOW, deadline=Deadline(60, clock, "us-east-1"))
+    assert ec2.pages == 3 and pricing.requests == []  # 3 x 25 s > 60 s: no fourth page, no GetProducts
+
+
+def test_run_bounded_abandons_a_stuck_task_on_a_daemon_thread() -> None:
+    from pricing.aws import DeadlineExceeded, run_bounded
+
+    never = threading.Event()
+    threads: list[threading.Thread] = []
+
+    def stuck() -> str:
+        threads.append(threading.current_thread())
+        never.wait()  # a socket read that never returns
+        return "late"
+
+    def broken() -> str:
+        raise ValueError("bad payload")
+
+    results = run_bounded({"a": lambda: "ok", "b": stuck, "c": broken}, workers=3, timeout_s=0.05)
+    assert results["a"] == "ok" and isinstance(results["c"], ValueError)
+    assert isinstance(results["b"], DeadlineExceeded) and "did not finish within 0.05 s" in str(results["b"])
+    assert threads and threads[0].daemon  # cannot keep the interpreter (or pulumi preview) alive
+    never.set()

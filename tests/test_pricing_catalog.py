@@ -174,3 +174,107 @@ def test_cache_round_trip_is_exact(tmp_path: Path) -> None:
     write_cache(tmp_path, entry)
     assert read_cache(tmp_path, "eu-west-1", False) == (entry, None)
     assert read_cache(tmp_path, "eu-west-1", True) == (None, None)  # Local Zone variant is its own file
+
+
+class ImdsRecorder:
+    """Stands in for the HTTP session botocore's instance-metadata fetcher uses: records, never connects.
+
+    A laptop off EC2 has no 169.254.169.254; each request there costs up to AWS_METADATA_SERVICE_TIMEOUT
+    (1 s by default) before botocore gives up, so the count of requests is the time a user waits.
+    """
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def send(self, request: Any) -> Any:
+        from botocore.exceptions import ConnectTimeoutError
+
+        self.urls.append(request.url)
+        raise ConnectTimeoutError(endpoint_url=request.url)
+
+
+@pytest.fixture
+def laptop(monkeypatch: pytest.MonkeyPatch) -> ImdsRecorder:
+    """No credentials anywhere, instance metadata not disabled: what a laptop without AWS looks like."""
+    import botocore.httpsession
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.delenv("AWS_EC2_METADATA_DISABLED")
+    recorder = ImdsRecorder()
+    monkeypatch.setattr(botocore.httpsession.URLLib3Session, "send", lambda _, req: recorder.send(req))
+    made: list[str] = []
+    real_client = boto3.session.Session.client
+
+    def client(self: Any, service: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service)
+        return real_client(self, service, *args, **kwargs)
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    recorder.clients_made = made  # type: ignore[attr-defined]
+    return recorder
+
+
+def test_a_laptop_asks_instance_metadata_once_per_load_and_builds_no_client(
+        laptop: ImdsRecorder, tmp_path: Path) -> None:
+    regions = ["us-east-1", "eu-west-1", "us-west-2"]
+    catalog = load_priced_catalog(regions, "auto", cache_dir=tmp_path, now=NOW)
+    assert {source for _, source in sources(catalog)} == {"snapshot"}
+    assert "(no AWS credentials found)" in catalog.warnings[0]
+    # One resolution: IMDSv2 token PUT, then the IMDSv1 role GET, both refused; not once per region/client.
+    assert laptop.urls == ["http://169.254.169.254/latest/api/token",
+                           "http://169.254.169.254/latest/meta-data/iam/security-credentials/"]
+    assert laptop.clients_made == []  # type: ignore[attr-defined]
+    with pytest.raises(PricingError, match=r"--pricing live needs AWS credentials: no AWS credentials found"):
+        load_priced_catalog(["us-east-1", "eu-west-1"], "live", cache_dir=tmp_path, now=NOW)
+    assert len(laptop.urls) == 4 and laptop.clients_made == []  # type: ignore[attr-defined]
+
+
+def test_metadata_disabled_means_no_metadata_request_at_all(
+        laptop: ImdsRecorder, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    catalog = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, now=NOW)
+    assert sources(catalog) == {("us-east-1", "snapshot")} and laptop.urls == []
+
+
+class TimingOut:
+    """An EC2 client whose endpoint accepts the connection and never answers within the read timeout."""
+
+    def __init__(self, region: str):
+        self.url = f"https://ec2.{region}.amazonaws.com"
+
+    def get_paginator(self, _: str) -> Any:
+        from botocore.exceptions import ReadTimeoutError
+
+        raise ReadTimeoutError(endpoint_url=self.url)
+
+
+def test_timeouts_fall_back_to_the_snapshot_per_region(tmp_path: Path) -> None:
+    def factory(service: str, region: str) -> Any:
+        return FakePricing(PRICES) if service == "pricing" else TimingOut(region)
+
+    catalog = load_priced_catalog(["us-east-1", "eu-west-1"], "auto", cache_dir=tmp_path, clients=factory,
+                                  now=NOW)
+    assert sources(catalog) == {("us-east-1", "snapshot"), ("eu-west-1", "snapshot")}
+    assert all("ReadTimeoutError: Read timeout on endpoint URL" in w for w in catalog.warnings)
+
+
+def test_a_region_past_its_deadline_falls_back_while_a_fast_one_is_live(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import pricing.catalog
+    from tests.test_pricing_aws import FakeClock, SlowEc2
+
+    clock = FakeClock()
+    monkeypatch.setattr(pricing.catalog, "monotonic", clock)
+    with mock_aws():
+        moto_factory = Factory()
+
+        def factory(service: str, region: str) -> Any:
+            return SlowEc2(clock, 100.0) if (service, region) == ("ec2", "us-west-2") \
+                else moto_factory(service, region)
+
+        catalog = load_priced_catalog(["us-east-1", "us-west-2"], "auto", cache_dir=tmp_path, clients=factory,
+                                      now=NOW)
+    assert sources(catalog) == {("us-east-1", "live"), ("us-west-2", "snapshot")}
+    assert any(w.startswith("us-west-2: using the bundled price snapshot (DeadlineExceeded: us-west-2: live "
+                            "fetch passed its 60 s deadline") for w in catalog.warnings)
