@@ -75,6 +75,12 @@ ON_DEMAND_WORKERS = 8
 MIN_PLACEMENT_SCORE_TYPES = 3
 # What botocore's chain looked at before giving up (docs/pricing.md lists it in full).
 NO_CREDENTIALS = "no AWS credentials found"
+# IAM actions a live load needs (each EC2/Pricing API operation is authorized by the action of the same
+# name: Service Authorization Reference, "Actions ... for Amazon EC2" / "for AWS Price List"); placement
+# scores are asked for only on request (EC2 User Guide, "Required permissions for Spot placement score").
+IAM_ACTIONS = ("ec2:DescribeInstanceTypes", "ec2:DescribeInstanceTypeOfferings",
+               "ec2:DescribeAvailabilityZones", "ec2:DescribeSpotPriceHistory", "pricing:GetProducts")
+IAM_ACTIONS_PLACEMENT_SCORES = ("ec2:GetSpotPlacementScores",)
 
 ClientFactory = Callable[[str, str], Any]
 K = TypeVar("K", bound=Hashable)

@@ -214,9 +214,14 @@ def test_moto_catalog_has_the_gpu_types_with_quirks_applied() -> None:
 
 
 @mock_aws
-def test_region_offers_join_offerings_prices_and_spot() -> None:
+def test_region_offers_join_offerings_prices_and_spot_with_exactly_the_documented_iam_actions() -> None:
+    from pricing.aws import IAM_ACTIONS
+
     pricing = FakePricing({("p5.48xlarge", "us-east-1"): 55.04, ("g5.xlarge", "us-east-1"): 1.006})
-    offers = fetch_region_offers("us-east-1", boto3.client("ec2", region_name="us-east-1"), pricing, NOW)
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    called: set[str] = set()
+    ec2.meta.events.register("before-call.ec2", lambda model, **_: called.add(f"ec2:{model.name}"))
+    offers = fetch_region_offers("us-east-1", ec2, pricing, NOW)
     by_type = {o.instance.instance_type: o for o in offers}
     p5 = by_type["p5.48xlarge"].price
     assert (p5.on_demand_usd_per_hour, p5.price_source, p5.prices_as_of) == (55.04, "live", NOW)
@@ -225,6 +230,7 @@ def test_region_offers_join_offerings_prices_and_spot() -> None:
                                                     p5.spot_usd_per_hour_by_az)
     assert {r["Filters"][1]["Value"] for r in pricing.requests} == {"us-east-1"}
     assert len(pricing.requests) == len({r["Filters"][0]["Value"] for r in pricing.requests})
+    assert called | {"pricing:GetProducts"} == set(IAM_ACTIONS)  # FakePricing stands in for GetProducts
 
 
 def test_public_placement_scores_use_the_injected_client_and_explain_failures() -> None:

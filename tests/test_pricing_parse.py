@@ -180,3 +180,34 @@ def test_neuron_devices_are_listed_but_not_as_gpus() -> None:
     assert parsed is not None
     assert (parsed.accelerator_kind, parsed.gpu, parsed.gpu_memory_gib) == ("aws_neuron", None, 32.0)
     assert parsed.network_gbps == 15  # no NetworkCards: the NetworkPerformance figure
+
+
+def test_spot_history_prefers_the_vpc_entry_of_an_az_over_the_classic_one() -> None:
+    # An account that had EC2-Classic sees both descriptions; the plain one was the Classic price there.
+    # The verbatim botocore example is such a "(Amazon VPC)" answer (us-west-1, 2014).
+    vpc = load("describe_spot_price_history_botocore_example.json")["SpotPriceHistory"][0]
+    classic = dict(vpc, ProductDescription="Linux/UNIX", SpotPrice="0.050000",
+                   Timestamp="2014-01-06T05:00:00Z")  # newer, but Classic
+    other_az = dict(classic, AvailabilityZone="us-west-1c")  # only the plain entry: a VPC-only account
+    az_ids = {"us-west-1a": "usw1-az1", "us-west-1c": "usw1-az3"}
+    spot = parse_spot_prices([classic, vpc, other_az], az_ids=az_ids)
+    assert spot == {"m1.xlarge": {"usw1-az1": 0.08, "usw1-az3": 0.05}}
+
+
+def test_multi_gpu_memory_reported_as_the_instance_total_is_divided() -> None:
+    # aws/aws-cli#8970: g6e.12xlarge answered Count 4, SizeInMiB 183105 (the 4 x 45776 total).
+    g6e = parse_instance_type(gpu_item("g6e.12xlarge", "L40S", 4, 183105))
+    assert g6e is not None and (g6e.gpu_count, g6e.gpu_memory_gib) == (4, 44.7)
+    assert g6e.gpu is not None and g6e.gpu.gpu_name == "L40S"
+    # A per-GPU size that is a known size of that GPU is left alone (8 x H100 80 GB).
+    p5 = parse_instance_type(gpu_item("p5.48xlarge", "H100", 8, 81920))
+    assert p5 is not None and p5.gpu_memory_gib == 80
+
+
+def test_every_quirk_row_says_how_it_is_known() -> None:
+    from pricing.quirks import QUIRKS
+
+    assert {q.family for q in QUIRKS} == {"p5en", "p4de", "p3dn", "g6f", "gr6f", "trn2"}
+    for quirk in QUIRKS:
+        assert quirk.reason and quirk.source and quirk.evidence in ("verified", "defensive")
+    assert {q.family for q in QUIRKS if q.evidence == "defensive"} == {"p4de", "p3dn"}
