@@ -12,7 +12,6 @@ is not in it; real AWS adds roughly one round trip per call (about 60 GetProduct
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -26,92 +25,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pricing import load_priced_catalog  # noqa: E402
 from pricing.cache import CachedRegion, write_cache  # noqa: E402
-from pricing.models import Offer  # noqa: E402
+from tests.fixtures.aws.recorded_clients import recorded_clients  # noqa: E402
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 RUNS = 50
 LIVE_RUNS = 10
 TARGET_MS = 100.0
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "aws"
-PRICE_TEMPLATE = FIXTURES / "pricing_get_products_p5.json"
 
 
 def no_aws(service: str, region: str) -> object:
     raise AssertionError(f"the benchmark must not reach AWS ({service}, {region})")
-
-
-def describe_payload(offer: Offer) -> dict[str, Any]:
-    """The DescribeInstanceTypes entry AWS would return for this type (the fields parse.py reads)."""
-    i = offer.instance
-    memory = {"SizeInMiB": round(i.gpu_memory_gib * 1024)}
-    device = {"Name": i.gpu_name, "Count": i.gpu_count, "MemoryInfo": memory}
-    accelerator = ({"NeuronInfo": {"NeuronDevices": [device]}} if i.accelerator_kind == "aws_neuron" else
-                   {"GpuInfo": {"Gpus": [dict(device, Manufacturer="NVIDIA")]}})
-    return {"InstanceType": i.instance_type, "VCpuInfo": {"DefaultVCpus": i.vcpus},
-            "MemoryInfo": {"SizeInMiB": round(i.memory_gib * 1024)},
-            "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
-            "NetworkInfo": {"EfaInfo": {"MaximumEfaInterfaces": i.efa_max_interfaces},
-                            "NetworkCards": [{"BaselineBandwidthInGbps": i.network_gbps}]},
-            "InstanceStorageInfo": {"TotalSizeInGB": i.local_nvme_gb}, **accelerator}
-
-
-class RecordedEc2:
-    """EC2 client answering from payloads built once, in the shapes boto3 returns."""
-
-    def __init__(self, region: str, offers: tuple[Offer, ...], now: datetime):
-        one_az = {"xx1-az1": 0.0}  # an AZ ID to offer a type the snapshot has no spot row for
-        self.pages = {
-            "describe_instance_types": {"InstanceTypes": [describe_payload(o) for o in offers]},
-            "describe_instance_type_offerings": {"InstanceTypeOfferings": [
-                {"InstanceType": o.instance.instance_type, "LocationType": "availability-zone-id",
-                 "Location": az} for o in offers for az in (o.price.spot_usd_per_hour_by_az or one_az)]},
-            "describe_spot_price_history": {"SpotPriceHistory": [
-                {"AvailabilityZoneId": az, "AvailabilityZone": az, "InstanceType": o.instance.instance_type,
-                 "ProductDescription": "Linux/UNIX", "SpotPrice": f"{usd:.6f}", "Timestamp": now}
-                for o in offers for az, usd in o.price.spot_usd_per_hour_by_az.items()]},
-        }
-
-    def get_paginator(self, operation: str) -> Any:
-        page = self.pages[operation]
-
-        class Paginator:
-            def paginate(self, **_: Any) -> list[dict[str, Any]]:
-                return [page]
-
-        return Paginator()
-
-    def describe_availability_zones(self) -> dict[str, Any]:
-        return {"AvailabilityZones": []}  # entries carry AvailabilityZoneId already
-
-
-class RecordedPricing:
-    """Pricing client answering GetProducts with one PriceList JSON string per (type, region)."""
-
-    def __init__(self, catalogs: dict[str, tuple[Offer, ...]]):
-        template = json.loads(json.loads(PRICE_TEMPLATE.read_text())["PriceList"][0])
-        self.answers: dict[tuple[str, str], dict[str, Any]] = {}
-        for region, offers in catalogs.items():
-            for offer in offers:
-                usd = offer.price.on_demand_usd_per_hour
-                product = json.loads(json.dumps(template))
-                product["product"]["attributes"].update(instanceType=offer.instance.instance_type,
-                                                        regionCode=region)
-                for term in product["terms"]["OnDemand"].values():
-                    for dim in term["priceDimensions"].values():
-                        dim["pricePerUnit"]["USD"] = f"{usd or 0:.10f}"
-                self.answers[(offer.instance.instance_type, region)] = {
-                    "FormatVersion": "aws_v1", "PriceList": [json.dumps(product)] if usd else []}
-
-    def get_products(self, **request: Any) -> dict[str, Any]:
-        fields = {f["Field"]: f["Value"] for f in request["Filters"]}
-        return self.answers[(fields["instanceType"], fields["regionCode"])]
-
-
-def recorded_clients(now: datetime) -> Callable[[str, str], Any]:
-    catalogs = {r: load_priced_catalog([r], "snapshot", now=now).offers for r in REGIONS}
-    pricing = RecordedPricing(catalogs)
-    ec2 = {r: RecordedEc2(r, offers, now) for r, offers in catalogs.items()}
-    return lambda service, region: pricing if service == "pricing" else ec2[region]
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
@@ -141,7 +64,7 @@ def main() -> int:
                                                 offers=offers))
         ok &= report("cache", lambda: load_priced_catalog(REGIONS, "auto", cache_dir=cache_dir,
                                                           clients=no_aws, now=now))
-        clients = recorded_clients(now)
+        clients = recorded_clients(REGIONS, now)
         live_dir = Path(tmp) / "live"
         report("live", lambda: load_priced_catalog(REGIONS, "live", cache_dir=live_dir, clients=clients,
                                                    now=now), runs=LIVE_RUNS, target=None)

@@ -152,31 +152,36 @@ def run_bounded(tasks: Mapping[K, Callable[[], V]], workers: int, timeout_s: flo
                                                         f"{timeout_s:g} s")) for key in tasks}
 
 
-def resolve_clients(clients: Any = None) -> ClientFactory:
-    """(service, region) -> client, after resolving credentials exactly once.
+def _injected(clients: Any) -> bool:
+    """A callable (service, region) -> client rather than a boto3 Session."""
+    return clients is not None and not hasattr(clients, "client") and callable(clients)
 
-    An injected callable is used as is (its clients say for themselves whether they can sign). A boto3
-    Session (default: a new one on the standard chain, honouring AWS_PROFILE, AWS_REGION and endpoint
-    overrides such as AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_PRICING) resolves its credentials here;
+
+def client_factory(clients: Any = None) -> ClientFactory:
+    """(service, region) -> client: an injected callable as is, else clients of a boto3 Session
+    (default: a new one on the standard chain, honouring AWS_PROFILE, AWS_REGION and endpoint overrides
+    such as AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_PRICING, which botocore reads itself)."""
+    if _injected(clients):
+        return clients
+    session = clients if clients is not None else boto3.session.Session()
+    return lambda service, region: session.client(service, region_name=region, config=AWS_CONFIG)
+
+
+def resolve_clients(clients: Any = None) -> ClientFactory:
+    """client_factory, after resolving a Session's credentials exactly once (NoCredentialsFound if none).
+
     botocore caches credentials it found, but re-runs the whole chain on every client while it has none
     (botocore session.get_credentials), and the last link of that chain is the EC2 instance metadata
     endpoint: up to two requests of AWS_METADATA_SERVICE_TIMEOUT (default 1 s) each, none when
     AWS_EC2_METADATA_DISABLED=true. So a machine with no credentials pays that once, not once per client.
+    An injected callable is used as is: its clients say for themselves whether they can sign.
     """
-    if clients is not None and not hasattr(clients, "client") and callable(clients):
+    if _injected(clients):
         return clients
     session = clients if clients is not None else boto3.session.Session()
     if session.get_credentials() is None:
         raise NoCredentialsFound(NO_CREDENTIALS)
-    return lambda service, region: session.client(service, region_name=region, config=AWS_CONFIG)
-
-
-def client_factory(clients: Any = None) -> ClientFactory:
-    """resolve_clients without the credential check (tests build real, stubbed clients this way)."""
-    if clients is not None and not hasattr(clients, "client") and callable(clients):
-        return clients
-    session = clients if clients is not None else boto3.session.Session()
-    return lambda service, region: session.client(service, region_name=region, config=AWS_CONFIG)
+    return client_factory(session)
 
 
 def pricing_api_region(regions: Sequence[str]) -> str:

@@ -14,6 +14,7 @@ from moto import mock_aws
 
 from pricing import PricingError, load_priced_catalog
 from pricing.cache import CachedRegion, cache_path, default_cache_dir, read_cache, write_cache
+from tests.fixtures.aws.recorded_clients import recorded_clients
 from tests.test_pricing_aws import FakePricing, fake_aws_env
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -27,11 +28,14 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 class Factory:
-    """Injected client factory: moto EC2 (inside mock_aws), a fake Pricing client, optional failures."""
+    """Injected client factory: a fake Pricing client, optional failures, and EC2 either from moto (inside
+    mock_aws: the end-to-end test) or in-memory clients answering with the snapshot's types in the API's
+    shapes (the source-selection tests, where moto's ~0.7 s per region would test nothing more)."""
 
-    def __init__(self, failing_regions: tuple[str, ...] = ()):
+    def __init__(self, failing_regions: tuple[str, ...] = (), ec2: str = "moto"):
         self.pricing = FakePricing(PRICES)
         self.failing = failing_regions
+        self.recorded = recorded_clients(("us-east-1", "us-west-2"), NOW) if ec2 == "recorded" else None
         self.calls: list[tuple[str, str]] = []
 
     def __call__(self, service: str, region: str) -> Any:
@@ -40,6 +44,8 @@ class Factory:
             return self.pricing
         if region in self.failing:
             return Unreachable(region)
+        if self.recorded is not None:
+            return self.recorded(service, region)
         return boto3.client(service, region_name=region)
 
 
@@ -75,32 +81,30 @@ def test_live_prices_are_tagged_and_cached_then_served_from_cache(tmp_path: Path
     assert [o.instance for o in cached.offers] == [o.instance for o in live.offers]
 
 
-@mock_aws
 def test_stale_cache_is_refreshed_from_live(tmp_path: Path) -> None:
     write_cache(tmp_path, CachedRegion(region="us-east-1", include_local_zones=False, fetched_at=NOW,
                                        offers=load_priced_catalog(["us-east-1"], "snapshot").offers))
     later = NOW + timedelta(hours=7)  # past the default 6 h
-    factory = Factory()
+    factory = Factory(ec2="recorded")
     fresh = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, clients=factory, now=later)
     assert sources(fresh) == {("us-east-1", "live")} and factory.pricing.requests
     entry, problem = read_cache(tmp_path, "us-east-1", False)
     assert problem is None and entry is not None and entry.fetched_at == later
 
 
-@mock_aws
 def test_corrupt_cache_is_ignored_and_replaced(tmp_path: Path) -> None:
     path = cache_path(tmp_path, "us-east-1", False)
     path.write_text('{"format": 1, "region": "us-east-1", "offers": [tru')
-    catalog = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, clients=Factory(), now=NOW)
+    catalog = load_priced_catalog(["us-east-1"], "auto", cache_dir=tmp_path, clients=Factory(ec2="recorded"),
+                                  now=NOW)
     assert sources(catalog) == {("us-east-1", "live")}
     assert any("corrupt price cache" in w for w in catalog.warnings)
     assert json.loads(path.read_text())["fetched_at"].startswith("2026-11-26T12:00")
     assert not list(tmp_path.glob("*.tmp"))  # the atomic write left no temp file
 
 
-@mock_aws
 def test_one_failing_region_does_not_lose_the_other(tmp_path: Path) -> None:
-    factory = Factory(failing_regions=("us-west-2",))
+    factory = Factory(failing_regions=("us-west-2",), ec2="recorded")
     catalog = load_priced_catalog(["us-east-1", "us-west-2"], "auto", cache_dir=tmp_path, clients=factory,
                                   now=NOW)
     assert sources(catalog) == {("us-east-1", "live"), ("us-west-2", "snapshot")}
@@ -266,15 +270,13 @@ def test_a_region_past_its_deadline_falls_back_while_a_fast_one_is_live(
 
     clock = FakeClock()
     monkeypatch.setattr(pricing.catalog, "monotonic", clock)
-    with mock_aws():
-        moto_factory = Factory()
+    fast = Factory(ec2="recorded")
 
-        def factory(service: str, region: str) -> Any:
-            return SlowEc2(clock, 100.0) if (service, region) == ("ec2", "us-west-2") \
-                else moto_factory(service, region)
+    def factory(service: str, region: str) -> Any:
+        return SlowEc2(clock, 100.0) if (service, region) == ("ec2", "us-west-2") else fast(service, region)
 
-        catalog = load_priced_catalog(["us-east-1", "us-west-2"], "auto", cache_dir=tmp_path, clients=factory,
-                                      now=NOW)
+    catalog = load_priced_catalog(["us-east-1", "us-west-2"], "auto", cache_dir=tmp_path, clients=factory,
+                                  now=NOW)
     assert sources(catalog) == {("us-east-1", "live"), ("us-west-2", "snapshot")}
     assert any(w.startswith("us-west-2: using the bundled price snapshot (DeadlineExceeded: us-west-2: live "
                             "fetch passed its 60 s deadline") for w in catalog.warnings)
