@@ -280,3 +280,20 @@ def test_a_region_past_its_deadline_falls_back_while_a_fast_one_is_live(
     assert sources(catalog) == {("us-east-1", "live"), ("us-west-2", "snapshot")}
     assert any(w.startswith("us-west-2: using the bundled price snapshot (DeadlineExceeded: us-west-2: live "
                             "fetch passed its 60 s deadline") for w in catalog.warnings)
+
+
+def test_a_live_load_of_the_snapshots_own_payloads_reproduces_the_snapshot(tmp_path: Path) -> None:
+    # Live parsing (GpuInfo, quirks, spec and topology merge, GetProducts, spot per AZ ID) and the
+    # snapshot loader must agree fact for fact; only the source fields differ.
+    regions = ["us-east-1", "us-west-2"]
+    live = load_priced_catalog(regions, "live", cache_dir=tmp_path, clients=recorded_clients(regions, NOW),
+                               now=NOW)
+    snapshot = load_priced_catalog(regions, "snapshot", now=NOW)
+
+    def facts(catalog: Any) -> dict[tuple[str, str], tuple[dict, dict]]:
+        return {(o.price.region, o.instance.instance_type): (
+            o.instance.model_dump(exclude={"source"}),
+            o.price.model_dump(exclude={"price_source", "prices_as_of"})) for o in catalog.offers}
+
+    assert facts(live) == facts(snapshot) and len(live.offers) > 50
+    assert {o.price.price_source for o in live.offers} == {"live"}
