@@ -48,6 +48,11 @@ class Workload(Frozen):
     max_usd_per_hour: float | None = Field(default=None, gt=0)
     headroom: float = Field(default=0.3, ge=0, le=4)
     vllm_version: str | None = None
+    served_model: str | None = Field(
+        default=None,
+        description="Hugging Face repo vLLM loads, when it is not `model` itself: a pre-quantized "
+        "checkpoint (AWQ/GPTQ/INT8 of the same architecture), or the repo of a local config.json",
+    )
     strict_dtype: bool = Field(
         default=False,
         description="refuse GPUs that cannot run `dtype` (bf16 below compute capability 8.0: T4, V100) "
@@ -102,7 +107,17 @@ class Alternative(Frozen):
 class Plan(Frozen):
     """The recommendation: what to run, where, how, at what cost, and why."""
 
-    model: str = Field(description="Hugging Face id vLLM serves")
+    model: str = Field(description="Hugging Face id of the architecture planned (catalog id or config path)")
+    served_model: str | None = Field(
+        default=None,
+        description="Hugging Face repo vLLM loads, in the planned weights format; None when none is known "
+        "(e.g. --quantization awq on a bf16 checkpoint without --served-model): render then refuses",
+    )
+    checkpoint_quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] = Field(
+        default="none",
+        description="the served checkpoint's own weights format; differs from `quantization` only when vLLM "
+        "quantizes at load time (fp8, bnb4), the one case the vLLM config names `quantization`",
+    )
     dtype: Literal["bf16", "fp16"]
     quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"]
     instance_type: str
