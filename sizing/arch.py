@@ -83,6 +83,15 @@ class ModelArch(_Frozen):
     tie_word_embeddings: bool = False
     supports_pp: bool = True
     quantization: Quantization = Field("none", description="the checkpoint's native format")
+    quant_method: str | None = Field(
+        None,
+        description="quantization_config.quant_method as vLLM reads it (compressed-tensors, fbgemm_fp8, "
+        "modelopt, fp8, awq, gptq, mxfp4 ...); None for a 16-bit checkpoint",
+    )
+    base_model: str | None = Field(
+        None,
+        description="the 16-bit repo these weights are (or were quantized from); None when not known",
+    )
     quant_scope: QuantScope = "all_linear"
     quant_skip_layers: tuple[int, ...] = Field((), description="layers the checkpoint keeps in 16 bit")
     quant_group_size: int = Field(128, description="AWQ/GPTQ group size")

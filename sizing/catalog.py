@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from sizing.arch import ModelArch
+from sizing.checkpoints import QUANTIZED
 from sizing.errors import SizingError
 from sizing.hf_config import arch_from_config, arch_from_file
 
@@ -36,6 +37,9 @@ class CatalogEntry(BaseModel):
     source: str
     published_params_b: float | None = Field(None, description="publisher's total, billions")
     published_active_b: float | None = Field(None, description="publisher's active per token (MoE)")
+    variants: tuple[str, ...] = Field(
+        (), description="other repos with this exact architecture: base/instruct twins and renamed ids"
+    )
     config_file: str | None = None
     config: Mapping[str, Any] | None = None
     overrides: Mapping[str, Any] = Field(default_factory=dict)
@@ -113,35 +117,40 @@ _CARD = "published config.json on the Hugging Face model page; params from the m
 
 TYPED: tuple[CatalogEntry, ...] = (
     CatalogEntry(
-        hf_id="meta-llama/Llama-2-7b-hf",
+        hf_id="meta-llama/Llama-2-7b-chat-hf",
+        variants=("meta-llama/Llama-2-7b-hf",),
         aliases=("llama2-7b", "llama-2-7b"),
         source=_CARD,
         published_params_b=6.74,
         config=_llama(4096, 32, 32, 32, 11008, 32000, 4096),
     ),
     CatalogEntry(
-        hf_id="meta-llama/Llama-2-13b-hf",
+        hf_id="meta-llama/Llama-2-13b-chat-hf",
+        variants=("meta-llama/Llama-2-13b-hf",),
         aliases=("llama2-13b", "llama-2-13b"),
         source=_CARD,
         published_params_b=13.02,
         config=_llama(5120, 40, 40, 40, 13824, 32000, 4096),
     ),
     CatalogEntry(
-        hf_id="meta-llama/Llama-2-70b-hf",
+        hf_id="meta-llama/Llama-2-70b-chat-hf",
+        variants=("meta-llama/Llama-2-70b-hf",),
         aliases=("llama2-70b", "llama-2-70b"),
         source=_CARD,
         published_params_b=68.98,
         config=_llama(8192, 80, 64, 8, 28672, 32000, 4096),
     ),
     CatalogEntry(
-        hf_id="meta-llama/Meta-Llama-3-8B",
+        hf_id="meta-llama/Meta-Llama-3-8B-Instruct",
+        variants=("meta-llama/Meta-Llama-3-8B",),
         aliases=("llama3-8b", "llama-3-8b"),
         source=_CARD,
         published_params_b=8.03,
         config=_llama(4096, 32, 32, 8, 14336, 128256, 8192),
     ),
     CatalogEntry(
-        hf_id="meta-llama/Meta-Llama-3-70B",
+        hf_id="meta-llama/Meta-Llama-3-70B-Instruct",
+        variants=("meta-llama/Meta-Llama-3-70B",),
         aliases=("llama3-70b", "llama-3-70b"),
         source=_CARD,
         published_params_b=70.55,
@@ -149,6 +158,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="meta-llama/Llama-3.2-1B-Instruct",
+        variants=("meta-llama/Llama-3.2-1B",),
         aliases=("llama3.2-1b", "llama-3.2-1b"),
         source=_CARD,
         published_params_b=1.24,
@@ -156,6 +166,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="meta-llama/Llama-3.2-3B-Instruct",
+        variants=("meta-llama/Llama-3.2-3B",),
         aliases=("llama3.2-3b", "llama-3.2-3b"),
         source=_CARD,
         published_params_b=3.21,
@@ -174,18 +185,25 @@ TYPED: tuple[CatalogEntry, ...] = (
         source=_CARD + "; compressed-tensors FP8 W8A8 (lm_head kept bf16)",
         published_params_b=70.55,
         config=LLAMA31_70B,
-        overrides={"quantization": "fp8"},
+        overrides={"quantization": "fp8", "quant_method": "compressed-tensors"},
     ),
     CatalogEntry(
         hf_id="meta-llama/Meta-Llama-3.1-405B-Instruct-FP8",
+        variants=("meta-llama/Llama-3.1-405B-Instruct-FP8",),
         aliases=("llama3.1-405b-fp8",),
         source=_CARD + "; " + META_FP8,
         published_params_b=405.85,
         config=LLAMA31_405B,
-        overrides={"quantization": "fp8", "quant_scope": "mlp_only", "quant_skip_layers": (0, 125)},
+        overrides={
+            "quantization": "fp8",
+            "quant_method": "fbgemm_fp8",
+            "quant_scope": "mlp_only",
+            "quant_skip_layers": (0, 125),
+        },
     ),
     CatalogEntry(
         hf_id="mistralai/Mistral-7B-Instruct-v0.3",
+        variants=("mistralai/Mistral-7B-v0.3",),
         aliases=("mistral-7b",),
         source=_CARD,
         published_params_b=7.25,
@@ -193,6 +211,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="mistralai/Mistral-Small-24B-Instruct-2501",
+        variants=("mistralai/Mistral-Small-24B-Base-2501",),
         aliases=("mistral-small-24b",),
         source=_CARD,
         published_params_b=23.57,
@@ -211,7 +230,7 @@ TYPED: tuple[CatalogEntry, ...] = (
         source=_CARD + "; GPTQ int4, group 128",
         published_params_b=7.72,
         config=_llama(4096, 32, 32, 32, 11008, 151936, 32768, model_type="qwen2"),
-        overrides={"quantization": "gptq"},
+        overrides={"quantization": "gptq", "quant_method": "gptq"},
     ),
     CatalogEntry(
         hf_id="Qwen/Qwen2.5-1.5B-Instruct",
@@ -233,7 +252,7 @@ TYPED: tuple[CatalogEntry, ...] = (
         source=_CARD + "; AWQ int4, group 128",
         published_params_b=7.62,
         config=QWEN2_7B,
-        overrides={"quantization": "awq"},
+        overrides={"quantization": "awq", "quant_method": "awq"},
     ),
     CatalogEntry(
         hf_id="Qwen/Qwen2.5-14B-Instruct",
@@ -265,6 +284,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="google/gemma-2-9b-it",
+        variants=("google/gemma-2-9b",),
         aliases=("gemma2-9b", "gemma-2-9b"),
         source=_CARD,
         published_params_b=9.24,
@@ -280,6 +300,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="google/gemma-2-27b-it",
+        variants=("google/gemma-2-27b",),
         aliases=("gemma2-27b", "gemma-2-27b"),
         source=_CARD,
         published_params_b=27.23,
@@ -295,6 +316,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="google/gemma-3-1b-it",
+        variants=("google/gemma-3-1b-pt",),
         aliases=("gemma3-1b", "gemma-3-1b"),
         source=_CARD,
         published_params_b=1.0,
@@ -312,7 +334,8 @@ TYPED: tuple[CatalogEntry, ...] = (
         ),
     ),
     CatalogEntry(
-        hf_id="google/gemma-3-270m",
+        hf_id="google/gemma-3-270m-it",
+        variants=("google/gemma-3-270m",),
         aliases=("gemma3-270m", "gemma-3-270m"),
         source=_CARD,
         published_params_b=0.268,
@@ -331,6 +354,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="google/gemma-3-4b-it",
+        variants=("google/gemma-3-4b-pt",),
         aliases=("gemma3-4b", "gemma-3-4b"),
         source=_CARD + "; + SigLIP vision tower",
         published_params_b=4.3,
@@ -347,6 +371,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="google/gemma-3-12b-it",
+        variants=("google/gemma-3-12b-pt",),
         aliases=("gemma3-12b", "gemma-3-12b"),
         source=_CARD + "; + SigLIP vision tower",
         published_params_b=12.19,
@@ -363,6 +388,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="google/gemma-3-27b-it",
+        variants=("google/gemma-3-27b-pt",),
         aliases=("gemma3-27b", "gemma-3-27b"),
         source=_CARD + "; + SigLIP vision tower",
         published_params_b=27.43,
@@ -399,7 +425,8 @@ TYPED: tuple[CatalogEntry, ...] = (
         config=_llama(5120, 40, 40, 10, 17920, 100352, 16384, model_type="phi3"),
     ),
     CatalogEntry(
-        hf_id="deepseek-ai/DeepSeek-V2-Lite",
+        hf_id="deepseek-ai/DeepSeek-V2-Lite-Chat",
+        variants=("deepseek-ai/DeepSeek-V2-Lite",),
         aliases=("deepseek-v2-lite", "dsv2-lite"),
         source=_CARD,
         published_params_b=15.7,
@@ -408,6 +435,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="deepseek-ai/DeepSeek-Coder-V2-Lite-Instruct",
+        variants=("deepseek-ai/DeepSeek-Coder-V2-Lite-Base",),
         aliases=("deepseek-coder-v2-lite",),
         source=_CARD,
         published_params_b=15.7,
@@ -415,7 +443,8 @@ TYPED: tuple[CatalogEntry, ...] = (
         config=DEEPSEEK_V2_LITE,
     ),
     CatalogEntry(
-        hf_id="deepseek-ai/DeepSeek-V2",
+        hf_id="deepseek-ai/DeepSeek-V2-Chat",
+        variants=("deepseek-ai/DeepSeek-V2",),
         aliases=("deepseek-v2",),
         source=_CARD,
         published_params_b=236.0,
@@ -437,6 +466,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="deepseek-ai/deepseek-coder-6.7b-instruct",
+        variants=("deepseek-ai/deepseek-coder-6.7b-base",),
         aliases=("deepseek-coder-6.7b",),
         source=_CARD,
         published_params_b=6.74,
@@ -475,6 +505,7 @@ TYPED: tuple[CatalogEntry, ...] = (
     ),
     CatalogEntry(
         hf_id="codellama/CodeLlama-13b-Instruct-hf",
+        variants=("codellama/CodeLlama-13b-hf",),
         aliases=("codellama-13b",),
         source=_CARD,
         published_params_b=13.02,
@@ -505,17 +536,70 @@ BUNDLED_ROWS: tuple[tuple[str, tuple[str, ...], float | None, float | None, dict
     ("mistralai--Mixtral-8x7B-v0.1", ("mixtral-8x7b",), 46.7, 12.9, {}),
     ("mistralai--Mixtral-8x22B-v0.1", ("mixtral-8x22b",), 140.6, 39.0, {}),
     # ModelOpt FP8 checkpoint: its hf_quant_config.json (not config.json) says FP8 on every linear layer.
-    ("nvidia--Llama-3.1-70B-Instruct-FP8", ("llama3.1-70b-fp8",), 70.55, None, {"quantization": "fp8"}),
+    (
+        "nvidia--Llama-3.1-70B-Instruct-FP8",
+        ("llama3.1-70b-fp8",),
+        70.55,
+        None,
+        {
+            "quantization": "fp8",
+            "quant_method": "modelopt",
+            "base_model": "meta-llama/Llama-3.1-70B-Instruct",
+        },
+    ),
     ("nvidia--Llama-3_3-Nemotron-Super-49B-v1", ("nemotron-super-49b",), 49.87, None, {}),
     ("openai--gpt-oss-120b", ("gpt-oss-120b",), 116.83, 5.13, {}),
     ("openai--gpt-oss-20b", ("gpt-oss-20b",), 20.91, 3.61, {}),
 )
 
 
+# Bundled configs whose catalog id is another repo of the same architecture: the Instruct model is what
+# people serve, so aliases resolve to it; the file's own repo (the base model) stays a variant. Meta renamed
+# its Llama 3.1 repos from Meta-Llama-3.1-* to Llama-3.1-*; the Hub redirects, both spellings are kept.
+SERVED_IDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "meta-llama--Meta-Llama-3.1-8B": (
+        "meta-llama/Llama-3.1-8B-Instruct",
+        ("meta-llama/Meta-Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B", "meta-llama/Meta-Llama-3.1-8B"),
+    ),
+    "meta-llama--Meta-Llama-3.1-70B": (
+        "meta-llama/Llama-3.1-70B-Instruct",
+        (
+            "meta-llama/Meta-Llama-3.1-70B-Instruct",
+            "meta-llama/Llama-3.1-70B",
+            "meta-llama/Meta-Llama-3.1-70B",
+        ),
+    ),
+    "meta-llama--Meta-Llama-3.1-405B": (
+        "meta-llama/Llama-3.1-405B-Instruct",
+        (
+            "meta-llama/Meta-Llama-3.1-405B-Instruct",
+            "meta-llama/Llama-3.1-405B",
+            "meta-llama/Meta-Llama-3.1-405B",
+        ),
+    ),
+    "mistralai--Mixtral-8x7B-v0.1": (
+        "mistralai/Mixtral-8x7B-Instruct-v0.1",
+        ("mistralai/Mixtral-8x7B-v0.1",),
+    ),
+    "deepseek-ai--DeepSeek-V3": ("deepseek-ai/DeepSeek-V3", ("deepseek-ai/DeepSeek-V3-0324",)),
+    "deepseek-ai--DeepSeek-R1": ("deepseek-ai/DeepSeek-R1", ("deepseek-ai/DeepSeek-R1-0528",)),
+}
+# Old repo name -> current one (same weights): the 16-bit repo a quantized checkpoint names as its base.
+RENAMED = {
+    "meta-llama/Meta-Llama-3.1-8B-Instruct": "meta-llama/Llama-3.1-8B-Instruct",
+    "meta-llama/Meta-Llama-3.1-70B-Instruct": "meta-llama/Llama-3.1-70B-Instruct",
+    "meta-llama/Meta-Llama-3.1-405B-Instruct": "meta-llama/Llama-3.1-405B-Instruct",
+    "meta-llama/Meta-Llama-3.1-8B": "meta-llama/Llama-3.1-8B",
+    "meta-llama/Meta-Llama-3.1-70B": "meta-llama/Llama-3.1-70B",
+    "meta-llama/Meta-Llama-3.1-405B": "meta-llama/Llama-3.1-405B",
+}
+
+
 def _bundled_entries() -> tuple[CatalogEntry, ...]:
     return tuple(
         CatalogEntry(
-            hf_id=stem.replace("--", "/", 1),
+            hf_id=SERVED_IDS.get(stem, (stem.replace("--", "/", 1),))[0],
+            variants=SERVED_IDS.get(stem, ("", ()))[1],
             aliases=aliases,
             source=f"{BUNDLED}: {stem}.json",
             published_params_b=total,
@@ -533,11 +617,19 @@ def catalog_entries() -> tuple[CatalogEntry, ...]:
 
 
 @lru_cache(maxsize=1)
-def _index() -> dict[str, CatalogEntry]:
-    index: dict[str, CatalogEntry] = {}
+def _index() -> dict[str, tuple[CatalogEntry, str]]:
+    """Lower-cased id, short id (after the slash) or alias -> (catalog row, repo id that name stands for)."""
+    index: dict[str, tuple[CatalogEntry, str]] = {}
+    by_id = _build_index_by_id()
+    named = [(entry, repo) for entry in catalog_entries() for repo in (entry.hf_id, *entry.variants)]
+    named += [(by_id[c.base_model], c.hf_id) for c in QUANTIZED if c.base_model in by_id]
+    for entry, repo in named:  # full ids first, then aliases, then short ids (llama-3.1-8b is an alias)
+        index.setdefault(repo.lower(), (entry, repo))
     for entry in catalog_entries():
-        for key in (entry.hf_id, entry.hf_id.split("/", 1)[1], *entry.aliases):
-            index.setdefault(key.lower(), entry)
+        for alias in entry.aliases:
+            index.setdefault(alias.lower(), (entry, entry.hf_id))
+    for entry, repo in named:
+        index.setdefault(repo.split("/", 1)[1].lower(), (entry, repo))
     return index
 
 
@@ -554,17 +646,51 @@ def _build_by_id(hf_id: str) -> ModelArch:
         cfg = json.loads((CONFIG_DIR / entry.config_file).read_text())
     else:
         cfg = dict(entry.config or {})
-    return arch_from_config(
-        cfg, hf_id=entry.hf_id, source=entry.source, aliases=entry.aliases, **dict(entry.overrides)
+    overrides = dict(entry.overrides)
+    arch = arch_from_config(cfg, hf_id=entry.hf_id, source=entry.source, aliases=entry.aliases, **overrides)
+    if "base_model" not in overrides:
+        ckpt = _QUANTIZED_BY_ID.get(entry.hf_id)
+        base = ckpt.base_model if ckpt else (entry.hf_id if arch.quantization == "none" else None)
+        arch = arch.model_copy(update={"base_model": base})
+    return arch
+
+
+_QUANTIZED_BY_ID = {ckpt.hf_id: ckpt for ckpt in QUANTIZED}
+
+
+@cache
+def _served(entry_id: str, repo: str) -> ModelArch:
+    """The catalog row's architecture under the repo name given (a variant or a quantized checkpoint)."""
+    arch = _build_by_id(entry_id)
+    if repo == entry_id:
+        return arch
+    ckpt = _QUANTIZED_BY_ID.get(repo)
+    if ckpt is None:  # same weights format: a base/instruct twin or an old name
+        return arch.model_copy(update={"hf_id": repo, "base_model": RENAMED.get(repo, repo)})
+    return arch.model_copy(
+        update={
+            "hf_id": repo,
+            "source": f"{arch.source}; weights: {ckpt.source}",
+            "quantization": ckpt.quantization,
+            "quant_method": ckpt.quant_method,
+            "quant_group_size": ckpt.quant_group_size,
+            "quant_block_size": ckpt.quant_block_size,
+            "base_model": ckpt.base_model,
+        }
     )
 
 
 @lru_cache(maxsize=512)
 def load_model(name_or_path: str) -> ModelArch:
-    """A catalog model by Hugging Face id or alias (case-insensitive), or a local config.json path."""
-    entry = _index().get(name_or_path.strip().lower())
-    if entry is not None:
-        return _build(entry)
+    """A catalog model by Hugging Face id or alias (case-insensitive), or a local config.json path.
+
+    A repo id gives that repo (hf_id as the Hub spells it): a base or Instruct twin, or a listed
+    pre-quantized checkpoint (sizing/checkpoints.py) with its own weights format; an alias gives the
+    catalog row's repo, the Instruct model where there is one.
+    """
+    hit = _index().get(name_or_path.strip().lower())
+    if hit is not None:
+        return _served(hit[0].hf_id, hit[1])
     path = Path(name_or_path).expanduser()
     if path.suffix == ".json" or path.is_file():
         if path.is_dir():
@@ -588,7 +714,7 @@ def _suggestions(name: str) -> str:
     short = query.split("/", 1)[-1]
     variants = {query, short, re.sub(r"-(instruct|chat|it|hf|base)$", "", short)}
     scored: dict[str, float] = {}
-    for key, entry in index.items():
+    for key, (entry, _) in index.items():
         score = max(difflib.SequenceMatcher(None, v, key).ratio() for v in variants)
         scored[entry.hf_id] = max(score, scored.get(entry.hf_id, 0.0))
     ranked = sorted(scored, key=lambda hf_id: -scored[hf_id])

@@ -397,6 +397,13 @@ def _native_quantization(cfg: Config) -> dict[str, Any]:
     """The checkpoint's own format from quantization_config (vLLM picks the method from quant_method)."""
     qc = cfg.get("quantization_config") or {}
     method = str(qc.get("quant_method", "")).lower()
+    facts = _quantization_facts(qc, method)
+    if method:
+        facts["quant_method"] = method
+    return facts
+
+
+def _quantization_facts(qc: Mapping[str, Any], method: str) -> dict[str, Any]:
     if not method:
         return {"quantization": "none"}
     if method == "mxfp4":

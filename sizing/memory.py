@@ -19,7 +19,13 @@ from sizing.gpus import GpuProfile, gpu_profile
 from sizing.layout import check_layout
 from sizing.models import MemoryEstimate, SizingInput
 from sizing.precision import GIB, check_quantization, embedding_bytes, layer_weight_bytes
-from sizing.vllm_versions import VllmAccounting, vllm_defaults
+from sizing.vllm_versions import (
+    VllmAccounting,
+    check_block_size,
+    check_scheduler_limits,
+    is_calibrated,
+    vllm_defaults,
+)
 
 # Fitted on shared/data/vllm_reference_logs.csv; the fit is documented in docs/sizing.md.
 NON_TORCH_GIB = 0.13  # llm-d H100 logs, V1 ~0.11, TP1: 0.13-0.14 (cuBLAS workspace, attention buffers)
@@ -141,7 +147,11 @@ def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -
     Forward: bf16 tensors alive at once per token - residual/normed/attention/MLP outputs (4 x hidden),
     qkv, and the MLP intermediates (gate_up + activation = 3 x intermediate, or for fused MoE
     top_k x (3 x moe_intermediate + hidden)). Sampler: `sampler_copies` fp32 vocab-sized tensors per
-    sequence (logits, sort values/indices, probabilities), fitted per release - docs/sizing.md. V0 with
+    sequence (logits, sort values/indices, probabilities), fitted per release - docs/sizing.md. The
+    sequences are the resolved max_num_seqs capped by the token budget: V1 gpu_model_runner.py::_dummy_run
+    splits max_num_batched_tokens over `num_reqs = min(num_tokens, max_num_reqs)` requests and
+    profile_run then runs _dummy_sampler_run on one logits row per request; so a smaller --max-num-seqs
+    shrinks this term (review #11: Llama-3.3-70B FP8 on H100 fits at 16 sequences, not at 1024). V0 with
     chunked prefill shows no sampler peak: 0.06 GiB at mnbt 512 (vLLM#10517, Llama-3.1-8B, 35K context)
     and 0.22 GiB at 2048 (OCI row) are the forward pass alone, where 256 sequences would add 1.2 GiB.
     """
@@ -228,6 +238,10 @@ def _resolve(inp: SizingInput) -> Resolved:
     mnbt = inp.max_num_batched_tokens or defaults.max_num_batched_tokens
     if mnbt is None:  # V0: one chunk, or one prefill of the whole context (§5)
         mnbt = acc.v0_chunked_mnbt if chunked else max(mml, V0_MIN_MNBT)
+    seqs = inp.max_num_seqs or defaults.max_num_seqs
+    check_scheduler_limits(seqs, mnbt)
+    block_size = inp.block_size or defaults.block_size
+    check_block_size(block_size)
     return Resolved(
         arch=arch,
         gpu=gpu,
@@ -236,9 +250,9 @@ def _resolve(inp: SizingInput) -> Resolved:
         kv_dtype_bytes=1 if inp.kv_cache_dtype == "fp8" else 2,
         max_model_len=mml,
         max_num_batched_tokens=mnbt,
-        max_num_seqs=inp.max_num_seqs or defaults.max_num_seqs,
+        max_num_seqs=seqs,
         gpu_memory_utilization=inp.gpu_memory_utilization or defaults.gpu_memory_utilization,
-        block_size=inp.block_size or defaults.block_size,
+        block_size=block_size,
         chunked_prefill=chunked,
     )
 
@@ -349,6 +363,11 @@ def _estimate(
 @lru_cache(maxsize=1024)
 def _notes(r: Resolved) -> tuple[str, ...]:
     notes = []
+    if not is_calibrated(r.acc.version):
+        notes.append(
+            f"vLLM {r.acc.version}: accounting from source reading only, no startup logs of this release "
+            "checked it (docs/sizing.md, Calibration)"
+        )
     if not r.acc.cudagraph_in_budget:
         notes.append("CUDA graphs (cudagraph_gib) come on top of the budget in this release")
     if not r.acc.nccl_in_budget:

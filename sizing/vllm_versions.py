@@ -15,6 +15,14 @@ from sizing.errors import SizingError
 from sizing.gpus import GpuProfile
 
 LATEST_VLLM_VERSION = "0.33"
+OLDEST_VLLM_VERSION = "0.2"
+SUPPORTED_VLLM_VERSIONS = (OLDEST_VLLM_VERSION, LATEST_VLLM_VERSION)  # oldest and newest modelled
+# Minor releases with at least one usable KV-cache row (GiB or tokens) in shared/data/vllm_reference_logs.csv
+# (bench/accuracy.py prints them): their accounting is checked against real startup logs. Every other
+# release in SUPPORTED_VLLM_VERSIONS comes from reading its source only (docs/sizing.md, "Calibration").
+CALIBRATED_VLLM_VERSIONS = ("0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.9", "0.10", "0.11", "0.19")
+# vllm/config/cache.py: `BlockSize = Literal[1, 8, 16, 32, 64, 128]` (CacheConfig.block_size).
+ALLOWED_BLOCK_SIZES = (1, 8, 16, 32, 64, 128)
 Version = tuple[int, int]
 FullVersion = tuple[int, int, int]
 
@@ -74,11 +82,46 @@ def parse_full_version(version: str | None) -> FullVersion:
             f"vLLM version {version!r} is not X.Y or X.Y.Z (e.g. 0.11 or {LATEST_VLLM_VERSION})"
         )
     parsed = (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0))
-    if parsed[:2] < (0, 2) or parsed[:2] > parse_version_plain(LATEST_VLLM_VERSION):
+    if parsed[:2] < parse_version_plain(OLDEST_VLLM_VERSION) or parsed[:2] > parse_version_plain(
+        LATEST_VLLM_VERSION
+    ):
         raise SizingError(
-            f"vLLM version {version!r} is outside the modelled releases 0.2 .. {LATEST_VLLM_VERSION}"
+            f"vLLM version {version!r} is outside the supported releases {OLDEST_VLLM_VERSION} .. "
+            f"{LATEST_VLLM_VERSION}; use one in that range (default {LATEST_VLLM_VERSION})"
         )
     return parsed
+
+
+def check_vllm_version(version: str | None) -> str:
+    """The release label ('X.Y' or 'X.Y.Z') sizing uses; SizingError naming the supported range otherwise."""
+    return accounting(version).version
+
+
+def is_calibrated(vllm_version: str | None) -> bool:
+    """Whether this release's accounting was checked on startup logs (else: source reading only)."""
+    major, minor = parse_version(vllm_version)
+    return f"{major}.{minor}" in CALIBRATED_VLLM_VERSIONS
+
+
+def check_block_size(block_size: int) -> None:
+    """vLLM accepts only the sizes of its BlockSize literal (config/cache.py)."""
+    if block_size not in ALLOWED_BLOCK_SIZES:
+        nearest = min(ALLOWED_BLOCK_SIZES, key=lambda size: (abs(size - block_size), size))
+        raise SizingError(
+            f"block_size {block_size} is not one vLLM accepts ({', '.join(map(str, ALLOWED_BLOCK_SIZES))}; "
+            f"vllm/config/cache.py BlockSize); nearest: {nearest}, CUDA default 16"
+        )
+
+
+def check_scheduler_limits(max_num_seqs: int, max_num_batched_tokens: int) -> None:
+    """SchedulerConfig._verify_args: every scheduled sequence needs at least one token of the step budget."""
+    if max_num_batched_tokens < max_num_seqs:
+        raise SizingError(
+            f"max_num_batched_tokens ({max_num_batched_tokens}) must be greater than or equal to "
+            f"max_num_seqs ({max_num_seqs}) (vLLM SchedulerConfig._verify_args); "
+            f"raise --max-num-batched-tokens to at least {max_num_seqs} "
+            f"or lower --max-num-seqs to at most {max_num_batched_tokens}"
+        )
 
 
 def parse_version_plain(text: str) -> Version:

@@ -55,10 +55,15 @@ def test_dense_model_active_equals_total() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Meta-Llama-3.1-8B", "META-LLAMA/META-LLAMA-3.1-8B", "llama3.1-8b", " Llama-3.1-8B "]
+    "name", ["Meta-Llama-3.1-8B", "META-LLAMA/META-LLAMA-3.1-8B", " meta-llama/meta-llama-3.1-8b "]
 )
-def test_lookup_is_case_insensitive_by_id_short_id_or_alias(name: str) -> None:
-    assert load_model(name).hf_id == "meta-llama/Meta-Llama-3.1-8B"
+def test_lookup_is_case_insensitive_by_id_or_short_id_and_keeps_the_repo_named(name: str) -> None:
+    assert load_model(name).hf_id == "meta-llama/Meta-Llama-3.1-8B"  # the base repo, as the Hub spells it
+
+
+@pytest.mark.parametrize("name", ["llama3.1-8b", "LLAMA-3.1-8B", " Llama-3.1-8B "])
+def test_aliases_resolve_to_the_instruct_repo_people_serve(name: str) -> None:
+    assert load_model(name).hf_id == "meta-llama/Llama-3.1-8B-Instruct"
 
 
 def test_unknown_model_names_the_closest_catalog_ids() -> None:
@@ -67,9 +72,9 @@ def test_unknown_model_names_the_closest_catalog_ids() -> None:
 
 
 def test_unknown_hf_id_suggests_the_catalog_row_of_the_same_model() -> None:
-    expected = r"closest catalog ids: meta-llama/Meta-Llama-3\.1-8B \(llama3\.1-8b\)"
+    expected = r"closest catalog ids: meta-llama/Llama-3\.1-8B-Instruct \(llama3\.1-8b\)"
     with pytest.raises(SizingError, match=expected):
-        load_model("meta-llama/Llama-3.1-8B-Instruct")
+        load_model("meta-llama/Llama-3.1-8B-Instruct-FP16")
 
 
 def test_unknown_model_with_nothing_close_offers_popular_aliases_and_a_config_path() -> None:

@@ -1,0 +1,93 @@
+"""vLLM's own argument rules (block size, scheduler limits, release range) and the calibrated releases."""
+
+from __future__ import annotations
+
+import pytest
+
+from sizing import (
+    ALLOWED_BLOCK_SIZES,
+    CALIBRATED_VLLM_VERSIONS,
+    LATEST_VLLM_VERSION,
+    SUPPORTED_VLLM_VERSIONS,
+    SizingError,
+    SizingInput,
+    check_vllm_version,
+    estimate_memory,
+    is_calibrated,
+    recommend_utilization,
+)
+
+
+def _inp(**kw) -> SizingInput:
+    return SizingInput(**{"model": "llama3.2-1b", "gpu": "L4", "max_model_len": 4096, **kw})
+
+
+@pytest.mark.parametrize("block_size", [2, 7, 24, 256])
+def test_block_size_outside_vllms_literal_is_refused_with_the_allowed_values(block_size: int) -> None:
+    with pytest.raises(SizingError, match=r"1, 8, 16, 32, 64, 128.*nearest"):
+        estimate_memory(_inp(block_size=block_size))
+
+
+@pytest.mark.parametrize("block_size", ALLOWED_BLOCK_SIZES)
+def test_every_allowed_block_size_sizes(block_size: int) -> None:
+    assert estimate_memory(_inp(block_size=block_size)).block_size == block_size
+
+
+def test_max_num_seqs_above_max_num_batched_tokens_is_vllms_scheduler_error() -> None:
+    with pytest.raises(
+        SizingError,
+        match=r"max_num_batched_tokens \(2048\) must be greater than or equal to "
+        r"max_num_seqs \(4000\).*raise --max-num-batched-tokens to at least 4000",
+    ):
+        estimate_memory(_inp(max_num_seqs=4000, max_num_batched_tokens=2048))
+
+
+def test_scheduler_rule_applies_to_the_resolved_default_budget() -> None:
+    # L4: vLLM's V1 default max_num_batched_tokens is 2048, so 4000 sequences alone are refused
+    with pytest.raises(SizingError, match=r"\(2048\).*\(4000\)"):
+        recommend_utilization(_inp(max_num_seqs=4000), concurrency=1)
+    assert estimate_memory(_inp(max_num_seqs=4000, max_num_batched_tokens=4000)).max_num_seqs == 4000
+
+
+def test_supported_release_range_and_its_error() -> None:
+    assert SUPPORTED_VLLM_VERSIONS == ("0.2", LATEST_VLLM_VERSION)
+    assert check_vllm_version("0.11.2") == "0.11.2"
+    assert check_vllm_version(None) == LATEST_VLLM_VERSION
+    for bad in ("0.1", "9.0", "latest"):
+        with pytest.raises(SizingError, match=r"0\.2 \.\. 0\.33|X\.Y"):
+            check_vllm_version(bad)
+
+
+@pytest.mark.parametrize(
+    "version,calibrated",
+    [
+        ("0.11", True),
+        ("0.11.0", True),
+        ("0.19.1", True),
+        ("0.6.5", True),
+        ("0.8", False),
+        ("0.20", False),
+        (LATEST_VLLM_VERSION, False),
+        (None, False),
+    ],
+)
+def test_is_calibrated(version, calibrated: bool) -> None:
+    assert is_calibrated(version) is calibrated
+    assert set(CALIBRATED_VLLM_VERSIONS) <= {f"0.{minor}" for minor in range(2, 34)}
+
+
+def test_uncalibrated_release_says_so_in_the_notes() -> None:
+    assert any("source reading only" in n for n in estimate_memory(_inp()).notes)
+    assert not any("source reading only" in n for n in estimate_memory(_inp(vllm_version="0.11")).notes)
+
+
+def test_tuned_max_num_seqs_shrinks_the_sampler_peak_review_11() -> None:
+    # Llama-3.3-70B FP8-dynamic on one H100 at 8192 context: vLLM's defaults (1024 seqs, 8192 tokens) give
+    # a ~4.8 GiB sampler peak (min(1024, 8192) fp32 vocab rows) and no KV room; 16 seqs x 2048 tokens fit.
+    base = SizingInput(model="llama3.3-70b-fp8", gpu="H100", max_model_len=8192)
+    default = estimate_memory(base)
+    assert default.max_num_seqs == 1024 and not default.fits and default.activation_peak_gib > 4
+    tuned = estimate_memory(base.model_copy(update={"max_num_seqs": 16, "max_num_batched_tokens": 2048}))
+    assert tuned.fits and tuned.activation_peak_gib < 0.6 and tuned.kv_cache_gib > 3
+    fewer_seqs = estimate_memory(base.model_copy(update={"max_num_seqs": 16}))
+    assert fewer_seqs.activation_peak_gib < default.activation_peak_gib / 2
