@@ -19,6 +19,12 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     """The workload flags of `plan` (and `render`), with vLLM's and AWS's vocabulary."""
     a = parser.add_argument
     a("--model", required=True, help="catalog id/alias or path to a Hugging Face config.json")
+    a(
+        "--served-model",
+        default=None,
+        help="Hugging Face repo vLLM loads when it is not --model itself: a pre-quantized (AWQ/GPTQ/INT8) "
+        "checkpoint of the same architecture, or the repo of a config.json given as --model",
+    )
     a("--concurrency", type=int, required=True, help="requests in flight at max_model_len")
     a("--max-model-len", type=int, required=True, help="input + output tokens of one request")
     a("--dtype", choices=("bf16", "fp16"), default="bf16")
@@ -66,6 +72,7 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
 def workload_from_args(args: argparse.Namespace) -> Workload:
     return Workload(
         model=args.model,
+        served_model=getattr(args, "served_model", None),
         dtype=args.dtype,
         quantization=args.quantization,
         kv_cache_dtype=args.kv_cache_dtype,
@@ -141,6 +148,18 @@ def _weights(plan: Plan) -> str:
     )
 
 
+def _served(plan: Plan) -> str:
+    """The repo vLLM loads and its own format (a load-time quantization said so)."""
+    repo = plan.served_model or "(no checkpoint known: see the warning)"
+    own = plan.dtype if plan.checkpoint_quantization == "none" else plan.checkpoint_quantization
+    load_time = (
+        f", quantized to {plan.quantization} by vLLM at load time"
+        if plan.checkpoint_quantization != plan.quantization
+        else ""
+    )
+    return f"{repo} ({own} checkpoint{load_time})"
+
+
 def _bound(plan: Plan) -> str:
     if plan.max_time_per_output_token_ms is None:
         return "none (batch)"
@@ -151,6 +170,7 @@ def report(plan: Plan) -> str:
     t = plan.throughput
     lines = [
         f"Plan for {plan.model} ({_weights(plan)}, KV {plan.kv_cache_dtype})",
+        f"  serves {_served(plan)}",
         f"  {plan.instance_count} x {plan.instance_type} in {plan.region}, {plan.capacity_type}"
         + (
             f" ({plan.on_demand_instances} on-demand base + {plan.spot_instances} spot burst)"

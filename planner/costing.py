@@ -6,6 +6,7 @@ Rules (issue 4):
 - realtime serving: on-demand; with `auto` or `mixed`, an on-demand base + spot burst
   (pricing.economics.mixed_capacity_split) when it saves at least MIXED_MIN_SAVING: below that, running two
   node groups (EKS managed node groups are all-spot or all-on-demand) is not worth the operational cost.
+- Spot is priced at the median across the region's AZs (spot_price_usd_per_hour), not the cheapest AZ.
 - Capacity is split in whole units: an instance, or all the instances of a replica that spans several
   (a spot interruption of one node takes the whole pipeline down).
 """
@@ -19,6 +20,19 @@ from pricing.economics import effective_spot_usd_per_hour, mixed_capacity_split
 from pricing.models import InstancePrice
 
 MIXED_MIN_SAVING = 0.10
+
+
+def spot_price_usd_per_hour(price: InstancePrice) -> float | None:
+    """The spot price a plan is costed at: the median across the region's AZs, not the cheapest AZ.
+
+    The deployment does not choose its AZ by spot price (its subnets and the ASG's allocation strategy
+    do), and one AZ can be far below the rest (p4d.24xlarge, us-east-1: use1-az1 $2.47/h, the other AZs
+    $7.88-8.19/h), so the minimum (InstancePrice.spot_usd_per_hour) would promise a cost the fleet does
+    not get. The median (spot_median_usd_per_hour, from pricing) is what a random AZ most likely pays.
+    """
+    if price.spot_median_usd_per_hour is not None:
+        return price.spot_median_usd_per_hour
+    return price.spot_usd_per_hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +49,11 @@ class CapacityCost:
 def _spot_unit_usd(
     price: InstancePrice, workload_type: WorkloadType, instances_per_unit: int
 ) -> float | None:
-    if price.spot_usd_per_hour is None:
+    spot = spot_price_usd_per_hour(price)
+    if spot is None:
         return None
     return effective_spot_usd_per_hour(
-        price.spot_usd_per_hour,
+        spot,
         price.on_demand_usd_per_hour,
         price.interruption_band,
         workload_type,
@@ -47,12 +62,12 @@ def _spot_unit_usd(
 
 
 def _cost(od_n: int, spot_n: int, price: InstancePrice, spot_eff: float | None) -> CapacityCost | None:
-    od = price.on_demand_usd_per_hour
-    if (od_n and od is None) or (spot_n and (spot_eff is None or price.spot_usd_per_hour is None)):
+    od, spot = price.on_demand_usd_per_hour, spot_price_usd_per_hour(price)
+    if (od_n and od is None) or (spot_n and (spot_eff is None or spot is None)):
         return None
     kind: CapacityType = "mixed" if od_n and spot_n else ("spot" if spot_n else "on-demand")
     expected = od_n * (od or 0.0) + spot_n * (spot_eff or 0.0)
-    billed = od_n * (od or 0.0) + spot_n * (price.spot_usd_per_hour or 0.0)
+    billed = od_n * (od or 0.0) + spot_n * (spot or 0.0)
     return CapacityCost(kind, round(expected, 4), round(billed, 4), od_n, spot_n)
 
 

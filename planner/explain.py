@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from planner.costing import spot_price_usd_per_hour
 from planner.models import Workload
 from planner.search import (
+    EXTRA_NODE_PENALTY,
+    FP16_FALLBACK_PENALTY,
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     Candidate,
     SearchResult,
@@ -53,12 +56,12 @@ def _capacity_text(c: Candidate, workload: Workload) -> str:
         )
         return (
             f"spot: ${cost.usd_per_hour:,.2f}/h expected including re-done work after interruptions "
-            f"({risk}), billed ${cost.billed_usd_per_hour:,.2f}/h{od}"
+            f"({risk}), billed ${cost.billed_usd_per_hour:,.2f}/h{od}; {_spot_basis(price)}"
         )
     if cost.capacity_type == "mixed":
         return (
             f"{cost.on_demand_instances} on-demand base + {cost.spot_instances} spot burst ({risk}): "
-            f"${cost.usd_per_hour:,.2f}/h expected"
+            f"${cost.usd_per_hour:,.2f}/h expected; {_spot_basis(price)}"
         )
     why = (
         "realtime serving"
@@ -68,6 +71,29 @@ def _capacity_text(c: Candidate, workload: Workload) -> str:
     if workload.capacity == "on-demand":
         why = "as asked"
     return f"on-demand ({why}): ${cost.usd_per_hour:,.2f}/h"
+
+
+def _spot_basis(price) -> str:
+    """How the spot price was taken: the median across AZs, with the spread the cheapest AZ would hide."""
+    by_az = price.spot_usd_per_hour_by_az
+    median = spot_price_usd_per_hour(price)
+    if len(by_az) < 2 or median is None:
+        return f"spot priced at ${median or 0:,.4g}/h per instance"
+    return (
+        f"spot priced at the median across {len(by_az)} AZs (${median:,.4g}/h per instance; cheapest AZ "
+        f"${min(by_az.values()):,.4g}, dearest ${max(by_az.values()):,.4g}): the fleet's AZ is not "
+        "chosen by price"
+    )
+
+
+def _seqs_text(c: Candidate, workload: Workload) -> str:
+    est = c.sized.advice.estimate
+    return (
+        f"vLLM limits: max_num_seqs {est.max_num_seqs} (the replica's {c.sized.concurrency_per_replica} "
+        f"requests x (1 + {workload.headroom:g} headroom), rounded up to a CUDA graph capture size, so the "
+        f"batch the roofline assumed is the batch vLLM admits), max_num_batched_tokens "
+        f"{est.max_num_batched_tokens}."
+    )
 
 
 def explanation(
@@ -101,8 +127,13 @@ def explanation(
             else "."
         ),
     ]
+    parts.append(_seqs_text(c, workload))
     if runner_up is not None:
-        parts.append(f"Cheapest of {feasible} feasible candidates; runner-up: {describe(runner_up)}.")
+        parts.append(
+            f"Best of {feasible} feasible candidates ranked by USD/h x a complexity penalty (+"
+            f"{EXTRA_NODE_PENALTY:.0%} per extra node per replica, +{FP16_FALLBACK_PENALTY:.0%} for fp16 "
+            f"instead of bf16); runner-up: {describe(runner_up)}."
+        )
     if churn_note:
         parts.append(churn_note[0].upper() + churn_note[1:] + ".")
     parts.append(_latency_text(c, workload))
@@ -135,6 +166,17 @@ def _usd(x: float) -> str:
     return f"${x:,.4f}" if abs(x) < 0.01 else f"${x:,.2f}"
 
 
+def penalty_text(c: Candidate) -> str:
+    """Why a candidate's ranking cost exceeds its USD/h (empty when it does not)."""
+    parts = []
+    nodes = c.sized.layout.instances_per_replica
+    if nodes > 1:
+        parts.append(f"+{EXTRA_NODE_PENALTY * (nodes - 1):.0%} for {nodes - 1} extra node(s) per replica")
+    if c.sized.precision.fp16_fallback:
+        parts.append(f"+{FP16_FALLBACK_PENALTY:.0%} for fp16 instead of bf16")
+    return ", ".join(parts)
+
+
 def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
     """One line: why a runner-up lost to the plan, following Candidate.rank_key's order."""
     ka, kc = alt.rank_key(), chosen.rank_key()
@@ -147,15 +189,27 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
     if alt.sized.precision.dtype != chosen.sized.precision.dtype:
         extra.append(f"runs {alt.sized.precision.dtype}")
     tail = f" ({', '.join(extra)})" if extra else ""
-    diff = ka[0] - kc[0]
+    ua, uc = alt.cost.usd_per_hour, chosen.cost.usd_per_hour
+    diff = round(ua - uc, 4)
+    ranked = (
+        f"ranked at {_usd(alt.ranking_usd_per_hour)}/h vs {_usd(chosen.ranking_usd_per_hour)}/h with the "
+        f"complexity penalty ({penalty_text(alt) or 'none'}; plan: {penalty_text(chosen) or 'none'})"
+    )
     if ka < kc:  # ranks above the plan: only when the churn threshold kept the deployed type
-        saving = -diff / max(kc[0], 1e-9)
+        lead = (
+            f"{_usd(-diff)}/h cheaper ({-diff / max(uc, 1e-9):.1%})"
+            if diff < 0
+            else f"ranks ahead ({ranked})"
+        )
         return (
-            f"{_usd(-diff)}/h cheaper ({saving:.1%}), within the {churn_threshold:.0%} churn threshold: "
-            f"kept the current instance type{tail}"
+            f"{lead}, within the {churn_threshold:.0%} churn threshold: kept the current instance type{tail}"
         )
     if diff > 0:
-        return f"costs {_usd(diff)}/h more (+{diff / max(kc[0], 1e-9):.0%}){tail}"
+        return f"costs {_usd(diff)}/h more (+{diff / max(uc, 1e-9):.0%}){tail}"
+    if diff < 0:
+        return f"{_usd(-diff)}/h cheaper ({-diff / max(uc, 1e-9):.1%}) but {ranked}{tail}"
+    if ka[0] > kc[0]:
+        return f"same cost, {ranked}{tail}"
     if ka[1] > kc[1]:
         return (
             f"same cost; TP={alt.sized.layout.tp} over PCIe (no vLLM custom all-reduce above "

@@ -135,7 +135,9 @@ class Plan(Frozen):
     )
     needs_efa: bool = Field(description="a replica spans instances: EFA + cluster placement group")
     efa_interfaces_per_instance: int = Field(
-        default=0, ge=0, description="EFA interfaces the instance type supports (catalog); 0 when not needs_efa"
+        default=0,
+        ge=0,
+        description="EFA interfaces the instance type supports (catalog); 0 when not needs_efa",
     )
     availability_zone_ids: tuple[str, ...] = Field(
         default=(), description="AZ IDs of the region that offer the type (from the spot/offerings data)"

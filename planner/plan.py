@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 
+from planner.checkpoint import option_note, served_checkpoint
+from planner.costing import spot_price_usd_per_hour
 from planner.errors import PlanningError
 from planner.explain import binding_kind, describe, explanation, infeasible_message, why_not
 from planner.models import Alternative, MemoryBreakdown, Plan, Workload
@@ -11,6 +14,7 @@ from planner.search import Candidate, SearchResult, eligible, latency_bound, sea
 from planner.sizer import weight_format
 from pricing.models import PricedCatalog
 from sizing import SizingError, load_model
+from sizing.vllm_versions import parse_full_version, parse_version
 
 ALTERNATIVES = 5
 # Spot diversification: EKS managed node groups and ASGs pick among the listed types by their own
@@ -19,6 +23,10 @@ ALTERNATIVES = 5
 # are listed: the plan's spot cost then holds to within this share. At most MAX_SPOT_TYPES are listed.
 SPOT_DIVERSIFICATION_PRICE_TOLERANCE = 0.15
 MAX_SPOT_TYPES = 4
+# The sizing constants are fitted on shared/data/vllm_reference_logs.csv, which has no usable row from
+# vLLM 0.20 on (docs/sizing.md, "Calibration on the reference logs"): for those releases the accounting
+# (CUDA graphs inside the budget, 0.92 default utilization, ...) comes from reading vLLM's source only.
+FIRST_UNCALIBRATED_VLLM = (0, 20)
 
 
 def make_plan(
@@ -27,25 +35,41 @@ def make_plan(
     *,
     previous_instance_type: str | None = None,
     churn_threshold: float = 0.05,
+    previous_region: str | None = None,
 ) -> Plan:
     """The cheapest layout that serves `workload` from `catalog`, explained, with 5 runner-ups.
 
-    `previous_instance_type` (the one deployed now) is kept unless the best plan saves more than
-    `churn_threshold` of its cost, so small price moves do not churn node groups on `pulumi up`.
+    `previous_instance_type` (the one deployed now, in `previous_region`, default the workload's first
+    region) is kept there unless the best plan saves more than `churn_threshold` of its ranking cost, so
+    small price moves do not churn node groups on `pulumi up`.
     Raises PlanningError naming the binding constraint and the nearest options, each with its cost.
     """
     if not 0 <= churn_threshold < 1:
         raise PlanningError(f"churn_threshold must be in [0, 1), got {churn_threshold}; the default is 0.05")
+    _check_vllm_version(workload)
     try:
         arch = load_model(workload.model)
     except SizingError as exc:
         raise PlanningError(str(exc)) from exc
     _check_regions(workload, catalog)
+    deployed_region = previous_region or workload.regions[0]
+    if previous_instance_type:
+        _check_previous(previous_instance_type, deployed_region, catalog)
     result = search(workload, catalog, arch)
     if not result.ranked:
         raise PlanningError(_infeasible(workload, catalog, arch, result))
-    chosen, note = _apply_churn(result.ranked, previous_instance_type, churn_threshold)
+    chosen, note = _apply_churn(result.ranked, previous_instance_type, deployed_region, churn_threshold)
     return _build(workload, catalog, arch, result, chosen, note, churn_threshold)
+
+
+def _check_vllm_version(workload: Workload) -> None:
+    """An unsupported --vllm-version fails here, in one line naming the modelled range (sizing's)."""
+    if workload.vllm_version is None:
+        return
+    try:
+        parse_full_version(workload.vllm_version)
+    except SizingError as exc:
+        raise PlanningError(f"--vllm-version: {exc}") from exc
 
 
 def _check_regions(workload: Workload, catalog: PricedCatalog) -> None:
@@ -57,24 +81,45 @@ def _check_regions(workload: Workload, catalog: PricedCatalog) -> None:
         )
 
 
+def _check_previous(previous: str, region: str, catalog: PricedCatalog) -> None:
+    """The deployed type must be a catalog type, and its region one the catalog was loaded for."""
+    types = sorted({o.instance.instance_type for o in catalog.offers})
+    if previous not in types:
+        near = difflib.get_close_matches(previous, types, n=3, cutoff=0.5) or types[:3]
+        raise PlanningError(
+            f"previous instance type {previous!r} is not in the priced catalog; nearest types: "
+            f"{', '.join(near)}"
+        )
+    if region not in catalog.regions:
+        raise PlanningError(
+            f"previous region {region!r} is not in the priced catalog; it has {list(catalog.regions)}"
+        )
+
+
 def _apply_churn(
-    ranked: list[Candidate], previous: str | None, threshold: float
+    ranked: list[Candidate], previous: str | None, region: str, threshold: float
 ) -> tuple[Candidate, str | None]:
+    """Keep `previous` in `region` (where it is deployed) unless the best plan saves more than `threshold`
+    of its ranking cost; never keep it by moving it to another region."""
     best = ranked[0]
-    if not previous or best.instance_type == previous:
+    if not previous:
         return best, None
-    kept = next((c for c in ranked if c.instance_type == previous), None)
+    if best.instance_type == previous and best.offer.price.region == region:
+        return best, None
+    kept = next((c for c in ranked if c.instance_type == previous and c.offer.price.region == region), None)
     if kept is None:
-        return best, f"replaces {previous}, which no longer serves the workload in these regions"
-    saving = (kept.cost.usd_per_hour - best.cost.usd_per_hour) / kept.cost.usd_per_hour
+        return best, f"replaces {previous} in {region}, which no longer serves the workload there"
+    cost_kept, cost_best = kept.ranking_usd_per_hour, best.ranking_usd_per_hour
+    saving = (cost_kept - cost_best) / cost_kept
     if saving > threshold:
         return (
             best,
-            f"replaces {previous}: saves {saving:.1%} (more than the {threshold:.0%} churn threshold)",
+            f"replaces {previous} in {region}: saves {saving:.1%} (more than the {threshold:.0%} churn "
+            "threshold)",
         )
     return kept, (
-        f"kept the current {previous}: {best.instance_type} would save only {saving:.1%} "
-        f"(not more than the {threshold:.0%} churn threshold)"
+        f"kept the current {previous} in {region}: {best.instance_type} in {best.offer.price.region} would "
+        f"save only {saving:.1%} (not more than the {threshold:.0%} churn threshold)"
     )
 
 
@@ -133,13 +178,17 @@ def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
     if not chosen.cost.spot_instances:
         return ()
     inst, region = chosen.offer.instance, chosen.offer.price.region
-    price_cap = (chosen.offer.price.spot_usd_per_hour or 0.0) * (1 + SPOT_DIVERSIFICATION_PRICE_TOLERANCE)
+    band = chosen.offer.price.interruption_band
+    price_cap = (spot_price_usd_per_hour(chosen.offer.price) or 0.0) * (
+        1 + SPOT_DIVERSIFICATION_PRICE_TOLERANCE
+    )
     same = sorted(
-        (o.price.spot_usd_per_hour, o.instance.instance_type)
+        (spot_price_usd_per_hour(o.price), o.instance.instance_type)
         for o in catalog.offers
         if o.price.region == region
-        and o.price.spot_usd_per_hour is not None
-        and o.price.spot_usd_per_hour <= price_cap
+        and spot_price_usd_per_hour(o.price) is not None
+        and spot_price_usd_per_hour(o.price) <= price_cap
+        and _no_riskier(o.price.interruption_band, band)
         and o.instance.memory_gib >= inst.memory_gib
         and o.instance.instance_type != inst.instance_type
         and o.instance.gpu_name == inst.gpu_name
@@ -149,6 +198,14 @@ def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
         and (not chosen.sized.layout.instances_per_replica > 1 or o.instance.efa_supported)
     )
     return (inst.instance_type, *[t for _, t in same][: MAX_SPOT_TYPES - 1])
+
+
+def _no_riskier(band: int | None, chosen_band: int | None) -> bool:
+    """A diversification type may not be interrupted more often than the priced one (its Spot Advisor band
+    is what the expected spot cost assumed); an unknown band only next to an unknown band."""
+    if chosen_band is None:
+        return band is None
+    return band is not None and band <= chosen_band
 
 
 def _memory(c: Candidate) -> MemoryBreakdown:
@@ -177,8 +234,20 @@ def _build(
     s, lay, est = c.sized, c.sized.layout, c.sized.advice.estimate
     bound, source = latency_bound(workload)
     runner_up = next((r for r in result.ranked if r.instance_type != c.instance_type), None)
+    served = served_checkpoint(arch, s.precision.quantization, workload.served_model)
+    planner_warnings = [*s.precision.warnings]
+    if served.warning:
+        planner_warnings.append(served.warning)
+    if parse_version(est.vllm_version) >= FIRST_UNCALIBRATED_VLLM:
+        planner_warnings.append(
+            f"vLLM {est.vllm_version}: no calibration logs for releases from "
+            f"{'.'.join(map(str, FIRST_UNCALIBRATED_VLLM))} on (docs/sizing.md); its memory accounting comes "
+            "from source reading only: check the KV cache size vLLM logs at startup"
+        )
     return Plan(
         model=arch.hf_id,
+        served_model=served.served_model,
+        checkpoint_quantization=served.checkpoint_quantization,
         dtype=s.precision.dtype,
         quantization=s.precision.quantization,
         instance_type=c.instance_type,
@@ -193,13 +262,17 @@ def _build(
         spot_instances=c.cost.spot_instances,
         spot_instance_types=_spot_types(catalog, c),
         needs_efa=lay.instances_per_replica > 1,
+        efa_interfaces_per_instance=c.offer.instance.efa_max_interfaces
+        if lay.instances_per_replica > 1
+        else 0,
+        availability_zone_ids=tuple(sorted(c.offer.price.spot_usd_per_hour_by_az)),
         region=c.offer.price.region,
         usd_per_hour=c.cost.usd_per_hour,
         billed_usd_per_hour=c.cost.billed_usd_per_hour,
         usd_per_million_output_tokens=c.usd_per_million_output_tokens,
         gpu_memory_utilization=s.advice.recommended_gpu_memory_utilization,
         max_model_len=workload.max_model_len,
-        max_num_seqs=max(est.max_num_seqs, s.concurrency_per_replica),
+        max_num_seqs=est.max_num_seqs,
         max_num_batched_tokens=est.max_num_batched_tokens,
         kv_cache_dtype=workload.kv_cache_dtype,
         kv_cache_tokens=est.kv_cache_tokens,
@@ -211,7 +284,7 @@ def _build(
         vllm_version=est.vllm_version,
         alternatives=_alternatives(result.ranked, c, threshold),
         explanation=explanation(c, workload, len(result.ranked), runner_up, churn_note),
-        warnings=(*catalog.warnings, *s.precision.warnings),
+        warnings=(*catalog.warnings, *planner_warnings),
         max_time_per_output_token_ms=bound,
         latency_bound_source=source,
     )
@@ -220,8 +293,8 @@ def _build(
 # --- infeasible workloads: the binding constraint and the nearest options, each re-planned ---------------
 
 
-def _variants(workload: Workload, native: str | None, kind: str | None) -> list[tuple[str, Workload]]:
-    w, fmt = workload, weight_format(workload, native)
+def _variants(workload: Workload, arch, kind: str | None) -> list[tuple[str, Workload]]:
+    w, fmt = workload, weight_format(workload, arch.quantization)
     out: list[tuple[str, Workload]] = []
     if w.allowed_families or w.excluded_families:
         out.append(
@@ -233,7 +306,8 @@ def _variants(workload: Workload, native: str | None, kind: str | None) -> list[
     if fmt == "none":
         out.append(("--quantization fp8 (fp8 weights)", w.model_copy(update={"quantization": "fp8"})))
     if fmt in ("none", "fp8", "int8"):
-        out.append(("--quantization awq (int4 weights)", w.model_copy(update={"quantization": "awq"})))
+        label = f"--quantization awq (int4 weights{option_note(arch, 'awq')})"
+        out.append((label, w.model_copy(update={"quantization": "awq"})))
     if w.kv_cache_dtype == "auto":
         out.append(("--kv-cache-dtype fp8", w.model_copy(update={"kv_cache_dtype": "fp8"})))
     if w.max_usd_per_hour is not None:
@@ -332,7 +406,7 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
         facts.append(largest)
     if not arch.supports_pp:
         facts.append(f"{arch.hf_id} does not support pipeline parallelism in vLLM: no PP across nodes")
-    options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch.quantization, kind)]
+    options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch, kind)]
     if (latency := _latency_option(workload, kind, catalog, arch)) is not None:
         options.append(latency)
     longest = arch.max_position_embeddings

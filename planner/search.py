@@ -18,7 +18,9 @@ Databricks' LLM benchmarking guide ("Conduct your own LLM endpoint benchmarking"
 which is faster than a typical person can read" - about 1.8x the ~250 words/min of reading (~5.5
 tokens/s at ~1.3 tokens per word), the margin the roofline's optimism (no scheduler overhead, see
 planner/throughput.py) needs. A user relaxes it with --max-time-per-output-token-ms; batch has none.
-Ranking (deterministic): expected USD/hour; on PCIe no TP above 2 (vLLM's custom all-reduce stops at
+Ranking (deterministic): expected USD/hour x the complexity penalty (ranking_usd_per_hour: +10% per
+extra node in a replica, +5% when bf16 is planned as fp16; docs/planner.md "Ranking");
+on PCIe no TP above 2 (vLLM's custom all-reduce stops at
 two PCIe GPUs, NCCL takes over: PP preferred, see planner/throughput.py); higher output tokens/s; fewer
 instances; fewer GPUs per replica; region in the order asked; instance type name.
 """
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 
 from planner.costing import CapacityCost, choose_capacity
 from planner.models import ThroughputEstimate, Workload
-from planner.sizer import Precision, ReplicaSizer, precision_for, replicas_for_memory
+from planner.sizer import Precision, ReplicaSizer, precision_for, replicas_for_memory, tuned_max_num_seqs
 from planner.throughput import (
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     PCIE_USABLE_GB_PER_S,
@@ -44,6 +46,12 @@ from sizing.models import MemoryEstimate, UtilizationAdvice
 MAX_INSTANCES = 64  # a plan beyond this many GPU instances is past typical account quotas: reported instead
 MAX_NODES_PER_REPLICA = 4
 TP_SIZES = (1, 2, 4, 8, 16)
+# Complexity penalty of the ranking (docs/planner.md, "Ranking"): a replica spanning N nodes ranks at
+# USD/h x (1 + EXTRA_NODE_PENALTY x (N - 1)): every extra node is one more EFA/placement-group capacity
+# request, one more failure or interruption that stops the whole pipeline, and NCCL over the network; a
+# bf16 workload planned as fp16 (T4, V100) ranks at x (1 + FP16_FALLBACK_PENALTY) for its overflow risk.
+EXTRA_NODE_PENALTY = 0.10
+FP16_FALLBACK_PENALTY = 0.05
 REALTIME_DEFAULT_MAX_TIME_PER_OUTPUT_TOKEN_MS = 100.0  # 10 tokens/s per request; see the module docstring
 FROM_WORKLOAD = object()  # search(..., latency_bound_ms=FROM_WORKLOAD): the bound latency_bound() gives
 # Binding-constraint kinds, from the furthest a candidate got to the earliest rejection.
@@ -94,11 +102,22 @@ class Candidate:
     def instance_type(self) -> str:
         return self.offer.instance.instance_type
 
+    @property
+    def complexity_factor(self) -> float:
+        """The ranking's penalty factor (1.0 for a single-node replica at the asked dtype)."""
+        nodes = 1 + EXTRA_NODE_PENALTY * (self.sized.layout.instances_per_replica - 1)
+        return nodes * (1 + FP16_FALLBACK_PENALTY if self.sized.precision.fp16_fallback else 1.0)
+
+    @property
+    def ranking_usd_per_hour(self) -> float:
+        """Expected USD/h x the complexity penalty: what candidates are ranked (and churn compared) on."""
+        return round(self.cost.usd_per_hour * self.complexity_factor, 4)
+
     def rank_key(self) -> tuple:
         inst, lay = self.offer.instance, self.sized.layout
         pcie_tp = lay.tp if inst.interconnect == "pcie" and lay.tp > PCIE_CUSTOM_ALLREDUCE_MAX_TP else 0
         return (
-            round(self.cost.usd_per_hour, 4),
+            self.ranking_usd_per_hour,
             pcie_tp,
             -self.sized.throughput.total_output_tokens_per_s,
             self.sized.instance_count,
@@ -262,7 +281,7 @@ class Searcher:
 
     def _scale(self, inst, layout, prec, est, label) -> Sized | Rejected:
         w = self.workload
-        replicas = replicas_for_memory(w.concurrency, w.headroom, est.max_concurrency)
+        replicas = self._first_replicas(inst, layout, prec, est)
         shape = replica_shape(inst, layout, est, prec, self.arch)
         while True:
             replicas, instances = _fill(replicas, layout)
@@ -281,12 +300,32 @@ class Searcher:
                 replicas += 1
                 continue
             advice = self.sizer.advise(
-                inst.gpu, inst.gpu_memory_gib, layout.tp, layout.pp, prec, per_replica, est.max_num_seqs
+                inst.gpu,
+                inst.gpu_memory_gib,
+                layout.tp,
+                layout.pp,
+                prec,
+                per_replica,
+                est.max_num_batched_tokens,
             )
             if not advice.fits:
                 replicas += 1
                 continue
             return Sized(layout, prec, replicas, instances, per_replica, advice, thr)
+
+    def _first_replicas(self, inst, layout, prec, est: MemoryEstimate) -> int:
+        """Replicas to try first. `est` sizes the sampler for one replica carrying the whole workload; with
+        more replicas each gets a smaller max_num_seqs (tuned_max_num_seqs) and so more KV: re-estimate at
+        that value once (never more replicas than `est` says; _scale adds any that are still missing)."""
+        w = self.workload
+        first = replicas_for_memory(w.concurrency, w.headroom, est.max_concurrency)
+        seqs = tuned_max_num_seqs(math.ceil(w.concurrency / max(first, 1)), w.headroom)
+        if first <= 1 or seqs >= est.max_num_seqs:
+            return first
+        finer = self.sizer.at_ceiling(inst.gpu, inst.gpu_memory_gib, layout.tp, layout.pp, prec, seqs)
+        if isinstance(finer, str) or finer.max_concurrency <= 0:
+            return first
+        return min(first, replicas_for_memory(w.concurrency, w.headroom, finer.max_concurrency))
 
     def shape_results(self, inst: InstanceType) -> list[Sized | Rejected]:
         """Every layout of this instance shape, sized once for all regions and sizes that share it."""

@@ -27,7 +27,15 @@ from dataclasses import dataclass
 
 from planner.models import Workload
 from pricing.models import GpuSpec
-from sizing import SizingError, check_layout, estimate_memory, gpu_profile, recommend_utilization
+from sizing import (
+    SizingError,
+    VllmDefaults,
+    check_layout,
+    estimate_memory,
+    gpu_profile,
+    recommend_utilization,
+    vllm_defaults,
+)
 from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
 
 UTILIZATION_CEILING = 0.95
@@ -46,6 +54,25 @@ FP8_FAST_CC = 8.9
 FP8_MARLIN_MIN_CC = 7.5
 MXFP4_MIN_CC = 8.0
 BF16_MIN_CC = 8.0
+# vLLM's default CUDA graph capture sizes: "1, 2, 4, then multiples of 8 up to 256 and then multiples of 16"
+# (vllm/config/vllm.py, VllmConfig set_cudagraph_sizes docstring). A decode batch between two capture sizes
+# is padded to the next one, so a max_num_seqs between them buys nothing: it is rounded up to one.
+CUDAGRAPH_SMALL_SIZES = (1, 2, 4)
+CUDAGRAPH_STEP_BELOW_256, CUDAGRAPH_STEP_ABOVE_256 = 8, 16
+
+
+def tuned_max_num_seqs(concurrency_per_replica: int, headroom: float) -> int:
+    """max_num_seqs for a replica that carries `concurrency_per_replica` requests: that x (1 + headroom),
+    rounded up to a CUDA graph capture size. vLLM's default (256, or 1024 on >= 70 GiB GPUs) would admit
+    far more sequences than planned, so the latency the roofline promised at the planned batch would not
+    hold, and the dummy sampler run vLLM profiles at min(max_num_seqs, max_num_batched_tokens) x vocab
+    would take KV memory for nothing (docs/sizing.md, "Activation peak")."""
+    need = max(1, math.ceil(concurrency_per_replica * (1 + headroom) - 1e-9))
+    small = next((s for s in CUDAGRAPH_SMALL_SIZES if s >= need), None)
+    if small is not None:
+        return small
+    step = CUDAGRAPH_STEP_BELOW_256 if need <= 256 else CUDAGRAPH_STEP_ABOVE_256
+    return math.ceil(need / step) * step
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +84,7 @@ class Precision:
     dense_tflops: float
     notes: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # also in Plan.warnings: the plan runs what the workload did not ask
+    fp16_fallback: bool = False  # bf16 asked, fp16 planned (GPU below compute capability 8.0)
 
 
 def weight_format(workload: Workload, native: str | None) -> str:
@@ -94,7 +122,7 @@ def precision_for(workload: Workload, native: str | None, gpu: GpuSpec) -> Preci
         tflops = gpu.dense_fp8_tflops
     elif quant == "fp8":
         notes.append(f"fp8 weights are weight-only (Marlin) on {gpu.gpu_name}: BF16 compute rate")
-    return Precision(dtype, quant, tflops, tuple(notes), warnings)
+    return Precision(dtype, quant, tflops, tuple(notes), warnings, dtype != workload.dtype)
 
 
 class ReplicaSizer:
@@ -118,6 +146,18 @@ class ReplicaSizer:
                 self._profiles[key] = str(exc)
         value = self._profiles[key]
         return value if isinstance(value, str) else None
+
+    def defaults(self, gpu: GpuSpec, memory_gib: float) -> VllmDefaults:
+        """`vllm serve` defaults on this GPU for the workload's release (call after profile_error is None)."""
+        return vllm_defaults(
+            self._profiles[(gpu.gpu_name, memory_gib)], self.workload.vllm_version, self.arch.is_mla
+        )
+
+    def ceiling_max_num_seqs(self, gpu: GpuSpec, memory_gib: float) -> int:
+        """max_num_seqs of the estimate at the ceiling: what one replica carrying the whole workload would be
+        given, capped at vLLM's default (more replicas only need less; above the default, advise() checks)."""
+        tuned = tuned_max_num_seqs(self.workload.concurrency, self.workload.headroom)
+        return min(tuned, self.defaults(gpu, memory_gib).max_num_seqs)
 
     def weights_lower_bound_gib(self, quant: str) -> float:
         return self.arch.total_params * MIN_BYTES_PER_PARAM.get(quant, 0.5) / 2**30
@@ -144,14 +184,31 @@ class ReplicaSizer:
         )
 
     def at_ceiling(
-        self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision
+        self,
+        gpu: GpuSpec,
+        memory_gib: float,
+        tp: int,
+        pp: int,
+        prec: Precision,
+        max_num_seqs: int | None = None,
     ) -> MemoryEstimate | str:
-        """The estimate at the utilization ceiling (the most KV a replica can have), or why it is invalid."""
-        key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization)
+        """The estimate at the utilization ceiling (the most KV a replica can have), or why it is invalid.
+
+        `max_num_seqs` None: ceiling_max_num_seqs (one replica carrying the whole workload)."""
+        seqs = max_num_seqs or self.ceiling_max_num_seqs(gpu, memory_gib)
+        key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization, seqs)
         if key not in self._estimates:
             try:
                 check_layout(self.arch, tp, pp, quantization=prec.quantization)
-                inp = self._input(gpu, memory_gib, tp, pp, prec, gpu_memory_utilization=UTILIZATION_CEILING)
+                inp = self._input(
+                    gpu,
+                    memory_gib,
+                    tp,
+                    pp,
+                    prec,
+                    gpu_memory_utilization=UTILIZATION_CEILING,
+                    max_num_seqs=seqs,
+                )
                 self.sizing_calls += 1
                 self._estimates[key] = estimate_memory(inp)
             except SizingError as exc:
@@ -166,13 +223,20 @@ class ReplicaSizer:
         pp: int,
         prec: Precision,
         concurrency: int,
-        default_max_num_seqs: int,
+        default_max_num_batched_tokens: int,
     ) -> UtilizationAdvice:
-        """The tuned utilization for `concurrency` requests on one replica (max_num_seqs raised if needed)."""
+        """The tuned utilization for `concurrency` requests on one replica, with max_num_seqs tuned to them.
+
+        max_num_batched_tokens stays vLLM's default unless max_num_seqs exceeds it: vLLM refuses that
+        (SchedulerConfig._verify_args: "max_num_batched_tokens (...) must be greater than or equal to
+        max_num_seqs (...)", vllm/config.py), so it is raised to max_num_seqs and the activation peak
+        is sized with it (a replica that then does not fit is split by the caller).
+        """
         key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization, concurrency)
         if key not in self._advice:
-            seqs = concurrency if concurrency > default_max_num_seqs else None
-            inp = self._input(gpu, memory_gib, tp, pp, prec, max_num_seqs=seqs)
+            seqs = tuned_max_num_seqs(concurrency, self.workload.headroom)
+            mnbt = seqs if seqs > default_max_num_batched_tokens else None
+            inp = self._input(gpu, memory_gib, tp, pp, prec, max_num_seqs=seqs, max_num_batched_tokens=mnbt)
             self.sizing_calls += 1
             self._advice[key] = recommend_utilization(
                 inp, concurrency, headroom=self.workload.headroom, ceiling=UTILIZATION_CEILING
