@@ -23,11 +23,6 @@ plan = planner.make_plan(
     stack_config.to_workload(), catalog,
     previous_instance_type=stack_config.current_instance_type, churn_threshold=stack_config.churn_threshold,
 )
-# EFA interfaces of the chosen type as priced (DescribeInstanceTypes EfaInfo); None -> snapshot catalog.
-efa_counts = [
-    o.instance.efa_max_interfaces for o in catalog.offers if o.instance.instance_type == plan.instance_type
-]
-efa_override = max(efa_counts, default=0) or None
 hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
-for key, value in deploy(plan, stack_config, hf_token, efa_interfaces_override=efa_override).items():
+for key, value in deploy(plan, stack_config, hf_token).items():
     pulumi.export(key, value)

@@ -9,6 +9,10 @@ from pathlib import Path
 from planner.models import Plan
 
 
+class OutputDirectoryError(ValueError):
+    """--out names a path the files cannot be written to."""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     from advisor.plan_cmd import add_workload_arguments
 
@@ -17,42 +21,68 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Plan the workload (same options as `plan`) and render its launch configuration.",
     )
     add_workload_arguments(parser)
+    if "--served-model" not in parser._option_string_actions:  # the planner's options may carry it
+        parser.add_argument(
+            "--served-model", default=None,
+            help="Hugging Face repo vLLM loads, in the planned weights format (e.g. an AWQ checkpoint)",
+        )
     parser.add_argument("--out", required=True, type=Path, help="directory to write the files into")
     parser.add_argument("--namespace", default="default", help="Kubernetes namespace of the manifests")
     parser.add_argument(
         "--hf-token-secret-id", default=None,
         help="AWS Secrets Manager id of the Hugging Face token (omit for public models)",
     )
+    parser.add_argument(
+        "--image", default=None,
+        help="container image instead of vllm/vllm-openai:v<release>, e.g. an EFA-enabled build "
+        "(libfabric + aws-ofi-nccl) for multi-node plans",
+    )
     parser.set_defaults(handler=handle)
 
 
 def write_bundle(
-    plan: Plan, out: Path, namespace: str = "default", hf_token_secret_id: str | None = None
+    plan: Plan, out: Path, namespace: str = "default", hf_token_secret_id: str | None = None,
+    image: str | None = None,
 ) -> list[Path]:
     """Render the plan and write each file under `out`; returns the paths written."""
-    from templates.models import RenderOptions
+    from infra.nodes import node_shape
     from templates.render import default_options, render_bundle
 
-    name = default_options(plan).name
-    options = RenderOptions(name=name, namespace=namespace, hf_token_secret_id=hf_token_secret_id)
-    bundle = render_bundle(plan, options)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for rendered in bundle.files:
-        path = out / rendered.name
-        path.write_text(rendered.content)
-        written.append(path)
-    (out / "APPLY.txt").write_text(bundle.kubectl_apply_hint + "\n")
-    return [*written, out / "APPLY.txt"]
+    shape = node_shape(plan)
+    options = default_options(plan, shape.vcpus, shape.memory_gib, namespace=namespace,
+                              hf_token_secret_id=hf_token_secret_id, image=image)
+    bundle = render_bundle(plan, options)  # before touching the disk: a refused plan writes nothing
+    files = [*((r.name, r.content) for r in bundle.files), ("APPLY.txt", bundle.kubectl_apply_hint + "\n")]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, content in files:
+            (out / name).write_text(content)
+    except OSError as exc:
+        raise OutputDirectoryError(
+            f"--out {out}: cannot write there ({exc.strerror or exc}); pass a writable directory, "
+            "e.g. --out ./deploy"
+        ) from exc
+    return [out / name for name, _ in files]
+
+
+def _with_served_model(plan: Plan, served_model: str | None) -> Plan:
+    """Apply --served-model when the planner's options did not take it: a checkpoint the user names for
+    a plan without one is taken to be in the planned weights format."""
+    if not served_model or plan.served_model == served_model:
+        return plan
+    update: dict[str, object] = {"served_model": served_model}
+    if plan.served_model is None:
+        update["checkpoint_quantization"] = plan.quantization
+    return plan.model_copy(update=update)
 
 
 def handle(args: argparse.Namespace) -> int:
     from advisor.plan_cmd import plan_from_args
 
-    plan = plan_from_args(args)
-    for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id):
+    plan = _with_served_model(plan_from_args(args), getattr(args, "served_model", None))
+    for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.image):
         print(f"wrote {path}")
-    print(f"\n{plan.replicas} replica(s) of {plan.model} on {plan.instance_count} x {plan.instance_type} "
-          f"({plan.region}, {plan.capacity_type}); apply with:")
+    print(f"\n{plan.replicas} replica(s) of {plan.served_model} on {plan.instance_count} x "
+          f"{plan.instance_type} ({plan.region}, {plan.capacity_type}); apply with:")
     print((args.out / "APPLY.txt").read_text(), end="")
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from infra.volumes import EksAmiType
 from planner.models import Workload
@@ -25,6 +25,10 @@ class StackConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     model: str = Field(min_length=1)
+    # target first: the regions / clusterName checks below read it (pydantic validates in field order).
+    target: Literal["eks", "ec2"] = "eks"
+    served_model: str | None = Field(default=None, alias="servedModel")
+    vllm_image: str | None = Field(default=None, alias="vllmImage")
     dtype: Literal["bf16", "fp16"] = "bf16"
     quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = None
     kv_cache_dtype: Literal["auto", "fp8"] = Field(default="auto", alias="kvCacheDtype")
@@ -32,10 +36,9 @@ class StackConfig(BaseModel):
     concurrency: int = Field(default=16, ge=1)
     workload_type: Literal["realtime", "batch"] = Field(default="realtime", alias="workloadType")
     capacity: Literal["auto", "on-demand", "spot", "mixed"] = "auto"
-    regions: tuple[str, ...] = Field(default=("us-east-1",), min_length=1)
-    target: Literal["eks", "ec2"] = "eks"
-    cluster_name: str | None = Field(default=None, alias="clusterName")
-    subnet_ids: tuple[str, ...] = Field(default=(), alias="subnetIds")
+    regions: tuple[str, ...] = Field(default=("us-east-1",), min_length=1, validate_default=True)
+    cluster_name: str | None = Field(default=None, alias="clusterName", validate_default=True)
+    subnet_ids: tuple[str, ...] = Field(default=(), alias="subnetIds", validate_default=True)
     node_role_arn: str | None = Field(default=None, alias="nodeRoleArn")
     ami_type: EksAmiType = Field(default="AL2023_x86_64_NVIDIA", alias="amiType")
     namespace: str = "default"
@@ -58,6 +61,7 @@ class StackConfig(BaseModel):
     churn_threshold: float = Field(default=0.05, ge=0, lt=1, alias="churnThreshold")
 
     @field_validator("quantization", "cluster_name", "node_role_arn", "max_usd_per_hour", "vllm_version",
+                     "served_model", "vllm_image",
                      "current_instance_type", "target_output_tokens_per_s", "max_time_per_output_token_ms",
                      mode="before")
     @classmethod
@@ -66,21 +70,37 @@ class StackConfig(BaseModel):
         # required by the Pulumi CLI).
         return None if value == "" else value
 
-    @model_validator(mode="after")
-    def _target_needs(self) -> StackConfig:
-        if not self.subnet_ids:
+    # Field validators, not a model validator: an error then names the key and shows only its value, not
+    # the whole config (pydantic reports a model validator's input as the entire dict).
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets_required(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
             raise ValueError(
-                "subnetIds: required (the private subnets GPU nodes launch in); "
+                "required (the private subnets GPU nodes launch in); "
                 "`pulumi config set --path 'subnetIds[0]' subnet-...`"
             )
-        if self.target == "eks" and not self.cluster_name:
-            raise ValueError("clusterName: required when target is eks; set it, or use target ec2")
-        if self.target == "eks" and len(self.regions) != 1:
+        return value
+
+    @field_validator("cluster_name")
+    @classmethod
+    def _cluster_for_eks(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("target") == "eks" and not value:
             raise ValueError(
-                f"regions: target eks deploys into the cluster's one region, got {list(self.regions)}; "
-                f"keep only the cluster's region (e.g. {self.regions[0]!r}) or use target ec2"
+                "required when target is eks; `pulumi config set clusterName NAME`, or use target ec2"
             )
-        return self
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _one_region_for_eks(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        if info.data.get("target") == "eks" and len(value) != 1:
+            raise ValueError(
+                f"target eks deploys into the cluster's one region, got {len(value)}; keep only the "
+                f"cluster's region (`pulumi config set --path 'regions[0]' {value[0] if value else 'REGION'}`"
+                " and remove the others) or use target ec2"
+            )
+        return value
 
     def to_workload(self) -> Workload:
         return Workload(
@@ -91,7 +111,7 @@ class StackConfig(BaseModel):
             vllm_version=self.vllm_version, target_output_tokens_per_s=self.target_output_tokens_per_s,
             max_time_per_output_token_ms=self.max_time_per_output_token_ms,
             allowed_families=self.allowed_families, excluded_families=self.excluded_families,
-            strict_dtype=self.strict_dtype,
+            strict_dtype=self.strict_dtype, served_model=self.served_model,
         )
 
 

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from infra.eks import encrypted_gp3, metadata_options
 from infra.volumes import ROOT_DEVICE, ec2_root_volume_gib
 from planner.models import Plan
-from templates.render import VLLM_PORT, RenderError, replicas_per_instance
+from templates.common import VLLM_PORT, RenderError, replicas_per_instance
 
 # Public SSM parameter of the Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023, x86_64):
 # NVIDIA driver, Docker + NVIDIA container toolkit, AWS CLI, EFA preinstalled (AWS DLAMI developer guide).

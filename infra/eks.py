@@ -14,9 +14,8 @@ import pulumi_aws as aws
 
 from infra.volumes import EksAmiType, eks_volume
 from planner.models import Plan
-from templates.render import POOL_LABEL
+from templates.common import CAPACITY_LABEL, POOL_LABEL, efa_interfaces
 
-CAPACITY_LABEL = "llm-advisor/capacity"
 GPU_TAINT = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
 # Managed policies every EKS node role needs (EKS user guide, "Amazon EKS node IAM role").
 NODE_POLICIES = (
@@ -39,6 +38,43 @@ def encrypted_gp3(device_name: str, size_gib: int) -> aws.ec2.LaunchTemplateBloc
         ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
             volume_size=size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
         ),
+    )
+
+
+def efa_interface_layout(count: int) -> list[tuple[int, int, str]]:
+    """(network card index, device index, interface type) of a node's `count` EFA interfaces.
+
+    Card 0 keeps the primary interface as `efa` (EFA with ENA: the node's IP traffic and one EFA
+    device). Every further card gets an `efa-only` interface at device index 0, as AWS recommends for
+    instance types with several network cards (EC2 user guide, "Maximize network bandwidth on Amazon EC2
+    instances with multiple network cards": "For each additional network interface, use the next unused
+    network card index, device index 0, for EFA-only network interface"): EFA-only interfaces take no IP
+    address, so a p5.48xlarge uses 1 subnet IP instead of 32.
+    """
+    return [(0, 0, "efa"), *((card, 0, "efa-only") for card in range(1, count))]
+
+
+def subnet_availability_zone_ids(subnet_ids: list[str], region: str) -> dict[str, str]:
+    """subnet id -> AZ ID (use1-az4), looked up with ec2:DescribeSubnets (aws.ec2.get_subnet) in `region`."""
+    return {s: aws.ec2.get_subnet(id=s, region=region).availability_zone_id for s in subnet_ids}
+
+
+def efa_subnet(plan: Plan, subnet_az_ids: dict[str, str]) -> str:
+    """The first configured subnet whose AZ offers the plan's instance type (plan.availability_zone_ids).
+
+    EFA traffic and a cluster placement group need every node of a replica in one AZ, and a multi-node
+    type is often offered in few AZs (p4de.24xlarge: 2 of 6 in us-east-1), so the first subnet is not
+    enough. Without the plan's AZ list (unknown offerings) the first subnet is used."""
+    subnets = list(subnet_az_ids)
+    if not plan.availability_zone_ids:
+        return subnets[0]
+    for subnet, az_id in subnet_az_ids.items():
+        if az_id in plan.availability_zone_ids:
+            return subnet
+    seen = ", ".join(f"{s} ({az})" for s, az in subnet_az_ids.items())
+    raise ValueError(
+        f"subnetIds: none of {seen} is in an AZ that offers {plan.instance_type} in {plan.region}; add a "
+        f"subnet in one of {', '.join(plan.availability_zone_ids)}"
     )
 
 
@@ -68,20 +104,19 @@ class GpuNodeGroups(pulumi.ComponentResource):
         pool: str,
         node_role_arn: pulumi.Input[str] | None = None,
         ami_type: EksAmiType = "AL2023_x86_64_NVIDIA",
-        efa_interfaces: int = 0,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        if plan.needs_efa and efa_interfaces < 1:
+        efa_count = efa_interfaces(plan)  # fails on an EFA plan without a count, before any resource
+        if plan.needs_efa and len(subnet_ids) != 1:
             raise ValueError(
-                f"efa_interfaces: {plan.instance_type} replicas span nodes and need EFA interfaces; pass "
-                "the count (templates.render.efa_interfaces(plan)), e.g. 32 for p5.48xlarge"
+                f"subnet_ids: EFA and a cluster placement group need every node of {plan.instance_type} in "
+                f"one AZ; pass the one subnet infra.eks.efa_subnet() picks, not {len(subnet_ids)}"
             )
         super().__init__("llm-advisor:eks:GpuNodeGroups", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         role_arn = node_role_arn or self._node_role(name)
-        # EFA and a cluster placement group need every node in one AZ: use the first subnet only.
-        subnets = subnet_ids[:1] if plan.needs_efa else subnet_ids
-        template = self._launch_template(name, plan, cluster_name, ami_type, efa_interfaces)
+        subnets = list(subnet_ids)
+        template = self._launch_template(name, plan, cluster_name, ami_type, efa_count)
         groups = [
             aws.eks.NodeGroup(
                 f"{name}-{suffix}",
@@ -134,12 +169,12 @@ class GpuNodeGroups(pulumi.ComponentResource):
         plan: Plan,
         cluster_name: pulumi.Input[str],
         ami_type: EksAmiType,
-        efa_interfaces: int,
+        efa_count: int,
     ) -> aws.ec2.LaunchTemplate:
         device, size_gib = eks_volume(plan, ami_type)
         extra: dict[str, object] = {}
         if plan.needs_efa:
-            extra = self._efa(name, cluster_name, efa_interfaces)
+            extra = self._efa(name, cluster_name, efa_count)
         return aws.ec2.LaunchTemplate(
             f"{name}-lt",
             name_prefix=f"{name}-",
@@ -177,16 +212,15 @@ class GpuNodeGroups(pulumi.ComponentResource):
         )
         placement = aws.ec2.PlacementGroup(f"{name}-pg", strategy="cluster", opts=self._child)
         cluster_sg = cluster.vpc_config.cluster_security_group_id
-        # Network card i carries EFA i; only card 0 is the primary (device index 0) interface.
         interfaces = [
             aws.ec2.LaunchTemplateNetworkInterfaceArgs(
-                device_index=0 if card == 0 else 1,
+                device_index=device_index,
                 network_card_index=card,
-                interface_type="efa",
+                interface_type=interface_type,
                 delete_on_termination="true",
                 security_groups=[cluster_sg, efa_sg.id] if card == 0 else [efa_sg.id],
             )
-            for card in range(count)
+            for card, device_index, interface_type in efa_interface_layout(count)
         ]
         return {
             "network_interfaces": interfaces,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import runpy
 import sys
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MOCK_ACCOUNT = "123456789012"
 MOCK_AMI = "ami-0mockdlami0000000"
 MOCK_VPC = "vpc-0mock000000000000"
+MOCK_AZ_IDS = ("use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6")
 SECRET_PLACEHOLDER = "[secret]"
 # The marker Pulumi's wire format puts on a secret value (pulumi/runtime/rpc.py _special_secret_sig).
 _SECRET_SIG = rpc._special_sig_key
@@ -66,7 +68,19 @@ def is_secret_value(value: Any) -> bool:
 
 
 class AwsMocks(pulumi.runtime.Mocks):
-    """Echo inputs as outputs, add the computed attributes the program reads (arn, name, version)."""
+    """Echo inputs as outputs, add the computed attributes the program reads (arn, name, version).
+
+    `subnet_az_ids` answers DescribeSubnets (aws.ec2.get_subnet): subnet id -> AZ ID. A subnet not in it
+    is placed in MOCK_AZ_IDS by a stable hash of its id (the mock cannot know the real AZ)."""
+
+    def __init__(self, subnet_az_ids: Mapping[str, str] | None = None):
+        super().__init__()
+        self._subnet_az_ids = dict(subnet_az_ids or {})
+
+    def subnet_az_id(self, subnet_id: str | None) -> str:
+        if subnet_id in self._subnet_az_ids:
+            return self._subnet_az_ids[subnet_id]
+        return MOCK_AZ_IDS[zlib.crc32((subnet_id or "").encode()) % len(MOCK_AZ_IDS)]
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
@@ -86,7 +100,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             vpc = {"vpcId": MOCK_VPC, "clusterSecurityGroupId": "sg-0mockcluster0000000"}
             return {"name": args.args["name"], "vpcConfig": vpc}
         if args.token == "aws:ec2/getSubnet:getSubnet":
-            return {"id": args.args.get("id"), "vpcId": MOCK_VPC}
+            subnet = args.args.get("id")
+            return {"id": subnet, "vpcId": MOCK_VPC, "availabilityZoneId": self.subnet_az_id(subnet)}
         if args.token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args.get("id"), "cidrBlock": "10.0.0.0/16"}
         return {}
@@ -120,12 +135,13 @@ def run_program(
     secret_keys: tuple[str, ...] = (),
     stack: str = "preview",
     log: list[RecordedResource] | None = None,
+    subnet_az_ids: Mapping[str, str] | None = None,
 ) -> MockRun:
     """Run `program` (which declares resources and calls pulumi.export) under mocks; record it all.
 
     Pass `log` to see what was registered even when the program raises."""
     log = [] if log is None else log
-    mocks = AwsMocks()
+    mocks = AwsMocks(subnet_az_ids)
     set_root_resource(None)  # a fresh root Stack per run, so exports do not leak between runs
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     monitor = _RecordingMonitor(mocks, log)
@@ -141,10 +157,37 @@ def run_program(
     )
 
 
+class StackFileError(ValueError):
+    """A stack config file that is missing, unreadable or not a Pulumi.<stack>.yaml."""
+
+
+def _read_stack_document(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise StackFileError(
+            f"--config {path}: no such file; pass a stack file such as Pulumi.example.yaml"
+        ) from None
+    except OSError as exc:
+        raise StackFileError(f"--config {path}: cannot read it ({exc.strerror or exc})") from exc
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise StackFileError(f"--config {path}: not valid YAML{line} ({problem}); compare with "
+                             "Pulumi.example.yaml") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise StackFileError(f"--config {path}: expected a mapping with a `config:` mapping of "
+                             "`llm-advisor:<key>: value` entries, like Pulumi.example.yaml")
+    return document
+
+
 def load_stack_file(path: Path) -> tuple[dict[str, str], tuple[str, ...]]:
     """Pulumi.<stack>.yaml -> (config map keyed `project:key`, secret keys). Encrypted `secure:` values
     become a placeholder (they cannot be decrypted without the stack's secrets provider)."""
-    document = yaml.safe_load(path.read_text()) or {}
+    document = _read_stack_document(path)
     raw = document.get("config") or {}
     config: dict[str, str] = {}
     secrets: list[str] = []

@@ -12,25 +12,30 @@ import pulumi_aws as aws
 
 from infra.config import StackConfig
 from infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
-from infra.eks import GpuNodeGroups
+from infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
+from infra.nodes import node_shape
 from infra.secrets import HfTokenSecret
+from infra.volumes import hf_cache_host_path
 from planner.models import Plan
 from templates.models import RenderOptions
 from templates.render import (
     default_options,
     efa_interfaces,
+    object_name,
     render_bundle,
     render_cloud_init,
     render_hf_token_secret,
     render_kubernetes,
     render_vllm_config,
+    require_served_model,
 )
 
 
-def _options(plan: Plan, cfg: StackConfig, secret_id: str | None, efa: int | None = None) -> RenderOptions:
-    base = default_options(plan)
-    return RenderOptions(
-        name=base.name, namespace=cfg.namespace, hf_token_secret_id=secret_id, efa_interfaces=efa
+def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
+    shape = node_shape(plan)
+    return default_options(
+        plan, shape.vcpus, shape.memory_gib, namespace=cfg.namespace, hf_token_secret_id=secret_id,
+        image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type),
     )
 
 
@@ -43,27 +48,31 @@ def _apply_hint(plan: Plan, options: RenderOptions) -> str:
     return "\n".join([*fetch, render_bundle(plan, options).kubectl_apply_hint])
 
 
-def deploy(
-    plan: Plan,
-    cfg: StackConfig,
-    hf_token: pulumi.Input[str] | None,
-    efa_interfaces_override: int | None = None,
-) -> dict[str, Any]:
-    """Declare every resource of the stack; returns the stack outputs (name -> value or Output).
-
-    `efa_interfaces_override`: EFA interfaces per node from the live catalog (DescribeInstanceTypes);
-    None = the snapshot instance catalog's count. Node launch template and pods use the same number.
-    """
+def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
+    """Every check that can fail, before any resource: a bad input never leaves a partial stack.
+    Returns the subnets the GPU nodes launch in."""
+    require_served_model(plan)
+    efa_interfaces(plan)
+    _options(plan, cfg, None)  # node shape, image tag, pod requests ...
+    render_vllm_config(plan)  # quantization the checkpoint allows
     if cfg.target == "ec2":
-        check_ec2_plan(plan)  # before any resource: a bad input never produces a partial stack
-    efa = efa_interfaces(plan, efa_interfaces_override) or None  # also before any resource
-    name = default_options(plan).name
+        check_ec2_plan(plan)
+        return list(cfg.subnet_ids)
+    if plan.needs_efa:
+        return [efa_subnet(plan, subnet_availability_zone_ids(list(cfg.subnet_ids), plan.region))]
+    return list(cfg.subnet_ids)
+
+
+def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> dict[str, Any]:
+    """Declare every resource of the stack; returns the stack outputs (name -> value or Output)."""
+    subnets = _check_before_resources(plan, cfg)
+    name = object_name(plan)
     # Everything lands in the plan's region, whatever the ambient aws:region says.
     provider = aws.Provider(f"aws-{plan.region}", region=plan.region)
     in_region = pulumi.ResourceOptions(providers=[provider])
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
-    options = secret_arn.apply(lambda arn: _options(plan, cfg, arn, efa))
+    options = secret_arn.apply(lambda arn: _options(plan, cfg, arn))
     outputs: dict[str, Any] = {
         "plan": plan.model_dump(mode="json"),
         # `pulumi config set currentInstanceType $(pulumi stack output instance_type)` keeps it next run.
@@ -85,9 +94,8 @@ def deploy(
         # Only the ${HF_TOKEN} placeholder: filled from Secrets Manager (or typed) at apply time.
         outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_hf_token_secret(plan, o))
         groups = GpuNodeGroups(
-            name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=list(cfg.subnet_ids), pool=name,
-            node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, efa_interfaces=efa or 0,
-            opts=in_region,
+            name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=subnets, pool=name,
+            node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
         )
         outputs["node_group_names"] = groups.node_group_names
     else:
@@ -95,7 +103,7 @@ def deploy(
             lambda arn: render_cloud_init(plan, _options(plan, cfg, arn), render_vllm_config(plan))
         )
         asg = GpuAutoScalingGroup(
-            name, plan, subnet_ids=list(cfg.subnet_ids), user_data=user_data,
+            name, plan, subnet_ids=subnets, user_data=user_data,
             hf_token_read_policy=secret.read_policy() if secret else None,
             associate_public_ip=cfg.associate_public_ip, opts=in_region,
         )

@@ -21,9 +21,10 @@ EKS_OS_ALLOWANCE_GIB = 20
 # The Deep Learning Base OSS Nvidia Driver GPU AMI (AL2023) root snapshot is 75 GiB: the volume may not
 # be smaller than its snapshot (DLAMI release notes; EC2 RunInstances rejects a smaller volume).
 DLAMI_ROOT_SNAPSHOT_GIB = 75
-# Checkpoint bytes on disk relative to the weights in GPU memory: load-time quantization reads a
-# 16-bit checkpoint (fp8 -> 2 bytes on disk per 1 in memory; bitsandbytes 4-bit -> 4 per 1).
-_CHECKPOINT_PER_GPU_BYTE = {"fp8": 2.0, "bnb4": 4.0}
+# Checkpoint bytes on disk relative to the weights in GPU memory when vLLM quantizes at load time: it
+# reads the 16-bit checkpoint (fp8 -> 2 bytes on disk per 1 in memory; bitsandbytes 4-bit -> 4 per 1).
+# A checkpoint already in the served format (FP8, AWQ/GPTQ int4 ...) is on disk as it is in memory.
+_LOAD_TIME_CHECKPOINT_PER_GPU_BYTE = {"fp8": 2.0, "bnb4": 4.0}
 # Safetensors metadata, tokenizer files and the HF cache's .incomplete copy during download.
 _DOWNLOAD_SLACK = 1.1
 _ROUND_TO_GIB = 10
@@ -35,10 +36,12 @@ BOTTLEROCKET_DATA_DEVICE = "/dev/xvdb"
 
 
 def checkpoint_gib(plan: Plan) -> float:
-    """The whole checkpoint one node downloads: every rank's weights (the worst rank's x ranks is an
-    upper bound), scaled back to on-disk precision for load-time quantization."""
+    """The whole checkpoint one node downloads, in the served checkpoint's own format: every rank's
+    weights (the worst rank's x ranks is an upper bound), scaled back to 16 bits only when vLLM
+    quantizes at load time (plan.quantization differs from plan.checkpoint_quantization)."""
     ranks = plan.tensor_parallel_size * plan.pipeline_parallel_size
-    factor = _CHECKPOINT_PER_GPU_BYTE.get(plan.quantization, 1.0)
+    load_time = plan.quantization != plan.checkpoint_quantization
+    factor = _LOAD_TIME_CHECKPOINT_PER_GPU_BYTE.get(plan.quantization, 1.0) if load_time else 1.0
     return plan.memory.weights_gib * ranks * factor
 
 
@@ -58,3 +61,10 @@ def ec2_root_volume_gib(plan: Plan) -> int:
     """Root volume of a DLAMI instance: the AMI's snapshot plus the image and the checkpoint."""
     data_gib = VLLM_IMAGE_ALLOWANCE_GIB + checkpoint_gib(plan) * _DOWNLOAD_SLACK
     return _round_up(DLAMI_ROOT_SNAPSHOT_GIB + data_gib)
+
+
+def hf_cache_host_path(ami_type: EksAmiType) -> str:
+    """Node directory the pods mount as the Hugging Face cache, on the volume eks_volume sizes: the root
+    volume on AL2023; on Bottlerocket the root filesystem is read-only and the data volume (/dev/xvdb,
+    which eks_volume sizes) is mounted at /local (Bottlerocket README, "Storage")."""
+    return "/local/hf-cache" if ami_type == "BOTTLEROCKET_x86_64_NVIDIA" else "/opt/hf-cache"

@@ -26,9 +26,15 @@ class RenderOptions(Frozen):
         description="AWS Secrets Manager id (name or ARN) of the Hugging Face token; None = no token",
     )
     hf_token_k8s_secret: str = Field(default="hf-token", description="Kubernetes Secret holding HF_TOKEN")
-    efa_interfaces: int | None = Field(
-        default=None, ge=1,
-        description="EFA interfaces per node for EFA plans (live EfaInfo); None = the snapshot catalog's",
+    node_vcpus: int = Field(ge=1, description="vCPUs of the smallest instance type the plan's nodes may be")
+    node_memory_gib: float = Field(gt=0, description="RAM (GiB) of that instance type")
+    image: str | None = Field(
+        default=None,
+        description="container image overriding the pinned vllm/vllm-openai one (e.g. an EFA-enabled build)",
+    )
+    hf_cache_host_path: str = Field(
+        default="/opt/hf-cache",
+        description="node directory holding the Hugging Face cache (on the volume sized for the weights)",
     )
 
     @field_validator("name", "namespace", "hf_token_k8s_secret")

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from infra.nodes import node_shape
 from planner.models import MemoryBreakdown, Plan, ThroughputEstimate
+from templates.models import RenderOptions
+from templates.render import default_options
 
 # Llama 3.1 8B bf16 weights: 8.03e9 params x 2 bytes = 14.96 GiB on one GPU (TP=1).
 _MEMORY = MemoryBreakdown(
@@ -21,7 +24,8 @@ _THROUGHPUT = ThroughputEstimate(
 def single_instance_plan(**overrides: Any) -> Plan:
     """2 replicas of Llama 3.1 8B on 2 x g6e.xlarge (1 x L40S each), one on-demand + one spot."""
     fields: dict[str, Any] = dict(
-        model="meta-llama/Llama-3.1-8B-Instruct", dtype="bf16", quantization="none",
+        model="meta-llama/Llama-3.1-8B-Instruct", served_model="meta-llama/Llama-3.1-8B-Instruct",
+        checkpoint_quantization="none", dtype="bf16", quantization="none",
         instance_type="g6e.xlarge", instance_count=2, instances_per_replica=1, gpus_per_replica=1,
         tensor_parallel_size=1, pipeline_parallel_size=1, replicas=2, capacity_type="mixed",
         on_demand_instances=1, spot_instances=1, spot_instance_types=("g6e.xlarge", "g6e.2xlarge"),
@@ -37,10 +41,13 @@ def single_instance_plan(**overrides: Any) -> Plan:
 
 
 def two_node_plan(**overrides: Any) -> Plan:
-    """1 replica of Llama 3.1 405B fp8 spanning 2 x p5.48xlarge: TP=8 x PP=2, EFA, all on-demand."""
+    """1 replica of Llama 3.1 405B spanning 2 x p5.48xlarge: TP=8 x PP=2, EFA, all on-demand; the bf16
+    checkpoint is quantized to fp8 by vLLM at load time (so the node downloads the bf16 weights)."""
     memory = _MEMORY.model_copy(update={"total_gpu_memory_gib": 80.0, "weights_gib": 24.3})
     fields: dict[str, Any] = dict(
-        model="meta-llama/Llama-3.1-405B-Instruct", quantization="fp8", instance_type="p5.48xlarge",
+        model="meta-llama/Llama-3.1-405B-Instruct", served_model="meta-llama/Llama-3.1-405B-Instruct",
+        quantization="fp8", checkpoint_quantization="none", instance_type="p5.48xlarge",
+        efa_interfaces_per_instance=32, availability_zone_ids=("use1-az4", "use1-az6"),
         instance_count=2, instances_per_replica=2, gpus_per_replica=16, tensor_parallel_size=8,
         pipeline_parallel_size=2, replicas=1, capacity_type="on-demand", on_demand_instances=2,
         spot_instances=0, spot_instance_types=(), needs_efa=True, usd_per_hour=110.0,
@@ -53,9 +60,16 @@ def two_node_plan(**overrides: Any) -> Plan:
 def spot_plan(**overrides: Any) -> Plan:
     """4 replicas of Qwen3-32B TP=2 packed 4 per g6e.12xlarge (4 x L40S), all spot, diversified."""
     fields: dict[str, Any] = dict(
-        model="Qwen/Qwen3-32B", instance_type="g6e.12xlarge", instance_count=2, gpus_per_replica=2,
+        model="Qwen/Qwen3-32B", served_model="Qwen/Qwen3-32B", instance_type="g6e.12xlarge", instance_count=2,
+        gpus_per_replica=2,
         tensor_parallel_size=2, replicas=4, capacity_type="spot", on_demand_instances=0, spot_instances=2,
         spot_instance_types=("g6e.12xlarge", "g6e.24xlarge"), vllm_version="0.10.2",
     )
     fields.update(overrides)
     return single_instance_plan(**fields)
+
+
+def options_for(plan: Plan, **fields: Any) -> RenderOptions:
+    """RenderOptions for a plan with its node shape from the instance catalog (as infra.stack does)."""
+    shape = node_shape(plan)
+    return default_options(plan, shape.vcpus, shape.memory_gib, **fields)

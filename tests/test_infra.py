@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from infra.config import PROJECT, StackConfig, check_known_keys, config_keys, stack_config_from
 from infra.ec2 import DLAMI_SSM_PARAMETER
+from infra.eks import efa_subnet
 from infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
 from infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
 from templates.render import RenderError
@@ -31,19 +32,24 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 
 
-def deploy_run(
-    plan, config: dict[str, Any], token: str | None = SENTINEL, efa_interfaces: int | None = 4
-) -> MockRun:
+# Mocked DescribeSubnets answers: subnet-a is in an AZ that does not offer p5.48xlarge in the test plan
+# (two_node_plan.availability_zone_ids = use1-az4, use1-az6), subnet-b is.
+SUBNET_AZ_IDS = {"subnet-a": "use1-az1", "subnet-b": "use1-az6", "subnet-c": "use1-az2"}
+
+
+def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL,
+               log: list | None = None, subnet_az_ids: dict[str, str] | None = None) -> MockRun:
     cfg = StackConfig.model_validate(config)
 
     def program() -> None:
         from infra.stack import deploy
 
         secret = pulumi.Output.secret(token) if token else None
-        for key, value in deploy(plan, cfg, secret, efa_interfaces_override=efa_interfaces).items():
+        for key, value in deploy(plan, cfg, secret).items():
             pulumi.export(key, value)
 
-    return run_program(program, {})
+    answers = SUBNET_AZ_IDS if subnet_az_ids is None else subnet_az_ids
+    return run_program(program, {}, log=log, subnet_az_ids=answers)
 
 
 def plain(value: Any) -> Any:
@@ -100,39 +106,84 @@ def test_bottlerocket_sizes_its_data_volume() -> None:
 
 
 def test_two_node_plan_gets_efa_a_cluster_placement_group_and_one_az() -> None:
-    run = deploy_run(two_node_plan(), EKS, efa_interfaces=4)
+    run = deploy_run(two_node_plan(efa_interfaces_per_instance=4), EKS)
     (placement,) = run.of_type("aws:ec2/placementGroup:PlacementGroup")
     assert placement.inputs["strategy"] == "cluster"
     inputs = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)
     assert inputs["placement"] == {"groupName": placement.name}
     interfaces = inputs["networkInterfaces"]
-    assert [i["interfaceType"] for i in interfaces] == ["efa"] * 4
+    # one `efa` (EFA + ENA) primary at card 0, `efa-only` on the other cards at device index 0
+    assert [i["interfaceType"] for i in interfaces] == ["efa", "efa-only", "efa-only", "efa-only"]
     assert [i["networkCardIndex"] for i in interfaces] == [0, 1, 2, 3]
-    assert [i["deviceIndex"] for i in interfaces] == [0, 1, 1, 1]
+    assert [i["deviceIndex"] for i in interfaces] == [0, 0, 0, 0]
     assert "sg-0mockcluster0000000" in interfaces[0]["securityGroups"]
     (efa_sg,) = run.of_type("aws:ec2/securityGroup:SecurityGroup")
     assert plain(efa_sg.inputs)["ingress"][0]["self"] is True
     (group,) = run.of_type(NODE_GROUP)
-    assert plain(group.inputs)["subnetIds"] == ["subnet-a"]
+    # subnet-a (use1-az1) does not offer the type; subnet-b (use1-az6) does.
+    assert plain(group.inputs)["subnetIds"] == ["subnet-b"]
     assert plain(group.inputs)["scalingConfig"] == {"desiredSize": 2, "minSize": 2, "maxSize": 2}
 
 
-def test_efa_count_defaults_to_the_instance_catalog_and_matches_the_pods() -> None:
-    # p5.48xlarge: 32 EFA interfaces (pricing.instance_catalog(), DescribeInstanceTypes EfaInfo).
-    from pricing import instance_catalog
+def test_efa_subnet_is_the_first_whose_az_offers_the_type() -> None:
+    plan = two_node_plan()
+    assert efa_subnet(plan, {"subnet-x": "use1-az6", "subnet-y": "use1-az4"}) == "subnet-x"
+    assert efa_subnet(plan, {"subnet-x": "use1-az2", "subnet-y": "use1-az4"}) == "subnet-y"
+    # offerings unknown: the first subnet, as before
+    assert efa_subnet(two_node_plan(availability_zone_ids=()), {"subnet-x": "use1-az2"}) == "subnet-x"
 
-    expected = next(i.efa_max_interfaces for i in instance_catalog() if i.instance_type == "p5.48xlarge")
-    assert expected == 32
-    run = deploy_run(two_node_plan(), EKS, efa_interfaces=None)
+
+def test_no_subnet_in_an_offering_az_fails_before_any_resource_naming_the_azs() -> None:
+    log: list = []
+    with pytest.raises(ValueError, match="use1-az4, use1-az6") as caught:
+        deploy_run(two_node_plan(), {**EKS, "subnetIds": ("subnet-a", "subnet-c")}, log=log)
+    assert "subnet-a (use1-az1)" in str(caught.value) and "subnetIds" in str(caught.value)
+    assert log == []
+
+
+def test_efa_count_comes_from_the_plan_and_matches_the_pods() -> None:
+    run = deploy_run(two_node_plan(), EKS)
     interfaces = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)["networkInterfaces"]
-    assert len(interfaces) == expected and {i["interfaceType"] for i in interfaces} == {"efa"}
+    assert len(interfaces) == 32
+    assert [i["interfaceType"] for i in interfaces].count("efa") == 1
     manifests = list(yaml.safe_load_all(run.outputs["kubernetes_yaml"]))
     lws = next(d for d in manifests if d and d["kind"] == "LeaderWorkerSet")
     for role in ("leaderTemplate", "workerTemplate"):
         container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
-        assert container["resources"]["limits"]["vpc.amazonaws.com/efa"] == expected
-        assert container["resources"]["requests"]["vpc.amazonaws.com/efa"] == expected
+        assert container["resources"]["limits"]["vpc.amazonaws.com/efa"] == 32
+        assert container["resources"]["requests"]["vpc.amazonaws.com/efa"] == 32
     assert "EFA device plugin" in run.outputs["kubectl_apply_hint"]
+    assert "TCP sockets" in run.outputs["kubectl_apply_hint"]
+
+
+def test_an_efa_plan_without_a_count_fails_before_any_resource() -> None:
+    log: list = []
+    with pytest.raises(RenderError, match="efa_interfaces_per_instance"):
+        deploy_run(two_node_plan(efa_interfaces_per_instance=0), EKS, log=log)
+    assert log == []
+
+
+def test_a_plan_without_a_served_checkpoint_fails_before_any_resource() -> None:
+    for config in (EKS, EC2):
+        log: list = []
+        with pytest.raises(RenderError, match="servedModel"):
+            deploy_run(single_instance_plan(served_model=None, quantization="awq"), config, log=log)
+        assert log == []
+
+
+def test_vllm_image_config_reaches_pods_and_user_data() -> None:
+    image = "123.dkr.ecr.us-east-1.amazonaws.com/vllm-efa:0.11"
+    eks = deploy_run(two_node_plan(), {**EKS, "vllmImage": image})
+    assert f'image: "{image}"' in eks.outputs["kubernetes_yaml"]
+    assert "stock vllm/vllm-openai" not in eks.outputs["kubectl_apply_hint"]
+    ec2 = deploy_run(spot_plan(), {**EC2, "vllmImage": image})
+    user_data = base64.b64decode(plain(ec2.of_type(LAUNCH_TEMPLATE)[0].inputs)["userData"]).decode()
+    assert f"--entrypoint vllm {image} serve" in user_data
+
+
+def test_bottlerocket_pods_cache_on_the_data_volume() -> None:
+    run = deploy_run(single_instance_plan(), {**EKS, "amiType": "BOTTLEROCKET_x86_64_NVIDIA"})
+    assert 'path: "/local/hf-cache"' in run.outputs["kubernetes_yaml"]
 
 
 def test_single_node_plan_has_no_efa_interfaces() -> None:
@@ -323,3 +374,39 @@ def test_volume_sizes() -> None:
     plan = two_node_plan()
     assert checkpoint_gib(plan) == pytest.approx(24.3 * 16 * 2)
     assert eks_volume(plan, "AL2023_x86_64_NVIDIA") == ("/dev/xvda", 910)  # 20 + 30 + 777.6 x 1.1 = 905.4
+
+
+def test_a_pre_quantized_checkpoint_is_sized_in_its_own_format() -> None:
+    # Meta's FP8 405B checkpoint: on disk as in GPU memory (review #14: not x2).
+    plan = two_node_plan(served_model="meta-llama/Llama-3.1-405B-Instruct-FP8", checkpoint_quantization="fp8")
+    assert checkpoint_gib(plan) == pytest.approx(24.3 * 16)
+    assert eks_volume(plan, "AL2023_x86_64_NVIDIA") == ("/dev/xvda", 480)  # 20 + 30 + 388.8 x 1.1 = 477.7
+    awq = single_instance_plan(quantization="awq", checkpoint_quantization="awq",
+                               memory=single_instance_plan().memory.model_copy(update={"weights_gib": 5.4}))
+    assert checkpoint_gib(awq) == pytest.approx(5.4)
+    bnb = single_instance_plan(quantization="bnb4", checkpoint_quantization="none",
+                               memory=single_instance_plan().memory.model_copy(update={"weights_gib": 4.0}))
+    assert checkpoint_gib(bnb) == pytest.approx(16.0)  # bf16 checkpoint downloaded, 4-bit in memory
+
+
+def test_eks_with_several_regions_names_the_key_and_the_fix_without_the_whole_config() -> None:
+    from advisor.cli import describe_validation_error
+
+    with pytest.raises(ValidationError) as caught:
+        StackConfig.model_validate({**EKS, "regions": ("us-east-1", "us-west-2")})
+    message = describe_validation_error(caught.value)
+    assert message.startswith("regions: ") and "use target ec2" in message and "regions[0]" in message
+    assert "clusterName" not in message and "subnet-a" not in message  # no dump of the other keys
+    for config, key in (({**EKS, "clusterName": ""}, "clusterName"), ({**EC2, "subnetIds": ()}, "subnetIds")):
+        with pytest.raises(ValidationError) as caught:
+            StackConfig.model_validate(config)
+        message = describe_validation_error(caught.value)
+        assert message.startswith(f"{key}: ") and "'model': 'm'" not in message
+
+
+def test_served_model_key_reaches_the_workload() -> None:
+    cfg = stack_config_from({"model": "m", "subnetIds": "s", "clusterName": "c", "servedModel": "org/m-AWQ",
+                             "vllmImage": ""}.get)
+    assert cfg.to_workload().served_model == "org/m-AWQ" and cfg.vllm_image is None
+    assert stack_config_from({"model": "m", "subnetIds": "s", "clusterName": "c",
+                              "servedModel": ""}.get).to_workload().served_model is None

@@ -1,7 +1,4 @@
-"""End to end: __main__.py (config -> plan -> resources) under Pulumi mocks, and the CLI commands.
-
-The planner is written in parallel: the end-to-end tests skip only while `planner.make_plan` is missing.
-"""
+"""End to end: __main__.py (config -> plan -> resources) under Pulumi mocks, and the CLI commands."""
 
 from __future__ import annotations
 
@@ -21,12 +18,6 @@ EXAMPLE = ROOT / "Pulumi.example.yaml"
 SENTINEL = "hf_SENTINELmainprogram0123456789"
 
 
-def _require_planner() -> None:
-    planner = pytest.importorskip("planner")
-    if not hasattr(planner, "make_plan"):
-        pytest.skip("planner.make_plan has not landed yet")
-
-
 def _example_config(**overrides: str) -> dict[str, str]:
     config, _ = load_stack_file(EXAMPLE)
     config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
@@ -34,7 +25,6 @@ def _example_config(**overrides: str) -> dict[str, str]:
 
 
 def test_example_stack_previews_with_the_real_planner() -> None:
-    _require_planner()
     config = _example_config(hfToken=SENTINEL)
     run = run_main_program(config, secret_keys=(f"{PROJECT}:hfToken",))
     plan = run.outputs["plan"]
@@ -52,7 +42,6 @@ def test_example_stack_previews_with_the_real_planner() -> None:
 
 
 def test_current_instance_type_is_kept_when_the_saving_is_under_the_threshold() -> None:
-    _require_planner()
     best = run_main_program(_example_config()).outputs["plan"]
     # The cheapest other instance type the planner found feasible, and what switching away would save.
     other = min((a for a in best["alternatives"] if a["instance_type"] != best["instance_type"]),
@@ -68,7 +57,6 @@ def test_current_instance_type_is_kept_when_the_saving_is_under_the_threshold() 
 
 
 def test_ec2_target_previews_with_the_real_planner() -> None:
-    _require_planner()
     run = run_main_program(_example_config(target="ec2"))
     (asg,) = run.of_type("aws:autoscaling/group:Group")
     assert asg.inputs["capacityRebalance"] is True
@@ -93,7 +81,6 @@ def test_secure_values_in_a_stack_file_stay_placeholders(tmp_path: Path) -> None
 
 
 def test_preview_command_prints_the_tree(capsys: pytest.CaptureFixture[str]) -> None:
-    _require_planner()
     from advisor import preview_cmd
 
     parser = argparse.ArgumentParser()
@@ -120,7 +107,6 @@ def test_render_command_writes_the_files(tmp_path: Path) -> None:
 
 
 def test_render_command_end_to_end(tmp_path: Path) -> None:
-    _require_planner()
     from advisor.cli import main
 
     status = main(["render", "--model", "Qwen/Qwen3-8B", "--concurrency", "8", "--max-model-len", "4096",
@@ -144,3 +130,52 @@ def test_main_program_validates_config_before_declaring_anything() -> None:
     with pytest.raises(ValidationError, match="clusterName"):
         run_program(lambda: runpy.run_path(str(ROOT / "__main__.py")) and None, config, log=log)
     assert log == []
+
+
+def test_render_onto_an_unwritable_path_exits_2_with_one_line(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from advisor.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    status = main(["render", "--model", "Qwen/Qwen3-8B", "--concurrency", "8", "--max-model-len", "4096",
+                   "--pricing", "snapshot", "--out", str(blocker / "deploy")])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith(f"error: --out {blocker / 'deploy'}: cannot write there") and "writable" in err
+
+
+def test_write_bundle_refuses_a_plan_without_a_served_checkpoint_before_writing(tmp_path: Path) -> None:
+    from advisor.render_cmd import write_bundle
+    from templates.render import RenderError
+
+    with pytest.raises(RenderError, match="--served-model"):
+        write_bundle(single_instance_plan(served_model=None, quantization="awq"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_served_model_flag_fills_a_plan_without_one() -> None:
+    from advisor.render_cmd import _with_served_model
+
+    plan = _with_served_model(single_instance_plan(served_model=None, quantization="awq"), "org/model-AWQ")
+    assert plan.served_model == "org/model-AWQ" and plan.checkpoint_quantization == "awq"
+    kept = single_instance_plan()
+    assert _with_served_model(kept, None) is kept
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "no such file"),
+    ("config: [a\n", "not valid YAML at line 2"),
+    ("- just\n- a list\n", "expected a mapping"),
+])
+def test_preview_with_a_missing_or_malformed_config_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
+    from advisor.cli import main
+
+    path = tmp_path / "Pulumi.dev.yaml"
+    if content is not None:
+        path.write_text(content)
+    assert main(["preview", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: --config {path}: {message}")

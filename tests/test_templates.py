@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -17,7 +18,6 @@ from templates.models import RenderOptions, slugify
 from templates.render import (
     RenderError,
     config_entries,
-    default_options,
     efa_env,
     efa_interfaces,
     render_bundle,
@@ -28,7 +28,7 @@ from templates.render import (
     vllm_settings,
 )
 from templates.vllm_options import VLLM_OPTION_CHOICES, VLLM_OPTIONS_VERSION, VLLM_SERVE_OPTIONS
-from tests.plans_for_infra import single_instance_plan, spot_plan, two_node_plan
+from tests.plans_for_infra import options_for, single_instance_plan, spot_plan, two_node_plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 K8S_VERSION = "1.33.0"  # a current EKS Kubernetes version with schemas in kubernetes-validate
@@ -44,7 +44,7 @@ CASES = {
 def bundle_for(case: str):
     make_plan, secret_id = CASES[case]
     plan = make_plan()
-    return plan, render_bundle(plan, default_options(plan, secret_id))
+    return plan, render_bundle(plan, options_for(plan, hf_token_secret_id=secret_id))
 
 
 GOLDEN_FILES = [
@@ -68,18 +68,77 @@ def test_every_template_has_a_golden_file() -> None:
 
     templates = {p.name for p in TEMPLATE_DIR.glob("*.j2")}
     assert templates == {"vllm-config.yaml.j2", "deployment.yaml.j2", "leaderworkerset.yaml.j2",
-                         "hf-token-secret.yaml.j2", "cloud-init.yaml.j2",
-                         "_pod.yaml.j2", "_service.yaml.j2", "_configmap.yaml.j2"}
+                         "hf-token-secret.yaml.j2", "cloud-init.yaml.j2", "ray-leader.sh.j2",
+                         "ray-worker.sh.j2", "_pod.yaml.j2", "_service.yaml.j2", "_configmap.yaml.j2"}
     # each *.j2 renders into at least one golden file (partials are included in a parent's output)
     rendered = {name for _, name in GOLDEN_FILES}
     assert rendered == {"vllm-config.yaml", "kubernetes.yaml", "hf-token-secret.yaml", "cloud-init.yaml"}
     manifests = [bundle_for(case)[1].file("kubernetes.yaml").content for case in CASES]
     kinds = {doc["kind"] for text in manifests for doc in _k8s_docs(text)}
     assert {"Deployment", "LeaderWorkerSet", "Service", "ConfigMap"} <= kinds
+    # the Ray scripts render into the two-node ConfigMap
+    configmap = next(d for d in _k8s_docs(manifests[2]) if d["kind"] == "ConfigMap")
+    assert set(configmap["data"]) == {"vllm-config.yaml", "ray-leader.sh", "ray-worker.sh"}
 
 
 def _k8s_docs(text: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+# The LeaderWorkerSet fields the renderer emits, as the LWS API reference (leaderworkerset.x-k8s.io/v1,
+# kubernetes-sigs/lws site/content/en/docs/reference/leaderworkerset.v1.md) and its failure-handling
+# concept page define them: spec.replicas (groups), leaderWorkerTemplate.size (pods per group, leader
+# included), restartPolicy one of RecreateGroupOnPodRestart | None | RecreateGroupAfterStart (the last
+# from LWS 0.9), leaderTemplate / workerTemplate pod templates (checked as PodTemplateSpec below).
+_POD_TEMPLATE = {"type": "object", "required": ["metadata", "spec"],
+                 "properties": {"metadata": {"type": "object"}, "spec": {"type": "object"}}}
+LWS_SCHEMA = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"const": "leaderworkerset.x-k8s.io/v1"},
+        "kind": {"const": "LeaderWorkerSet"},
+        "metadata": {"type": "object", "required": ["name"],
+                     "properties": {"name": {"type": "string",
+                                             "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},
+        "spec": {
+            "type": "object",
+            "required": ["replicas", "leaderWorkerTemplate"],
+            "additionalProperties": False,
+            "properties": {
+                "replicas": {"type": "integer", "minimum": 0},
+                "leaderWorkerTemplate": {
+                    "type": "object",
+                    "required": ["size", "workerTemplate"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "size": {"type": "integer", "minimum": 1},
+                        "restartPolicy": {"enum": ["RecreateGroupOnPodRestart", "None",
+                                                   "RecreateGroupAfterStart"]},
+                        "leaderTemplate": _POD_TEMPLATE,
+                        "workerTemplate": _POD_TEMPLATE,
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def test_lws_schema_check_can_fail() -> None:
+    _, bundle = bundle_for("two-node")
+    lws = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "LeaderWorkerSet")
+    jsonschema.validate(lws, LWS_SCHEMA)
+    for path, value in ((("spec", "leaderWorkerTemplate", "restartPolicy"), "RecreateGroupOnFailure"),
+                        (("spec", "leaderWorkerTemplate", "size"), "2"), (("apiVersion",), "lws.x-k8s.io/v1"),
+                        (("spec", "leaderWorkerTemplate", "leaderTemplte"), {})):
+        broken = yaml.safe_load(yaml.safe_dump(lws))
+        node = broken
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, LWS_SCHEMA)
 
 
 def _validate_pod_template(template: dict) -> None:
@@ -99,6 +158,7 @@ def test_kubernetes_manifests_validate_against_the_schemas(case: str) -> None:
     for text in files:
         for doc in _k8s_docs(text):
             if doc["kind"] == "LeaderWorkerSet":
+                jsonschema.validate(doc, LWS_SCHEMA)
                 template = doc["spec"]["leaderWorkerTemplate"]
                 _validate_pod_template(template["leaderTemplate"])
                 _validate_pod_template(template["workerTemplate"])
@@ -176,7 +236,7 @@ def test_deployment_requests_gpus_tolerates_the_taint_and_selects_the_pool() -> 
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 2
     assert container["image"] == "vllm/vllm-openai:v0.10.2"
     assert container["readinessProbe"]["httpGet"]["path"] == "/health"
-    assert pod["nodeSelector"] == {"llm-advisor/pool": "vllm-qwen3-32b"}
+    assert pod["nodeSelector"] == {"llm-advisor/pool": "vllm-qwen3-32b", "llm-advisor/capacity": "spot"}
     assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert {"name": "dshm", "emptyDir": {"medium": "Memory"}} in pod["volumes"]
     # No stack-managed token for this case: the Secret is still referenced, optionally.
@@ -188,13 +248,13 @@ def test_deployment_requests_gpus_tolerates_the_taint_and_selects_the_pool() -> 
     assert "read -rs HF_TOKEN" in bundle.file("hf-token-secret.yaml").content
 
 
-def test_leader_and_worker_run_ray() -> None:
+def test_leader_and_worker_run_the_ray_scripts() -> None:
     _, bundle = bundle_for("two-node")
     lws = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "LeaderWorkerSet")
     leader = lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"][0]
     worker = lws["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]["containers"][0]
-    assert leader["args"][0].startswith("ray start --head --port=6379 && exec vllm serve ")
-    assert worker["args"][0] == "ray start --address=$(LWS_LEADER_ADDRESS):6379 --block"
+    assert leader["command"] == ["/bin/sh", "/etc/vllm/ray-leader.sh"]
+    assert worker["command"] == ["/bin/sh", "/etc/vllm/ray-worker.sh"]
     assert leader["resources"]["limits"]["nvidia.com/gpu"] == 8
     assert leader["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "hf-token"
 
@@ -204,7 +264,7 @@ def test_efa_plan_pods_request_every_efa_device_and_set_libfabric_env() -> None:
     lws = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "LeaderWorkerSet")
     for role in ("leaderTemplate", "workerTemplate"):
         container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
-        # p5.48xlarge has 32 EFA interfaces in the instance catalog.
+        # the plan's efa_interfaces_per_instance (p5.48xlarge: 32)
         assert container["resources"]["limits"]["vpc.amazonaws.com/efa"] == 32
         assert container["resources"]["requests"]["vpc.amazonaws.com/efa"] == 32
         env = {e["name"]: e.get("value") for e in container["env"]}
@@ -212,20 +272,33 @@ def test_efa_plan_pods_request_every_efa_device_and_set_libfabric_env() -> None:
     assert "aws-efa-k8s-device-plugin" in bundle.file("kubernetes.yaml").content
 
 
-def test_efa_count_override_and_missing_efa_are_explicit() -> None:
-    plan = two_node_plan()
-    assert efa_interfaces(plan) == 32 and efa_interfaces(plan, 4) == 4
+def test_efa_count_comes_from_the_plan() -> None:
+    assert efa_interfaces(two_node_plan()) == 32
+    assert efa_interfaces(two_node_plan(efa_interfaces_per_instance=4)) == 4
     assert efa_interfaces(single_instance_plan()) == 0
+    plan = two_node_plan(efa_interfaces_per_instance=4)
+    text = render_bundle(plan, options_for(plan)).file("kubernetes.yaml").content
+    assert "vpc.amazonaws.com/efa: 4" in text and "vpc.amazonaws.com/efa: 32" not in text
     # g6e.48xlarge has EFA but no RDMA read: FI_PROVIDER only.
     assert efa_env(two_node_plan(instance_type="g6e.48xlarge")) == (("FI_PROVIDER", "efa"),)
-    with pytest.raises(RenderError, match="needs_efa"):
-        efa_interfaces(two_node_plan(instance_type="g6e.xlarge"))
+    with pytest.raises(RenderError, match="efa_interfaces_per_instance"):
+        efa_interfaces(two_node_plan(efa_interfaces_per_instance=0))
+
+
+def test_renderer_no_longer_reads_the_instance_catalog() -> None:
+    # EFA counts travel in the Plan (review #32): neither the renderer nor the EKS component asks pricing.
+    from templates.render import TEMPLATE_DIR
+    from tests.test_layering import imported_top_levels
+
+    assert "pricing" not in imported_top_levels(TEMPLATE_DIR / "render.py")
+    assert "pricing" not in imported_top_levels(TEMPLATE_DIR.parent / "infra" / "eks.py")
+    assert "templates.render" not in (TEMPLATE_DIR.parent / "infra" / "ec2.py").read_text()
 
 
 def test_cloud_init_runs_one_server_per_packed_replica_and_fetches_the_token() -> None:
     plan = spot_plan()
-    text = render_cloud_init(plan, default_options(plan, "arn:aws:secretsmanager:us-east-1:1:secret:t"),
-                             render_vllm_config(plan))
+    options = options_for(plan, hf_token_secret_id="arn:aws:secretsmanager:us-east-1:1:secret:t")
+    text = render_cloud_init(plan, options, render_vllm_config(plan))
     assert text.startswith("#cloud-config\n")
     document = yaml.safe_load(text)
     paths = {f["path"]: f["content"] for f in document["write_files"]}
@@ -242,14 +315,14 @@ def test_cloud_init_runs_one_server_per_packed_replica_and_fetches_the_token() -
 def test_cloud_init_refuses_a_multi_instance_replica() -> None:
     plan = two_node_plan()
     with pytest.raises(RenderError, match="target eks"):
-        render_cloud_init(plan, default_options(plan), render_vllm_config(plan))
-    assert "cloud-init.yaml" not in {f.name for f in render_bundle(plan, default_options(plan)).files}
+        render_cloud_init(plan, options_for(plan), render_vllm_config(plan))
+    assert "cloud-init.yaml" not in {f.name for f in render_bundle(plan, options_for(plan)).files}
 
 
 def test_render_options_reject_names_kubernetes_would_refuse() -> None:
     assert slugify("meta-llama/Llama-3.1-8B-Instruct") == "llama-3-1-8b-instruct"
     with pytest.raises(ValueError, match="llama-3-1"):
-        RenderOptions(name="Llama_3.1")
+        RenderOptions(name="Llama_3.1", node_vcpus=4, node_memory_gib=32)
 
 
 def test_templates_fail_on_an_undefined_variable() -> None:
