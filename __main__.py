@@ -10,6 +10,7 @@ import pulumi
 import planner
 import pricing
 from infra.config import HF_TOKEN_KEY, stack_config_from
+from infra.nodes import node_shape
 from infra.stack import deploy
 
 config = pulumi.Config()
@@ -23,6 +24,8 @@ plan = planner.make_plan(
     stack_config.to_workload(), catalog,
     previous_instance_type=stack_config.current_instance_type, churn_threshold=stack_config.churn_threshold,
 )
+# vCPUs/RAM of the planned types as priced (DescribeInstanceTypes): the pods' CPU/memory requests.
+node = node_shape(plan, (offer.instance for offer in catalog.offers))
 hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
-for key, value in deploy(plan, stack_config, hf_token).items():
+for key, value in deploy(plan, stack_config, hf_token, node=node).items():
     pulumi.export(key, value)

@@ -7,10 +7,12 @@ node groups may launch, so the smallest of the planned type and its spot alterna
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import BaseModel, ConfigDict
 
 from planner.models import Plan
-from pricing import instance_catalog
+from pricing import InstanceType, instance_catalog
 
 
 class NodeShape(BaseModel):
@@ -26,8 +28,9 @@ class UnknownInstanceTypeError(ValueError):
     """An instance type the catalog does not list."""
 
 
-def node_shape(plan: Plan) -> NodeShape:
-    by_type = {i.instance_type: i for i in instance_catalog()}
+def node_shape(plan: Plan, instances: Iterable[InstanceType] | None = None) -> NodeShape:
+    """From `instances` (e.g. the priced catalog's, live DescribeInstanceTypes) or the snapshot catalog."""
+    by_type = {i.instance_type: i for i in (instance_catalog() if instances is None else instances)}
     types = dict.fromkeys((plan.instance_type, *plan.spot_instance_types))
     missing = [t for t in types if t not in by_type]
     if missing:

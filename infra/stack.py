@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from infra.config import StackConfig
 from infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
 from infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
-from infra.nodes import node_shape
+from infra.nodes import NodeShape, node_shape
 from infra.secrets import HfTokenSecret
 from infra.volumes import hf_cache_host_path
 from planner.models import Plan
@@ -31,8 +31,7 @@ from templates.render import (
 )
 
 
-def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
-    shape = node_shape(plan)
+def _options(plan: Plan, cfg: StackConfig, secret_id: str | None, shape: NodeShape) -> RenderOptions:
     return default_options(
         plan, shape.vcpus, shape.memory_gib, namespace=cfg.namespace, hf_token_secret_id=secret_id,
         image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type),
@@ -48,12 +47,12 @@ def _apply_hint(plan: Plan, options: RenderOptions) -> str:
     return "\n".join([*fetch, render_bundle(plan, options).kubectl_apply_hint])
 
 
-def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
+def _check_before_resources(plan: Plan, cfg: StackConfig, shape: NodeShape) -> list[str]:
     """Every check that can fail, before any resource: a bad input never leaves a partial stack.
     Returns the subnets the GPU nodes launch in."""
     require_served_model(plan)
     efa_interfaces(plan)
-    _options(plan, cfg, None)  # node shape, image tag, pod requests ...
+    render_kubernetes(plan, _options(plan, cfg, None, shape), render_vllm_config(plan))  # requests, image
     render_vllm_config(plan)  # quantization the checkpoint allows
     if cfg.target == "ec2":
         check_ec2_plan(plan)
@@ -63,16 +62,21 @@ def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
     return list(cfg.subnet_ids)
 
 
-def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> dict[str, Any]:
-    """Declare every resource of the stack; returns the stack outputs (name -> value or Output)."""
-    subnets = _check_before_resources(plan, cfg)
+def deploy(
+    plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None, node: NodeShape | None = None
+) -> dict[str, Any]:
+    """Declare every resource of the stack; returns the stack outputs (name -> value or Output).
+
+    `node`: vCPUs/RAM of the plan's instance types (from the priced catalog); None = the snapshot's."""
+    shape = node or node_shape(plan)
+    subnets = _check_before_resources(plan, cfg, shape)
     name = object_name(plan)
     # Everything lands in the plan's region, whatever the ambient aws:region says.
     provider = aws.Provider(f"aws-{plan.region}", region=plan.region)
     in_region = pulumi.ResourceOptions(providers=[provider])
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
-    options = secret_arn.apply(lambda arn: _options(plan, cfg, arn))
+    options = secret_arn.apply(lambda arn: _options(plan, cfg, arn, shape))
     outputs: dict[str, Any] = {
         "plan": plan.model_dump(mode="json"),
         # `pulumi config set currentInstanceType $(pulumi stack output instance_type)` keeps it next run.
@@ -100,7 +104,7 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
         outputs["node_group_names"] = groups.node_group_names
     else:
         user_data = secret_arn.apply(
-            lambda arn: render_cloud_init(plan, _options(plan, cfg, arn), render_vllm_config(plan))
+            lambda arn: render_cloud_init(plan, _options(plan, cfg, arn, shape), render_vllm_config(plan))
         )
         asg = GpuAutoScalingGroup(
             name, plan, subnet_ids=subnets, user_data=user_data,

@@ -56,7 +56,8 @@ def _plan_summary(plan: dict[str, Any] | None) -> list[str]:
     if not plan:
         return []
     return [
-        f"Plan: {plan['replicas']} replica(s) of {plan['model']} on {plan['instance_count']} x "
+        f"Plan: {plan['replicas']} replica(s) of {plan.get('served_model') or plan['model']} on "
+        f"{plan['instance_count']} x "
         f"{plan['instance_type']} ({plan['region']}, {plan['capacity_type']}: {plan['on_demand_instances']} "
         f"on-demand + {plan['spot_instances']} spot), TP={plan['tensor_parallel_size']} "
         f"PP={plan['pipeline_parallel_size']}, ${plan['usd_per_hour']:,.2f}/h",

@@ -410,3 +410,16 @@ def test_served_model_key_reaches_the_workload() -> None:
     assert cfg.to_workload().served_model == "org/m-AWQ" and cfg.vllm_image is None
     assert stack_config_from({"model": "m", "subnetIds": "s", "clusterName": "c",
                               "servedModel": ""}.get).to_workload().served_model is None
+
+
+def test_node_shape_is_the_smallest_planned_type_and_unknown_types_are_named() -> None:
+    from infra.nodes import UnknownInstanceTypeError, node_shape
+    from pricing import instance_catalog
+
+    assert node_shape(single_instance_plan()).model_dump() == {"vcpus": 4, "memory_gib": 32.0}
+    # from the priced catalog's instances when given (what __main__.py passes)
+    big = [i for i in instance_catalog() if i.instance_type in {"g6e.xlarge", "g6e.2xlarge"}]
+    big = [i.model_copy(update={"vcpus": i.vcpus * 10}) for i in big]
+    assert node_shape(single_instance_plan(), big).vcpus == 40
+    with pytest.raises(UnknownInstanceTypeError, match="p9.xlarge"):
+        node_shape(single_instance_plan(instance_type="p9.xlarge"))

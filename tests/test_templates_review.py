@@ -293,3 +293,11 @@ def test_efa_plans_say_the_stock_image_uses_tcp_and_an_image_override_is_used() 
     assert "libfabric" not in render_bundle(single, options_for(single)).kubectl_apply_hint
     cloud_init = render_bundle(single, options_for(single, image="my/vllm:1")).file("cloud-init.yaml").content
     assert "--entrypoint vllm my/vllm:1 serve" in cloud_init
+
+
+def test_emitted_quantization_values_are_vllm_choices() -> None:
+    from templates.vllm_options import VLLM_OPTION_CHOICES
+
+    for quantization in ("fp8", "bnb4"):
+        config = yaml.safe_load(render_vllm_config(single_instance_plan(quantization=quantization)))
+        assert config["quantization"] in VLLM_OPTION_CHOICES["quantization"]
