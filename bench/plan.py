@@ -26,6 +26,9 @@ WORKLOADS = {
     "Llama-3.1-405B 8 x 8192 realtime": dict(
         model="meta-llama/Meta-Llama-3.1-405B", concurrency=8, max_model_len=8192
     ),
+    "Qwen3-30B-A3B 32 x 32768 realtime": dict(
+        model="Qwen/Qwen3-30B-A3B", concurrency=32, max_model_len=32768
+    ),
     "DeepSeek-V3 32 x 8192 batch": dict(
         model="deepseek-ai/DeepSeek-V3", concurrency=32, max_model_len=8192, workload_type="batch"
     ),

@@ -102,12 +102,34 @@ def test_workload_flags_map_to_the_workload_model():
         ([*BASE[:2], "no-such-model", *BASE[3:]], "unknown model 'no-such-model'"),
         ([*BASE, "--max-usd-per-hour", "0.1"], "binding constraint: the budget"),
         ([*BASE[:4], "0", *BASE[5:]], "concurrency"),
+        # an unsupported release: one line naming the modelled range, not a search failure (review #26)
+        ([*BASE, "--vllm-version", "0.1"], "--vllm-version: vLLM version '0.1' is outside"),
+        # a deployed type the catalog does not have: named with the nearest types (review #27)
+        ([*BASE, "--previous-instance-type", "p9.xlarge"], "'p9.xlarge' is not in the priced catalog"),
     ],
 )
 def test_errors_exit_2_with_one_message(capsys, argv, needle):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and needle in err
+    assert len(err.strip().splitlines()) == 1 or "Nearest options" in err
+
+
+def test_served_model_flag_and_report_line(capsys):
+    import argparse
+
+    from advisor.plan_cmd import add_workload_arguments
+
+    parser = argparse.ArgumentParser()
+    add_workload_arguments(parser)
+    base = ["--model", "m", "--concurrency", "1", "--max-model-len", "1024"]
+    assert workload_from_args(parser.parse_args(base)).served_model is None
+    args = parser.parse_args([*base, "--served-model", "acme/M-AWQ"])
+    assert workload_from_args(args).served_model == "acme/M-AWQ"
+    # the report says which repo vLLM loads and that vLLM quantizes it at load time
+    assert main([*BASE, "--quantization", "fp8"]) == 0
+    out = capsys.readouterr().out
+    assert "  serves meta-llama/Meta-Llama-3.1-8B (bf16 checkpoint, quantized to fp8 by vLLM at load time)" in out
 
 
 def test_warnings_come_whole_and_before_the_report_on_a_shared_stream(monkeypatch):
