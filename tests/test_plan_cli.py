@@ -129,7 +129,8 @@ def test_served_model_flag_and_report_line(capsys):
     # the report says which repo vLLM loads and that vLLM quantizes it at load time
     assert main([*BASE, "--quantization", "fp8"]) == 0
     out = capsys.readouterr().out
-    assert "  serves meta-llama/Meta-Llama-3.1-8B (bf16 checkpoint, quantized to fp8 by vLLM at load time)" in out
+    served = "  serves meta-llama/Meta-Llama-3.1-8B (bf16 checkpoint, quantized to fp8 by vLLM at load time)"
+    assert served in out
 
 
 def test_warnings_come_whole_and_before_the_report_on_a_shared_stream(monkeypatch):
