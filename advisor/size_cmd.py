@@ -41,7 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-num-batched-tokens", type=int, help="default: vLLM's for this GPU and release")
     p.add_argument("--max-num-seqs", type=int, help="default: vLLM's for this GPU and release")
     p.add_argument("--gpu-memory-utilization", type=float, help="default: 0.9 (0.92 from vLLM 0.20)")
-    p.add_argument("--block-size", type=int, help="default: 16 (64/128 for MLA on Hopper/Blackwell)")
+    p.add_argument(
+        "--block-size",
+        type=int,
+        help="1, 8, 16, 32, 64 or 128; default: 16 (64/128 for MLA on Hopper/Blackwell)",
+    )
     p.add_argument("--concurrency", type=int, help="requests of max_model_len to hold: tunes the utilization")
     p.add_argument("--headroom", type=float, default=0.3, help="spare KV share on top of --concurrency (0.3)")
     p.add_argument("--vllm-version", help="X.Y release whose accounting to use (default: latest modelled)")
@@ -97,11 +101,40 @@ def run(args: argparse.Namespace) -> int:
     advice = None
     if args.concurrency is not None:
         advice = recommend_utilization(inp, args.concurrency, headroom=args.headroom)
+    serving = _serving(inp.model, estimate.quantization)
     if args.json:
-        print(json.dumps(_as_json(estimate, advice), indent=2))
+        print(json.dumps(_as_json(estimate, advice) | serving, indent=2))
     else:
         print(_as_text(estimate, advice, _formats(inp, estimate)))
+        print(_serving_line(serving))
     return 0
+
+
+def _serving(model: str, quantization: str) -> dict[str, Any]:
+    """The repo `vllm serve` loads for these weights and the --quantization it needs (sizing/checkpoints)."""
+    from sizing import SizingError, load_model, load_time_quantization, quantized_checkpoint
+
+    arch = load_model(model)
+    out: dict[str, Any] = {"served_model": arch.hf_id, "vllm_quantization": None, "serving_note": None}
+    if arch.source.startswith("local config.json"):
+        out.update(
+            served_model=None,
+            serving_note="a config.json path: vLLM needs the Hugging Face repo it came from",
+        )
+    try:
+        out["vllm_quantization"] = load_time_quantization(arch, quantization)
+    except SizingError as exc:
+        other = quantized_checkpoint(arch, quantization)
+        out.update(served_model=other, serving_note=None if other else str(exc))
+    return out
+
+
+def _serving_line(serving: dict[str, Any]) -> str:
+    if serving["served_model"] is None:
+        return f"serve: no repo known ({serving['serving_note']})"
+    flag = f" --quantization {serving['vllm_quantization']}" if serving["vllm_quantization"] else ""
+    when = " (quantized at load time)" if flag else ""
+    return f"serve: vllm serve {serving['served_model']}{flag}{when}"
 
 
 QUANT_LABELS = {

@@ -286,10 +286,10 @@ def load_time_quantization(arch: ModelArch, quantization: str) -> str | None:
     if arch.quantization == "none" and quantization in LOAD_TIME_METHODS:
         return LOAD_TIME_METHODS[quantization]
     other = quantized_checkpoint(arch, quantization)
-    fix = f"serve {other} instead" if other else "serve a pre-quantized checkpoint of it (--served-model)"
+    fix = f"serve {other} instead" if other else "serve a pre-quantized checkpoint of it"
     if arch.quantization == "none":
         fix += " or use fp8 / bnb4, which vLLM makes at load time"
+    own = "16-bit" if arch.quantization == "none" else arch.quantization
     raise SizingError(
-        f"{arch.hf_id} ships {arch.quantization} weights and vLLM cannot turn them into {quantization} "
-        f"at load time; {fix}"
+        f"{arch.hf_id} ships {own} weights and vLLM cannot turn them into {quantization} at load time; {fix}"
     )

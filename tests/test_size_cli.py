@@ -146,6 +146,24 @@ def test_text_output_reports_a_workload_that_does_not_fit(capsys) -> None:
         ),
         (("--model", "llama3.1-8b", "--gpu", "A100"), "several sizes"),
         (("--model", "llama3.1-8b", "--gpu", "H100", "--gpu-memory-utilization", "1.5"), "(0, 1]"),
+        (("--model", "llama3.1-8b", "--gpu", "H100", "--block-size", "7"), "1, 8, 16, 32, 64, 128"),
+        (
+            (
+                "--model",
+                "llama3.2-1b",
+                "--gpu",
+                "L4",
+                "--max-num-seqs",
+                "4000",
+                "--max-num-batched-tokens",
+                "2048",
+            ),
+            "max_num_batched_tokens (2048) must be greater than or equal to max_num_seqs (4000)",
+        ),
+        (
+            ("--model", "llama3.1-8b", "--gpu", "H100", "--vllm-version", "0.1"),
+            "supported releases 0.2 .. 0.33",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, message) -> None:
@@ -196,3 +214,36 @@ def test_unknown_model_names_popular_aliases_when_nothing_is_close(capsys) -> No
 def test_unknown_gpu_names_the_nearest_known_ones(capsys) -> None:
     code, _, err = run(capsys, "--model", "llama3.1-8b", "--gpu", "A10")
     assert code == 2 and "nearest known GPUs: A10G" in err
+
+
+@pytest.mark.parametrize(
+    "argv,served,flag",
+    [
+        (("--model", "meta-llama/Llama-3.1-8B-Instruct"), "meta-llama/Llama-3.1-8B-Instruct", None),
+        (("--model", "llama3.1-8b", "--quantization", "fp8"), "meta-llama/Llama-3.1-8B-Instruct", "fp8"),
+        (
+            ("--model", "llama3.1-70b", "--quantization", "awq"),
+            "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4",
+            None,
+        ),
+        (("--model", "llama3.3-70b-fp8"), "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic", None),
+        (("--model", "phi-4", "--quantization", "awq"), None, None),
+    ],
+)
+def test_json_names_the_repo_vllm_serves_and_its_quantization_flag(capsys, argv, served, flag) -> None:
+    code, out, _ = run(capsys, *argv, "--gpu", "H200", "--max-model-len", "4096", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["served_model"] == served and data["vllm_quantization"] == flag
+    assert (data["serving_note"] is None) == (served is not None)
+
+
+def test_text_output_ends_with_the_serve_command(capsys) -> None:
+    code, out, _ = run(
+        capsys, "--model", "llama3.1-8b", "--gpu", "L4", "--quantization", "fp8", "--max-model-len", "4096"
+    )
+    last = out.splitlines()[-1]
+    assert (
+        code == 0
+        and last
+        == "serve: vllm serve meta-llama/Llama-3.1-8B-Instruct --quantization fp8 (quantized at load time)"
+    )
