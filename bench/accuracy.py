@@ -17,7 +17,15 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sizing import SizingError, SizingInput, estimate_memory, gpu_profile, known_gpus, load_model  # noqa: E402
+from sizing import (  # noqa: E402
+    CALIBRATED_VLLM_VERSIONS,
+    SizingError,
+    SizingInput,
+    estimate_memory,
+    gpu_profile,
+    known_gpus,
+    load_model,
+)
 
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "vllm_reference_logs.csv"
 
@@ -243,6 +251,23 @@ def main(argv: list[str]) -> int:
                     f"  median |error| {name:10s}: {statistics.median(errs):5.2f} %  over {len(errs)} rows "
                     f"(mean {statistics.fmean(errs):.2f} %)"
                 )
+    return _report_calibrated(modelled)
+
+
+def _report_calibrated(modelled: list[Row]) -> int:
+    """Releases with a KV row here must be exactly sizing.CALIBRATED_VLLM_VERSIONS (docs/sizing.md)."""
+    found = set()
+    for row in modelled:
+        if row.kv_gib[0] is not None or row.kv_tokens[0] is not None:
+            found.add(".".join(re.search(r" v(\d+)\.(\d+)", row.label).groups()))
+    ordered = sorted(found, key=lambda v: tuple(map(int, v.split("."))))
+    print(f"releases calibrated on KV rows: {', '.join(ordered)}")
+    if found != set(CALIBRATED_VLLM_VERSIONS):
+        print(
+            f"error: sizing.CALIBRATED_VLLM_VERSIONS is {', '.join(CALIBRATED_VLLM_VERSIONS)}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
