@@ -13,8 +13,8 @@ from planner.models import Alternative, MemoryBreakdown, Plan, Workload
 from planner.search import Candidate, SearchResult, eligible, latency_bound, search
 from planner.sizer import weight_format
 from pricing.models import PricedCatalog
-from sizing import SizingError, load_model
-from sizing.vllm_versions import parse_full_version, parse_version
+from sizing import CALIBRATED_VLLM_VERSIONS, SizingError, is_calibrated, load_model
+from sizing.vllm_versions import parse_full_version
 
 ALTERNATIVES = 5
 # Spot diversification: EKS managed node groups and ASGs pick among the listed types by their own
@@ -23,10 +23,6 @@ ALTERNATIVES = 5
 # are listed: the plan's spot cost then holds to within this share. At most MAX_SPOT_TYPES are listed.
 SPOT_DIVERSIFICATION_PRICE_TOLERANCE = 0.15
 MAX_SPOT_TYPES = 4
-# The sizing constants are fitted on shared/data/vllm_reference_logs.csv, which has no usable row from
-# vLLM 0.20 on (docs/sizing.md, "Calibration on the reference logs"): for those releases the accounting
-# (CUDA graphs inside the budget, 0.92 default utilization, ...) comes from reading vLLM's source only.
-FIRST_UNCALIBRATED_VLLM = (0, 20)
 
 
 def make_plan(
@@ -238,11 +234,13 @@ def _build(
     planner_warnings = [*s.precision.warnings]
     if served.warning:
         planner_warnings.append(served.warning)
-    if parse_version(est.vllm_version) >= FIRST_UNCALIBRATED_VLLM:
+    if not is_calibrated(est.vllm_version):
+        # sizing's constants are fitted on shared/data/vllm_reference_logs.csv, which has no usable row for
+        # this release (none from 0.20 on; docs/sizing.md, "Calibration on the reference logs")
         planner_warnings.append(
-            f"vLLM {est.vllm_version}: no calibration logs for releases from "
-            f"{'.'.join(map(str, FIRST_UNCALIBRATED_VLLM))} on (docs/sizing.md); its memory accounting comes "
-            "from source reading only: check the KV cache size vLLM logs at startup"
+            f"vLLM {est.vllm_version}: no calibration logs of this release (calibrated: "
+            f"{', '.join(CALIBRATED_VLLM_VERSIONS)}; docs/sizing.md); its memory accounting comes from "
+            "source reading only: check the KV cache size vLLM logs at startup"
         )
     return Plan(
         model=arch.hf_id,
