@@ -259,6 +259,11 @@ QUANTIZED: tuple[QuantizedCheckpoint, ...] = (
 _BY_BASE = {(q.base_model, q.quantization): q.hf_id for q in QUANTIZED}
 
 
+def listed_checkpoint(base_model: str | None, quantization: str) -> str | None:
+    """The listed repo quantized from the 16-bit repo `base_model` into `quantization`, if any."""
+    return _BY_BASE.get((base_model, quantization)) if base_model else None
+
+
 def quantized_checkpoint(arch: ModelArch, quantization: str) -> str | None:
     """A public repo holding `arch`'s weights in `quantization`, or None when none is known.
 
@@ -271,7 +276,7 @@ def quantized_checkpoint(arch: ModelArch, quantization: str) -> str | None:
         return None
     if quantization == "none":
         return arch.base_model
-    return _BY_BASE.get((arch.base_model, quantization))
+    return listed_checkpoint(arch.base_model, quantization)
 
 
 def load_time_quantization(arch: ModelArch, quantization: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from sizing.arch import LayerSpec, ModelArch
 from sizing.catalog import load_model
+from sizing.checkpoints import listed_checkpoint
 from sizing.errors import SizingError
 from sizing.gpus import GpuProfile, gpu_profile
 from sizing.layout import check_layout
@@ -227,6 +228,8 @@ def _resolve(inp: SizingInput) -> Resolved:
     quant = inp.quantization or arch.quantization
     check_quantization(arch, quant)
     _check_gpu_support(gpu, quant)
+    if quant == arch.quantization:
+        _check_method_support(arch, gpu)
     check_layout(arch, inp.tensor_parallel_size, inp.pipeline_parallel_size, quant)
     mml = inp.max_model_len or arch.max_position_embeddings
     if mml > arch.max_position_embeddings:
@@ -285,6 +288,22 @@ def _check_gpu_support(gpu: GpuProfile, quantization: str) -> None:
         raise SizingError(
             f"{quantization} weights need compute capability >= {needed}; {gpu.name} is "
             f"{gpu.compute_capability}: use awq, gptq or none"
+        )
+
+
+# Checkpoint formats with a higher floor than their weight format: ModelOptFp8Config.get_min_capability()
+# returns 89 (vllm/model_executor/layers/quantization/modelopt.py): no Marlin fallback on Ampere.
+MIN_CAPABILITY_BY_METHOD = {"modelopt": 8.9}
+
+
+def _check_method_support(arch: ModelArch, gpu: GpuProfile) -> None:
+    needed = MIN_CAPABILITY_BY_METHOD.get(arch.quant_method or "")
+    if needed and float(gpu.compute_capability) < needed:
+        other = listed_checkpoint(arch.base_model, arch.quantization)
+        fix = f"serve {other} instead" if other and other != arch.hf_id else "use an L4/L40S/H100-class GPU"
+        raise SizingError(
+            f"{arch.hf_id} is a {arch.quant_method} checkpoint, which vLLM runs only from compute capability "
+            f"{needed}; {gpu.name} is {gpu.compute_capability}: {fix}"
         )
 
 

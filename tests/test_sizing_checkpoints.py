@@ -160,3 +160,29 @@ def test_awq_of_a_16_bit_checkpoint_needs_another_repo_and_names_it() -> None:
         load_time_quantization(load_model("phi-4"), "gptq")
     with pytest.raises(SizingError, match="ships fp8 weights"):
         load_time_quantization(load_model("llama3.3-70b-fp8"), "awq")
+
+
+def test_modelopt_fp8_checkpoint_needs_ada_or_newer_and_names_a_compressed_tensors_one() -> None:
+    inp = SizingInput(model="llama3.1-70b-fp8", gpu="A100", gpu_memory_gib=80, tensor_parallel_size=2)
+    with pytest.raises(
+        SizingError, match=r"modelopt .* 8\.9; A100-80GB is 8\.0: serve RedHatAI/Meta-Llama-3\.1-70B"
+    ):
+        estimate_memory(inp)
+    assert estimate_memory(inp.model_copy(update={"model": "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8"})).fits
+    assert estimate_memory(inp.model_copy(update={"gpu": "H100", "gpu_memory_gib": None})).fits
+
+
+@pytest.mark.parametrize(
+    "model,method",
+    [
+        ("qwen3-32b-fp8", "fp8"),
+        ("gpt-oss-20b", "mxfp4"),
+        ("llama3.3-70b-fp8", "compressed-tensors"),
+        ("llama3.1-405b-fp8", "fbgemm_fp8"),
+        ("llama3.1-70b-fp8", "modelopt"),
+        ("qwen2.5-7b-awq", "awq"),
+        ("llama3.1-8b", None),
+    ],
+)
+def test_quant_method_is_the_checkpoints_own(model: str, method: str | None) -> None:
+    assert load_model(model).quant_method == method
