@@ -31,8 +31,8 @@ DEFAULT_CSV = ROOT.parent / "shared" / "data" / "vllm_reference_logs.csv"
 
 # CSV model text -> catalog id (and quantization) where the text is not itself a catalog id.
 MODEL_MAP = {
-    "meta-llama/Llama-2-7b (Llama2-7B)": ("llama2-7b", None),
-    "meta-llama/Llama-2-70b (Llama2-70B)": ("llama2-70b", None),
+    "meta-llama/Llama-2-7b (Llama2-7B)": ("meta-llama/Llama-2-7b-hf", None),
+    "meta-llama/Llama-2-70b (Llama2-70B)": ("meta-llama/Llama-2-70b-hf", None),
     "Qwen2.5-7B (4-bit quantized checkpoint; weights 5.2 GiB)": ("qwen2.5-7b-awq", None),
     "TheBloke/CodeLlama-13B-Instruct-fp16": ("codellama-13b", None),
     "deepseek-ai/DeepSeek-V2-Lite-Chat": ("deepseek-v2-lite", None),
