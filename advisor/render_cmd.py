@@ -20,12 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "render", help="write vllm-config.yaml, kubernetes.yaml and cloud-init.yaml for the planned layout",
         description="Plan the workload (same options as `plan`) and render its launch configuration.",
     )
-    add_workload_arguments(parser)
-    if "--served-model" not in parser._option_string_actions:  # the planner's options may carry it
-        parser.add_argument(
-            "--served-model", default=None,
-            help="Hugging Face repo vLLM loads, in the planned weights format (e.g. an AWQ checkpoint)",
-        )
+    add_workload_arguments(parser)  # --served-model included: the planner decides what vLLM loads
     parser.add_argument("--out", required=True, type=Path, help="directory to write the files into")
     parser.add_argument("--namespace", default="default", help="Kubernetes namespace of the manifests")
     parser.add_argument(
@@ -65,21 +60,10 @@ def write_bundle(
     return [out / name for name, _ in files]
 
 
-def _with_served_model(plan: Plan, served_model: str | None) -> Plan:
-    """Apply --served-model when the planner's options did not take it: a checkpoint the user names for
-    a plan without one is taken to be in the planned weights format."""
-    if not served_model or plan.served_model == served_model:
-        return plan
-    update: dict[str, object] = {"served_model": served_model}
-    if plan.served_model is None:
-        update["checkpoint_quantization"] = plan.quantization
-    return plan.model_copy(update=update)
-
-
 def handle(args: argparse.Namespace) -> int:
     from advisor.plan_cmd import plan_from_args
 
-    plan = _with_served_model(plan_from_args(args), getattr(args, "served_model", None))
+    plan = plan_from_args(args)
     for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.image):
         print(f"wrote {path}")
     print(f"\n{plan.replicas} replica(s) of {plan.served_model} on {plan.instance_count} x "

@@ -154,13 +154,15 @@ def test_write_bundle_refuses_a_plan_without_a_served_checkpoint_before_writing(
     assert not (tmp_path / "out").exists()
 
 
-def test_served_model_flag_fills_a_plan_without_one() -> None:
-    from advisor.render_cmd import _with_served_model
+def test_render_serves_the_checkpoint_named_with_served_model(tmp_path: Path, capsys) -> None:
+    from advisor.cli import main
 
-    plan = _with_served_model(single_instance_plan(served_model=None, quantization="awq"), "org/model-AWQ")
-    assert plan.served_model == "org/model-AWQ" and plan.checkpoint_quantization == "awq"
-    kept = single_instance_plan()
-    assert _with_served_model(kept, None) is kept
+    code = main(["render", "--model", "llama-3.1-70b", "--quantization", "awq", "--served-model",
+                 "acme/Llama-70B-AWQ", "--concurrency", "4", "--max-model-len", "4096", "--pricing",
+                 "snapshot", "--out", str(tmp_path)])
+    assert code == 0
+    config = (tmp_path / "vllm-config.yaml").read_text()
+    assert 'served-model-name: "acme/Llama-70B-AWQ"' in config and "quantization" not in config
 
 
 @pytest.mark.parametrize(("content", "message"), [
