@@ -53,6 +53,17 @@ class Workload(Frozen):
         description="Hugging Face repo vLLM loads, when it is not `model` itself: a pre-quantized "
         "checkpoint (AWQ/GPTQ/INT8 of the same architecture), or the repo of a local config.json",
     )
+    max_instances_per_replica: int | None = Field(
+        default=None,
+        ge=1,
+        description="cap on the instances one replica may span (1 for the EC2 target, which runs no Ray "
+        "cluster across instances); None = the planner's own limit",
+    )
+    served_model_quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = Field(
+        default=None,
+        description="the weights format of `served_model` when the catalog does not know that repo "
+        "(none = a 16-bit checkpoint that vLLM quantizes at load time)",
+    )
     strict_dtype: bool = Field(
         default=False,
         description="refuse GPUs that cannot run `dtype` (bf16 below compute capability 8.0: T4, V100) "
