@@ -25,6 +25,13 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
         help="Hugging Face repo vLLM loads when it is not --model itself: a pre-quantized (AWQ/GPTQ/INT8) "
         "checkpoint of the same architecture, or the repo of a config.json given as --model",
     )
+    a(
+        "--served-model-quantization",
+        choices=QUANTIZATIONS,
+        default=None,
+        help="weights format of a --served-model repo the catalog does not list (none = 16-bit, quantized "
+        "at load time); needed when the plan is fp8 or bnb4, which can be either",
+    )
     a("--concurrency", type=int, required=True, help="requests in flight at max_model_len")
     a("--max-model-len", type=int, required=True, help="input + output tokens of one request")
     a("--dtype", choices=("bf16", "fp16"), default="bf16")
@@ -52,6 +59,13 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="latency bound per output token (default: 100 for realtime, none for batch)",
     )
+    a(
+        "--max-instances-per-replica",
+        type=int,
+        default=None,
+        help="most instances one replica may span with PP over EFA (1: single-instance replicas only, as "
+        "the EC2 target needs; default: the planner's limit of 4)",
+    )
     a("--headroom", type=float, default=0.3, help="extra KV capacity over concurrency x max_model_len")
     a("--allow-family", action="append", default=None, help="only these instance families (p5, g6e ...)")
     a("--exclude-family", action="append", default=None, help="never these instance families")
@@ -73,6 +87,8 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
     return Workload(
         model=args.model,
         served_model=getattr(args, "served_model", None),
+        served_model_quantization=getattr(args, "served_model_quantization", None),
+        max_instances_per_replica=getattr(args, "max_instances_per_replica", None),
         dtype=args.dtype,
         quantization=args.quantization,
         kv_cache_dtype=args.kv_cache_dtype,

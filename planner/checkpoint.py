@@ -10,16 +10,48 @@ AWQ, GPTQ, INT8 (W8A8) and MXFP4 need a checkpoint already in that format (vLLM 
 quantization_config), so planning `--quantization awq` on a bf16 model needs a different repo: the known
 pre-quantized variant from sizing (`sizing.quantized_checkpoint`), or `--served-model`. Without one the
 plan still sizes the layout but Plan.served_model is None and a warning says what render needs.
+
+A --served-model repo has its own format, which the plan must be sized in and render must not contradict
+(vLLM's ModelConfig._verify_quantization refuses a `--quantization` other than the checkpoint's
+quantization_config.quant_method; sizing/checkpoints.py). resolve_served() takes it from sizing when the
+repo is listed (same architecture as --model required), else from the plan: AWQ/GPTQ/INT8/MXFP4 exist only
+pre-quantized, "none" is a 16-bit repo, and fp8/bnb4 are ambiguous (a 16-bit repo quantized at load time or
+a pre-quantized one), so Workload.served_model_quantization must say which.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sizing
+from planner.errors import PlanningError
+from sizing import SizingError, load_model, quantized_checkpoint
 
 LOAD_TIME_FORMATS = ("fp8", "bnb4")
-FORMAT_LABELS = {"awq": "AWQ", "gptq": "GPTQ", "int8": "INT8 (W8A8)", "mxfp4": "MXFP4", "fp8": "FP8"}
+PREQUANTIZED_ONLY = ("awq", "gptq", "int8", "mxfp4")  # vLLM reads these from the checkpoint, never makes them
+FORMAT_LABELS = {
+    "awq": "AWQ",
+    "gptq": "GPTQ",
+    "int8": "INT8 (W8A8)",
+    "mxfp4": "MXFP4",
+    "fp8": "FP8",
+    "bnb4": "bitsandbytes 4-bit",
+}
+# Architecture facts two repos must share to be one architecture (when no common base_model says so): the
+# ones sizing derives weights and KV cache from (sizing/arch.py ModelArch).
+ARCH_FACTS = (
+    "model_type",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "head_dim",
+    "hidden_size",
+    "intermediate_size",
+    "vocab_size",
+    "num_experts",
+    "num_experts_per_tok",
+    "moe_intermediate_size",
+    "kv_lora_rank",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +61,16 @@ class ServedCheckpoint:
     warning: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ServedRepo:
+    """A --served-model resolved: the architecture to size (the repo's own when sizing lists it), the
+    plan's weights format, and the checkpoint the Plan names."""
+
+    arch: object  # sizing.ModelArch
+    quantization: str
+    checkpoint: ServedCheckpoint
+
+
 def is_config_path(arch) -> bool:
     """The model was given as a local config.json (sizing.hf_config.arch_from_file: hf_id = the path)."""
     return arch.source.startswith("local config.json")
@@ -36,8 +78,7 @@ def is_config_path(arch) -> bool:
 
 def known_variant(arch, quantization: str) -> str | None:
     """The catalog's pre-quantized checkpoint of this architecture in `quantization`, when sizing has one."""
-    lookup = getattr(sizing, "quantized_checkpoint", None)  # added by sizing (review #1); absent: None
-    return lookup(arch, quantization) if lookup is not None else None
+    return quantized_checkpoint(arch, quantization)
 
 
 def _needs_other_repo(native: str, quantization: str) -> bool:
@@ -47,13 +88,12 @@ def _needs_other_repo(native: str, quantization: str) -> bool:
     return not (native == "none" and quantization in LOAD_TIME_FORMATS)
 
 
-def served_checkpoint(arch, quantization: str, served_model: str | None) -> ServedCheckpoint:
-    """The repo vLLM loads for `arch` planned in `quantization`, its own format, and any warning."""
+def served_checkpoint(arch, quantization: str) -> ServedCheckpoint:
+    """The repo vLLM loads for `arch` planned in `quantization` without --served-model (resolve_served
+    handles that), its own format, and any warning."""
     native = arch.quantization
     other = _needs_other_repo(native, quantization)
     own_format = quantization if other or native == quantization else "none"
-    if served_model:
-        return ServedCheckpoint(served_model, own_format)
     label = FORMAT_LABELS.get(quantization, quantization)
     if is_config_path(arch):
         what = (
@@ -87,3 +127,93 @@ def option_note(arch, quantization: str) -> str:
     if variant is not None:
         return f"; needs an {label} checkpoint: {variant}"
     return f"; needs --served-model <an {label} checkpoint of this architecture>, none is known"
+
+
+# --- a --served-model repo: its own format, the same architecture, no contradiction ---------------------
+
+
+def _label(fmt: str) -> str:
+    return "a 16-bit (bf16/fp16)" if fmt == "none" else f"an {FORMAT_LABELS.get(fmt, fmt)}"
+
+
+def resolve_served(workload, arch) -> ServedRepo | None:
+    """The served repo's own format and what to size, or None without --served-model.
+
+    Raises PlanningError when the repo is another architecture than `arch`, when its format contradicts the
+    plan's --quantization (naming the one that works), or when an unknown repo's format is ambiguous.
+    """
+    repo = workload.served_model
+    if not repo:
+        return None
+    listed = _listed(repo)
+    if listed is not None:
+        _check_same_architecture(repo, listed, arch)
+        fmt, sized = listed.quantization, listed
+        stated = workload.served_model_quantization
+        if stated is not None and stated != fmt:
+            raise PlanningError(
+                f"--served-model-quantization {stated} contradicts {repo}, which the catalog lists as "
+                f"{_label(fmt)} checkpoint (quant_method {listed.quant_method or 'none'}): drop "
+                f"--served-model-quantization or set it to {fmt}"
+            )
+    else:
+        fmt, sized = _unlisted_format(workload, arch), arch
+    quantization = workload.quantization or fmt
+    _check_compatible(repo, fmt, quantization, arch)
+    return ServedRepo(sized, quantization, ServedCheckpoint(repo, fmt))
+
+
+def _listed(repo: str):
+    """sizing's ModelArch of `repo` when the catalog lists that very repo (an alias is not a repo)."""
+    try:
+        found = load_model(repo)
+    except SizingError:
+        return None
+    return found if found.hf_id.lower() == repo.strip().lower() else None
+
+
+def _check_same_architecture(repo: str, served, arch) -> None:
+    if served.base_model and served.base_model == arch.base_model:
+        return
+    differ = [f for f in ARCH_FACTS if getattr(served, f) != getattr(arch, f)]
+    if not differ:
+        return
+    facts = ", ".join(f"{f} {getattr(served, f)} vs {getattr(arch, f)}" for f in differ[:4])
+    fix = f"--model {served.base_model}" if served.base_model else f"--model {repo}"
+    raise PlanningError(
+        f"--served-model {repo} is not the architecture of --model {arch.hf_id} ({facts}): vLLM would load "
+        f"other weights than the plan sizes; plan it with {fix}, or serve a checkpoint of {arch.hf_id}"
+    )
+
+
+def _unlisted_format(workload, arch) -> str:
+    """An unlisted repo's format: stated, else the only one the plan allows, else PlanningError."""
+    if workload.served_model_quantization is not None:
+        return workload.served_model_quantization
+    if workload.quantization is None and is_config_path(arch):
+        return arch.quantization  # the config.json given as --model is that repo's own
+    planned = workload.quantization or arch.quantization
+    if planned in PREQUANTIZED_ONLY or planned == "none":
+        return planned
+    label = FORMAT_LABELS.get(planned, planned)
+    raise PlanningError(
+        f"--served-model {workload.served_model} is not a checkpoint the catalog lists, and {planned} "
+        f"weights are ambiguous: vLLM makes them at load time from a 16-bit repo, or reads them from "
+        f"{_label(planned)} repo; say which with --served-model-quantization none (a 16-bit repo, quantized "
+        f"at load time) or --served-model-quantization {planned} (already {label}); servedModelQuantization "
+        "in the Pulumi config"
+    )
+
+
+def _check_compatible(repo: str, fmt: str, quantization: str, arch) -> None:
+    """vLLM serves `repo` (format `fmt`) as `quantization` only when they agree or vLLM quantizes at load."""
+    if fmt == quantization or (fmt == "none" and quantization in LOAD_TIME_FORMATS):
+        return
+    works = "none, fp8 or bnb4 (vLLM quantizes a 16-bit repo at load time)" if fmt == "none" else fmt
+    other = None if is_config_path(arch) else known_variant(arch, quantization)
+    serve = other or f"{_label(quantization)} checkpoint of {arch.hf_id}"
+    raise PlanningError(
+        f"--served-model {repo} is {_label(fmt)} checkpoint and --quantization {quantization} contradicts "
+        f"it (vLLM serves a checkpoint in its own format and makes only fp8/bnb4 at load time, from 16-bit "
+        f"weights): plan it with --quantization {works}, or serve {serve}"
+    )

@@ -7,13 +7,16 @@ Rules (issue 4):
   (pricing.economics.mixed_capacity_split) when it saves at least MIXED_MIN_SAVING: below that, running two
   node groups (EKS managed node groups are all-spot or all-on-demand) is not worth the operational cost.
 - Spot is priced at the median across the region's AZs (spot_price_usd_per_hour), not the cheapest AZ.
+- `mixed` asked explicitly with >= 2 units gets at least one spot unit even where the interruption-band
+  split would keep all on-demand (CapacityCost.forced_spot; the explanation states its cost): the user asked
+  for two node groups. One unit cannot be split: all on-demand, with a plan warning saying why.
 - Capacity is split in whole units: an instance, or all the instances of a replica that spans several
   (a spot interruption of one node takes the whole pipeline down).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from planner.models import CapacityType, WorkloadType
 from pricing.economics import effective_spot_usd_per_hour, mixed_capacity_split
@@ -44,6 +47,7 @@ class CapacityCost:
     billed_usd_per_hour: float  # what AWS bills at list/spot price
     on_demand_instances: int
     spot_instances: int
+    forced_spot: bool = False  # `mixed` asked: one unit moved to spot that the band split kept on-demand
 
 
 def _spot_unit_usd(
@@ -72,10 +76,19 @@ def _cost(od_n: int, spot_n: int, price: InstancePrice, spot_eff: float | None) 
 
 
 def _mixed(
-    units: int, per_unit: int, price: InstancePrice, workload_type: WorkloadType, spot_eff: float | None
+    units: int,
+    per_unit: int,
+    price: InstancePrice,
+    workload_type: WorkloadType,
+    spot_eff: float | None,
+    at_least_one_spot: bool = False,
 ) -> CapacityCost | None:
     od_units, spot_units = mixed_capacity_split(units, workload_type, price.interruption_band)
-    return _cost(od_units * per_unit, spot_units * per_unit, price, spot_eff)
+    forced = at_least_one_spot and spot_units == 0 and units >= 2
+    if forced:
+        od_units, spot_units = units - 1, 1
+    cost = _cost(od_units * per_unit, spot_units * per_unit, price, spot_eff)
+    return replace(cost, forced_spot=True) if cost is not None and forced else cost
 
 
 def choose_capacity(
@@ -95,7 +108,7 @@ def choose_capacity(
     if preference == "spot":
         return spot
     if preference == "mixed":
-        return _mixed(units, instances_per_unit, price, workload_type, spot_eff)
+        return _mixed(units, instances_per_unit, price, workload_type, spot_eff, at_least_one_spot=True)
     if workload_type == "batch":
         options = [c for c in (on_demand, spot) if c is not None]
         return min(options, key=lambda c: (c.usd_per_hour, c.capacity_type)) if options else None

@@ -61,7 +61,7 @@ def _capacity_text(c: Candidate, workload: Workload) -> str:
     if cost.capacity_type == "mixed":
         return (
             f"{cost.on_demand_instances} on-demand base + {cost.spot_instances} spot burst ({risk}): "
-            f"${cost.usd_per_hour:,.2f}/h expected; {_spot_basis(price)}"
+            f"${cost.usd_per_hour:,.2f}/h expected{_forced_text(c)}; {_spot_basis(price)}"
         )
     why = (
         "realtime serving"
@@ -71,6 +71,36 @@ def _capacity_text(c: Candidate, workload: Workload) -> str:
     if workload.capacity == "on-demand":
         why = "as asked"
     return f"on-demand ({why}): ${cost.usd_per_hour:,.2f}/h"
+
+
+def _forced_text(c: Candidate) -> str:
+    """What the spot unit that --capacity mixed forced costs against all on-demand (empty when not forced)."""
+    if not c.cost.forced_spot or c.offer.price.on_demand_usd_per_hour is None:
+        return ""
+    all_od = c.offer.price.on_demand_usd_per_hour * c.sized.instance_count
+    delta = c.cost.usd_per_hour - all_od
+    return (
+        f" (--capacity mixed as asked: the interruption-band split would keep all {c.sized.instance_count} "
+        f"instances on-demand, so one unit is on spot: ${all_od:,.2f}/h all on-demand, "
+        f"{'saves' if delta < 0 else 'costs'} ${abs(delta):,.2f}/h {'less' if delta < 0 else 'more'})"
+    )
+
+
+def capacity_warnings(c: Candidate, workload: Workload) -> list[str]:
+    """Why --capacity mixed came back without spot: a single unit (one instance, or one multi-node
+    replica) cannot be split into an on-demand base and spot burst."""
+    if workload.capacity != "mixed" or c.cost.spot_instances:
+        return []
+    unit = c.sized.layout.instances_per_replica
+    what = (
+        "a single instance"
+        if unit == 1
+        else f"a single replica spanning {unit} instances (one capacity unit: losing one node stops it)"
+    )
+    return [
+        f"--capacity mixed asked, but the plan has {what}: the on-demand base takes the only unit, so it "
+        "is all on-demand; ask --capacity spot for spot, or more --concurrency for a second unit"
+    ]
 
 
 def _spot_basis(price) -> str:

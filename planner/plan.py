@@ -5,12 +5,26 @@ from __future__ import annotations
 import difflib
 import math
 
-from planner.checkpoint import option_note, served_checkpoint
+from planner.checkpoint import ServedCheckpoint, option_note, resolve_served, served_checkpoint
 from planner.costing import spot_price_usd_per_hour
 from planner.errors import PlanningError
-from planner.explain import binding_kind, describe, explanation, infeasible_message, why_not
+from planner.explain import (
+    binding_kind,
+    capacity_warnings,
+    describe,
+    explanation,
+    infeasible_message,
+    why_not,
+)
 from planner.models import Alternative, MemoryBreakdown, Plan, Workload
-from planner.search import Candidate, SearchResult, eligible, latency_bound, search
+from planner.search import (
+    MAX_NODES_PER_REPLICA,
+    Candidate,
+    SearchResult,
+    eligible,
+    latency_bound,
+    search,
+)
 from planner.sizer import weight_format
 from pricing.models import PricedCatalog
 from sizing import CALIBRATED_VLLM_VERSIONS, SizingError, is_calibrated, load_model
@@ -51,11 +65,21 @@ def make_plan(
     deployed_region = previous_region or workload.regions[0]
     if previous_instance_type:
         _check_previous(previous_instance_type, deployed_region, catalog)
-    result = search(workload, catalog, arch)
+    served = resolve_served(workload, arch)
+    sized_arch = arch
+    if served is not None:  # sized in the served repo's own format (its listed facts when known)
+        workload = workload.model_copy(update={"quantization": served.quantization})
+        sized_arch = served.arch
+    result = search(workload, catalog, sized_arch)
     if not result.ranked:
-        raise PlanningError(_infeasible(workload, catalog, arch, result))
+        raise PlanningError(_infeasible(workload, catalog, sized_arch, result))
     chosen, note = _apply_churn(result.ranked, previous_instance_type, deployed_region, churn_threshold)
-    return _build(workload, catalog, arch, result, chosen, note, churn_threshold)
+    checkpoint = (
+        served.checkpoint
+        if served is not None
+        else served_checkpoint(arch, chosen.sized.precision.quantization)
+    )
+    return _build(workload, catalog, arch, result, chosen, note, churn_threshold, checkpoint)
 
 
 def _check_vllm_version(workload: Workload) -> None:
@@ -226,12 +250,12 @@ def _build(
     c: Candidate,
     churn_note: str | None,
     threshold: float,
+    served: ServedCheckpoint,
 ) -> Plan:
     s, lay, est = c.sized, c.sized.layout, c.sized.advice.estimate
     bound, source = latency_bound(workload)
     runner_up = next((r for r in result.ranked if r.instance_type != c.instance_type), None)
-    served = served_checkpoint(arch, s.precision.quantization, workload.served_model)
-    planner_warnings = [*s.precision.warnings]
+    planner_warnings = [*s.precision.warnings, *capacity_warnings(c, workload)]
     if served.warning:
         planner_warnings.append(served.warning)
     if not is_calibrated(est.vllm_version):
@@ -390,6 +414,8 @@ def _largest_instance(workload: Workload, catalog: PricedCatalog) -> str | None:
     )
     i = o.instance
     efa = "EFA, PP across nodes possible" if i.efa_supported else "no EFA: no PP across nodes"
+    if i.efa_supported and workload.max_instances_per_replica == 1:
+        efa = "EFA, but --max-instances-per-replica 1: no PP across nodes"
     return (
         f"largest single instance here: {i.instance_type} = {i.gpu_count} x {i.gpu_name} "
         f"{i.gpu_memory_gib:g} "
@@ -405,6 +431,18 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
     if not arch.supports_pp:
         facts.append(f"{arch.hf_id} does not support pipeline parallelism in vLLM: no PP across nodes")
     options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch, kind)]
+    if result.span_capped:  # the instances-per-replica cap binds: lifting it comes first
+        cap = workload.max_instances_per_replica
+        facts.append(
+            f"--max-instances-per-replica {cap} binds: {result.span_capped} EFA instance shape(s) here hold "
+            f"the model only with PP across more instances (up to {MAX_NODES_PER_REPLICA})"
+        )
+        lifted = workload.model_copy(update={"max_instances_per_replica": None})
+        label = (
+            f"lift --max-instances-per-replica (now {cap}; the Pulumi program's target eks runs replicas "
+            "across instances, target ec2 cannot)"
+        )
+        options.insert(0, _option(label, lifted, catalog, arch))
     if (latency := _latency_option(workload, kind, catalog, arch)) is not None:
         options.append(latency)
     longest = arch.max_position_embeddings

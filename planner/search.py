@@ -7,7 +7,8 @@ Layouts per instance shape (g GPUs per instance):
   NVLink (e.g., L40S)"); on NVLink types TP is the better split.
 - PP across instances only when no single-instance layout of that shape holds the model, only on
   EFA-capable types (the stage hand-off and NCCL traffic need EFA, and the nodes a cluster placement
-  group), up to MAX_NODES_PER_REPLICA nodes: TP = the node's GPUs on NVLink, any TP on PCIe.
+  group), up to MAX_NODES_PER_REPLICA nodes or Workload.max_instances_per_replica if lower (1 for the EC2
+  target, which runs no Ray cluster across instances): TP = the node's GPUs on NVLink, any TP on PCIe.
 Replicas: the fewest whose KV pools hold concurrency x max_model_len x (1 + headroom), then more while a
 throughput target or a time-per-output-token bound is missed; the instances bought are then filled with
 replicas (an idle GPU costs the same as a busy one).
@@ -135,6 +136,7 @@ class SearchResult:
     rejections: dict[str, tuple[int, Rejected]] = field(default_factory=dict)
     sizing_calls: int = 0
     layouts_evaluated: int = 0
+    span_capped: int = 0  # instance shapes that needed more instances per replica than the workload allows
 
     def reject(self, r: Rejected) -> None:
         count, best = self.rejections.get(r.kind, (0, r))
@@ -175,12 +177,16 @@ def in_node_layouts(inst: InstanceType) -> list[Layout]:
     return out
 
 
-def multi_node_layouts(inst: InstanceType) -> list[Layout]:
+def max_nodes(workload: Workload) -> int:
+    """Instances one replica may span: the workload's cap (1 for the EC2 target), else the planner's."""
+    cap = workload.max_instances_per_replica
+    return MAX_NODES_PER_REPLICA if cap is None else min(cap, MAX_NODES_PER_REPLICA)
+
+
+def multi_node_layouts(inst: InstanceType, nodes_cap: int = MAX_NODES_PER_REPLICA) -> list[Layout]:
     g = inst.gpu_count
     tps = [g] if inst.interconnect == "nvlink" else [t for t in TP_SIZES if t <= g and g % t == 0]
-    return [
-        Layout(tp, nodes * (g // tp), nodes, 1) for nodes in range(2, MAX_NODES_PER_REPLICA + 1) for tp in tps
-    ]
+    return [Layout(tp, nodes * (g // tp), nodes, 1) for nodes in range(2, nodes_cap + 1) for tp in tps]
 
 
 def replica_shape(
@@ -225,6 +231,8 @@ class Searcher:
         self.sizer = ReplicaSizer(workload, arch)
         self._shapes: dict[tuple, list[Sized | Rejected]] = {}
         self.layouts_evaluated = 0
+        self.nodes_cap = max_nodes(workload)
+        self.span_capped = 0
 
     def _meets_targets(self, thr: ThroughputEstimate) -> Rejected | None:
         w, bound = self.workload, self.latency_bound_ms
@@ -349,7 +357,9 @@ class Searcher:
         else:
             results = [self.size(inst, lay, prec) for lay in in_node_layouts(inst)]
             if not any(isinstance(r, Sized) for r in results) and self._may_span(inst, results):
-                results += [self.size(inst, lay, prec) for lay in multi_node_layouts(inst)]
+                results += [self.size(inst, lay, prec) for lay in multi_node_layouts(inst, self.nodes_cap)]
+                if not any(isinstance(r, Sized) for r in results) and self.nodes_cap < MAX_NODES_PER_REPLICA:
+                    self.span_capped += 1  # Workload.max_instances_per_replica may be what binds
         self._shapes[key] = results
         return results
 
@@ -390,6 +400,7 @@ def search(
     result.ranked.sort(key=Candidate.rank_key)
     result.sizing_calls = searcher.sizer.sizing_calls
     result.layouts_evaluated = searcher.layouts_evaluated
+    result.span_capped = searcher.span_capped
     return result
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import sizing
-from planner import PlanningError, Workload, make_plan
+from planner import PlanningError, Workload, checkpoint, make_plan
 from planner.search import search
 from pricing.models import InstancePrice, Offer
 from sizing import load_model
@@ -49,7 +49,7 @@ def test_prequantized_fp8_checkpoint_is_its_own_format():
 
 def test_awq_on_a_bf16_checkpoint_without_a_known_variant_has_no_served_model(monkeypatch):
     # The 70B base checkpoint is bf16; AWQ cannot be made at load time and no AWQ repo is known for it.
-    monkeypatch.setattr(sizing, "quantized_checkpoint", lambda arch, q: None, raising=False)
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: None)
     w = Workload(model=LLAMA70, quantization="awq", concurrency=4, max_model_len=4096)
     plan = make_plan(w, L40S)
     assert plan.quantization == "awq" and plan.served_model is None and plan.checkpoint_quantization == "awq"
@@ -63,7 +63,7 @@ def test_awq_on_a_bf16_checkpoint_without_a_known_variant_has_no_served_model(mo
 
 def test_awq_served_from_the_known_variant(monkeypatch):
     known = {"awq": "hq/Llama-70B-AWQ"}
-    monkeypatch.setattr(sizing, "quantized_checkpoint", lambda arch, q: known.get(q), raising=False)
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: known.get(q))
     w = Workload(model=LLAMA70, quantization="awq", concurrency=4, max_model_len=4096)
     plan = make_plan(w, L40S)
     assert (plan.served_model, plan.checkpoint_quantization) == ("hq/Llama-70B-AWQ", "awq")
@@ -86,12 +86,12 @@ def test_config_json_model_has_no_served_model_unless_given(tmp_path):
 
 def test_infeasible_awq_option_says_it_needs_a_checkpoint(monkeypatch):
     # 405B on one g6e.xlarge cannot fit in any format: the awq option must say what serving it needs.
-    monkeypatch.setattr(sizing, "quantized_checkpoint", lambda arch, q: None, raising=False)
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: None)
     with pytest.raises(PlanningError) as err:
         make_plan(Workload(model=LLAMA405, concurrency=1, max_model_len=4096), L40S)
     line = next(x for x in str(err.value).splitlines() if "--quantization awq" in x)
     assert "needs --served-model <an AWQ checkpoint of this architecture>, none is known" in line
-    monkeypatch.setattr(sizing, "quantized_checkpoint", lambda arch, q: f"hq/{q}-405B", raising=False)
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: f"hq/{q}-405B")
     with pytest.raises(PlanningError) as err:
         make_plan(Workload(model=LLAMA405, concurrency=1, max_model_len=4096), L40S)
     assert "needs an AWQ checkpoint: hq/awq-405B" in str(err.value)
