@@ -60,9 +60,23 @@ def write_bundle(
     return [out / name for name, _ in files]
 
 
+def check_strings(args: argparse.Namespace) -> None:
+    """Refuse a secret id, served model or image that is not of its form, before planning: these strings
+    end up in root shell scripts, systemd units and manifests (they are shell-quoted there as well)."""
+    from templates.common import check_hf_token_secret_id, check_image, check_served_model
+
+    if args.hf_token_secret_id is not None:
+        check_hf_token_secret_id(args.hf_token_secret_id)
+    if getattr(args, "served_model", None) is not None:
+        check_served_model(args.served_model)
+    if args.image is not None:
+        check_image(args.image)
+
+
 def handle(args: argparse.Namespace) -> int:
     from advisor.plan_cmd import plan_from_args
 
+    check_strings(args)
     plan = plan_from_args(args)
     for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.image):
         print(f"wrote {path}")

@@ -34,7 +34,7 @@ from templates.render import (
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None, shape: NodeShape) -> RenderOptions:
     return default_options(
         plan, shape.vcpus, shape.memory_gib, namespace=cfg.namespace, hf_token_secret_id=secret_id,
-        image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type),
+        image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type), ami_type=cfg.ami_type,
     )
 
 

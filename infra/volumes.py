@@ -6,11 +6,11 @@ Pure functions of the Plan (no Pulumi), so the numbers are testable on their own
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 from planner.models import Plan
+from templates.common import EksAmiType, checkpoint_gib
 
-EksAmiType = Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"]
+__all__ = ["EksAmiType", "checkpoint_gib", "ec2_root_volume_gib", "eks_volume", "hf_cache_host_path"]
 
 # Allowance for the vllm/vllm-openai CUDA image: about 10 GB compressed on Docker Hub for v0.10/v0.11,
 # roughly twice that once unpacked by containerd/Docker; rounded up to leave room for one upgrade pull.
@@ -21,10 +21,6 @@ EKS_OS_ALLOWANCE_GIB = 20
 # The Deep Learning Base OSS Nvidia Driver GPU AMI (AL2023) root snapshot is 75 GiB: the volume may not
 # be smaller than its snapshot (DLAMI release notes; EC2 RunInstances rejects a smaller volume).
 DLAMI_ROOT_SNAPSHOT_GIB = 75
-# Checkpoint bytes on disk relative to the weights in GPU memory when vLLM quantizes at load time: it
-# reads the 16-bit checkpoint (fp8 -> 2 bytes on disk per 1 in memory; bitsandbytes 4-bit -> 4 per 1).
-# A checkpoint already in the served format (FP8, AWQ/GPTQ int4 ...) is on disk as it is in memory.
-_LOAD_TIME_CHECKPOINT_PER_GPU_BYTE = {"fp8": 2.0, "bnb4": 4.0}
 # Safetensors metadata, tokenizer files and the HF cache's .incomplete copy during download.
 _DOWNLOAD_SLACK = 1.1
 _ROUND_TO_GIB = 10
@@ -33,16 +29,6 @@ _ROUND_TO_GIB = 10
 # /dev/xvda and container images + ephemeral storage on the data volume /dev/xvdb (Bottlerocket docs).
 ROOT_DEVICE = "/dev/xvda"
 BOTTLEROCKET_DATA_DEVICE = "/dev/xvdb"
-
-
-def checkpoint_gib(plan: Plan) -> float:
-    """The whole checkpoint one node downloads, in the served checkpoint's own format: every rank's
-    weights (the worst rank's x ranks is an upper bound), scaled back to 16 bits only when vLLM
-    quantizes at load time (plan.quantization differs from plan.checkpoint_quantization)."""
-    ranks = plan.tensor_parallel_size * plan.pipeline_parallel_size
-    load_time = plan.quantization != plan.checkpoint_quantization
-    factor = _LOAD_TIME_CHECKPOINT_PER_GPU_BYTE.get(plan.quantization, 1.0) if load_time else 1.0
-    return plan.memory.weights_gib * ranks * factor
 
 
 def _round_up(gib: float) -> int:

@@ -6,6 +6,8 @@ Kept apart from templates/render.py so infra/ can use them without importing the
 from __future__ import annotations
 
 import math
+import re
+from typing import Literal
 
 from planner.models import Plan
 
@@ -16,10 +18,101 @@ RAY_PORT = 6379
 # Node labels the EKS node groups carry and the pods select on.
 POOL_LABEL = "llm-advisor/pool"
 CAPACITY_LABEL = "llm-advisor/capacity"
+# The EKS NVIDIA AMI families the node groups may use (EKS CreateNodegroup amiType).
+EksAmiType = Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"]
 
 
 class RenderError(ValueError):
     """A Plan that the requested output cannot express (names the constraint and what would work)."""
+
+
+class InvalidInputError(RenderError):
+    """A user-supplied string (secret id, model repo, image) that may not go into a shell script, a
+    systemd unit or a manifest: names the flag / config key and the form expected."""
+
+
+# Secrets Manager secret names use ASCII letters, digits and /_+=.@- (CreateSecret `Name`); an ARN adds
+# ':' (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-abc123).
+_SECRET_ID = re.compile(r"^[A-Za-z0-9/_+=.@:-]{1,2048}$")
+# A Hugging Face repo id: `org/name`, each part of letters, digits, '.', '_', '-' (huggingface_hub
+# validate_repo_id: [\w\-.], at most 96 characters).
+_HF_REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+# Image reference grammar of distribution/reference (reference.go): [domain[:port]/]path[:tag][@digest],
+# path components lower-case alphanumerics joined by '.', '_', '__' or '-'s; tag [\w][\w.-]{0,127}.
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?/)?"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE = re.compile(
+    rf"^{_DOMAIN}{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+
+
+def check_hf_token_secret_id(value: str) -> str:
+    if not _SECRET_ID.match(value):
+        raise InvalidInputError(
+            f"--hf-token-secret-id / Secrets Manager id {value!r}: expected a secret name of letters, digits "
+            "and /_+=.@- or its ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), e.g. hf-token"
+        )
+    return value
+
+
+def check_served_model(value: str) -> str:
+    if len(value) > 96 or not _HF_REPO_ID.match(value) or ".." in value or "--" in value:
+        raise InvalidInputError(
+            f"--served-model / servedModel {value!r}: expected a Hugging Face repo id ORG/NAME of letters, "
+            "digits, '.', '_' and '-' (at most 96 characters), e.g. meta-llama/Llama-3.1-8B-Instruct"
+        )
+    return value
+
+
+def check_image(value: str) -> str:
+    if len(value) > 255 or not _IMAGE.match(value):
+        raise InvalidInputError(
+            f"--image / vllmImage {value!r}: expected a container image reference "
+            "[REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. vllm/vllm-openai:v0.11.0"
+        )
+    return value
+
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
+# `vllm serve --config FILE` arrived in vLLM 0.6.0 (vllm-project/vllm PR #7737; issue #8273: "unrecognized
+# arguments: --config" on 0.5.x, "I think this is v0.6.0"). Every launch rendered here uses it.
+MIN_RENDER_VLLM_VERSION = (0, 6)
+
+
+def vllm_release(plan: Plan) -> tuple[int, int, int]:
+    """(major, minor, patch) of plan.vllm_version (`0.11` -> (0, 11, 0))."""
+    match = _VERSION.match(plan.vllm_version)
+    if not match:
+        raise RenderError(
+            f"vllm_version {plan.vllm_version!r} is not X.Y or X.Y.Z; the image tag needs e.g. '0.11.0'"
+        )
+    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+def check_renderable_vllm_version(plan: Plan) -> None:
+    """Refuse releases without `vllm serve --config` (plan/size still model them)."""
+    if vllm_release(plan)[:2] < MIN_RENDER_VLLM_VERSION:
+        raise RenderError(
+            f"vllm_version {plan.vllm_version}: the rendered launch runs `vllm serve --config`, which vLLM "
+            "only has since 0.6.0 (PR #7737); pass --vllm-version 0.6 or later (config vllmVersion)"
+        )
+
+
+# Checkpoint bytes on disk relative to the weights in GPU memory when vLLM quantizes at load time: it
+# reads the 16-bit checkpoint (fp8 -> 2 bytes on disk per 1 in memory; bitsandbytes 4-bit -> 4 per 1).
+# A checkpoint already in the served format (FP8, AWQ/GPTQ int4 ...) is on disk as it is in memory.
+_LOAD_TIME_CHECKPOINT_PER_GPU_BYTE = {"fp8": 2.0, "bnb4": 4.0}
+
+
+def checkpoint_gib(plan: Plan) -> float:
+    """The whole checkpoint one node downloads, in the served checkpoint's own format: every rank's
+    weights (the worst rank's x ranks is an upper bound), scaled back to 16 bits only when vLLM
+    quantizes at load time (plan.quantization differs from plan.checkpoint_quantization)."""
+    ranks = plan.tensor_parallel_size * plan.pipeline_parallel_size
+    load_time = plan.quantization != plan.checkpoint_quantization
+    factor = _LOAD_TIME_CHECKPOINT_PER_GPU_BYTE.get(plan.quantization, 1.0) if load_time else 1.0
+    return plan.memory.weights_gib * ranks * factor
 
 
 def replicas_per_instance(plan: Plan) -> int:
@@ -31,7 +124,7 @@ def require_served_model(plan: Plan) -> str:
     """The Hugging Face repo vLLM loads; refuses a plan that has none (e.g. --quantization awq on a bf16
     checkpoint, or a config.json path), naming what to pass."""
     if plan.served_model:
-        return plan.served_model
+        return check_served_model(plan.served_model)
     raise RenderError(
         f"served_model: no Hugging Face checkpoint is known that vLLM can load for {plan.model!r} with "
         f"quantization {plan.quantization!r}; pass --served-model ORG/REPO (Pulumi config: servedModel) "

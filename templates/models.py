@@ -6,6 +6,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from templates.common import EksAmiType, check_hf_token_secret_id, check_image
+
 # RFC 1123 DNS label: Kubernetes object names, label values and Service names must match it.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -35,7 +37,22 @@ class RenderOptions(Frozen):
     hf_cache_host_path: str = Field(
         default="/opt/hf-cache",
         description="node directory holding the Hugging Face cache (on the volume sized for the weights)",
+        pattern=r"^/[A-Za-z0-9/_.-]*$",
     )
+    ami_type: EksAmiType = Field(
+        default="AL2023_x86_64_NVIDIA",
+        description="EKS node AMI: AL2023 NVIDIA nodes need the NVIDIA device plugin installed, Bottlerocket has it",
+    )
+
+    @field_validator("hf_token_secret_id")
+    @classmethod
+    def _secret_id(cls, value: str | None) -> str | None:
+        return None if value is None else check_hf_token_secret_id(value)
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        return None if value is None else check_image(value)
 
     @field_validator("name", "namespace", "hf_token_k8s_secret")
     @classmethod

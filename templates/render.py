@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import shlex
 from pathlib import Path
 
@@ -23,9 +22,12 @@ from templates.common import (
     RAY_PORT,
     VLLM_PORT,
     RenderError,
+    check_renderable_vllm_version,
+    checkpoint_gib,
     efa_interfaces,
     replicas_per_instance,
     require_served_model,
+    vllm_release,
 )
 from templates.models import RenderedBundle, RenderedFile, RenderOptions, slugify
 
@@ -59,7 +61,6 @@ _DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
 # "For inflight 4bit quantization with BitsAndBytes, you need to explicitly specify the quantization
 # argument"); vLLM's `fp8` method quantizes a bf16/fp16 checkpoint's weights at load time.
 _LOAD_TIME_QUANTIZATION = {"fp8": "fp8", "bnb4": "bitsandbytes"}
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?$")
 # The extended resource the aws-efa-k8s-device-plugin advertises; pods request EFA devices through it
 # (AWS EKS user guide, "Manage EFA devices on Amazon EKS": "The EFA device plugin advertises EFA devices
 # as vpc.amazonaws.com/efa ... request EFA devices in the container resource requests and limits").
@@ -75,13 +76,43 @@ _EFA_RDMA_FAMILIES = frozenset({"p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "
 RAY_RETRY_INTERVAL_S = 5
 RAY_WORKER_JOIN_TIMEOUT_S = 300
 RAY_LEADER_WAIT_S = 1200
-# Node capacity kept back from the vLLM pods for the kubelet, kube-/system-reserved, the eviction
-# threshold and the node's DaemonSets (VPC CNI, kube-proxy, NVIDIA and EFA device plugins): EKS AMIs
-# reserve about 255 MiB + 11 MiB per pod of memory and 6%/1%/0.5%/0.25% of the cores (EKS AMI bootstrap
-# kube-reserved); 10% (at least 1 vCPU / 2 GiB) leaves room for that plus the DaemonSets.
-_NODE_RESERVED_FRACTION = 0.10
-_NODE_RESERVED_MIN_VCPUS = 1
-_NODE_RESERVED_MIN_GIB = 2
+# Node capacity kept back from the vLLM pods (the pods request the rest):
+# - kube-reserved as the EKS AMIs compute it (amazon-eks-ami / Bottlerocket kube-reserved: memory
+#   255 MiB + 11 MiB x max pods; CPU 6% of the first core, 1% of the second, 0.5% of cores 3-4, 0.25% of
+#   the rest), with max pods at the EKS user guide's recommended maximum (110 below 30 vCPUs, 250 from 30;
+#   "Amazon EKS recommended maximum Pods for each Amazon EC2 instance type"), an upper bound of the
+#   ENI-derived count on these types;
+# - the kubelet's hard eviction threshold memory.available<100Mi (EKS AMI kubelet config);
+# - the gap between the nominal RAM (DescribeInstanceTypes MemoryInfo) and the MemTotal the kubelet
+#   sees: the kernel's page descriptors (64 B struct page per 4 KiB page = 1.5625%) plus a 512 MiB
+#   allowance for the kernel image, crash kernel and firmware reservations;
+# - a fixed DaemonSet allowance of 1 GiB and 500 millicores for the node's DaemonSets (VPC CNI,
+#   kube-proxy, EKS Pod Identity agent, NVIDIA and EFA device plugins, one log/metrics agent).
+_EKS_MAX_PODS_SMALL, _EKS_MAX_PODS_LARGE, _EKS_MAX_PODS_VCPU_THRESHOLD = 110, 250, 30
+_KUBE_RESERVED_BASE_MIB, _KUBE_RESERVED_PER_POD_MIB = 255, 11
+_KUBE_RESERVED_CPU_TIERS = ((1, 0.06), (1, 0.01), (2, 0.005))  # (cores, fraction); then 0.25% each
+_KUBE_RESERVED_CPU_REST = 0.0025
+_EVICTION_HARD_MIB = 100
+_STRUCT_PAGE_FRACTION = 64 / 4096
+_KERNEL_RESERVED_MIB = 512
+DAEMONSET_ALLOWANCE_MIB = 1024
+DAEMONSET_ALLOWANCE_MILLICORES = 500
+# Startup probe budget of a vLLM container: the weights are downloaded into the HF cache on the node's
+# gp3 volume and read back from it. The launch templates leave gp3 at its baseline throughput of
+# 125 MiB/s (EBS user guide, "General Purpose SSD volumes": gp3 "baseline ... 125 MiB/s"), which bounds
+# both the download's writes and the load's reads. Plus a fixed allowance for the image pull (~10 GB)
+# and CUDA graph capture / torch.compile, and, on a LeaderWorkerSet leader, the Ray group wait.
+GP3_BASELINE_MIB_PER_S = 125
+STARTUP_FIXED_ALLOWANCE_S = 900
+STARTUP_MIN_S = 1800
+STARTUP_PROBE_PERIOD_S = 10
+# The install the EKS user guide gives ("Install Kubernetes device plugin for GPUs", Helm chart nvdp);
+# the toleration lets it run on our GPU nodes, which carry nvidia.com/gpu=true:NoSchedule.
+NVIDIA_DEVICE_PLUGIN_INSTALL = (
+    "helm repo add nvdp https://nvidia.github.io/k8s-device-plugin && helm repo update && "
+    "helm upgrade -i nvdp nvdp/nvidia-device-plugin --namespace nvidia --create-namespace "
+    "--set-json 'tolerations=[{\"key\":\"nvidia.com/gpu\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]'"
+)
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
@@ -93,6 +124,10 @@ _ENV = jinja2.Environment(
 )
 # JSON scalars are valid YAML scalars: strings come out quoted and escaped, numbers and booleans bare.
 _ENV.filters["yaml"] = lambda value: json.dumps(value)
+# Shell quoting for every value that lands in a script or a systemd command line (values are validated
+# too: templates.common.check_*); systemd accepts single-quoted words like a shell (systemd.service,
+# "Command lines").
+_ENV.filters["q"] = lambda value: shlex.quote(str(value))
 
 
 class PodSet(BaseModel):
@@ -110,12 +145,7 @@ def vllm_image(plan: Plan, override: str | None = None) -> str:
     (`0.11` -> `v0.11.0`)."""
     if override:
         return override
-    match = _VERSION.match(plan.vllm_version)
-    if not match:
-        raise RenderError(
-            f"vllm_version {plan.vllm_version!r} is not X.Y or X.Y.Z; the image tag needs e.g. '0.11.0'"
-        )
-    major, minor, patch = match.group(1), match.group(2), match.group(3) or "0"
+    major, minor, patch = vllm_release(plan)
     return f"{VLLM_IMAGE_REPOSITORY}:v{major}.{minor}.{patch}"
 
 
@@ -218,7 +248,8 @@ def serve_args(plan: Plan) -> list[str]:
     """Arguments after the `vllm` executable: the served checkpoint positionally, everything else from
     the config file. A positional model wins over `model:` in the file (argparse_utils.py@00da11e3
     _pull_args_from_config: "Model specified as positional arg, keep CLI version"; serve_args.md:
-    `command line > config file values > defaults`)."""
+    `command line > config file values > defaults`). Refuses releases before `--config` existed."""
+    check_renderable_vllm_version(plan)
     return ["serve", require_served_model(plan), "--config", CONFIG_PATH]
 
 
@@ -254,22 +285,55 @@ def pods_per_node(plan: Plan) -> int:
     return replicas_per_instance(plan) if plan.instances_per_replica == 1 else 1
 
 
+def kube_reserved_millicores(vcpus: int) -> int:
+    """EKS kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of cores 3-4, 0.25% above."""
+    left, reserved = vcpus, 0.0
+    for cores, fraction in _KUBE_RESERVED_CPU_TIERS:
+        take = min(left, cores)
+        reserved, left = reserved + take * fraction, left - take
+    return math.ceil((reserved + left * _KUBE_RESERVED_CPU_REST) * 1000)
+
+
+def node_reserved(vcpus: int, memory_gib: float) -> tuple[int, int]:
+    """(millicores, MiB) of a node the vLLM pods may not request (see the constants above)."""
+    max_pods = _EKS_MAX_PODS_SMALL if vcpus < _EKS_MAX_PODS_VCPU_THRESHOLD else _EKS_MAX_PODS_LARGE
+    memory_mib = memory_gib * 1024
+    memtotal_gap_mib = memory_mib * _STRUCT_PAGE_FRACTION + _KERNEL_RESERVED_MIB
+    kube_reserved_mib = _KUBE_RESERVED_BASE_MIB + _KUBE_RESERVED_PER_POD_MIB * max_pods
+    reserved_mib = memtotal_gap_mib + kube_reserved_mib + _EVICTION_HARD_MIB + DAEMONSET_ALLOWANCE_MIB
+    return kube_reserved_millicores(vcpus) + DAEMONSET_ALLOWANCE_MILLICORES, math.ceil(reserved_mib)
+
+
 def pod_requests(plan: Plan, options: RenderOptions) -> tuple[int, int]:
-    """(vCPUs, GiB of memory) each vLLM pod requests: the node's capacity less the reserve, shared by
-    the pods packed on it. Requests only (Burstable QoS): a memory limit would OOM-kill vLLM for a
+    """(millicores, MiB of memory) each vLLM pod requests: the node's capacity less the reserve, shared
+    by the pods packed on it. Requests only (Burstable QoS): a memory limit would OOM-kill vLLM for a
     transient host-memory peak (weights staged in host RAM while loading)."""
     vcpus, memory_gib = options.node_vcpus, options.node_memory_gib
-    reserved_vcpus = max(_NODE_RESERVED_MIN_VCPUS, math.ceil(vcpus * _NODE_RESERVED_FRACTION))
-    reserved_gib = max(_NODE_RESERVED_MIN_GIB, memory_gib * _NODE_RESERVED_FRACTION)
+    reserved_millicores, reserved_mib = node_reserved(vcpus, memory_gib)
     pods = pods_per_node(plan)
-    cpu = (vcpus - reserved_vcpus) // pods
-    memory = math.floor((memory_gib - reserved_gib) / pods)
-    if cpu < 1 or memory < 1:
+    # Whole 100 millicores / MiB, rounded down: the requests of all pods stay within allocatable.
+    cpu = (vcpus * 1000 - reserved_millicores) // pods // 100 * 100
+    memory = math.floor((memory_gib * 1024 - reserved_mib) / pods)
+    if cpu < 1000 or memory < 1024:
         raise RenderError(
-            f"node_vcpus/node_memory_gib: {vcpus} vCPUs and {memory_gib:g} GiB leave no room for "
-            f"{pods} vLLM pod(s) after the node reserve; use a larger instance type of the family"
+            f"node_vcpus/node_memory_gib: {vcpus} vCPUs and {memory_gib:g} GiB leave less than 1 vCPU / "
+            f"1 GiB for each of {pods} vLLM pod(s) after the node reserve; use a larger instance type"
         )
     return cpu, memory
+
+
+def startup_budget_s(plan: Plan, role: str) -> int:
+    """Seconds a vLLM container may take to become healthy: download + load of the checkpoint at the
+    gp3 baseline, the fixed allowance, and the Ray group wait on a leader; at least 30 minutes."""
+    checkpoint_mib = checkpoint_gib(plan) * 1024
+    budget = 2 * checkpoint_mib / GP3_BASELINE_MIB_PER_S + STARTUP_FIXED_ALLOWANCE_S
+    if role == "leader":
+        budget += RAY_LEADER_WAIT_S
+    return max(STARTUP_MIN_S, math.ceil(budget))
+
+
+def startup_failure_threshold(plan: Plan, role: str) -> int:
+    return math.ceil(startup_budget_s(plan, role) / STARTUP_PROBE_PERIOD_S)
 
 
 def _ray_scripts(plan: Plan) -> dict[str, str]:
@@ -301,7 +365,7 @@ def config_checksum(files: dict[str, str]) -> str:
 
 def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[str, object]:
     files = config_files(plan, vllm_config)
-    cpu, memory_gib = pod_requests(plan, options)
+    cpu, memory_mib = pod_requests(plan, options)
     return {
         "plan": plan,
         "options": options,
@@ -313,8 +377,10 @@ def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[s
         "served_model": require_served_model(plan),
         "workloads": workloads(plan, options),
         "gpus_per_pod": plan.gpus_per_replica // plan.instances_per_replica,
-        "cpu_request": cpu,
-        "memory_request_gib": memory_gib,
+        "cpu_request": f"{cpu}m",
+        "memory_request": f"{memory_mib}Mi",
+        "startup_period_s": STARTUP_PROBE_PERIOD_S,
+        "startup_thresholds": {role: startup_failure_threshold(plan, role) for role in ("server", "leader")},
         "pool_label": POOL_LABEL,
         "capacity_label": CAPACITY_LABEL,
         "port": VLLM_PORT,
@@ -361,7 +427,7 @@ def render_cloud_init(plan: Plan, options: RenderOptions, vllm_config: str) -> s
     ]
     return _ENV.get_template("cloud-init.yaml.j2").render(
         plan=plan, options=options, image=vllm_image(plan, options.image), vllm_config=vllm_config,
-        servers=servers, serve_args=serve_args(plan), served_model=require_served_model(plan),
+        servers=servers, serve_command=shlex.join(serve_args(plan)), served_model=require_served_model(plan),
         config_dir=CONFIG_DIR, config_file=CONFIG_FILE, port=VLLM_PORT, hf_cache_mount=HF_CACHE_MOUNT,
     )
 
@@ -372,8 +438,8 @@ def hf_token_fill_command(plan: Plan, options: RenderOptions) -> str:
     so it never lands in a file, a command line or shell history."""
     if options.hf_token_secret_id:
         source = (
-            f"HF_TOKEN=\"$(aws secretsmanager get-secret-value --region {plan.region} "
-            f"--secret-id {options.hf_token_secret_id} --query SecretString --output text)\""
+            f"HF_TOKEN=\"$(aws secretsmanager get-secret-value --region {shlex.quote(plan.region)} "
+            f"--secret-id {shlex.quote(options.hf_token_secret_id)} --query SecretString --output text)\""
         )
     else:
         source = "read -rs HF_TOKEN"
@@ -383,6 +449,11 @@ def hf_token_fill_command(plan: Plan, options: RenderOptions) -> str:
 def kubectl_apply_hint(plan: Plan, options: RenderOptions) -> str:
     """Commands that put the rendered manifests on a cluster (token Secret first)."""
     steps = []
+    if options.ami_type == "AL2023_x86_64_NVIDIA":
+        # EKS user guide, "Install Kubernetes device plugin for GPUs": with the EKS-optimized AL2023 NVIDIA
+        # AMIs "you must install the NVIDIA Kubernetes device plugin"; Bottlerocket NVIDIA AMIs include it.
+        steps.append("# AL2023 NVIDIA nodes need the NVIDIA device plugin (nvidia.com/gpu), once per cluster:")
+        steps.append(NVIDIA_DEVICE_PLUGIN_INSTALL)
     if plan.instances_per_replica > 1:
         steps.append("# needs the LeaderWorkerSet controller: https://lws.sigs.k8s.io/docs/installation/")
     if plan.needs_efa:

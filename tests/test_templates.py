@@ -309,7 +309,7 @@ def test_cloud_init_runs_one_server_per_packed_replica_and_fetches_the_token() -
     assert yaml.safe_load(paths["/etc/vllm/vllm-config.yaml"])["tensor-parallel-size"] == 2
     unit = paths["/etc/systemd/system/vllm@.service"]
     assert "--entrypoint vllm vllm/vllm-openai:v0.10.2 serve Qwen/Qwen3-32B" in unit
-    assert ["systemctl", "enable", "--now", "vllm@1.service"] in document["runcmd"]
+    assert ["systemctl", "enable", "--now", "--no-block", "vllm@1.service"] in document["runcmd"]
 
 
 def test_cloud_init_refuses_a_multi_instance_replica() -> None:

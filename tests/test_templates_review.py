@@ -162,12 +162,18 @@ def test_deployments_recreate_and_a_config_change_changes_the_pod_template() -> 
 # --- HF cache and pod requests (review #15) -----------------------------------------------------------------
 
 @pytest.mark.parametrize(("factory", "cpu", "memory"), [
-    # g6e.xlarge (4 vCPU, 32 GiB; spot alternative g6e.2xlarge is larger): 4 - 1, 32 - 3.2 -> 28
-    (single_instance_plan, 3, "28Gi"),
-    # g6e.12xlarge (48 vCPU, 384 GiB) with 2 pods per node: (48 - 5) // 2, (384 - 38.4) / 2 -> 172
-    (spot_plan, 21, "172Gi"),
-    # p5.48xlarge (192 vCPU, 2048 GiB), one pod per node: 192 - 20, 2048 - 204.8 -> 1843
-    (two_node_plan, 172, "1843Gi"),
+    # Reserve = kube-reserved (CPU 60 + 10 + 2 x 5 + 2.5/core above 4 millicores; memory 255 + 11 x max
+    # pods MiB, max pods 110 below 30 vCPUs else 250) + 100 MiB eviction + MemTotal gap (1.5625% + 512 MiB)
+    # + DaemonSets (500 m, 1024 MiB); CPU rounded down to 100 m.
+    # g6e.xlarge (4 vCPU, 32768 MiB; spot alternative g6e.2xlarge is larger):
+    # 4000 - 80 - 500 = 3420 -> 3400m; 32768 - (512 + 512) - 1465 - 100 - 1024 = 29155 Mi
+    (single_instance_plan, "3400m", "29155Mi"),
+    # g6e.12xlarge (48 vCPU, 393216 MiB) with 2 pods per node: (48000 - 190 - 500) / 2 = 23655 -> 23600m;
+    # (393216 - (6144 + 512) - 3005 - 100 - 1024) / 2 = 191215.5 -> 191215 Mi
+    (spot_plan, "23600m", "191215Mi"),
+    # p5.48xlarge (192 vCPU, 2097152 MiB), one pod per node: 192000 - 550 - 500 -> 190900m;
+    # 2097152 - (32768 + 512) - 3005 - 100 - 1024 = 2059743 Mi
+    (two_node_plan, "190900m", "2059743Mi"),
 ])
 def test_pods_request_the_nodes_cpu_and_memory_less_a_reserve(factory, cpu, memory) -> None:
     plan = factory()
