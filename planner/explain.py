@@ -82,7 +82,7 @@ def _forced_text(c: Candidate) -> str:
     return (
         f" (--capacity mixed as asked: the interruption-band split would keep all {c.sized.instance_count} "
         f"instances on-demand, so one unit is on spot: ${all_od:,.2f}/h all on-demand, "
-        f"{'saves' if delta < 0 else 'costs'} ${abs(delta):,.2f}/h {'less' if delta < 0 else 'more'})"
+        f"this costs ${abs(delta):,.2f}/h {'less' if delta < 0 else 'more'})"
     )
 
 

@@ -106,6 +106,8 @@ def test_workload_flags_map_to_the_workload_model():
         ([*BASE, "--vllm-version", "0.1"], "--vllm-version: vLLM version '0.1' is outside"),
         # a deployed type the catalog does not have: named with the nearest types (review #27)
         ([*BASE, "--previous-instance-type", "p9.xlarge"], "'p9.xlarge' is not in the priced catalog"),
+        # an unlisted served repo planned fp8: its format must be stated (review 2 #1)
+        ([*BASE, "--quantization", "fp8", "--served-model", "acme/x"], "--served-model-quantization none"),
     ],
 )
 def test_errors_exit_2_with_one_message(capsys, argv, needle):
