@@ -81,6 +81,20 @@ def known_variant(arch, quantization: str) -> str | None:
     return quantized_checkpoint(arch, quantization)
 
 
+def variant_arch(arch, quantization: str):
+    """The listed pre-quantized repo's own facts when `arch` in `quantization` is served from it (None when
+    the model's own checkpoint serves, or no listed repo is known): the plan is sized on them."""
+    if not _needs_other_repo(arch.quantization, quantization) or is_config_path(arch):
+        return None
+    variant = known_variant(arch, quantization)
+    if variant is None:
+        return None
+    try:
+        return load_model(variant)
+    except SizingError:
+        return None
+
+
 def _needs_other_repo(native: str, quantization: str) -> bool:
     """True when the model's own checkpoint cannot be served in `quantization`."""
     if native == quantization:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import difflib
 import math
 
-from planner.checkpoint import ServedCheckpoint, option_note, resolve_served, served_checkpoint
+from planner.checkpoint import (
+    ServedCheckpoint,
+    option_note,
+    resolve_served,
+    served_checkpoint,
+    variant_arch,
+)
 from planner.costing import spot_price_usd_per_hour
 from planner.errors import PlanningError
 from planner.explain import (
@@ -70,6 +76,8 @@ def make_plan(
     if served is not None:  # sized in the served repo's own format (its listed facts when known)
         workload = workload.model_copy(update={"quantization": served.quantization})
         sized_arch = served.arch
+    else:  # a listed pre-quantized repo serves it: sized on that repo's own facts
+        sized_arch = variant_arch(arch, weight_format(workload, arch.quantization)) or arch
     result = search(workload, catalog, sized_arch)
     if not result.ranked:
         raise PlanningError(_infeasible(workload, catalog, sized_arch, result))

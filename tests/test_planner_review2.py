@@ -171,3 +171,14 @@ def test_explicit_mixed_on_one_instance_warns_why_it_is_all_on_demand():
     plan = make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048, capacity="mixed"), cat)
     assert (plan.capacity_type, plan.instance_count) == ("on-demand", 1)
     assert any("--capacity mixed asked, but the plan has a single instance" in w for w in plan.warnings)
+
+
+def test_the_listed_variant_is_sized_on_its_own_facts():
+    # --quantization awq on the 16-bit Instruct model is served from hugging-quants' AWQ repo: its listed
+    # facts are what the plan sizes; fp8 is made at load time from the model's own repo (no variant).
+    arch = sizing.load_model("meta-llama/Llama-3.1-70B-Instruct")
+    assert checkpoint.variant_arch(arch, "awq").hf_id == HQ_AWQ
+    assert checkpoint.variant_arch(arch, "fp8") is None and checkpoint.variant_arch(arch, "none") is None
+    plan = make_plan(wl(model="meta-llama/Llama-3.1-70B-Instruct", quantization="awq"), L40S)
+    given = make_plan(wl(model="meta-llama/Llama-3.1-70B-Instruct", served_model=HQ_AWQ), L40S)
+    assert plan.served_model == HQ_AWQ and plan.memory == given.memory
