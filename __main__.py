@@ -9,7 +9,7 @@ import pulumi
 
 import planner
 import pricing
-from infra.config import HF_TOKEN_KEY, stack_config_from
+from infra.config import HF_TOKEN_KEY, PLAINTEXT_HF_TOKEN_WARNING, PROJECT, stack_config_from
 from infra.nodes import node_shape
 from infra.stack import deploy
 
@@ -27,5 +27,7 @@ plan = planner.make_plan(
 # vCPUs/RAM of the planned types as priced (DescribeInstanceTypes): the pods' CPU/memory requests.
 node = node_shape(plan, (offer.instance for offer in catalog.offers))
 hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
+if hf_token is not None and not pulumi.runtime.is_config_secret(f"{PROJECT}:{HF_TOKEN_KEY}"):
+    pulumi.log.warn(PLAINTEXT_HF_TOKEN_WARNING)
 for key, value in deploy(plan, stack_config, hf_token, node=node).items():
     pulumi.export(key, value)

@@ -22,13 +22,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from infra.preview import has_hf_token, load_stack_file, run_main_program
+    from infra.preview import has_hf_token, load_stack_file, plaintext_secret_warnings, run_main_program
     from infra.tree import format_run
 
     started = time.perf_counter()
     config, secret_keys = load_stack_file(args.config)
     run = run_main_program(config, secret_keys)
     print(format_run(run, show_config=args.show_outputs))
+    # The program logs the same warning with pulumi.log.warn (in run.warnings, printed above) during a
+    # real `pulumi preview`/`up`; said here too, before anything else can fail.
+    for warning in plaintext_secret_warnings(config, secret_keys):
+        if warning not in run.warnings:
+            print(f"\nwarning: {warning}")
     if not has_hf_token(config):
         print("\nnote: hfToken is not set: fine for public models; for a gated one run "
               "`pulumi config set --secret hfToken hf_...` (pods read the hf-token Secret optionally)")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from infra.volumes import EksAmiType
 from planner.models import Workload
+from templates.common import check_image, check_served_model
 
 PROJECT = "llm-advisor"
 HF_TOKEN_KEY = "hfToken"
@@ -28,6 +29,9 @@ class StackConfig(BaseModel):
     # target first: the regions / clusterName checks below read it (pydantic validates in field order).
     target: Literal["eks", "ec2"] = "eks"
     served_model: str | None = Field(default=None, alias="servedModel")
+    served_model_quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = Field(
+        default=None, alias="servedModelQuantization"
+    )
     vllm_image: str | None = Field(default=None, alias="vllmImage")
     dtype: Literal["bf16", "fp16"] = "bf16"
     quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = None
@@ -61,7 +65,7 @@ class StackConfig(BaseModel):
     churn_threshold: float = Field(default=0.05, ge=0, lt=1, alias="churnThreshold")
 
     @field_validator("quantization", "cluster_name", "node_role_arn", "max_usd_per_hour", "vllm_version",
-                     "served_model", "vllm_image",
+                     "served_model", "vllm_image", "served_model_quantization",
                      "current_instance_type", "target_output_tokens_per_s", "max_time_per_output_token_ms",
                      mode="before")
     @classmethod
@@ -69,6 +73,17 @@ class StackConfig(BaseModel):
         # Pulumi.yaml declares "" as the default of optional keys (a declared key without default is
         # required by the Pulumi CLI).
         return None if value == "" else value
+
+    # These strings reach root shell scripts, systemd units and manifests: only their documented form.
+    @field_validator("served_model")
+    @classmethod
+    def _served_model_form(cls, value: str | None) -> str | None:
+        return None if value is None else check_served_model(value)
+
+    @field_validator("vllm_image")
+    @classmethod
+    def _image_form(cls, value: str | None) -> str | None:
+        return None if value is None else check_image(value)
 
     # Field validators, not a model validator: an error then names the key and shows only its value, not
     # the whole config (pydantic reports a model validator's input as the entire dict).
@@ -112,6 +127,10 @@ class StackConfig(BaseModel):
             max_time_per_output_token_ms=self.max_time_per_output_token_ms,
             allowed_families=self.allowed_families, excluded_families=self.excluded_families,
             strict_dtype=self.strict_dtype, served_model=self.served_model,
+            served_model_quantization=self.served_model_quantization,
+            # EC2 user data runs independent single-instance servers (no Ray across instances): the
+            # planner must find a layout whose replica fits one instance.
+            max_instances_per_replica=1 if self.target == "ec2" else None,
         )
 
 
@@ -136,6 +155,13 @@ def stack_config_from(get: Any) -> StackConfig:
     """Build the StackConfig from a `get(key) -> str | None` (pulumi.Config.get, or a dict's get)."""
     raw = {key: _parse_value(key, value) for key in config_keys() if (value := get(key)) is not None}
     return StackConfig.model_validate(raw)
+
+
+PLAINTEXT_HF_TOKEN_WARNING = (
+    f"{HF_TOKEN_KEY} is stored in plain text in the stack file (not encrypted); run "
+    f"`pulumi config rm {HF_TOKEN_KEY} && pulumi config set --secret {HF_TOKEN_KEY} hf_...` so it is "
+    "encrypted in the stack file and state"
+)
 
 
 def check_known_keys(keys: list[str]) -> None:

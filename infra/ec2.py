@@ -78,9 +78,10 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         super().__init__("llm-advisor:ec2:GpuAutoScalingGroup", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         profile = self._instance_profile(name, hf_token_read_policy)
-        security_group = self._security_group(name, subnet_ids[0], replicas_per_instance(plan))
+        security_group = self._security_group(name, plan.region, subnet_ids[0], replicas_per_instance(plan))
+        # Every invoke: parent=self (the component's regional provider) and region=plan.region.
         ami = aws.ssm.get_parameter_output(
-            name=DLAMI_SSM_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self)
+            name=DLAMI_SSM_PARAMETER, region=plan.region, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
@@ -141,10 +142,11 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             aws.iam.RolePolicy(f"{name}-hf-token", role=role.id, policy=read_policy, opts=self._child)
         return aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=self._child)
 
-    def _security_group(self, name: str, subnet_id: str, servers: int) -> aws.ec2.SecurityGroup:
+    def _security_group(self, name: str, region: str, subnet_id: str, servers: int) -> aws.ec2.SecurityGroup:
         """vLLM ports open to the VPC only; all egress (image pull, Hugging Face, Secrets Manager)."""
-        subnet = aws.ec2.get_subnet_output(id=subnet_id, opts=pulumi.InvokeOutputOptions(parent=self))
-        vpc = aws.ec2.get_vpc_output(id=subnet.vpc_id, opts=pulumi.InvokeOutputOptions(parent=self))
+        in_region = pulumi.InvokeOutputOptions(parent=self)
+        subnet = aws.ec2.get_subnet_output(id=subnet_id, region=region, opts=in_region)
+        vpc = aws.ec2.get_vpc_output(id=subnet.vpc_id, region=region, opts=in_region)
         return aws.ec2.SecurityGroup(
             f"{name}-sg",
             description="vLLM OpenAI servers: reachable from the VPC only",

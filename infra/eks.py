@@ -174,7 +174,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
         device, size_gib = eks_volume(plan, ami_type)
         extra: dict[str, object] = {}
         if plan.needs_efa:
-            extra = self._efa(name, cluster_name, efa_count)
+            extra = self._efa(name, plan, cluster_name, efa_count)
         return aws.ec2.LaunchTemplate(
             f"{name}-lt",
             name_prefix=f"{name}-",
@@ -189,14 +189,18 @@ class GpuNodeGroups(pulumi.ComponentResource):
             **extra,
         )
 
-    def _efa(self, name: str, cluster_name: pulumi.Input[str], count: int) -> dict[str, object]:
+    def _efa(self, name: str, plan: Plan, cluster_name: pulumi.Input[str], count: int) -> dict[str, object]:
         """EFA interfaces + cluster placement group for multi-node replicas.
 
         A launch template with network interfaces cannot use SecurityGroupIds: each interface lists its
         groups, and every EFA needs a group that allows all traffic to itself (AWS EFA user guide).
         The first interface also carries the cluster security group so the node can join the cluster.
         """
-        cluster = aws.eks.get_cluster_output(name=cluster_name)
+        # The plan's region, whatever aws:region says: parent=self inherits the component's regional
+        # provider, and region= (pulumi-aws 7 per-invoke region) pins it even without one.
+        cluster = aws.eks.get_cluster_output(
+            name=cluster_name, region=plan.region, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
         efa_sg = aws.ec2.SecurityGroup(
             f"{name}-efa-sg",
             description="EFA: all traffic between the GPU nodes of one replica",

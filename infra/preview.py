@@ -7,11 +7,13 @@ The mocks echo inputs back as outputs and answer the few data-source calls the p
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import runpy
 import sys
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,25 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 from pydantic import BaseModel, ConfigDict
 
-from infra.config import HF_TOKEN_KEY, PROJECT, check_known_keys, stack_config_from
+import planner
+from infra.config import (
+    HF_TOKEN_KEY,
+    PLAINTEXT_HF_TOKEN_WARNING,
+    PROJECT,
+    check_known_keys,
+    stack_config_from,
+)
+from planner.models import Plan
 
 ROOT = Path(__file__).resolve().parent.parent
 MOCK_ACCOUNT = "123456789012"
 MOCK_AMI = "ami-0mockdlami0000000"
 MOCK_VPC = "vpc-0mock000000000000"
-MOCK_AZ_IDS = ("use1-az1", "use1-az2", "use1-az4", "use1-az5", "use1-az6")
+# AZ IDs are `<region code>-az<N>`: us-east-1 -> use1-az4, ap-northeast-1 -> apne1-az1 (EC2 user guide,
+# "AZ IDs"); the region code is the area, the initials of the direction words and the number.
+_DIRECTION_CODES = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
+                    "northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw"}
+MOCK_AZS_PER_REGION = 3
 SECRET_PLACEHOLDER = "[secret]"
 # The marker Pulumi's wire format puts on a secret value (pulumi/runtime/rpc.py _special_secret_sig).
 _SECRET_SIG = rpc._special_sig_key
@@ -50,6 +64,16 @@ class RecordedResource(BaseModel):
     inputs: dict[str, Any]
 
 
+class RecordedCall(BaseModel):
+    """One data-source invoke: its token, its arguments and the provider reference it went through."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    token: str
+    args: dict[str, Any]
+    provider: str
+
+
 class MockRun(BaseModel):
     """Everything a mocked run declared: resources in order and resolved stack outputs."""
 
@@ -58,6 +82,9 @@ class MockRun(BaseModel):
     resources: tuple[RecordedResource, ...]
     outputs: dict[str, Any]
     secret_outputs: tuple[str, ...]
+    calls: tuple[RecordedCall, ...] = ()
+    assumed_subnet_az_ids: dict[str, str] = {}
+    warnings: tuple[str, ...] = ()
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -67,20 +94,41 @@ def is_secret_value(value: Any) -> bool:
     return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE
 
 
+def region_az_ids(region: str) -> tuple[str, ...]:
+    """Plausible AZ IDs of a region (us-west-2 -> usw2-az1 ...), for subnets the mock must place."""
+    parts = region.split("-")
+    code = parts[0] + "".join(_DIRECTION_CODES.get(p, p[:1]) for p in parts[1:-1]) + parts[-1]
+    return tuple(f"{code}-az{n}" for n in range(1, MOCK_AZS_PER_REGION + 1))
+
+
 class AwsMocks(pulumi.runtime.Mocks):
     """Echo inputs as outputs, add the computed attributes the program reads (arn, name, version).
 
     `subnet_az_ids` answers DescribeSubnets (aws.ec2.get_subnet): subnet id -> AZ ID. A subnet not in it
-    is placed in MOCK_AZ_IDS by a stable hash of its id (the mock cannot know the real AZ)."""
+    cannot be looked up offline: it is placed in one of the AZs that offer the observed plan's instance
+    type in the invoke's region (plan.availability_zone_ids), else in one of the region's AZ IDs, chosen
+    by a stable hash of its id, and recorded as assumed (the preview output says so)."""
 
     def __init__(self, subnet_az_ids: Mapping[str, str] | None = None):
         super().__init__()
         self._subnet_az_ids = dict(subnet_az_ids or {})
+        self._offering_az_ids: dict[str, tuple[str, ...]] = {}
+        self.assumed_subnet_az_ids: dict[str, str] = {}
+        self.calls: list[RecordedCall] = []
 
-    def subnet_az_id(self, subnet_id: str | None) -> str:
+    def observe_plan(self, plan: Plan) -> None:
+        """Remember the AZs that offer the plan's instance type in its region (for assumed subnets)."""
+        if plan.availability_zone_ids:
+            self._offering_az_ids[plan.region] = tuple(plan.availability_zone_ids)
+
+    def subnet_az_id(self, subnet_id: str | None, region: str | None = None) -> str:
         if subnet_id in self._subnet_az_ids:
             return self._subnet_az_ids[subnet_id]
-        return MOCK_AZ_IDS[zlib.crc32((subnet_id or "").encode()) % len(MOCK_AZ_IDS)]
+        region = region or "us-east-1"
+        candidates = self._offering_az_ids.get(region) or region_az_ids(region)
+        az_id = candidates[zlib.crc32((subnet_id or "").encode()) % len(candidates)]
+        self.assumed_subnet_az_ids[subnet_id or ""] = az_id
+        return az_id
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = dict(args.inputs)
@@ -94,6 +142,7 @@ class AwsMocks(pulumi.runtime.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
+        self.calls.append(RecordedCall(token=args.token, args=dict(args.args), provider=args.provider or ""))
         if args.token == "aws:ssm/getParameter:getParameter":
             return {"name": args.args["name"], "type": "String", "value": MOCK_AMI, "insecureValue": MOCK_AMI}
         if args.token == "aws:eks/getCluster:getCluster":
@@ -101,7 +150,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"name": args.args["name"], "vpcConfig": vpc}
         if args.token == "aws:ec2/getSubnet:getSubnet":
             subnet = args.args.get("id")
-            return {"id": subnet, "vpcId": MOCK_VPC, "availabilityZoneId": self.subnet_az_id(subnet)}
+            az_id = self.subnet_az_id(subnet, args.args.get("region"))
+            return {"id": subnet, "vpcId": MOCK_VPC, "availabilityZoneId": az_id}
         if args.token == "aws:ec2/getVpc:getVpc":
             return {"id": args.args.get("id"), "cidrBlock": "10.0.0.0/16"}
         return {}
@@ -124,6 +174,20 @@ class _RecordingMonitor(MockMonitor):
         return response
 
 
+class _EngineLog(logging.Handler):
+    """Collects what the program logs with pulumi.log.warn (the mock engine hands it to a logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.warnings: list[str] = []
+        self.logger = logging.getLogger(f"{PROJECT}.preview.{id(self)}")
+        self.logger.propagate = False
+        self.logger.addHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+
+
 def _resolve(value: Any) -> tuple[Any, bool]:
     output = pulumi.Output.from_input(value)
     return _sync_await(output.future()), bool(_sync_await(output.is_secret()))
@@ -136,16 +200,19 @@ def run_program(
     stack: str = "preview",
     log: list[RecordedResource] | None = None,
     subnet_az_ids: Mapping[str, str] | None = None,
+    mocks: AwsMocks | None = None,
 ) -> MockRun:
     """Run `program` (which declares resources and calls pulumi.export) under mocks; record it all.
 
     Pass `log` to see what was registered even when the program raises."""
     log = [] if log is None else log
-    mocks = AwsMocks(subnet_az_ids)
+    mocks = mocks or AwsMocks(subnet_az_ids)
     set_root_resource(None)  # a fresh root Stack per run, so exports do not leak between runs
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     monitor = _RecordingMonitor(mocks, log)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+    engine_log = _EngineLog()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor,
+                             logger=engine_log.logger)
     _sync_await(run_pulumi_func(program))
     root = pulumi.runtime.get_root_resource()
     exports = dict(getattr(root, "outputs", {}) or {})
@@ -154,6 +221,9 @@ def run_program(
         resources=tuple(log),
         outputs={key: value for key, (value, _) in resolved.items()},
         secret_outputs=tuple(key for key, (_, secret) in resolved.items() if secret),
+        calls=tuple(mocks.calls),
+        assumed_subnet_az_ids=dict(mocks.assumed_subnet_az_ids),
+        warnings=tuple(engine_log.warnings),
     )
 
 
@@ -214,8 +284,34 @@ def run_main_program(
     stack_config_from(project_keys.get)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    return run_program(lambda: runpy.run_path(str(main_path), run_name="__pulumi_main__") and None,
-                       config, secret_keys)
+    mocks = AwsMocks()
+    with _observing_plans(mocks):
+        return run_program(lambda: runpy.run_path(str(main_path), run_name="__pulumi_main__") and None,
+                           config, secret_keys, mocks=mocks)
+
+
+@contextlib.contextmanager
+def _observing_plans(mocks: AwsMocks) -> Iterator[None]:
+    """Show the mocks each Plan the program makes (its offering AZs place the subnets the mock cannot
+    look up), by wrapping planner.make_plan for the duration of the run."""
+    original = planner.make_plan
+
+    def make_plan(*args: Any, **kwargs: Any) -> Plan:
+        plan = original(*args, **kwargs)
+        mocks.observe_plan(plan)
+        return plan
+
+    planner.make_plan = make_plan
+    try:
+        yield
+    finally:
+        planner.make_plan = original
+
+
+def plaintext_secret_warnings(config: Mapping[str, str], secret_keys: tuple[str, ...]) -> list[str]:
+    """A warning when hfToken is in the stack file as plain text instead of a `secure:` value."""
+    key = f"{PROJECT}:{HF_TOKEN_KEY}"
+    return [PLAINTEXT_HF_TOKEN_WARNING] if key in config and key not in secret_keys else []
 
 
 def has_hf_token(config: Mapping[str, str]) -> bool:

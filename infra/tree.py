@@ -89,4 +89,8 @@ def format_run(run: MockRun, show_config: bool = False) -> str:
         lines.append(f"    {key}: " + text.replace("\n", "\n        "))
     if show_config:
         lines.append("\nvllm_config:\n" + run.outputs.get("vllm_config", ""))
+    for subnet, az_id in sorted(run.assumed_subnet_az_ids.items()):
+        lines.append(f"\nnote: {subnet}: AZ assumed to be {az_id} (one the plan's instance type is offered "
+                     "in; the mocked engine cannot call DescribeSubnets: `pulumi preview` looks it up)")
+    lines.extend(f"\nwarning: {warning}" for warning in dict.fromkeys(run.warnings))
     return "\n".join(lines)

@@ -41,7 +41,8 @@ class RenderOptions(Frozen):
     )
     ami_type: EksAmiType = Field(
         default="AL2023_x86_64_NVIDIA",
-        description="EKS node AMI: AL2023 NVIDIA nodes need the NVIDIA device plugin installed, Bottlerocket has it",
+        description="EKS node AMI: AL2023 NVIDIA nodes need the NVIDIA device plugin installed; "
+        "Bottlerocket NVIDIA AMIs include it",
     )
 
     @field_validator("hf_token_secret_id")

@@ -111,7 +111,8 @@ STARTUP_PROBE_PERIOD_S = 10
 NVIDIA_DEVICE_PLUGIN_INSTALL = (
     "helm repo add nvdp https://nvidia.github.io/k8s-device-plugin && helm repo update && "
     "helm upgrade -i nvdp nvdp/nvidia-device-plugin --namespace nvidia --create-namespace "
-    "--set-json 'tolerations=[{\"key\":\"nvidia.com/gpu\",\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}]'"
+    "--set-json 'tolerations=[{\"key\":\"nvidia.com/gpu\",\"operator\":\"Exists\","
+    "\"effect\":\"NoSchedule\"}]'"
 )
 
 _ENV = jinja2.Environment(
@@ -452,7 +453,8 @@ def kubectl_apply_hint(plan: Plan, options: RenderOptions) -> str:
     if options.ami_type == "AL2023_x86_64_NVIDIA":
         # EKS user guide, "Install Kubernetes device plugin for GPUs": with the EKS-optimized AL2023 NVIDIA
         # AMIs "you must install the NVIDIA Kubernetes device plugin"; Bottlerocket NVIDIA AMIs include it.
-        steps.append("# AL2023 NVIDIA nodes need the NVIDIA device plugin (nvidia.com/gpu), once per cluster:")
+        steps.append("# AL2023 NVIDIA nodes need the NVIDIA device plugin (nvidia.com/gpu), once per "
+                     "cluster:")
         steps.append(NVIDIA_DEVICE_PLUGIN_INSTALL)
     if plan.instances_per_replica > 1:
         steps.append("# needs the LeaderWorkerSet controller: https://lws.sigs.k8s.io/docs/installation/")

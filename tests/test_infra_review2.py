@@ -1,0 +1,168 @@
+"""Second review of the Pulumi program: mocked subnet AZs, invoke regions, EC2 replica cap, config
+strings, plaintext hfToken warning."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from infra.config import PLAINTEXT_HF_TOKEN_WARNING, StackConfig, stack_config_from
+from infra.preview import (
+    PROJECT,
+    AwsMocks,
+    load_stack_file,
+    plaintext_secret_warnings,
+    region_az_ids,
+    run_main_program,
+    run_program,
+)
+from infra.tree import format_run
+from tests.plans_for_infra import single_instance_plan, two_node_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "Pulumi.example.yaml"
+EKS = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
+EC2 = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
+INJECTIONS = ("a b;rm -rf /", "org/repo $(id)", "x; curl x|sh", "x`id`", "x\nExecStartPre=/bin/sh", "x'y")
+
+
+def _example(**overrides: str) -> dict[str, str]:
+    config, _ = load_stack_file(EXAMPLE)
+    config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
+    return config
+
+
+def _deploy(plan, config, subnet_az_ids=None, mocks=None):
+    cfg = StackConfig.model_validate(config)
+
+    def program() -> None:
+        from infra.stack import deploy
+
+        for key, value in deploy(plan, cfg, None).items():
+            pulumi.export(key, value)
+
+    return run_program(program, {}, subnet_az_ids=subnet_az_ids, mocks=mocks)
+
+
+# --- 2: the mock places an unknown subnet in one of the plan's offering AZs ---------------------------
+
+def test_mock_places_an_unknown_subnet_in_an_az_the_plan_is_offered_in() -> None:
+    mocks = AwsMocks()
+    mocks.observe_plan(two_node_plan(region="us-west-2", availability_zone_ids=("usw2-az4",)))
+    assert mocks.subnet_az_id("subnet-x", "us-west-2") == "usw2-az4"
+    assert mocks.assumed_subnet_az_ids == {"subnet-x": "usw2-az4"}
+    # A region without an observed plan: one of that region's AZ IDs, never another region's.
+    assert mocks.subnet_az_id("subnet-y", "eu-central-1") in region_az_ids("eu-central-1")
+    assert region_az_ids("ap-northeast-1")[0] == "apne1-az1" and region_az_ids("us-west-2")[1] == "usw2-az2"
+
+
+def test_us_west_2_multi_node_preview_assumes_the_subnet_az_and_says_so() -> None:
+    run = run_main_program(_example(model="meta-llama/Llama-3.1-405B-Instruct", regions='["us-west-2"]',
+                                    capacity="on-demand", quantization="none"))
+    plan = run.outputs["plan"]
+    assert plan["region"] == "us-west-2" and plan["instances_per_replica"] > 1 and plan["needs_efa"]
+    assert run.assumed_subnet_az_ids
+    assert set(run.assumed_subnet_az_ids.values()) <= set(plan["availability_zone_ids"])
+    (group,) = run.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert group.inputs["subnetIds"][0] in run.assumed_subnet_az_ids
+    text = format_run(run)
+    assert "AZ assumed to be" in text and "subnet-0123456789abcdef0" in text
+
+
+def test_a_known_subnet_az_mapping_is_used_as_given() -> None:
+    plan = two_node_plan(region="us-west-2", availability_zone_ids=("usw2-az3",))
+    run = _deploy(plan, EKS, subnet_az_ids={"subnet-a": "usw2-az1", "subnet-b": "usw2-az3"})
+    assert run.assumed_subnet_az_ids == {}
+    (group,) = run.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert group.inputs["subnetIds"] == ["subnet-b"]
+    assert "assumed" not in format_run(run)
+    with pytest.raises(ValueError, match="usw2-az3"):
+        _deploy(plan, EKS, subnet_az_ids={"subnet-a": "usw2-az1", "subnet-b": "usw2-az2"})
+
+
+# --- 3: every invoke goes to the plan's region --------------------------------------------------------
+
+def test_eks_get_cluster_uses_the_plans_region_provider() -> None:
+    plan = two_node_plan(region="us-west-2", availability_zone_ids=("usw2-az3",))
+    run = _deploy(plan, EKS, subnet_az_ids={"subnet-a": "usw2-az3"})
+    (call,) = [c for c in run.calls if c.token == "aws:eks/getCluster:getCluster"]
+    assert call.args.get("region") == "us-west-2"
+    assert "aws-us-west-2" in call.provider
+
+
+def test_ec2_invokes_use_the_plans_region_provider() -> None:
+    plan = single_instance_plan(region="eu-west-1")
+    run = _deploy(plan, EC2)
+    tokens = {c.token for c in run.calls}
+    expected = {"aws:ssm/getParameter:getParameter", "aws:ec2/getSubnet:getSubnet", "aws:ec2/getVpc:getVpc"}
+    assert expected <= tokens
+    for call in run.calls:
+        assert call.args.get("region") == "eu-west-1", call.token
+        assert "aws-eu-west-1" in call.provider, call.token
+
+
+# --- 5: target ec2 asks the planner for single-instance replicas --------------------------------------
+
+def test_target_ec2_caps_replicas_at_one_instance_in_the_workload() -> None:
+    assert StackConfig.model_validate(EC2).to_workload().max_instances_per_replica == 1
+    assert StackConfig.model_validate(EKS).to_workload().max_instances_per_replica is None
+    assert "maxInstancesPerReplica" not in StackConfig.model_validate(EC2).model_dump(by_alias=True)
+
+
+def test_deepseek_v3_on_target_ec2_plans_one_instance_per_replica() -> None:
+    run = run_main_program(_example(model="deepseek-ai/DeepSeek-V3", target="ec2", capacity="on-demand",
+                                    maxModelLen="4096", concurrency="4"))
+    plan = run.outputs["plan"]
+    assert plan["instances_per_replica"] == 1
+    assert run.of_type("aws:autoscaling/group:Group")
+
+
+# --- 6: config strings that reach scripts are validated, naming the key -------------------------------
+
+@pytest.mark.parametrize("value", INJECTIONS)
+@pytest.mark.parametrize(("key", "form"), [("servedModel", "ORG/NAME"), ("vllmImage", "image reference")])
+def test_config_strings_with_shell_syntax_are_refused_naming_the_key(key: str, form: str, value: str) -> None:
+    with pytest.raises(ValueError, match=key) as caught:
+        stack_config_from({**{k: str(v) if not isinstance(v, tuple) else ",".join(v) for k, v in EKS.items()},
+                           key: value}.get)
+    assert form in str(caught.value)
+
+
+def test_valid_config_strings_are_accepted() -> None:
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/vllm:v0.11.0"
+    cfg = StackConfig.model_validate({**EKS, "servedModel": "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic",
+                                      "vllmImage": image})
+    assert cfg.served_model.startswith("RedHatAI/") and cfg.vllm_image.endswith(":v0.11.0")
+    assert StackConfig.model_validate({**EKS, "servedModelQuantization": "fp8"}).to_workload() \
+        .served_model_quantization == "fp8"
+
+
+# --- 13: a plaintext hfToken in the stack file is warned about ----------------------------------------
+
+def test_plaintext_hf_token_warns_in_preview_and_in_the_program_log(tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(EXAMPLE.read_text() + f"  {PROJECT}:hfToken: hf_plaintextSENTINEL000\n")
+    config, secret_keys = load_stack_file(stack)
+    assert plaintext_secret_warnings(config, secret_keys) == [PLAINTEXT_HF_TOKEN_WARNING]
+    assert "pulumi config set --secret hfToken" in PLAINTEXT_HF_TOKEN_WARNING
+    run = run_main_program(config, secret_keys)
+    assert PLAINTEXT_HF_TOKEN_WARNING in run.warnings  # pulumi.log.warn from __main__.py
+    assert "hf_plaintextSENTINEL000" not in format_run(run, show_config=True)
+    secure = run_main_program(_example(hfToken="[secret]"), (f"{PROJECT}:hfToken",))
+    assert PLAINTEXT_HF_TOKEN_WARNING not in secure.warnings
+    assert plaintext_secret_warnings(*load_stack_file(EXAMPLE)) == []
+
+
+def test_preview_command_prints_the_plaintext_token_warning(tmp_path: Path, capsys, caplog) -> None:
+    from advisor.cli import main
+
+    stack = tmp_path / "Pulumi.dev.yaml"
+    stack.write_text(EXAMPLE.read_text() + f"  {PROJECT}:hfToken: hf_plaintextSENTINEL000\n")
+    with caplog.at_level(logging.WARNING):
+        assert main(["preview", "--config", str(stack)]) == 0
+    out = capsys.readouterr().out
+    assert "plain text" in out and "pulumi config set --secret hfToken" in out
+    assert "hf_plaintextSENTINEL000" not in out
