@@ -83,7 +83,8 @@ def _dense_family(cfg: Config, model_type: str) -> dict[str, Any]:
     qkv_bias = bool(cfg.get("attention_bias") or cfg.get("qkv_bias") or model_type == "qwen2")
     q_o, k_v = _attn_params(h, heads, kv, hd, qkv_bias)
     gemma = model_type.startswith("gemma")
-    qk_norm = 2 * hd if model_type in ("qwen3", "gemma3", "gemma3_text") else 0
+    # q_norm + k_norm: one head_dim RMSNorm weight each per layer (vLLM qwen3.py, qwen3_moe.py, gemma3.py)
+    qk_norm = 2 * hd if model_type in ("qwen3", "qwen3_moe", "gemma3", "gemma3_text") else 0
     norms = (4 if model_type in ("gemma2", "gemma3", "gemma3_text") else 2) * h + qk_norm
     window = cfg.get("sliding_window")
     layers = tuple(

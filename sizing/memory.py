@@ -102,7 +102,7 @@ def _layer_kv_bytes(arch: ModelArch, layer: LayerSpec, tp: int, kv_bytes: int, a
 
 
 def _kv_geometry(
-    arch: ModelArch, counts: list[tuple[LayerSpec, int]], r: Resolved, tp: int
+    arch: ModelArch, counts: list[tuple[LayerSpec, int]], r: Resolved, tp: int, pp: int = 1
 ) -> tuple[int, int, int, int]:
     """(bytes per token, bytes per block, blocks one max_model_len request needs, KV cache groups)."""
     per_kind: dict[str, list[tuple[int, int]]] = {}
@@ -119,7 +119,7 @@ def _kv_geometry(
     token_bytes = sum(size * count for sizes in per_kind.values() for size, count in sizes)
     if len(per_kind) == 1:  # uniform: one group, num_blocks = available // (sum of page sizes)
         (kind,) = per_kind
-        return token_bytes, token_bytes * r.block_size, _blocks_per_request(kind, windows[kind], r), 1
+        return token_bytes, token_bytes * r.block_size, _blocks_per_request(kind, windows[kind], r, pp), 1
     # Hybrid manager: groups of `group_size` layers share one block pool (kv_cache_utils.py).
     layers_per_kind = {kind: sum(count for _, count in sizes) for kind, sizes in per_kind.items()}
     group_size = min(layers_per_kind.values())
@@ -128,18 +128,33 @@ def _kv_geometry(
     for kind, n_layers in layers_per_kind.items():
         n = -(-n_layers // group_size)
         groups += n
-        blocks += n * _blocks_per_request(kind, windows[kind], r)
+        blocks += n * _blocks_per_request(kind, windows[kind], r, pp)
     return token_bytes, group_size * page, blocks, groups
 
 
-def _blocks_per_request(kind: str, window: int, r: Resolved) -> int:
+def _blocks_per_request(kind: str, window: int, r: Resolved, pp: int = 1) -> int:
     """Blocks one max_model_len request holds in a group of this kind (max_memory_usage_bytes, §4)."""
     bs, mml, mnbt = r.block_size, r.max_model_len, r.max_num_batched_tokens
     if kind == "sliding":
-        return -(-min(window - 1 + mnbt, mml) // bs) + 1
+        return -(-min(window - 1 + in_flight_tokens(r, pp), mml) // bs) + 1
     if kind == "chunked":
         return -(-min(window + mnbt, mml) // bs)
     return -(-mml // bs)
+
+
+def in_flight_tokens(r: Resolved, pp: int) -> int:
+    """Tokens past the window a sliding-window request may hold: mnbt, or max_in_flight_tokens in 0.33.
+
+    0.33 SlidingWindowSpec reserves `vllm_config.max_in_flight_tokens` (§4), which vllm/config/vllm.py
+    defines as `max_concurrent_batches * max_num_batched_tokens`; max_concurrent_batches is 2 with async
+    scheduling at PP1 (both model runners) and pp + 1 with the V2 runner at PP>1 (the V1 runner keeps
+    pp; we take the V2 default, one batch more conservative). `vllm serve` turns async scheduling on
+    unless told otherwise (VllmConfig.__post_init__: async_scheduling None -> True except pooling models,
+    non-EAGLE/draft speculative decoding, or an executor without support), so the default doubles it.
+    """
+    if not r.acc.in_flight_batches:
+        return r.max_num_batched_tokens
+    return (2 if pp == 1 else pp + 1) * r.max_num_batched_tokens
 
 
 def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -> float:
@@ -181,9 +196,10 @@ def _non_torch_bytes(r: Resolved, world: int) -> float:
 def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
     arch = r.arch
     classes, index = _layer_classes(arch.hf_id)
-    per_class = [layer_weight_bytes(arch, -1, layer, tp, r.quantization) for layer in classes]
+    cc = r.gpu.compute_capability
+    per_class = [layer_weight_bytes(arch, -1, layer, tp, r.quantization, cc) for layer in classes]
     skipped = {
-        i: layer_weight_bytes(arch, i, arch.layers[i], tp, r.quantization)
+        i: layer_weight_bytes(arch, i, arch.layers[i], tp, r.quantization, cc)
         for i in arch.quant_skip_layers
         if i < len(arch.layers)
     }
@@ -201,7 +217,7 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
                 0 if arch.tie_word_embeddings and pp == 1 else embedding_bytes(arch, tp)
             )
         token, block, per_req, groups = _kv_geometry(
-            arch, [(classes[c], n) for c, n in counts.items()], r, tp
+            arch, [(classes[c], n) for c, n in counts.items()], r, tp, pp
         )
         graph_layers = (end - start) * (2 if arch.is_moe else 1)
         stages.append(

@@ -41,18 +41,37 @@ def check_quantization(arch: ModelArch, quantization: str) -> None:
         )
 
 
-def mxfp4_expert_padding(arch: ModelArch, tp: int) -> float:
-    """vLLM's MXFP4 MoE kernels pad the per-rank expert intermediate size up to a multiple of 256.
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
 
-    Inferred from the logs, not from source: gpt-oss-120b 64.38 GiB and gpt-oss-20b 13.47 GiB at TP1
-    (shared/data/vllm_reference_logs.csv) are matched within 0.3 % with it and missed by 5 % without.
+
+def mxfp4_expert_padding(arch: ModelArch, tp: int, compute_capability: str = "9.0") -> float:
+    """Growth of the MXFP4 expert tensors from the padding vLLM's MoE backend applies per TP rank.
+
+    vLLM pads after the TP split (`intermediate_size_per_partition`) and picks the padding by backend
+    (model_executor/layers/quantization/mxfp4.py, get_mxfp4_backend + Mxfp4MoEMethod.create_weights):
+    - compute capability < 9 (A100, A10G, L4, L40S...): Marlin, "n % 256 == 0 and k % 128 == 0", i.e.
+      the per-rank intermediate size rounded up to 128 AND hidden_size rounded up to 256;
+    - 10.0 (B200) with FlashInfer: SM100 TRT-LLM/BF16, both rounded up to 256;
+    - otherwise (H100/H200 Triton backend): per-rank intermediate rounded up to 256, hidden unpadded.
+      The source rounds to 64 there; 256 is inferred from the logs (gpt-oss-120b 64.38 GiB, gpt-oss-20b
+      13.47 GiB at TP1, shared/data/vllm_reference_logs.csv: within 0.3 % with it, 5 % low without).
     """
     part = max(1, arch.moe_intermediate_size // tp)
-    return (-(-part // 256) * 256) / part
+    hidden = arch.hidden_size
+    if float(compute_capability) < 9.0:
+        part_pad, hidden_pad = _round_up(part, 128), _round_up(hidden, 256)
+    elif compute_capability == "10.0":
+        part_pad, hidden_pad = _round_up(part, 256), _round_up(hidden, 256)
+    else:
+        part_pad, hidden_pad = _round_up(part, 256), hidden
+    return (part_pad / part) * (hidden_pad / hidden)
 
 
-def layer_weight_bytes(arch: ModelArch, index: int, layer: LayerSpec, tp: int, quantization: str) -> float:
-    """Bytes of one decoder layer on one TP rank."""
+def layer_weight_bytes(
+    arch: ModelArch, index: int, layer: LayerSpec, tp: int, quantization: str, compute_capability: str = "9.0"
+) -> float:
+    """Bytes of one decoder layer on one TP rank (compute capability picks the MXFP4 MoE backend)."""
     qbytes = quantized_bytes_per_param(quantization, arch.quant_group_size)
     quantize = quantization != "none" and index not in arch.quant_skip_layers
     scope = "experts_only" if quantization == "mxfp4" else arch.quant_scope
@@ -64,7 +83,7 @@ def layer_weight_bytes(arch: ModelArch, index: int, layer: LayerSpec, tp: int, q
     mlp = (layer.dense_mlp_params + layer.shared_expert_params) / tp
     experts = layer.routed_expert_params / tp
     if quantization == "mxfp4":
-        experts *= mxfp4_expert_padding(arch, tp)
+        experts *= mxfp4_expert_padding(arch, tp, compute_capability)
     return (
         attn * (qbytes if attn_q else DTYPE_BYTES)
         + mlp * (qbytes if mlp_q else DTYPE_BYTES)

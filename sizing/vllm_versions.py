@@ -51,6 +51,9 @@ class VllmAccounting(BaseModel):
     )
     sampler_copies: float = Field(description="fitted activation-peak sampler factor (docs/sizing.md)")
     top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
+    in_flight_batches: bool = Field(
+        description="sliding windows reserve max_in_flight_tokens (async: 2 x mnbt at PP1) in 0.33 (§4)"
+    )
 
 
 class VllmDefaults(BaseModel):
@@ -160,6 +163,8 @@ def accounting(version: str | None) -> VllmAccounting:
         # dummy run of about 3 fp32 vocab-sized copies per sequence; V0 and 0.11+ about 9.8.
         sampler_copies=3.0 if (0, 8) <= v < (0, 11) else 9.8,
         top_tier_160gib=v >= (0, 33),
+        # §4: the 0.33 wheel's SlidingWindowSpec uses max_in_flight_tokens where 0.26 used mnbt.
+        in_flight_batches=v >= (0, 33),
     )
 
 

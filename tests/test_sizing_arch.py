@@ -152,3 +152,11 @@ def test_family_facts() -> None:
     scout = load_model("llama4-scout")
     assert scout.attention_layer_kinds.count("chunked") == 36  # NoPE global layer every 4th
     assert load_model("nemotron-super-49b").attention_layer_kinds.count("none") == 31
+
+
+@pytest.mark.parametrize("model", ["qwen3-8b", "qwen3-30b-a3b"])
+def test_qwen3_counts_per_layer_q_norm_and_k_norm(model) -> None:
+    # vLLM qwen3.py / qwen3_moe.py: q_norm and k_norm are RMSNorm(head_dim) in every attention layer,
+    # next to input_layernorm and post_attention_layernorm (hidden_size each).
+    arch = load_model(model)
+    assert all(layer.norm_params == 2 * arch.hidden_size + 2 * arch.head_dim for layer in arch.layers)

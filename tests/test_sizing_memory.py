@@ -22,7 +22,7 @@ from sizing import (
     vllm_defaults,
 )
 from sizing.memory import pp_stage_bounds, stage_facts
-from sizing.precision import GIB
+from sizing.precision import GIB, mxfp4_expert_padding
 
 
 def est(model: str, gpu: str = "H100", **kw):
@@ -88,8 +88,8 @@ def test_sliding_window_layers_only_hold_the_window() -> None:
 
 
 def test_all_sliding_model_holds_only_the_window_per_request(tmp_path) -> None:
-    # Mistral-7B-v0.1 style: every layer windowed (4096);
-    # a 32K request needs cdiv(4095 + 2048, 16) + 1 blocks.
+    # Mistral-7B-v0.1 style: every layer windowed (4096); a 32K request needs
+    # cdiv(4095 + in-flight tokens, 16) + 1 blocks: mnbt (2048 on an L4) up to 0.26, 2 x mnbt in 0.33.
     import json
 
     cfg = {
@@ -105,8 +105,19 @@ def test_all_sliding_model_holds_only_the_window_per_request(tmp_path) -> None:
     }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(cfg))
-    _, (stage,) = stage_facts(SizingInput(model=str(path), gpu="L4", max_model_len=32768))
-    assert stage.blocks_per_request == -(-(4095 + 2048) // 16) + 1
+
+    def blocks(version: str, pp: int = 1) -> int:
+        inp = SizingInput(
+            model=str(path), gpu="L4", max_model_len=32768, vllm_version=version, pipeline_parallel_size=pp
+        )
+        return stage_facts(inp)[1][0].blocks_per_request
+
+    assert blocks("0.26") == -(-(4095 + 2048) // 16) + 1
+    # 0.33: max_in_flight_tokens = max_concurrent_batches (2 with async scheduling, the default) x mnbt
+    assert blocks("0.33") == -(-(4095 + 2 * 2048) // 16) + 1
+    # PP2: V2 model runner keeps pp + 1 = 3 batches in flight
+    assert blocks("0.33", pp=2) == -(-(4095 + 3 * 2048) // 16) + 1
+    assert blocks("0.26", pp=2) == -(-(4095 + 2048) // 16) + 1
 
 
 def test_sliding_windows_count_as_full_attention_before_the_hybrid_manager() -> None:
@@ -191,6 +202,23 @@ def test_mxfp4_quantizes_experts_only_and_needs_moe() -> None:
     assert 0.25 < mx / bf16 < 0.4
     with pytest.raises(SizingError, match="MoE experts only"):
         est("llama3.1-8b", quantization="mxfp4")
+
+
+def test_mxfp4_padding_follows_the_moe_backend_per_tp_rank() -> None:
+    # mxfp4.py create_weights pads after the TP split: gpt-oss hidden 2880, intermediate 2880.
+    arch = load_model("gpt-oss-120b")
+    # Marlin (compute capability < 9): per-rank intermediate to 128, hidden to 256.
+    assert mxfp4_expert_padding(arch, 1, "8.0") == pytest.approx((2944 / 2880) * (3072 / 2880))
+    assert mxfp4_expert_padding(arch, 4, "8.0") == pytest.approx((768 / 720) * (3072 / 2880))
+    # H100 Triton: intermediate to 256 only (fitted on the logs); B200 FlashInfer SM100: both to 256.
+    assert mxfp4_expert_padding(arch, 1, "9.0") == pytest.approx(3072 / 2880)
+    assert mxfp4_expert_padding(arch, 4, "10.0") == pytest.approx((768 / 720) * (3072 / 2880))
+    # dennislee22 log: gpt-oss-120b, A100-80GB, TP4, vLLM 0.10.1.1 loads 17.2217 GiB per rank.
+    kw = dict(tensor_parallel_size=4, vllm_version="0.10.1", max_model_len=16384)
+    a100 = est("gpt-oss-120b", "A100-80GB", **kw)
+    assert a100.weights_gib == pytest.approx(17.2217, rel=0.02)
+    h100 = est("gpt-oss-120b", **kw)
+    assert h100.weights_gib < a100.weights_gib * 0.96
 
 
 def test_tensor_parallel_splits_weights_with_replicated_kv_heads() -> None:
