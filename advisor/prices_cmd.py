@@ -49,8 +49,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--include-local-zones", action="store_true",
                         help="also price Local Zones (left out by default)")
     parser.add_argument("--placement-scores", action="store_true",
-                        help="also ask EC2 for spot placement scores of the listed types (live, needs "
-                             "credentials and at least 3 types)")
+                        help="also ask EC2 for the spot placement score of a fleet drawn from the listed "
+                             "types (live: needs credentials, not --pricing snapshot; 3+ types recommended)")
     parser.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     parser.set_defaults(handler=run)
 
@@ -215,26 +215,39 @@ def format_table(offers: list[Any], regions: list[str] | None = None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pricing import load_priced_catalog
+    from pricing import PricingError, load_priced_catalog
 
+    if args.placement_scores and args.pricing == "snapshot":
+        raise PricingError("--placement-scores asks EC2 live and --pricing snapshot makes no AWS call; use "
+                           "--pricing auto or live with --placement-scores, or drop --placement-scores")
     catalog = load_priced_catalog(_regions(args), args.pricing, include_local_zones=args.include_local_zones)
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     offers = select_offers(catalog.offers, args.gpu, args.instance_type)
+    # Scores are fetched (and every limit checked) before anything goes to stdout: a failure exits 2
+    # with nothing printed, never after a complete table or JSON document.
+    scores = placement_scores(offers, _regions(args)) if args.placement_scores else None
     if args.json:
         print(json.dumps([offer_json(o) for o in offers], indent=2))
     else:
         print(format_table(offers, list(catalog.regions)))
-    if args.placement_scores:
-        print_placement_scores(offers, _regions(args))
+    if scores is not None:
+        print("\n".join(scores), file=sys.stderr)
     return 0
 
 
-def print_placement_scores(offers: list[Any], regions: list[str]) -> None:
-    """Spot placement scores (1..10 per AZ) on stderr, so --json output stays one JSON document."""
+def placement_scores(offers: list[Any], regions: list[str]) -> list[str]:
+    """Stderr lines (so --json output stays one JSON document) with the spot placement score (1..10)
+    per AZ of ONE fleet: a target of 1 instance that may be any of the listed types."""
     from pricing import spot_placement_scores
+    from pricing.aws import MIN_PLACEMENT_SCORE_TYPES
 
     types = sorted({o.instance.instance_type for o in offers})
-    print(f"spot placement scores for {', '.join(types)} (1 = unlikely, 10 = very likely):", file=sys.stderr)
-    for score in spot_placement_scores(types, regions):
-        print(f"  {score.region} {score.availability_zone_id or '-'}: {score.score}", file=sys.stderr)
+    scores = spot_placement_scores(types, regions)
+    lines = [f"spot placement score of a fleet of 1 instance of any of {', '.join(types)} "
+             "(1 = unlikely, 10 = very likely to launch; one score for the whole set, not per type):"]
+    if len(types) < MIN_PLACEMENT_SCORE_TYPES:
+        lines.append(f"  note: AWS scores a set of fewer than {MIN_PLACEMENT_SCORE_TYPES} types as always "
+                     "low (EC2 API reference, GetSpotPlacementScores); widen --gpu for a meaningful score")
+    lines += [f"  {s.region} {s.availability_zone_id or '-'}: {s.score}" for s in scores]
+    return lines

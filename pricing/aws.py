@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from pricing.errors import PricingError
 from pricing.models import InstanceType, Offer, SpotPlacementScore
@@ -35,7 +36,15 @@ from pricing.snapshot import make_price
 # at most 3 attempts. Standard-mode backoff before attempt n is rand(0,1) x 2**n s (botocore
 # retries/standard.py), so the worst case of one call is 3 x (3 + 10) s + 1 + 2 s = 42 s; the region
 # deadline below cuts a region short before that adds up over many calls.
-AWS_CONFIG = Config(retries={"mode": "adaptive", "total_max_attempts": 3}, connect_timeout=3, read_timeout=10)
+# Concurrent GetProducts calls across all regions of one load (one Pricing client is shared by every
+# region thread; PRICING_SEMAPHORE enforces the bound). A botocore client keeps at most
+# max_pool_connections (default 10) HTTP connections (botocore config.py); more concurrent calls than
+# that wait for a connection and log "Connection pool is full", so the pool is sized to the bound.
+ON_DEMAND_WORKERS = 8
+PRICING_CONCURRENCY = 16
+AWS_CONFIG = Config(retries={"mode": "adaptive", "total_max_attempts": 3}, connect_timeout=3, read_timeout=10,
+                    max_pool_connections=PRICING_CONCURRENCY)
+PRICING_SEMAPHORE = threading.BoundedSemaphore(PRICING_CONCURRENCY)
 REGION_DEADLINE_S = 60.0
 # The Pricing API ("AWS Price List Service", endpoint prefix api.pricing) has endpoints only in
 # us-east-1, eu-central-1 and ap-south-1 in the aws partition (botocore data/endpoints.json, 1.43); the
@@ -69,10 +78,12 @@ ON_DEMAND_ATTRIBUTE_FILTERS = (
     ("marketoption", "OnDemand"),
 )
 PRICING_PAGE_SIZE = 100
-ON_DEMAND_WORKERS = 8
-# AWS recommends at least three instance types: with one or two the score is always low
-# (EC2 API reference, GetSpotPlacementScores, InstanceType.N).
+# AWS recommends at least three instance types: with one or two the score is always low (EC2 API
+# reference, GetSpotPlacementScores, InstanceType.N) -- a recommendation, not a limit, so fewer are sent
+# with a note. The model's limits: InstanceTypes 0..1000, RegionNames 0..10 (botocore ec2 service-2.json).
 MIN_PLACEMENT_SCORE_TYPES = 3
+MAX_PLACEMENT_SCORE_TYPES = 1000
+MAX_PLACEMENT_SCORE_REGIONS = 10
 # What botocore's chain looked at before giving up (docs/pricing.md lists it in full).
 NO_CREDENTIALS = "no AWS credentials found"
 # IAM actions a live load needs (each EC2/Pricing API operation is authorized by the action of the same
@@ -242,6 +253,18 @@ def on_demand_filters(instance_type: str, region: str) -> list[dict[str, str]]:
     return [{"Type": "TERM_MATCH", "Field": field, "Value": value} for field, value in pairs]
 
 
+def _get_products(pricing: Any, request: dict[str, Any], deadline: Deadline | None) -> dict[str, Any]:
+    """One GetProducts call in one of PRICING_CONCURRENCY slots (waiting no longer than the deadline)."""
+    wait_s = deadline.remaining() if deadline is not None else REGION_DEADLINE_S
+    if not PRICING_SEMAPHORE.acquire(timeout=wait_s):
+        raise DeadlineExceeded(f"{deadline.label if deadline else 'GetProducts'}: no Pricing API slot free "
+                               f"within {wait_s:g} s; cached or snapshot prices will do, or retry later")
+    try:
+        return pricing.get_products(**request)
+    finally:
+        PRICING_SEMAPHORE.release()
+
+
 def fetch_on_demand_price(pricing: Any, instance_type: str, region: str,
                           deadline: Deadline | None = None) -> float | None:
     """Pricing GetProducts, following NextToken, -> on-demand USD/h (None when AWS sells none)."""
@@ -251,7 +274,7 @@ def fetch_on_demand_price(pricing: Any, instance_type: str, region: str,
     price_list: list[str] = []
     while True:
         _check(deadline, f"GetProducts {instance_type}")
-        page = pricing.get_products(**request)
+        page = _get_products(pricing, request, deadline)
         price_list.extend(page.get("PriceList", []))
         if not page.get("NextToken"):
             return parse_on_demand_price(price_list, instance_type, region)
@@ -259,15 +282,29 @@ def fetch_on_demand_price(pricing: Any, instance_type: str, region: str,
 
 
 def fetch_on_demand_prices(pricing: Any, instance_types: Sequence[str], region: str,
-                           deadline: Deadline | None = None) -> dict[str, float | None]:
-    """On-demand USD/h of every type, ON_DEMAND_WORKERS GetProducts calls at a time; any failure fails all."""
+                           deadline: Deadline | None = None, warnings: list[str] | None = None,
+                           ) -> dict[str, float | None]:
+    """On-demand USD/h of every type, ON_DEMAND_WORKERS GetProducts calls at a time.
+
+    One GetProducts call per type: the Pricing model lists an ANY_OF filter type but documents no syntax
+    for several values in its single `Value` string, so it is not relied on. A type whose call failed
+    (throttled past its retries, a timeout, an ambiguous price) gets None and a warning in `warnings`
+    instead of costing the region its other prices; only when every call failed does the region fail.
+    """
     timeout_s = deadline.remaining() if deadline is not None else REGION_DEADLINE_S
     tasks = {t: (lambda t=t: fetch_on_demand_price(pricing, t, region, deadline)) for t in instance_types}
     results = run_bounded(tasks, ON_DEMAND_WORKERS, timeout_s, what=f"{region} GetProducts")
-    for value in results.values():
-        if isinstance(value, Exception):
-            raise value
-    return results  # type: ignore[return-value]  # no Exception left
+    failed = {t: v for t, v in results.items() if isinstance(v, Exception)}
+    for error in failed.values():
+        if not isinstance(error, (BotoCoreError, ClientError, PricingError)):
+            raise error  # a bug, not an AWS failure
+    if failed and len(failed) == len(results):
+        raise next(iter(failed.values()))
+    if failed and warnings is not None:
+        detail = "; ".join(f"{t}: {type(e).__name__}: {e}" for t, e in sorted(failed.items()))
+        warnings.append(f"{region}: no live on-demand price for {', '.join(sorted(failed))} ({detail}); "
+                        "those types show spot prices only; rerun later for the rest")
+    return {t: (None if isinstance(v, Exception) else v) for t, v in results.items()}
 
 
 def fetch_spot_prices(
@@ -289,32 +326,48 @@ def fetch_spot_prices(
     return parse_spot_prices(items, include_local_zones, az_ids)
 
 
+def check_placement_request(instance_types: Sequence[str], regions: Sequence[str]) -> tuple[str, ...]:
+    """The distinct types, after the limits of the GetSpotPlacementScores model: 1..1000 types (three or
+    more recommended, not required), at most 10 RegionNames (botocore ec2 model: min 0, max 10)."""
+    distinct = tuple(sorted(set(instance_types)))
+    if not distinct:
+        raise PricingError("spot placement scores need at least one instance type; none matched the filters "
+                           "(drop --gpu/--instance-type or pick a region that offers them)")
+    if len(distinct) > MAX_PLACEMENT_SCORE_TYPES:
+        raise PricingError(f"spot placement scores take at most {MAX_PLACEMENT_SCORE_TYPES} instance types; "
+                           f"got {len(distinct)}: narrow them with --gpu or --instance-type")
+    if len(set(regions)) > MAX_PLACEMENT_SCORE_REGIONS:
+        raise PricingError(f"spot placement scores take at most {MAX_PLACEMENT_SCORE_REGIONS} regions per "
+                           f"request; got {len(set(regions))}: ask for the first "
+                           f"{MAX_PLACEMENT_SCORE_REGIONS} ({', '.join(list(dict.fromkeys(regions))[:10])}) "
+                           "and the rest separately")
+    return distinct
+
+
 def fetch_spot_placement_scores(
     ec2: Any, instance_types: Sequence[str], regions: Sequence[str], target_capacity: int = 1,
     single_availability_zone: bool = True,
 ) -> tuple[SpotPlacementScore, ...]:
-    """GetSpotPlacementScores (paginated) for a set of at least three instance types."""
-    distinct = sorted(set(instance_types))
-    if len(distinct) < MIN_PLACEMENT_SCORE_TYPES:
-        raise PricingError(f"spot placement scores need at least {MIN_PLACEMENT_SCORE_TYPES} instance "
-                           f"types (AWS scores one or two types as always low); got {distinct}: add "
-                           "similar types, e.g. p5.48xlarge, p5e.48xlarge, p5en.48xlarge")
+    """GetSpotPlacementScores (paginated): one score per AZ for a fleet of `target_capacity` instances
+    drawn from ANY of the types (the score is the set's, not a type's)."""
+    distinct = check_placement_request(instance_types, regions)
     pages = ec2.get_paginator("get_spot_placement_scores").paginate(
-        InstanceTypes=distinct, TargetCapacity=target_capacity, TargetCapacityUnitType="units",
+        InstanceTypes=list(distinct), TargetCapacity=target_capacity, TargetCapacityUnitType="units",
         SingleAvailabilityZone=single_availability_zone, RegionNames=list(regions))
     return parse_placement_scores(_items(pages, "SpotPlacementScores", None, "GetSpotPlacementScores"))
 
 
 def fetch_region_offers(
     region: str, ec2: Any, pricing: Any, now: datetime, include_local_zones: bool = False,
-    deadline: Deadline | None = None,
+    deadline: Deadline | None = None, *, warnings: list[str] | None = None,
 ) -> tuple[Offer, ...]:
-    """Every accelerator offer of one region with live on-demand and spot prices."""
+    """Every accelerator offer of one region with live on-demand and spot prices (`warnings` collects
+    the types left without an on-demand price)."""
     types = fetch_instance_types(ec2, deadline)
     offered = fetch_offerings(ec2, [t.instance_type for t in types], include_local_zones, deadline)
     types = tuple(t for t in types if t.instance_type in offered)
     names = [t.instance_type for t in types]
-    on_demand = fetch_on_demand_prices(pricing, names, region, deadline)
+    on_demand = fetch_on_demand_prices(pricing, names, region, deadline, warnings)
     spot = fetch_spot_prices(ec2, names, now, fetch_az_ids(ec2, deadline), include_local_zones, deadline)
     offers = []
     for instance in types:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import AwareDatetime, ValidationError
 
 from pricing.models import Frozen, Offer
 
@@ -24,7 +23,8 @@ class CachedRegion(Frozen):
     format: int = CACHE_FORMAT
     region: str
     include_local_zones: bool
-    fetched_at: datetime
+    # Aware only: a naive time cannot be compared with `now` (TypeError), so such a file is corrupt.
+    fetched_at: AwareDatetime
     offers: tuple[Offer, ...]
 
 
@@ -45,15 +45,16 @@ def read_cache(
     """(entry, problem): entry None when absent or unusable; problem says why a present file was ignored."""
     path = cache_path(cache_dir, region, include_local_zones)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()  # bytes: pydantic reports invalid UTF-8 as a ValidationError
     except FileNotFoundError:
         return None, None
     except OSError as exc:
         return None, f"ignored unreadable price cache {path}: {exc}"
     try:
-        entry = CachedRegion.model_validate_json(text)
-    except ValidationError as exc:
-        return None, f"ignored corrupt price cache {path} ({exc.error_count()} errors); it will be replaced"
+        entry = CachedRegion.model_validate_json(raw)
+    except (ValidationError, ValueError) as exc:  # ValueError: UnicodeDecodeError and kin, belt and braces
+        count = exc.error_count() if isinstance(exc, ValidationError) else 1
+        return None, f"ignored corrupt price cache {path} ({count} errors); it will be replaced"
     if entry.format != CACHE_FORMAT or entry.region != region:
         return None, f"ignored price cache {path}: wrong format or region; it will be replaced"
     return entry, None

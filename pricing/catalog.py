@@ -1,8 +1,9 @@
 """load_priced_catalog: chooses live, cached or snapshot prices per region and says which it used.
 
-auto     : fresh cache -> live (writes the cache) -> on failure, a stale cache -> the bundled snapshot,
-           each fallback with a warning; regions fall back independently.
-live     : live only (the cache is written); any failing region raises PricingError.
+auto     : fresh cache -> live (writes the cache) -> on failure, the newer of a stale cache and the bundled
+           snapshot, each fallback with a warning; regions fall back independently.
+live     : live only (the cache is written); any failing region raises PricingError naming the failed
+           regions and the ones that succeeded (those are cached, so a rerun with auto uses them).
 snapshot : the bundled dated snapshot; no AWS call, no cache.
 """
 
@@ -23,6 +24,7 @@ from pricing.aws import (
     REGION_DEADLINE_S,
     Deadline,
     NoCredentialsFound,
+    check_placement_request,
     fetch_region_offers,
     fetch_spot_placement_scores,
     pricing_api_region,
@@ -34,7 +36,10 @@ from pricing.errors import PricingError
 from pricing.models import Offer, PricedCatalog, PricingMode, SpotPlacementScore
 from pricing.snapshot import SNAPSHOT_ON_DEMAND_AS_OF, snapshot_instance, snapshot_prices, snapshot_regions
 
-MAX_REGION_WORKERS = 8
+# Every region gets its own worker, so all regions start together and their deadlines (all created before
+# any worker starts) end together with the outer wait: none is cut short by queueing behind others.
+# Concurrent GetProducts calls across regions are bounded separately (aws.PRICING_CONCURRENCY).
+MAX_REGION_WORKERS = None  # None = one worker per region
 LIVE_ERRORS = (BotoCoreError, ClientError, PricingError)
 # Extra wait, past the regions' own deadline, for a request already in flight to come back.
 IN_FLIGHT_GRACE_S = 1.0
@@ -101,17 +106,23 @@ def _from_cache(entry: CachedRegion) -> tuple[Offer, ...]:
 
 def _fetch_live(
     regions: Sequence[str], factory: Any, now: datetime, include_local_zones: bool,
+    warnings: dict[str, list[str]],
 ) -> dict[str, tuple[Offer, ...] | Exception]:
-    """Fetch regions concurrently, each under its own deadline; a region maps to its offers or its error."""
+    """Fetch regions concurrently, each under its own deadline; a region maps to its offers or its error.
+
+    `warnings` collects, per region, the partial failures a region survived (a type left unpriced).
+    """
     try:
         pricing = factory("pricing", pricing_api_region(regions))
         ec2 = {r: factory("ec2", r) for r in regions}  # made here: boto3 sessions are not thread-safe
     except LIVE_ERRORS as exc:
         return dict.fromkeys(regions, exc)
+    deadlines = {r: Deadline(REGION_DEADLINE_S, monotonic, r) for r in regions}  # one shared start
     tasks = {r: (lambda r=r: fetch_region_offers(r, ec2[r], pricing, now, include_local_zones,
-                                                 Deadline(REGION_DEADLINE_S, monotonic, r)))
+                                                 deadlines[r], warnings=warnings.setdefault(r, [])))
              for r in regions}
-    results = run_bounded(tasks, MAX_REGION_WORKERS, REGION_DEADLINE_S + IN_FLIGHT_GRACE_S, "region fetch")
+    workers = len(regions) if MAX_REGION_WORKERS is None else MAX_REGION_WORKERS
+    results = run_bounded(tasks, workers, REGION_DEADLINE_S + IN_FLIGHT_GRACE_S, "region fetch")
     for result in results.values():
         if isinstance(result, Exception) and not isinstance(result, LIVE_ERRORS):
             raise result  # a bug, not an AWS failure: do not hide it behind a fallback
@@ -146,20 +157,46 @@ class _Loader:
             factory = resolve_clients(self.clients)  # credentials resolved once, before any client
         except NoCredentialsFound as exc:
             return dict.fromkeys(regions, exc)
-        results = _fetch_live(regions, factory, self.now, self.lz)
+        partial: dict[str, list[str]] = {}
+        results = _fetch_live(regions, factory, self.now, self.lz, partial)
         for region, result in results.items():
-            if not isinstance(result, Exception):
-                write_cache(self.cache_dir, CachedRegion(region=region, include_local_zones=self.lz,
-                                                         fetched_at=self.now, offers=result))
+            if isinstance(result, Exception):
+                continue
+            self.warnings.extend(partial.get(region, ()))
+            if partial.get(region):  # an incomplete fetch is not cached: the next run retries it
+                continue
+            self.store(CachedRegion(region=region, include_local_zones=self.lz, fetched_at=self.now,
+                                    offers=result))
         return results
 
+    def store(self, entry: CachedRegion) -> None:
+        """Write the cache; a cache that cannot be written costs a warning, never the live prices."""
+        try:
+            write_cache(self.cache_dir, entry)
+        except OSError as exc:  # PermissionError, NotADirectoryError, a full disk...
+            self.warnings.append(f"{entry.region}: live prices not cached ({_describe(exc)}); check "
+                                 f"that {self.cache_dir} is a writable directory, or set XDG_CACHE_HOME")
+
+    def age_s(self, entry: CachedRegion) -> float:
+        return (self.now - entry.fetched_at).total_seconds()
+
+    def fresh(self, entry: CachedRegion) -> bool:
+        """Fresh = fetched between max_age_s ago and now; a future fetched_at (clock skew, a hand-edited
+        file) is treated as stale, never as fresh forever."""
+        return 0 <= self.age_s(entry) <= self.max_age_s
+
     def fallback(self, region: str, stale: CachedRegion | None, reason: str) -> tuple[Offer, ...]:
+        in_snapshot = region in snapshot_regions()
+        if stale is not None and in_snapshot and stale.fetched_at <= SNAPSHOT_ON_DEMAND_AS_OF:
+            self.warnings.append(f"{region}: ignored the stale price cache fetched "
+                                 f"{stale.fetched_at:%Y-%m-%d} because the bundled snapshot is newer")
+            stale = None
         if stale is not None:
-            age = _age_text((self.now - stale.fetched_at).total_seconds())
+            age = _age_text(self.age_s(stale))
             self.warnings.append(f"{region}: live prices unavailable ({reason}); using cached prices "
                                  f"fetched {stale.fetched_at:%Y-%m-%d %H:%M} UTC ({age})")
             return _from_cache(stale)
-        if region not in snapshot_regions():
+        if not in_snapshot:
             self.warnings.append(f"{region}: no prices: live prices unavailable ({reason}) and the bundled "
                                  f"snapshot does not cover it; it has: {', '.join(snapshot_regions())}")
             return ()
@@ -171,7 +208,7 @@ class _Loader:
         stale: dict[str, CachedRegion] = {}
         for region in regions:
             entry = self.cached(region)
-            if entry is not None and (self.now - entry.fetched_at).total_seconds() <= self.max_age_s:
+            if entry is not None and self.fresh(entry):
                 out[region] = _from_cache(entry)
             elif entry is not None:
                 stale[region] = entry
@@ -195,8 +232,13 @@ class _Loader:
                                "configure them (aws configure, AWS_PROFILE) or use --pricing auto/snapshot")
         if failed:
             detail = "; ".join(f"{r}: {_describe(e)}" for r, e in failed.items())
-            raise PricingError(f"--pricing live failed for {', '.join(failed)} ({detail}); use --pricing "
-                               "auto to fall back to cached or snapshot prices, or --pricing snapshot")
+            done = [r for r in regions if r not in failed]
+            succeeded = (f"; {', '.join(done)} succeeded (their prices went to the cache, so --pricing auto "
+                         "reuses them)"
+                         if done else "; no region succeeded")
+            raise PricingError(f"--pricing live failed for {', '.join(failed)} ({detail}){succeeded}; use "
+                               "--pricing auto to fall back to cached or snapshot prices for the failed "
+                               "regions, or drop them, or use --pricing snapshot")
         return {r: v for r, v in results.items() if not isinstance(v, Exception)}
 
 
@@ -236,8 +278,10 @@ def spot_placement_scores(
     instance_types: Sequence[str], regions: Sequence[str], *, target_capacity: int = 1,
     clients: Any = None,
 ) -> tuple[SpotPlacementScore, ...]:
-    """Live EC2 GetSpotPlacementScores per AZ for these types in these regions (no snapshot exists)."""
+    """Live EC2 GetSpotPlacementScores per AZ for a fleet of `target_capacity` instances of any of these
+    types in these regions (no snapshot exists). Limits are checked before any client is made."""
     checked = _check_regions(regions, "live")
+    check_placement_request(instance_types, checked)
     try:
         ec2 = resolve_clients(clients)("ec2", checked[0])
         return fetch_spot_placement_scores(ec2, instance_types, checked, target_capacity)

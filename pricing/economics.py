@@ -13,7 +13,14 @@ in-flight work):
   spot + interruptions_per_hour x gap_hours x on-demand price.
 
 Interruptions per hour come from the Spot Advisor band (percent of instances interrupted per month,
-midpoint of the band) over 730 hours a month (AWS's monthly-hours convention: 24 x 365 / 12).
+midpoint of the band) over the hours an instance runs in that month: 730 by default (AWS's monthly-hours
+convention: 24 x 365 / 12), i.e. an always-on serving fleet. The Spot Advisor rate counts instances
+interrupted, whatever their lifetime, so for instances that live shorter than a month the per-hour rate
+is higher: 730 h gives a LOWER BOUND on the interruption cost; pass `instance_hours_per_month` (the
+mean hours one instance runs before it is replaced or stopped, capped at 730) to model shorter lives.
+
+Risk words follow the Spot Advisor bands (<5 %, 5-10 %, 10-15 %, 15-20 %, >20 %; the lower edge belongs
+to the upper band, so exactly 5.0 % is "5-10 %"): low = <5 %, medium = 5-15 %, high = 15 % and more.
 """
 
 from __future__ import annotations
@@ -57,15 +64,18 @@ def interruption_rate_per_month(band: int | None) -> float:
 
 def _effective(
     spot: float, on_demand: float | None, rate_pct: float, workload_type: str, instances: int,
-    recovery_minutes: float,
+    recovery_minutes: float, instance_hours_per_month: float = HOURS_PER_MONTH,
 ) -> float:
     """Expected USD per useful instance-hour on spot, given a monthly interruption rate in percent."""
     if spot <= 0 or instances < 1 or recovery_minutes < 0 or not 0 <= rate_pct <= 100:
         raise PricingError(f"need spot > 0, instances >= 1, recovery_minutes >= 0 and a 0..100 % rate; "
                            f"got spot={spot}, instances={instances}, recovery_minutes={recovery_minutes}, "
                            f"rate={rate_pct}")
+    if not 0 < instance_hours_per_month <= HOURS_PER_MONTH:
+        raise PricingError(f"instance_hours_per_month must be in (0, {HOURS_PER_MONTH:g}]; got "
+                           f"{instance_hours_per_month} (use {HOURS_PER_MONTH:g} for an always-on instance)")
     # A replica spanning `instances` nodes stalls when any one of them is interrupted.
-    per_hour = rate_pct / 100 / HOURS_PER_MONTH * instances
+    per_hour = rate_pct / 100 / instance_hours_per_month * instances
     if workload_type == "batch":
         lost_share = per_hour * recovery_minutes / 60
         if lost_share >= 1:
@@ -84,17 +94,20 @@ def effective_spot_usd_per_hour(
     *,
     instances: int = 1,
     recovery_minutes: float = 15.0,
+    instance_hours_per_month: float = HOURS_PER_MONTH,
 ) -> float:
     """Expected spot cost per useful instance-hour including interruptions (see the module docstring).
 
     `instances`: nodes that must all be up for one replica (multi-node TP/PP); one interruption
     stalls them all, so the replica's interruption rate is `instances` times the per-node rate.
+    `instance_hours_per_month`: hours one instance runs per month; the 730 default (always on) is
+    the lower bound of the interruption cost.
     """
     _check_band(interruption_band)
     _check_workload(workload_type)
     rate = interruption_rate_per_month(interruption_band)
     return _effective(spot_usd_per_hour, on_demand_usd_per_hour, rate, workload_type, instances,
-                      recovery_minutes)
+                      recovery_minutes, instance_hours_per_month)
 
 
 def mixed_capacity_split(
@@ -119,13 +132,28 @@ def mixed_capacity_split(
     return base, instance_count - base
 
 
+# Lower edges (percent per month) of Spot Advisor bands 1..4; a rate on an edge belongs to the upper band.
+BAND_LOWER_EDGES_PCT = (5.0, 10.0, 15.0, 20.0)
+RISK_OF_BAND: tuple[Literal["low", "medium", "high"], ...] = ("low", "medium", "medium", "high", "high")
+
+
+def band_of_rate(rate_pct: float) -> int:
+    """The Spot Advisor band (0..4) a monthly interruption rate falls in: 4.99 -> 0 (<5 %), 5.0 -> 1."""
+    return sum(rate_pct >= edge for edge in BAND_LOWER_EDGES_PCT)
+
+
 def _risk(rate_pct: float) -> Literal["low", "medium", "high"]:
-    if rate_pct < 5:
-        return "low"
-    return "medium" if rate_pct < 15 else "high"
+    return RISK_OF_BAND[band_of_rate(rate_pct)]
 
 
-def _recommend(workload_type: str, risk: str, savings: float) -> str:
+def _recommended_share(workload_type: str, risk: str, savings: float, rate_pct: float) -> float:
+    """On-demand share of what _recommend recommends (0 = all spot, 1 = all on demand)."""
+    if savings <= 0 or (workload_type == "realtime" and risk == "high"):
+        return 1.0
+    return 0.0 if workload_type == "batch" else REALTIME_BASE_SHARE[band_of_rate(rate_pct)]
+
+
+def _recommend(workload_type: str, risk: str, savings: float, share: float) -> str:
     if savings <= 0:
         return "on-demand: spot saves nothing once interruptions are priced in"
     if workload_type == "batch":
@@ -133,7 +161,8 @@ def _recommend(workload_type: str, risk: str, savings: float) -> str:
             "; checkpoint often, interruptions are frequent" if risk == "high" else "")
     if risk == "high":
         return "on-demand: interruptions too frequent for real-time serving"
-    return "on-demand base + spot burst: keep enough on-demand replicas to meet the latency target"
+    return (f"on-demand base + spot burst: {share:.1%} of capacity on demand (see recommended_daily), "
+            "enough on-demand replicas to meet the latency target")
 
 
 def compare_spot_ondemand(
@@ -144,6 +173,10 @@ def compare_spot_ondemand(
     workload_type: str = "batch",
 ) -> SpotComparison:
     """Daily cost of one instance on demand versus spot (the original notes' signature).
+
+    on_demand_daily / spot_daily / daily_savings_usd compare all on demand with all spot (the notes'
+    keys); recommended_* price what `recommendation` says, e.g. for realtime the on-demand base share of
+    mixed_capacity_split's rule (50 % at <5 %/month ... 100 % at >20 %) plus spot for the rest.
 
     `spot_discount_pct` is a fraction as in the notes (0.70 = spot costs 30 % of on-demand);
     `spot_interruption_rate_pct` is percent of instances interrupted per month. Prefer
@@ -159,10 +192,14 @@ def compare_spot_ondemand(
     spot_daily = effective * HOURS_PER_DAY
     savings = on_demand_daily - spot_daily
     risk = _risk(spot_interruption_rate_pct)
+    share = _recommended_share(workload_type, risk, savings, spot_interruption_rate_pct)
+    recommended_daily = share * on_demand_daily + (1 - share) * spot_daily
     return SpotComparison(
         gpu_name=gpu_name, workload_type=workload_type, on_demand_daily=round(on_demand_daily, 2),
         spot_daily=round(spot_daily, 2), daily_savings_usd=round(savings, 2), interruption_risk=risk,
-        recommendation=_recommend(workload_type, risk, savings),
+        recommendation=_recommend(workload_type, risk, savings, share),
+        recommended_on_demand_share=share, recommended_daily=round(recommended_daily, 2),
+        recommended_daily_savings_usd=round(on_demand_daily - recommended_daily, 2),
     )
 
 

@@ -106,6 +106,13 @@ class SpotComparison(Frozen):
     daily_savings_usd: float
     interruption_risk: Literal["low", "medium", "high"]
     recommendation: str
+    # The recommendation's own figures: for realtime "on-demand base + spot burst" the all-spot figures
+    # above are not what it recommends, so the mix is priced per instance-equivalent of the fleet.
+    recommended_on_demand_share: float = Field(ge=0, le=1, description="on-demand share of the "
+                                               "recommended capacity (0 = all spot, 1 = all on demand)")
+    recommended_daily: float = Field(description="USD per 24 h per instance-equivalent of the recommended "
+                                     "mix, interruption overhead of its spot part included")
+    recommended_daily_savings_usd: float = Field(description="on_demand_daily - recommended_daily")
 
     def __getitem__(self, key: str) -> object:
         """Dict-style access kept for the original notes' callers (`result["spot_daily"]`)."""

@@ -30,17 +30,20 @@ def _network_gbps(network: Payload) -> float:
     return float(numbers[0]) if numbers else 0.0
 
 
-def _accelerator(item: Payload) -> tuple[str, str, int, float | None, int] | None:
-    """(manufacturer, name, count, partition_size, memory_mib) from GpuInfo or NeuronInfo, else None."""
+def _accelerator(item: Payload) -> tuple[str, str, int, float | None, int, bool] | None:
+    """(manufacturer, name, count, partition_size, memory_mib, neuron) from GpuInfo or NeuronInfo, else
+    None; `neuron` says which field the device came from, so a Neuron device the spec table does not
+    list (inf1's "Inferentia") is still a Neuron device, never an NVIDIA GPU."""
     gpus = (item.get("GpuInfo") or {}).get("Gpus") or []
     if gpus:
         g = gpus[0]
         return (g.get("Manufacturer", ""), g.get("Name", ""), int(g.get("Count") or 0),
-                g.get("GpuPartitionSize"), int(g["MemoryInfo"]["SizeInMiB"]))
+                g.get("GpuPartitionSize"), int(g["MemoryInfo"]["SizeInMiB"]), False)
     devices = (item.get("NeuronInfo") or {}).get("NeuronDevices") or []
     if devices:
         d = devices[0]
-        return ("AWS", d.get("Name", ""), int(d.get("Count") or 0), None, int(d["MemoryInfo"]["SizeInMiB"]))
+        return ("AWS", d.get("Name", ""), int(d.get("Count") or 0), None, int(d["MemoryInfo"]["SizeInMiB"]),
+                True)
     return None
 
 
@@ -56,7 +59,7 @@ def parse_instance_type(item: Payload) -> InstanceType | None:
     accel = _accelerator(item)
     if accel is None or not _usable(item, accel[0]):
         return None
-    _, name, count, partition, memory_mib = accel
+    _, name, count, partition, memory_mib, neuron = accel
     instance_type = item["InstanceType"]
     quirk = quirk_for(instance_type)
     # Any partitioned GPU (GpuPartitionSize < 1, Count 0) is one fractional GPU, listed or not below.
@@ -77,7 +80,7 @@ def parse_instance_type(item: Payload) -> InstanceType | None:
         efa_max_interfaces=int((network.get("EfaInfo") or {}).get("MaximumEfaInterfaces") or 0),
         network_gbps=_network_gbps(network),
         local_nvme_gb=float((item.get("InstanceStorageInfo") or {}).get("TotalSizeInGB") or 0),
-        source="live: EC2 DescribeInstanceTypes",
+        source="live: EC2 DescribeInstanceTypes", neuron=neuron,
     )
 
 

@@ -105,10 +105,14 @@ def interconnect_of(instance_type: str, gpu_count: int, neuron: bool) -> tuple[s
 def make_instance_type(
     *, instance_type: str, gpu_name: str, gpu_count: int, gpu_fraction: float, gpu_memory_gib: float,
     vcpus: int, memory_gib: float, efa_max_interfaces: int, network_gbps: float, local_nvme_gb: float,
-    source: str,
+    source: str, neuron: bool | None = None,
 ) -> InstanceType:
-    """Merge one type's facts with the topology table and GPU spec table (shared by live and snapshot)."""
-    neuron = is_neuron(gpu_name)
+    """Merge one type's facts with the topology table and GPU spec table (shared by live and snapshot).
+
+    `neuron`: whether the device is an AWS Neuron device; live parsing knows it from the field the data
+    came from (NeuronInfo vs GpuInfo); None (the snapshot rows) looks the name up in the spec table.
+    """
+    neuron = is_neuron(gpu_name) if neuron is None else neuron
     interconnect, nvlink_gb_s, topo_source = interconnect_of(instance_type, gpu_count, neuron)
     spec = None if neuron else find_gpu_spec(gpu_name, gpu_memory_gib / gpu_fraction)
     return InstanceType(

@@ -145,8 +145,66 @@ def test_placement_scores_are_asked_for_the_listed_types(
         return (SpotPlacementScore(region="us-east-1", availability_zone_id="use1-az6", score=7),)
 
     monkeypatch.setattr(pricing, "spot_placement_scores", fake_scores)
-    code, out, err = run(["--region", "us-east-1", "--gpu", "L40S", "--pricing", "snapshot", "--json",
-                          "--placement-scores"], capsys)
+    monkeypatch.setattr(pricing, "load_priced_catalog", snapshot_catalog)
+    code, out, err = run(["--region", "us-east-1", "--gpu", "L40S", "--json", "--placement-scores"], capsys)
     listed = sorted(row["instance_type"] for row in json.loads(out))  # stdout stays one JSON document
     assert code == 0 and len(listed) == 8 and asked == [(listed, ["us-east-1"])]
-    assert "us-east-1 use1-az6: 7" in err
+    assert "us-east-1 use1-az6: 7" in err and "one score for the whole set, not per type" in err
+    assert "always low" not in err  # 8 types: no fewer-than-3 note
+
+
+def snapshot_catalog(regions: list[str], pricing_mode: str = "auto", **kwargs: object) -> object:
+    """load_priced_catalog as --pricing auto answers with no credentials, minus the credential chain."""
+    from pricing.catalog import load_priced_catalog
+
+    lz = bool(kwargs.get("include_local_zones"))
+    return load_priced_catalog(regions, "snapshot", include_local_zones=lz)
+
+
+def test_placement_scores_refuse_snapshot_pricing_before_any_call(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import pricing
+
+    monkeypatch.setattr(pricing, "spot_placement_scores", lambda *a: pytest.fail("no live call expected"))
+    with pytest.raises(PricingError, match="--placement-scores asks EC2 live and --pricing snapshot"):
+        run(["--region", "us-east-1", "--pricing", "snapshot", "--placement-scores"], capsys)
+    assert capsys.readouterr().out == ""
+
+
+def test_placement_score_failure_prints_nothing_to_stdout(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import pricing
+
+    def denied(types: list[str], regions: list[str]) -> tuple:
+        raise PricingError("spot placement scores unavailable (ClientError: UnauthorizedOperation)")
+
+    monkeypatch.setattr(pricing, "spot_placement_scores", denied)
+    monkeypatch.setattr(pricing, "load_priced_catalog", snapshot_catalog)
+    with pytest.raises(PricingError, match="UnauthorizedOperation"):
+        run(["--region", "us-east-1", "--gpu", "L40S", "--json", "--placement-scores"], capsys)
+    assert capsys.readouterr().out == ""  # no JSON document followed by exit 2
+
+
+def test_placement_scores_of_two_types_are_asked_with_a_note(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import pricing
+    from pricing.models import SpotPlacementScore
+
+    monkeypatch.setattr(pricing, "load_priced_catalog", snapshot_catalog)
+    monkeypatch.setattr(pricing, "spot_placement_scores", lambda types, regions: (
+        SpotPlacementScore(region="us-east-1", availability_zone_id="use1-az6", score=1),))
+    code, out, err = run(["--region", "us-east-1", "--gpu", "H100", "--placement-scores"], capsys)
+    assert code == 0 and "p5.48xlarge" in out
+    assert "fewer than 3 types as always low" in err and "us-east-1 use1-az6: 1" in err
+
+
+def test_placement_scores_refuse_more_than_ten_regions_before_any_client() -> None:
+    from pricing import spot_placement_scores
+
+    def no_client(service: str, region: str) -> object:
+        raise AssertionError("no client expected")
+
+    regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3",
+               "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1"]
+    with pytest.raises(PricingError, match="at most 10 regions per request"):
+        spot_placement_scores(["p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge"], regions, clients=no_client)

@@ -150,8 +150,8 @@ def test_placement_scores_need_three_types_and_send_the_recorded_request() -> No
                    InstanceTypes=["p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge"])
     stub.add_response("get_spot_placement_scores", load("get_spot_placement_scores_p5.json"), request)
     with stub:
-        with pytest.raises(PricingError, match="at least 3 instance types"):
-            fetch_spot_placement_scores(ec2, ["p5.48xlarge"], ["us-east-1"])
+        with pytest.raises(PricingError, match="at most 10 regions per request"):
+            fetch_spot_placement_scores(ec2, ["p5.48xlarge"], [f"r-{n}" for n in range(11)])
         scores = fetch_spot_placement_scores(ec2, ["p5en.48xlarge", "p5.48xlarge", "p5e.48xlarge"],
                                              ["us-east-1", "us-east-2", "us-west-2"])
     assert scores[0].score == 7 and scores[0].availability_zone_id == "use1-az6"
