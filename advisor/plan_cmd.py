@@ -86,9 +86,9 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
 def workload_from_args(args: argparse.Namespace) -> Workload:
     return Workload(
         model=args.model,
-        served_model=getattr(args, "served_model", None),
-        served_model_quantization=getattr(args, "served_model_quantization", None),
-        max_instances_per_replica=getattr(args, "max_instances_per_replica", None),
+        served_model=args.served_model,
+        served_model_quantization=args.served_model_quantization,
+        max_instances_per_replica=args.max_instances_per_replica,
         dtype=args.dtype,
         quantization=args.quantization,
         kv_cache_dtype=args.kv_cache_dtype,
@@ -104,7 +104,7 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
         max_usd_per_hour=args.max_usd_per_hour,
         headroom=args.headroom,
         vllm_version=args.vllm_version,
-        strict_dtype=getattr(args, "strict_dtype", False),
+        strict_dtype=args.strict_dtype,
     )
 
 

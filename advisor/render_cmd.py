@@ -67,7 +67,7 @@ def check_strings(args: argparse.Namespace) -> None:
 
     if args.hf_token_secret_id is not None:
         check_hf_token_secret_id(args.hf_token_secret_id)
-    if getattr(args, "served_model", None) is not None:
+    if args.served_model is not None:
         check_served_model(args.served_model)
     if args.image is not None:
         check_image(args.image)
