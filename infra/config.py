@@ -13,7 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from infra.volumes import EksAmiType
-from planner.models import Workload
+from planner.models import CapacityPreference, Workload, WorkloadType
+from pricing.models import PricingMode
+from sizing.models import Dtype, KvCacheDtype, Quantization
 from templates.common import check_image, check_served_model
 
 PROJECT = "llm-advisor"
@@ -29,17 +31,15 @@ class StackConfig(BaseModel):
     # target first: the regions / clusterName checks below read it (pydantic validates in field order).
     target: Literal["eks", "ec2"] = "eks"
     served_model: str | None = Field(default=None, alias="servedModel")
-    served_model_quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = Field(
-        default=None, alias="servedModelQuantization"
-    )
+    served_model_quantization: Quantization | None = Field(default=None, alias="servedModelQuantization")
     vllm_image: str | None = Field(default=None, alias="vllmImage")
-    dtype: Literal["bf16", "fp16"] = "bf16"
-    quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = None
-    kv_cache_dtype: Literal["auto", "fp8"] = Field(default="auto", alias="kvCacheDtype")
+    dtype: Dtype = "bf16"
+    quantization: Quantization | None = None
+    kv_cache_dtype: KvCacheDtype = Field(default="auto", alias="kvCacheDtype")
     max_model_len: int = Field(default=8192, ge=16, alias="maxModelLen")
     concurrency: int = Field(default=16, ge=1)
-    workload_type: Literal["realtime", "batch"] = Field(default="realtime", alias="workloadType")
-    capacity: Literal["auto", "on-demand", "spot", "mixed"] = "auto"
+    workload_type: WorkloadType = Field(default="realtime", alias="workloadType")
+    capacity: CapacityPreference = "auto"
     regions: tuple[str, ...] = Field(default=("us-east-1",), min_length=1, validate_default=True)
     cluster_name: str | None = Field(default=None, alias="clusterName", validate_default=True)
     subnet_ids: tuple[str, ...] = Field(default=(), alias="subnetIds", validate_default=True)
@@ -53,7 +53,7 @@ class StackConfig(BaseModel):
     excluded_families: tuple[str, ...] = Field(default=(), alias="excludedFamilies")
     strict_dtype: bool = Field(default=False, alias="strictDtype")
     headroom: float = Field(default=0.3, ge=0, le=4)
-    pricing: Literal["auto", "live", "snapshot"] = "auto"
+    pricing: PricingMode = "auto"
     vllm_version: str | None = Field(default=None, alias="vllmVersion")
     associate_public_ip: bool = Field(default=False, alias="associatePublicIp")
     # Churn control (planner.make_plan previous_instance_type / churn_threshold). A program cannot read

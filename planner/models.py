@@ -11,6 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pricing.models import PriceSource
+from sizing.models import Dtype, KvCacheDtype, Quantization
+
 WorkloadType = Literal["realtime", "batch"]
 CapacityPreference = Literal["auto", "on-demand", "spot", "mixed"]
 CapacityType = Literal["on-demand", "spot", "mixed"]
@@ -26,11 +29,11 @@ class Workload(Frozen):
     """What must be served. `max_model_len` is input + output tokens of one request."""
 
     model: str = Field(description="catalog id/alias or path to a Hugging Face config.json")
-    dtype: Literal["bf16", "fp16"] = "bf16"
-    quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = Field(
+    dtype: Dtype = "bf16"
+    quantization: Quantization | None = Field(
         default=None, description="None = as the checkpoint ships"
     )
-    kv_cache_dtype: Literal["auto", "fp8"] = "auto"
+    kv_cache_dtype: KvCacheDtype = "auto"
     max_model_len: int = Field(ge=16)
     concurrency: int = Field(ge=1, description="requests in flight at max_model_len")
     target_output_tokens_per_s: float | None = Field(default=None, gt=0)
@@ -59,7 +62,7 @@ class Workload(Frozen):
         description="cap on the instances one replica may span (1 for the EC2 target, which runs no Ray "
         "cluster across instances); None = the planner's own limit",
     )
-    served_model_quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] | None = Field(
+    served_model_quantization: Quantization | None = Field(
         default=None,
         description="the weights format of `served_model` when the catalog does not know that repo "
         "(none = a 16-bit checkpoint that vLLM quantizes at load time)",
@@ -110,7 +113,7 @@ class Alternative(Frozen):
     usd_per_million_output_tokens: float | None
     why_not: str
     instances_per_replica: int = Field(default=1, description="> 1: PP across instances over EFA")
-    dtype: Literal["bf16", "fp16"] | None = Field(default=None, description="what the layout would run")
+    dtype: Dtype | None = Field(default=None, description="what the layout would run")
     time_per_output_token_ms: float | None = None
     total_output_tokens_per_s: float | None = Field(default=None, description="all replicas")
 
@@ -124,13 +127,13 @@ class Plan(Frozen):
         description="Hugging Face repo vLLM loads, in the planned weights format; None when none is known "
         "(e.g. --quantization awq on a bf16 checkpoint without --served-model): render then refuses",
     )
-    checkpoint_quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"] = Field(
+    checkpoint_quantization: Quantization = Field(
         default="none",
         description="the served checkpoint's own weights format; differs from `quantization` only when vLLM "
         "quantizes at load time (fp8, bnb4), the one case the vLLM config names `quantization`",
     )
-    dtype: Literal["bf16", "fp16"]
-    quantization: Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"]
+    dtype: Dtype
+    quantization: Quantization
     instance_type: str
     instance_count: int = Field(description="all instances: replicas x instances_per_replica")
     instances_per_replica: int
@@ -160,12 +163,12 @@ class Plan(Frozen):
     max_model_len: int
     max_num_seqs: int
     max_num_batched_tokens: int
-    kv_cache_dtype: Literal["auto", "fp8"]
+    kv_cache_dtype: KvCacheDtype
     kv_cache_tokens: int = Field(description="per replica")
     block_size: int
     memory: MemoryBreakdown
     throughput: ThroughputEstimate
-    price_source: Literal["live", "cache", "snapshot"]
+    price_source: PriceSource
     prices_as_of: datetime
     vllm_version: str
     alternatives: tuple[Alternative, ...]
