@@ -8,8 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-from planner.models import Plan, Workload
+# planner pulls in pricing and boto3: imported inside the functions, so `--help` and `size` stay fast.
+if TYPE_CHECKING:
+    from planner.models import Plan, Workload
 
 BAR_WIDTH = 50
 QUANTIZATIONS = ("none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4")
@@ -84,6 +87,8 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
+    from planner.models import Workload
+
     return Workload(
         model=args.model,
         served_model=args.served_model,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from planner.models import Plan
+if TYPE_CHECKING:
+    from planner.models import Plan
 
 
 class OutputDirectoryError(ValueError):
