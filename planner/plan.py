@@ -72,7 +72,6 @@ def make_plan(
     if previous_instance_type:
         _check_previous(previous_instance_type, deployed_region, catalog)
     served = resolve_served(workload, arch)
-    sized_arch = arch
     if served is not None:  # sized in the served repo's own format (its listed facts when known)
         workload = workload.model_copy(update={"quantization": served.quantization})
         sized_arch = served.arch
@@ -323,7 +322,7 @@ def _build(
 # --- infeasible workloads: the binding constraint and the nearest options, each re-planned ---------------
 
 
-def _variants(workload: Workload, arch, kind: str | None) -> list[tuple[str, Workload]]:
+def _variants(workload: Workload, arch) -> list[tuple[str, Workload]]:
     w, fmt = workload, weight_format(workload, arch.quantization)
     out: list[tuple[str, Workload]] = []
     if w.allowed_families or w.excluded_families:
@@ -438,7 +437,7 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
         facts.append(largest)
     if not arch.supports_pp:
         facts.append(f"{arch.hf_id} does not support pipeline parallelism in vLLM: no PP across nodes")
-    options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch, kind)]
+    options = [_option(label, v, catalog, arch) for label, v in _variants(workload, arch)]
     if result.span_capped:  # the instances-per-replica cap binds: lifting it comes first
         cap = workload.max_instances_per_replica
         facts.append(
