@@ -55,8 +55,6 @@ EXTRA_NODE_PENALTY = 0.10
 FP16_FALLBACK_PENALTY = 0.05
 REALTIME_DEFAULT_MAX_TIME_PER_OUTPUT_TOKEN_MS = 100.0  # 10 tokens/s per request; see the module docstring
 FROM_WORKLOAD = object()  # search(..., latency_bound_ms=FROM_WORKLOAD): the bound latency_bound() gives
-# Binding-constraint kinds, from the furthest a candidate got to the earliest rejection.
-KINDS = ("budget", "latency", "throughput", "scale", "context", "weights", "precision", "price", "layout")
 
 
 @dataclass(frozen=True, slots=True)
