@@ -459,7 +459,7 @@ def kubectl_apply_hint(plan: Plan, options: RenderOptions) -> str:
     if plan.instances_per_replica > 1:
         steps.append("# needs the LeaderWorkerSet controller: https://lws.sigs.k8s.io/docs/installation/")
     if plan.needs_efa:
-        steps.append("# needs the EFA device plugin (vpc.amazonaws.com/efa): "
+        steps.append(f"# needs the EFA device plugin ({EFA_RESOURCE}): "
                      "https://github.com/aws/eks-charts/tree/master/stable/aws-efa-k8s-device-plugin")
         steps.append(f"# {efa_image_note(plan, options)}")
     fill = hf_token_fill_command(plan, options)
