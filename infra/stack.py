@@ -52,8 +52,8 @@ def _check_before_resources(plan: Plan, cfg: StackConfig, shape: NodeShape) -> l
     Returns the subnets the GPU nodes launch in."""
     require_served_model(plan)
     efa_interfaces(plan)
-    render_kubernetes(plan, _options(plan, cfg, None, shape), render_vllm_config(plan))  # requests, image
-    render_vllm_config(plan)  # quantization the checkpoint allows
+    # the vLLM config (quantization the checkpoint allows), then the pods' requests and image
+    render_kubernetes(plan, _options(plan, cfg, None, shape), render_vllm_config(plan))
     if cfg.target == "ec2":
         check_ec2_plan(plan)
         return list(cfg.subnet_ids)
@@ -71,6 +71,7 @@ def deploy(
     shape = node or node_shape(plan)
     subnets = _check_before_resources(plan, cfg, shape)
     name = object_name(plan)
+    vllm_config = render_vllm_config(plan)
     # Everything lands in the plan's region, whatever the ambient aws:region says.
     provider = aws.Provider(f"aws-{plan.region}", region=plan.region)
     in_region = pulumi.ResourceOptions(providers=[provider])
@@ -84,7 +85,7 @@ def deploy(
         "price_source": plan.price_source,
         "prices_as_of": plan.prices_as_of.isoformat(),
         "usd_per_hour": plan.usd_per_hour,
-        "vllm_config": render_vllm_config(plan),
+        "vllm_config": vllm_config,
         "kubectl_apply_hint": options.apply(lambda o: _apply_hint(plan, o)) if cfg.target == "eks"
         else "target ec2: no Kubernetes; each instance runs vLLM under systemd (vllm@N.service)",
     }
@@ -92,9 +93,7 @@ def deploy(
         outputs["hf_token_secret_arn"] = secret.arn
     if cfg.target == "eks":
         # The manifests as outputs too: `pulumi stack output kubernetes_yaml > kubernetes.yaml`.
-        outputs["kubernetes_yaml"] = options.apply(
-            lambda o: render_kubernetes(plan, o, render_vllm_config(plan))
-        )
+        outputs["kubernetes_yaml"] = options.apply(lambda o: render_kubernetes(plan, o, vllm_config))
         # Only the ${HF_TOKEN} placeholder: filled from Secrets Manager (or typed) at apply time.
         outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_hf_token_secret(plan, o))
         groups = GpuNodeGroups(
@@ -104,7 +103,7 @@ def deploy(
         outputs["node_group_names"] = groups.node_group_names
     else:
         user_data = secret_arn.apply(
-            lambda arn: render_cloud_init(plan, _options(plan, cfg, arn, shape), render_vllm_config(plan))
+            lambda arn: render_cloud_init(plan, _options(plan, cfg, arn, shape), vllm_config)
         )
         asg = GpuAutoScalingGroup(
             name, plan, subnet_ids=subnets, user_data=user_data,
