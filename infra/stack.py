@@ -21,8 +21,8 @@ from templates.models import RenderOptions
 from templates.render import (
     default_options,
     efa_interfaces,
+    kubectl_apply_hint,
     object_name,
-    render_bundle,
     render_cloud_init,
     render_hf_token_secret,
     render_kubernetes,
@@ -44,7 +44,7 @@ def _apply_hint(plan: Plan, options: RenderOptions) -> str:
         "pulumi stack output kubernetes_yaml > kubernetes.yaml",
         "pulumi stack output hf_token_secret_yaml > hf-token-secret.yaml",
     ]
-    return "\n".join([*fetch, render_bundle(plan, options).kubectl_apply_hint])
+    return "\n".join([*fetch, kubectl_apply_hint(plan, options)])
 
 
 def _check_before_resources(plan: Plan, cfg: StackConfig, shape: NodeShape) -> list[str]:
