@@ -8,12 +8,11 @@ is set explicitly here.
 from __future__ import annotations
 
 import base64
-import json
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.eks import encrypted_gp3, metadata_options
+from infra.eks import ec2_assume_role_policy, encrypted_gp3, metadata_options
 from infra.volumes import ROOT_DEVICE, ec2_root_volume_gib
 from planner.models import Plan
 from templates.common import VLLM_PORT, RenderError, replicas_per_instance
@@ -45,17 +44,6 @@ def instances_distribution(plan: Plan) -> aws.autoscaling.GroupMixedInstancesPol
         on_demand_allocation_strategy="prioritized",
         # AWS's recommended spot strategy: lowest price among the pools least likely to be interrupted.
         spot_allocation_strategy="price-capacity-optimized",
-    )
-
-
-def _assume_role_policy() -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
     )
 
 
@@ -134,7 +122,7 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         self.register_outputs({"asg_name": self.asg_name})
 
     def _instance_profile(self, name: str, read_policy: pulumi.Input[str] | None) -> aws.iam.InstanceProfile:
-        role = aws.iam.Role(f"{name}-role", assume_role_policy=_assume_role_policy(), opts=self._child)
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=ec2_assume_role_policy(), opts=self._child)
         aws.iam.RolePolicyAttachment(
             f"{name}-ssm", role=role.name, policy_arn=SSM_CORE_POLICY, opts=self._child
         )

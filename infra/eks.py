@@ -25,6 +25,18 @@ NODE_POLICIES = (
 )
 
 
+def ec2_assume_role_policy() -> str:
+    """Trust policy of an instance role: EC2 may assume it (EKS nodes and the EC2 target's instances)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
 def metadata_options() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
     """IMDSv2 only; hop limit 2 so containers (one network hop away) still reach IMDS."""
     return aws.ec2.LaunchTemplateMetadataOptionsArgs(
@@ -146,15 +158,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
     def _node_role(self, name: str) -> pulumi.Output[str]:
         role = aws.iam.Role(
             f"{name}-node-role",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                         "Action": "sts:AssumeRole"}
-                    ],
-                }
-            ),
+            assume_role_policy=ec2_assume_role_policy(),
             opts=self._child,
         )
         for i, policy_arn in enumerate(NODE_POLICIES):
