@@ -76,17 +76,12 @@ def is_config_path(arch) -> bool:
     return arch.source.startswith("local config.json")
 
 
-def known_variant(arch, quantization: str) -> str | None:
-    """The catalog's pre-quantized checkpoint of this architecture in `quantization`, when sizing has one."""
-    return quantized_checkpoint(arch, quantization)
-
-
 def variant_arch(arch, quantization: str):
     """The listed pre-quantized repo's own facts when `arch` in `quantization` is served from it (None when
     the model's own checkpoint serves, or no listed repo is known): the plan is sized on them."""
     if not _needs_other_repo(arch.quantization, quantization) or is_config_path(arch):
         return None
-    variant = known_variant(arch, quantization)
+    variant = quantized_checkpoint(arch, quantization)
     if variant is None:
         return None
     try:
@@ -121,7 +116,7 @@ def served_checkpoint(arch, quantization: str) -> ServedCheckpoint:
         )
     if not other:
         return ServedCheckpoint(arch.hf_id, own_format)
-    variant = known_variant(arch, quantization)
+    variant = quantized_checkpoint(arch, quantization)
     if variant is not None:
         return ServedCheckpoint(variant, quantization)
     return ServedCheckpoint(
@@ -137,7 +132,7 @@ def option_note(arch, quantization: str) -> str:
     if not _needs_other_repo(arch.quantization, quantization):
         return ""
     label = FORMAT_LABELS.get(quantization, quantization)
-    variant = None if is_config_path(arch) else known_variant(arch, quantization)
+    variant = None if is_config_path(arch) else quantized_checkpoint(arch, quantization)
     if variant is not None:
         return f"; needs an {label} checkpoint: {variant}"
     return f"; needs --served-model <an {label} checkpoint of this architecture>, none is known"
@@ -224,7 +219,7 @@ def _check_compatible(repo: str, fmt: str, quantization: str, arch) -> None:
     if fmt == quantization or (fmt == "none" and quantization in LOAD_TIME_FORMATS):
         return
     works = "none, fp8 or bnb4 (vLLM quantizes a 16-bit repo at load time)" if fmt == "none" else fmt
-    other = None if is_config_path(arch) else known_variant(arch, quantization)
+    other = None if is_config_path(arch) else quantized_checkpoint(arch, quantization)
     serve = other or f"{_label(quantization)} checkpoint of {arch.hf_id}"
     raise PlanningError(
         f"--served-model {repo} is {_label(fmt)} checkpoint and --quantization {quantization} contradicts "
