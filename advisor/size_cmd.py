@@ -116,7 +116,7 @@ def _serving(model: str, quantization: str) -> dict[str, Any]:
 
     arch = load_model(model)
     out: dict[str, Any] = {"served_model": arch.hf_id, "vllm_quantization": None, "serving_note": None}
-    if arch.source.startswith("local config.json"):
+    if arch.is_local_config:
         out.update(
             served_model=None,
             serving_note="a config.json path: vLLM needs the Hugging Face repo it came from",

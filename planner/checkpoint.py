@@ -71,15 +71,10 @@ class ServedRepo:
     checkpoint: ServedCheckpoint
 
 
-def is_config_path(arch) -> bool:
-    """The model was given as a local config.json (sizing.hf_config.arch_from_file: hf_id = the path)."""
-    return arch.source.startswith("local config.json")
-
-
 def variant_arch(arch, quantization: str):
     """The listed pre-quantized repo's own facts when `arch` in `quantization` is served from it (None when
     the model's own checkpoint serves, or no listed repo is known): the plan is sized on them."""
-    if not _needs_other_repo(arch.quantization, quantization) or is_config_path(arch):
+    if not _needs_other_repo(arch.quantization, quantization) or arch.is_local_config:
         return None
     variant = quantized_checkpoint(arch, quantization)
     if variant is None:
@@ -104,7 +99,7 @@ def served_checkpoint(arch, quantization: str) -> ServedCheckpoint:
     other = _needs_other_repo(native, quantization)
     own_format = quantization if other or native == quantization else "none"
     label = FORMAT_LABELS.get(quantization, quantization)
-    if is_config_path(arch):
+    if arch.is_local_config:
         what = (
             f"an {label} checkpoint of this architecture" if other else "the Hugging Face repo of this config"
         )
@@ -132,7 +127,7 @@ def option_note(arch, quantization: str) -> str:
     if not _needs_other_repo(arch.quantization, quantization):
         return ""
     label = FORMAT_LABELS.get(quantization, quantization)
-    variant = None if is_config_path(arch) else quantized_checkpoint(arch, quantization)
+    variant = None if arch.is_local_config else quantized_checkpoint(arch, quantization)
     if variant is not None:
         return f"; needs an {label} checkpoint: {variant}"
     return f"; needs --served-model <an {label} checkpoint of this architecture>, none is known"
@@ -199,7 +194,7 @@ def _unlisted_format(workload, arch) -> str:
     """An unlisted repo's format: stated, else the only one the plan allows, else PlanningError."""
     if workload.served_model_quantization is not None:
         return workload.served_model_quantization
-    if workload.quantization is None and is_config_path(arch):
+    if workload.quantization is None and arch.is_local_config:
         return arch.quantization  # the config.json given as --model is that repo's own
     planned = workload.quantization or arch.quantization
     if planned in PREQUANTIZED_ONLY or planned == "none":
@@ -219,7 +214,7 @@ def _check_compatible(repo: str, fmt: str, quantization: str, arch) -> None:
     if fmt == quantization or (fmt == "none" and quantization in LOAD_TIME_FORMATS):
         return
     works = "none, fp8 or bnb4 (vLLM quantizes a 16-bit repo at load time)" if fmt == "none" else fmt
-    other = None if is_config_path(arch) else quantized_checkpoint(arch, quantization)
+    other = None if arch.is_local_config else quantized_checkpoint(arch, quantization)
     serve = other or f"{_label(quantization)} checkpoint of {arch.hf_id}"
     raise PlanningError(
         f"--served-model {repo} is {_label(fmt)} checkpoint and --quantization {quantization} contradicts "

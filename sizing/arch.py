@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sizing.models import Quantization
 
+# ModelArch.source of an architecture read from a local config.json (hf_config.arch_from_file).
+LOCAL_CONFIG_SOURCE = "local config.json"
+
 AttentionKind = Literal["full", "sliding", "chunked", "mla"]
 QuantScope = Literal["all_linear", "mlp_only", "experts_only"]
 
@@ -110,6 +113,11 @@ class ModelArch(_Frozen):
     def __hash__(self) -> int:
         # Cheap and stable: a catalog id or config path plus the facts an override can change.
         return hash((self.hf_id, self.source, self.quantization, self.quant_scope, self.num_hidden_layers))
+
+    @property
+    def is_local_config(self) -> bool:
+        """Read from a local config.json: hf_id is the file's path, not a repo vLLM can load."""
+        return self.source.startswith(LOCAL_CONFIG_SOURCE)
 
     @property
     def is_moe(self) -> bool:

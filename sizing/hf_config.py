@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sizing.arch import AttentionSpec, LayerSpec, ModelArch
+from sizing.arch import LOCAL_CONFIG_SOURCE, AttentionSpec, LayerSpec, ModelArch
 from sizing.errors import SizingError
 
 Config = Mapping[str, Any]
@@ -493,4 +493,4 @@ def arch_from_file(path: Path) -> ModelArch:
         raise SizingError(f"cannot read config.json {path}: {exc.strerror}") from exc
     except json.JSONDecodeError as exc:
         raise SizingError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
-    return arch_from_config(cfg, hf_id=str(path), source=f"local config.json {path}")
+    return arch_from_config(cfg, hf_id=str(path), source=f"{LOCAL_CONFIG_SOURCE} {path}")
