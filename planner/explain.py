@@ -12,8 +12,8 @@ from planner.search import (
     SearchResult,
     latency_bound,
 )
+from pricing.snapshot import INTERRUPTION_LABELS
 
-BAND_LABELS = ("<5%", "5-10%", "10-15%", "15-20%", ">20%")
 # Reading speed: ~250 words/min x ~1.3 tokens per word = ~5.5 tokens/s, so slower than ~180 ms per
 # output token a streamed answer lags its reader: a warning when a relaxed realtime bound allows it.
 READING_SPEED_MS_PER_TOKEN = 180.0
@@ -44,7 +44,7 @@ def _capacity_text(c: Candidate, workload: Workload) -> str:
     price, cost = c.offer.price, c.cost
     band = price.interruption_band
     risk = (
-        f"interruption {BAND_LABELS[band]}/month"
+        f"interruption {INTERRUPTION_LABELS[band]}/month"
         if band is not None and 0 <= band < 5
         else "interruption unknown"
     )
