@@ -323,10 +323,6 @@ def _check_method_support(arch: ModelArch, gpu: GpuProfile) -> None:
         )
 
 
-def resolve(inp: SizingInput) -> Resolved:
-    return _resolve(inp)
-
-
 def stage_facts(inp: SizingInput) -> tuple[Resolved, tuple[StageFacts, ...]]:
     r = _resolve(inp)
     return r, _stages(r, inp.tensor_parallel_size, inp.pipeline_parallel_size)
