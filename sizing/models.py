@@ -26,7 +26,8 @@ class SizingInput(Frozen):
 
     `quantization=None` means "as the checkpoint ships" (e.g. gpt-oss is MXFP4, Qwen3-32B-FP8 is fp8).
     `max_num_batched_tokens` / `max_num_seqs` / `gpu_memory_utilization` / `block_size` = None means
-    "vLLM's default for this GPU and release" (resolved by the sizing engine, see sizing/vllm_defaults).
+    "vLLM's default for this GPU and release" (resolved by the sizing engine, see vllm_defaults in
+    sizing/vllm_versions.py).
     """
 
     model: str = Field(description="catalog id/alias or path to a Hugging Face config.json")
