@@ -11,10 +11,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pricing.models import PriceSource
+from pricing.models import PriceSource, WorkloadType
 from sizing.models import Dtype, KvCacheDtype, Quantization
 
-WorkloadType = Literal["realtime", "batch"]
 CapacityPreference = Literal["auto", "on-demand", "spot", "mixed"]
 CapacityType = Literal["on-demand", "spot", "mixed"]
 

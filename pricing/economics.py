@@ -29,9 +29,8 @@ import math
 from typing import Literal
 
 from pricing.errors import PricingError
-from pricing.models import InstancePrice, SpotComparison
+from pricing.models import InstancePrice, SpotComparison, WorkloadType
 
-WorkloadType = Literal["realtime", "batch"]
 HOURS_PER_MONTH = 730.0
 HOURS_PER_DAY = 24.0
 SPOT_NOTICE_MINUTES = 2.0  # EC2 User Guide, "Spot Instance interruption notices"

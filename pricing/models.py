@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 PriceSource = Literal["live", "cache", "snapshot"]
 PricingMode = Literal["auto", "live", "snapshot"]
+WorkloadType = Literal["realtime", "batch"]
 
 
 class Frozen(BaseModel):
@@ -100,7 +101,7 @@ class SpotComparison(Frozen):
     """Daily spot versus on-demand cost of one instance (pricing/economics.py compare_spot_ondemand)."""
 
     gpu_name: str
-    workload_type: Literal["realtime", "batch"]
+    workload_type: WorkloadType
     on_demand_daily: float = Field(description="USD per 24 h on demand")
     spot_daily: float = Field(description="USD per 24 h on spot, interruption overhead included")
     daily_savings_usd: float
