@@ -34,6 +34,8 @@ from pricing.models import InstancePrice, SpotComparison, WorkloadType
 HOURS_PER_MONTH = 730.0
 HOURS_PER_DAY = 24.0
 SPOT_NOTICE_MINUTES = 2.0  # EC2 User Guide, "Spot Instance interruption notices"
+# Paid minutes without output per interruption (replacement launch + weight load + re-done work), by default.
+RECOVERY_MINUTES = 15.0
 # Midpoints of the Spot Advisor bands <5 %, 5-10 %, 10-15 %, 15-20 %, >20 % (percent per month). The
 # last band is open-ended: 25 % is the midpoint of 20-30 %, an assumption, not an AWS figure.
 BAND_MIDPOINT_PCT = (2.5, 7.5, 12.5, 17.5, 25.0)
@@ -92,7 +94,7 @@ def effective_spot_usd_per_hour(
     workload_type: WorkloadType,
     *,
     instances: int = 1,
-    recovery_minutes: float = 15.0,
+    recovery_minutes: float = RECOVERY_MINUTES,
     instance_hours_per_month: float = HOURS_PER_MONTH,
 ) -> float:
     """Expected spot cost per useful instance-hour including interruptions (see the module docstring).
@@ -186,7 +188,8 @@ def compare_spot_ondemand(
         raise PricingError(f"need on_demand_hourly > 0 and 0 <= spot_discount_pct < 1 (a fraction: 0.70 "
                            f"= 70 % off); got {on_demand_hourly}, {spot_discount_pct}")
     spot = on_demand_hourly * (1 - spot_discount_pct)
-    effective = _effective(spot, on_demand_hourly, spot_interruption_rate_pct, workload_type, 1, 15.0)
+    effective = _effective(spot, on_demand_hourly, spot_interruption_rate_pct, workload_type, 1,
+                           RECOVERY_MINUTES)
     on_demand_daily = on_demand_hourly * HOURS_PER_DAY
     spot_daily = effective * HOURS_PER_DAY
     savings = on_demand_daily - spot_daily
