@@ -35,9 +35,14 @@ def _round_up(gib: float) -> int:
     return int(math.ceil(gib / _ROUND_TO_GIB) * _ROUND_TO_GIB)
 
 
+def _data_gib(plan: Plan) -> float:
+    """The vLLM image and the checkpoint being downloaded into the HF cache."""
+    return VLLM_IMAGE_ALLOWANCE_GIB + checkpoint_gib(plan) * _DOWNLOAD_SLACK
+
+
 def eks_volume(plan: Plan, ami_type: EksAmiType) -> tuple[str, int]:
     """(device name, size GiB) of the volume that holds images and the HF cache on an EKS node."""
-    data_gib = VLLM_IMAGE_ALLOWANCE_GIB + checkpoint_gib(plan) * _DOWNLOAD_SLACK
+    data_gib = _data_gib(plan)
     if ami_type == "BOTTLEROCKET_x86_64_NVIDIA":
         return BOTTLEROCKET_DATA_DEVICE, _round_up(data_gib)
     return ROOT_DEVICE, _round_up(EKS_OS_ALLOWANCE_GIB + data_gib)
@@ -45,8 +50,7 @@ def eks_volume(plan: Plan, ami_type: EksAmiType) -> tuple[str, int]:
 
 def ec2_root_volume_gib(plan: Plan) -> int:
     """Root volume of a DLAMI instance: the AMI's snapshot plus the image and the checkpoint."""
-    data_gib = VLLM_IMAGE_ALLOWANCE_GIB + checkpoint_gib(plan) * _DOWNLOAD_SLACK
-    return _round_up(DLAMI_ROOT_SNAPSHOT_GIB + data_gib)
+    return _round_up(DLAMI_ROOT_SNAPSHOT_GIB + _data_gib(plan))
 
 
 def hf_cache_host_path(ami_type: EksAmiType) -> str:
