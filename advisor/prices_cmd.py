@@ -220,13 +220,14 @@ def run(args: argparse.Namespace) -> int:
     if args.placement_scores and args.pricing == "snapshot":
         raise PricingError("--placement-scores asks EC2 live and --pricing snapshot makes no AWS call; use "
                            "--pricing auto or live with --placement-scores, or drop --placement-scores")
-    catalog = load_priced_catalog(_regions(args), args.pricing, include_local_zones=args.include_local_zones)
+    regions = _regions(args)
+    catalog = load_priced_catalog(regions, args.pricing, include_local_zones=args.include_local_zones)
     for warning in catalog.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     offers = select_offers(catalog.offers, args.gpu, args.instance_type)
     # Scores are fetched (and every limit checked) before anything goes to stdout: a failure exits 2
     # with nothing printed, never after a complete table or JSON document.
-    scores = placement_scores(offers, _regions(args)) if args.placement_scores else None
+    scores = placement_scores(offers, regions) if args.placement_scores else None
     if args.json:
         print(json.dumps([offer_json(o) for o in offers], indent=2))
     else:
