@@ -74,8 +74,9 @@ def _check_regions(regions: Sequence[str], pricing: PricingMode) -> tuple[str, .
         known = known | _known_aws_regions()
         unknown = [r for r in unknown if r not in known]
     if unknown:
-        hints = "; ".join(f"{r}: did you mean {' or '.join(nearest(r, sorted(known)))}?"
-                          for r in unknown if nearest(r, sorted(known)))
+        options = sorted(known)
+        hints = "; ".join(f"{r}: did you mean {' or '.join(near)}?"
+                          for r in unknown if (near := nearest(r, options)))
         raise PricingError(f"unknown region(s) {', '.join(unknown)} for --pricing {pricing}"
                            f"{'; ' + hints if hints else ''}; the bundled snapshot has: "
                            f"{', '.join(snapshot_regions())}")
