@@ -209,12 +209,12 @@ def _spot_types(catalog: PricedCatalog, chosen: Candidate) -> tuple[str, ...]:
     price_cap = (spot_price_usd_per_hour(chosen.offer.price) or 0.0) * (
         1 + SPOT_DIVERSIFICATION_PRICE_TOLERANCE
     )
+    in_region = ((spot_price_usd_per_hour(o.price), o) for o in catalog.offers if o.price.region == region)
     same = sorted(
-        (spot_price_usd_per_hour(o.price), o.instance.instance_type)
-        for o in catalog.offers
-        if o.price.region == region
-        and spot_price_usd_per_hour(o.price) is not None
-        and spot_price_usd_per_hour(o.price) <= price_cap
+        (spot, o.instance.instance_type)
+        for spot, o in in_region
+        if spot is not None
+        and spot <= price_cap
         and _no_riskier(o.price.interruption_band, band)
         and o.instance.memory_gib >= inst.memory_gib
         and o.instance.instance_type != inst.instance_type
