@@ -32,13 +32,9 @@ from pricing.aws import (
     on_demand_filters,
     pricing_api_region,
 )
+from tests.test_pricing_parse import FIXTURES, load
 
-FIXTURES = Path(__file__).parent / "fixtures" / "aws"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-def load(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
 
 
 def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
