@@ -21,11 +21,6 @@ against this list, and every emitted choice against VLLM_OPTION_CHOICES (tests/t
 from __future__ import annotations
 
 VLLM_OPTIONS_VERSION = "v0.11-line commit 99d7eb5d (arg_utils.py); plan target 0.33 not verifiable here"
-VLLM_OPTIONS_SOURCE = (
-    "vllm-project/vllm@99d7eb5d vllm/engine/arg_utils.py EngineArgs.add_cli_args; "
-    "@00522333 vllm/entrypoints/openai/cli_args.py FrontendArgs; "
-    "@00da11e3 vllm/utils/argparse_utils.py load_config_file; docs v0.30.0 configuration/serve_args.md"
-)
 
 # Long option names without the leading `--`.
 VLLM_SERVE_OPTIONS: frozenset[str] = frozenset(
