@@ -197,12 +197,13 @@ def resolve_clients(clients: Any = None) -> ClientFactory:
 
 def pricing_api_region(regions: Sequence[str]) -> str:
     """The Pricing API endpoint nearest to the first priced region."""
+    us, eu, ap = PRICING_API_REGIONS
     first = regions[0] if regions else ""
     if first.startswith(("eu-", "me-", "af-", "il-")):
-        return "eu-central-1"
+        return eu
     if first.startswith("ap-"):
-        return "ap-south-1"
-    return "us-east-1"
+        return ap
+    return us
 
 
 def _items(pages: Iterable[dict[str, Any]], key: str, deadline: Deadline | None, step: str,
