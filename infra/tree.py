@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.preview import MockRun, RecordedResource, is_secret_value
+from infra.preview import SECRET_PLACEHOLDER, MockRun, RecordedResource, is_secret_value
 
 # Input properties worth showing per resource type (Pulumi wire names, camelCase).
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -30,9 +30,9 @@ _HIDDEN_OUTPUTS = {"plan", "vllm_config", "kubernetes_yaml", "hf_token_secret_ya
 
 
 def mask(value: Any) -> Any:
-    """Replace every secret (and everything under it) with [secret]."""
+    """Replace every secret (and everything under it) with SECRET_PLACEHOLDER ([secret])."""
     if is_secret_value(value):
-        return "[secret]"
+        return SECRET_PLACEHOLDER
     if isinstance(value, dict):
         return {k: mask(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -84,7 +84,7 @@ def format_run(run: MockRun, show_config: bool = False) -> str:
     for key in sorted(run.outputs):
         if key in _HIDDEN_OUTPUTS and not (show_config and key == "vllm_config"):
             continue
-        value = "[secret]" if key in run.secret_outputs else run.outputs[key]
+        value = SECRET_PLACEHOLDER if key in run.secret_outputs else run.outputs[key]
         text = value if isinstance(value, str) else json.dumps(value)
         lines.append(f"    {key}: " + text.replace("\n", "\n        "))
     if show_config:
