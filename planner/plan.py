@@ -33,8 +33,7 @@ from planner.search import (
 )
 from planner.sizer import weight_format
 from pricing.models import PricedCatalog
-from sizing import CALIBRATED_VLLM_VERSIONS, SizingError, is_calibrated, load_model
-from sizing.vllm_versions import parse_full_version
+from sizing import CALIBRATED_VLLM_VERSIONS, SizingError, check_vllm_version, is_calibrated, load_model
 
 ALTERNATIVES = 5
 # Spot diversification: EKS managed node groups and ASGs pick among the listed types by their own
@@ -94,7 +93,7 @@ def _check_vllm_version(workload: Workload) -> None:
     if workload.vllm_version is None:
         return
     try:
-        parse_full_version(workload.vllm_version)
+        check_vllm_version(workload.vllm_version)
     except SizingError as exc:
         raise PlanningError(f"--vllm-version: {exc}") from exc
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from planner.models import Workload
 from pricing.models import GpuSpec
 from sizing import (
+    MIN_COMPUTE_CAPABILITY,
     SizingError,
     VllmDefaults,
     check_layout,
@@ -51,8 +52,6 @@ MIN_BYTES_PER_PARAM = {
     "mxfp4": 0.5,
 }
 FP8_FAST_CC = 8.9
-FP8_MARLIN_MIN_CC = 7.5
-MXFP4_MIN_CC = 8.0
 BF16_MIN_CC = 8.0
 # vLLM's default CUDA graph capture sizes: "1, 2, 4, then multiples of 8 up to 256 and then multiples of 16"
 # (vllm/config/vllm.py, VllmConfig set_cudagraph_sizes docstring). A decode batch between two capture sizes
@@ -113,10 +112,10 @@ def precision_for(workload: Workload, native: str | None, gpu: GpuSpec) -> Preci
         )
     if workload.kv_cache_dtype == "fp8" and cc < FP8_FAST_CC:
         return f"fp8 KV cache refused on {gpu.gpu_name} (compute capability {cc} < 8.9)"
-    if quant == "fp8" and cc < FP8_MARLIN_MIN_CC:
-        return f"fp8 weights refused on {gpu.gpu_name} (compute capability {cc} < 7.5, no FP8 Marlin)"
-    if quant == "mxfp4" and cc < MXFP4_MIN_CC:
-        return f"mxfp4 weights refused on {gpu.gpu_name} (compute capability {cc} < 8.0)"
+    needed = MIN_COMPUTE_CAPABILITY.get(quant)  # sizing's floors: FP8 Marlin 7.5, MXFP4 8.0
+    if needed is not None and cc < needed:
+        why = ", no FP8 Marlin" if quant == "fp8" else ""
+        return f"{quant} weights refused on {gpu.gpu_name} (compute capability {cc} < {needed}{why})"
     tflops = gpu.dense_bf16_tflops or gpu.dense_fp16_tflops
     if quant == "fp8" and cc >= FP8_FAST_CC and gpu.dense_fp8_tflops:
         tflops = gpu.dense_fp8_tflops

@@ -11,7 +11,7 @@ from sizing.compat import VRAMCalculator
 from sizing.errors import SizingError
 from sizing.gpus import GpuProfile, gpu_profile, known_gpus
 from sizing.layout import check_layout, valid_tensor_parallel_sizes
-from sizing.memory import estimate_memory
+from sizing.memory import MIN_COMPUTE_CAPABILITY, estimate_memory
 from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
 from sizing.utilization import recommend_utilization
 from sizing.vllm_versions import (
@@ -52,6 +52,7 @@ __all__ = [
     "check_scheduler_limits",
     "check_vllm_version",
     "estimate_memory",
+    "MIN_COMPUTE_CAPABILITY",
     "gpu_profile",
     "is_calibrated",
     "known_gpus",
