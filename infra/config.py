@@ -13,9 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from infra.volumes import EksAmiType
-from planner.models import CapacityPreference, Workload, WorkloadType
-from pricing.models import PricingMode
-from sizing.models import Dtype, KvCacheDtype, Quantization
+from planner.models import Workload
+from sizing.vocabulary import CapacityPreference, Dtype, KvCacheDtype, PricingMode, Quantization, WorkloadType
 from templates.common import check_image, check_served_model
 
 PROJECT = "llm-advisor"

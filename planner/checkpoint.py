@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 from planner.errors import PlanningError
 from sizing import SizingError, load_model, quantized_checkpoint
+from sizing.vocabulary import PREQUANTIZED_ONLY, is_load_time
 
-LOAD_TIME_FORMATS = ("fp8", "bnb4")
-PREQUANTIZED_ONLY = ("awq", "gptq", "int8", "mxfp4")  # vLLM reads these from the checkpoint, never makes them
 FORMAT_LABELS = {
     "awq": "AWQ",
     "gptq": "GPTQ",
@@ -89,7 +88,7 @@ def _needs_other_repo(native: str, quantization: str) -> bool:
     """True when the model's own checkpoint cannot be served in `quantization`."""
     if native == quantization:
         return False
-    return not (native == "none" and quantization in LOAD_TIME_FORMATS)
+    return not is_load_time(native, quantization)
 
 
 def served_checkpoint(arch, quantization: str) -> ServedCheckpoint:
@@ -211,7 +210,7 @@ def _unlisted_format(workload, arch) -> str:
 
 def _check_compatible(repo: str, fmt: str, quantization: str, arch) -> None:
     """vLLM serves `repo` (format `fmt`) as `quantization` only when they agree or vLLM quantizes at load."""
-    if fmt == quantization or (fmt == "none" and quantization in LOAD_TIME_FORMATS):
+    if fmt == quantization or is_load_time(fmt, quantization):
         return
     works = "none, fp8 or bnb4 (vLLM quantizes a 16-bit repo at load time)" if fmt == "none" else fmt
     other = None if arch.is_local_config else quantized_checkpoint(arch, quantization)

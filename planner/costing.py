@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from planner.models import CapacityType, WorkloadType
 from pricing.economics import effective_spot_usd_per_hour, mixed_capacity_split
 from pricing.models import InstancePrice
+from sizing.vocabulary import CapacityType, WorkloadType
 
 MIXED_MIN_SAVING = 0.10
 

@@ -9,19 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from pricing.models import PriceSource, WorkloadType
-from sizing.models import Dtype, KvCacheDtype, Quantization
-
-CapacityPreference = Literal["auto", "on-demand", "spot", "mixed"]
-CapacityType = Literal["on-demand", "spot", "mixed"]
-
-
-class Frozen(BaseModel):
-    """Immutable, strict base for every model that crosses a module boundary."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from sizing.vocabulary import (
+    CapacityPreference,
+    CapacityType,
+    Dtype,
+    Frozen,
+    KvCacheDtype,
+    PriceSource,
+    Quantization,
+    WorkloadType,
+)
 
 
 class Workload(Frozen):

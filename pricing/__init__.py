@@ -11,12 +11,11 @@ from pricing.models import (
     InstanceType,
     Offer,
     PricedCatalog,
-    PriceSource,
-    PricingMode,
     SpotComparison,
     SpotPlacementScore,
 )
 from pricing.snapshot import gpu_specs, instance_catalog, snapshot_regions
+from sizing.vocabulary import PriceSource, PricingMode
 
 __all__ = [
     "GpuSpec",

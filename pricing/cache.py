@@ -11,7 +11,8 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, ValidationError
 
-from pricing.models import Frozen, Offer
+from pricing.models import Offer
+from sizing.vocabulary import Frozen
 
 CACHE_FORMAT = 1
 APP_DIR = "llm-serving-advisor"

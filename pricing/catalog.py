@@ -33,8 +33,9 @@ from pricing.aws import (
 )
 from pricing.cache import CachedRegion, default_cache_dir, read_cache, write_cache
 from pricing.errors import PricingError
-from pricing.models import Offer, PricedCatalog, PricingMode, SpotPlacementScore
+from pricing.models import Offer, PricedCatalog, SpotPlacementScore
 from pricing.snapshot import SNAPSHOT_ON_DEMAND_AS_OF, snapshot_instance, snapshot_prices, snapshot_regions
+from sizing.vocabulary import PricingMode
 
 # Every region gets its own worker, so all regions start together and their deadlines (all created before
 # any worker starts) end together with the outer wait: none is cut short by queueing behind others.

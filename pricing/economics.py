@@ -29,7 +29,8 @@ import math
 from typing import Literal
 
 from pricing.errors import PricingError
-from pricing.models import InstancePrice, SpotComparison, WorkloadType
+from pricing.models import InstancePrice, SpotComparison
+from sizing.vocabulary import WorkloadType
 
 HOURS_PER_MONTH = 730.0
 HOURS_PER_DAY = 24.0

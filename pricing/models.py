@@ -8,17 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-PriceSource = Literal["live", "cache", "snapshot"]
-PricingMode = Literal["auto", "live", "snapshot"]
-WorkloadType = Literal["realtime", "batch"]
-
-
-class Frozen(BaseModel):
-    """Immutable, strict base for every model that crosses a module boundary."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from sizing.vocabulary import Frozen, PriceSource, WorkloadType
 
 
 class GpuSpec(Frozen):

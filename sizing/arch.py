@@ -9,9 +9,9 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from sizing.models import Quantization
+from sizing.vocabulary import Frozen, Quantization
 
 # ModelArch.source of an architecture read from a local config.json (hf_config.arch_from_file).
 LOCAL_CONFIG_SOURCE = "local config.json"
@@ -20,11 +20,7 @@ AttentionKind = Literal["full", "sliding", "chunked", "mla"]
 QuantScope = Literal["all_linear", "mlp_only", "experts_only"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AttentionSpec(_Frozen):
+class AttentionSpec(Frozen):
     """What one attention layer stores in the KV cache (vLLM v1/kv_cache_interface.py spec kinds)."""
 
     kind: AttentionKind
@@ -35,7 +31,7 @@ class AttentionSpec(_Frozen):
     kv_shared: bool = Field(default=False, description="reuses another layer's KV (Gemma-3n/4): no pages")
 
 
-class LayerSpec(_Frozen):
+class LayerSpec(Frozen):
     """Parameter counts of one decoder layer, split by how vLLM shards and quantizes them."""
 
     attention: AttentionSpec | None = None
@@ -67,7 +63,7 @@ class LayerSpec(_Frozen):
         return self.total_params - self.routed_expert_params + self.active_expert_params
 
 
-class ModelArch(_Frozen):
+class ModelArch(Frozen):
     """Architecture facts of one checkpoint, enough to size weights and KV cache per GPU."""
 
     hf_id: str

@@ -17,9 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sizing.arch import ModelArch
 from sizing.errors import SizingError
-from sizing.models import Quantization
-
-LOAD_TIME_METHODS = {"fp8": "fp8", "bnb4": "bitsandbytes"}  # formats vLLM makes from 16-bit weights
+from sizing.vocabulary import LOAD_TIME_METHODS, Quantization
 
 
 class QuantizedCheckpoint(BaseModel):

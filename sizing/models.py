@@ -6,19 +6,9 @@ max_num_batched_tokens, max_num_seqs, block_size, kv_cache_dtype) and carry thei
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-Quantization = Literal["none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4"]
-Dtype = Literal["bf16", "fp16"]
-KvCacheDtype = Literal["auto", "fp8"]
-
-
-class Frozen(BaseModel):
-    """Immutable, strict base for every model that crosses a module boundary."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from sizing.vocabulary import Dtype, Frozen, KvCacheDtype, Quantization
 
 
 class SizingInput(Frozen):

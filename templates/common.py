@@ -10,6 +10,8 @@ import re
 from typing import Literal
 
 from planner.models import Plan
+from sizing.precision import DTYPE_BYTES, quantized_bytes_per_param
+from sizing.vocabulary import is_load_time
 
 # vLLM's OpenAI server listens on 8000 unless --port says otherwise (cli_args.py default).
 VLLM_PORT = 8000
@@ -100,19 +102,16 @@ def check_renderable_vllm_version(plan: Plan) -> None:
         )
 
 
-# Checkpoint bytes on disk relative to the weights in GPU memory when vLLM quantizes at load time: it
-# reads the 16-bit checkpoint (fp8 -> 2 bytes on disk per 1 in memory; bitsandbytes 4-bit -> 4 per 1).
-# A checkpoint already in the served format (FP8, AWQ/GPTQ int4 ...) is on disk as it is in memory.
-_LOAD_TIME_CHECKPOINT_PER_GPU_BYTE = {"fp8": 2.0, "bnb4": 4.0}
-
-
 def checkpoint_gib(plan: Plan) -> float:
     """The whole checkpoint one node downloads, in the served checkpoint's own format: every rank's
     weights (the worst rank's x ranks is an upper bound), scaled back to 16 bits only when vLLM
     quantizes at load time (plan.quantization differs from plan.checkpoint_quantization)."""
     ranks = plan.tensor_parallel_size * plan.pipeline_parallel_size
-    load_time = plan.quantization != plan.checkpoint_quantization
-    factor = _LOAD_TIME_CHECKPOINT_PER_GPU_BYTE.get(plan.quantization, 1.0) if load_time else 1.0
+    # vLLM reads the 16-bit checkpoint and quantizes it while loading: on disk each weight takes 16-bit
+    # bytes per its in-memory bytes (fp8 2x, bitsandbytes 4-bit ~3.6x); the 16-bit parts it keeps
+    # (embeddings, norms) make this an upper bound. A pre-quantized checkpoint is on disk as in memory.
+    load_time = is_load_time(plan.checkpoint_quantization, plan.quantization)
+    factor = DTYPE_BYTES / quantized_bytes_per_param(plan.quantization) if load_time else 1.0
     return plan.memory.weights_gib * ranks * factor
 
 

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from sizing.vocabulary import Frozen
 from templates.common import EksAmiType, check_hf_token_secret_id, check_image
 
 # RFC 1123 DNS label: Kubernetes object names, label values and Service names must match it.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-class Frozen(BaseModel):
-    """Immutable, strict base for every model that crosses a module boundary."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class RenderOptions(Frozen):

@@ -16,6 +16,7 @@ import jinja2
 from pydantic import BaseModel, ConfigDict
 
 from planner.models import Plan
+from sizing.vocabulary import LOAD_TIME_METHODS, is_load_time
 from templates.common import (
     CAPACITY_LABEL,
     POOL_LABEL,
@@ -59,8 +60,8 @@ _DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
 # argument (fp8)"), e.g. RedHatAI FP8-dynamic (compressed-tensors) or Meta's 405B FP8 (fbgemm_fp8).
 # bitsandbytes in-flight 4-bit needs `quantization: bitsandbytes` (vLLM docs, features/quantization/bnb:
 # "For inflight 4bit quantization with BitsAndBytes, you need to explicitly specify the quantization
-# argument"); vLLM's `fp8` method quantizes a bf16/fp16 checkpoint's weights at load time.
-_LOAD_TIME_QUANTIZATION = {"fp8": "fp8", "bnb4": "bitsandbytes"}
+# argument"); vLLM's `fp8` method quantizes a bf16/fp16 checkpoint's weights at load time. The method
+# names are sizing.vocabulary.LOAD_TIME_METHODS.
 # The extended resource the aws-efa-k8s-device-plugin advertises; pods request EFA devices through it
 # (AWS EKS user guide, "Manage EFA devices on Amazon EKS": "The EFA device plugin advertises EFA devices
 # as vpc.amazonaws.com/efa ... request EFA devices in the container resource requests and limits").
@@ -193,8 +194,8 @@ def vllm_quantization(plan: Plan) -> str | None:
     """vLLM `quantization` value: only when vLLM quantizes a 16-bit checkpoint at load time."""
     if plan.quantization == plan.checkpoint_quantization:
         return None
-    if plan.checkpoint_quantization == "none" and plan.quantization in _LOAD_TIME_QUANTIZATION:
-        return _LOAD_TIME_QUANTIZATION[plan.quantization]
+    if is_load_time(plan.checkpoint_quantization, plan.quantization):
+        return LOAD_TIME_METHODS[plan.quantization]
     raise RenderError(
         f"quantization: the plan runs {plan.quantization} weights but the served checkpoint "
         f"{plan.served_model} is {plan.checkpoint_quantization}; vLLM quantizes at load time only from a "

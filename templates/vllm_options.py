@@ -78,7 +78,7 @@ VLLM_OPTION_CHOICES: dict[str, frozenset[str]] = {
     # The kv-cache dtypes every release since v0.5 accepts (arg_utils.py@001999d2 `--kv-cache-dtype`
     # choices); later releases add more, none of which the planner emits.
     "kv-cache-dtype": frozenset({"auto", "fp8", "fp8_e5m2", "fp8_e4m3"}),
-    # The load-time methods the renderer may name (templates/render.py _LOAD_TIME_QUANTIZATION), both in
+    # The load-time methods the renderer may name (sizing.vocabulary.LOAD_TIME_METHODS), both in
     # vLLM's QuantizationMethods (vllm/model_executor/layers/quantization/__init__.py) and in the docs
     # (features/quantization/fp8: `--quantization fp8`; features/quantization/bnb: `--quantization
     # bitsandbytes`).
