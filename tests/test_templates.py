@@ -28,7 +28,7 @@ from templates.render import (
     vllm_settings,
 )
 from templates.vllm_options import VLLM_OPTION_CHOICES, VLLM_OPTIONS_VERSION, VLLM_SERVE_OPTIONS
-from tests.plans_for_infra import options_for, single_instance_plan, spot_plan, two_node_plan
+from tests.conftest import options_for, single_instance_plan, spot_plan, two_node_plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 K8S_VERSION = "1.33.0"  # a current EKS Kubernetes version with schemas in kubernetes-validate
