@@ -206,3 +206,14 @@ def test_every_quirk_row_says_how_it_is_known() -> None:
     for quirk in QUIRKS:
         assert quirk.reason and quirk.source and quirk.evidence in ("verified", "defensive")
     assert {q.family for q in QUIRKS if q.evidence == "defensive"} == {"p4de", "p3dn"}
+
+
+# Pricing third review #6: a Neuron device the spec table does not list is still Neuron (from NeuronInfo).
+def test_inf1_from_neuron_info_is_neuron_though_not_in_the_spec_table() -> None:
+    item = {"InstanceType": "inf1.xlarge", "VCpuInfo": {"DefaultVCpus": 4}, "MemoryInfo": {"SizeInMiB": 8192},
+            "NeuronInfo": {"NeuronDevices": [{"Name": "Inferentia", "Count": 1,
+                                              "MemoryInfo": {"SizeInMiB": 8192}}]},
+            "NetworkInfo": {"NetworkPerformance": "Up to 25 Gigabit"}}
+    parsed = parse_instance_type(item)
+    assert parsed is not None
+    assert (parsed.gpu_name, parsed.accelerator_kind, parsed.gpu) == ("Inferentia", "aws_neuron", None)
