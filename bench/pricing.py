@@ -25,12 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pricing import load_priced_catalog  # noqa: E402
 from pricing.cache import CachedRegion, write_cache  # noqa: E402
-from tests.fixtures.aws.recorded_clients import recorded_clients  # noqa: E402
+from pricing.recorded import recorded_clients  # noqa: E402
 
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
 RUNS = 50
 LIVE_RUNS = 10
 TARGET_MS = 100.0
+# the recorded AWS payloads the "live" row's GetProducts answers are cut from (data, read by path)
+AWS_PAYLOADS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "aws"
 
 
 def no_aws(service: str, region: str) -> object:
@@ -64,7 +66,7 @@ def main() -> int:
                                                 offers=offers))
         ok &= report("cache", lambda: load_priced_catalog(REGIONS, "auto", cache_dir=cache_dir,
                                                           clients=no_aws, now=now))
-        clients = recorded_clients(REGIONS, now)
+        clients = recorded_clients(REGIONS, now, AWS_PAYLOADS)
         live_dir = Path(tmp) / "live"
         report("live", lambda: load_priced_catalog(REGIONS, "live", cache_dir=live_dir, clients=clients,
                                                    now=now), runs=LIVE_RUNS, target=None)

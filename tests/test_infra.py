@@ -22,7 +22,7 @@ from infra.eks import efa_subnet
 from infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
 from infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
 from templates.render import RenderError
-from tests.plans_for_infra import single_instance_plan, spot_plan, two_node_plan
+from tests.conftest import single_instance_plan, spot_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "hf_SENTINELtoken0123456789abcdef"

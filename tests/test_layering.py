@@ -49,3 +49,12 @@ def test_pulumi_program_is_the_only_other_pulumi_importer() -> None:
     main = ROOT / "__main__.py"
     if main.exists():
         assert "boto3" not in imported_top_levels(main)
+
+
+def test_renderer_no_longer_reads_the_instance_catalog() -> None:
+    # EFA counts travel in the Plan (review #32): neither the renderer nor the EKS component asks pricing.
+    from templates.render import TEMPLATE_DIR
+
+    assert "pricing" not in imported_top_levels(TEMPLATE_DIR / "render.py")
+    assert "pricing" not in imported_top_levels(TEMPLATE_DIR.parent / "infra" / "eks.py")
+    assert "templates.render" not in (TEMPLATE_DIR.parent / "infra" / "ec2.py").read_text()

@@ -11,7 +11,7 @@ import yaml
 
 from infra.preview import PROJECT, load_stack_file, run_main_program
 from infra.tree import format_run
-from tests.plans_for_infra import single_instance_plan, two_node_plan
+from tests.conftest import single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "Pulumi.example.yaml"

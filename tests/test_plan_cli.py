@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
 
 from advisor.cli import main
-from advisor.plan_cmd import memory_bar, workload_from_args
+from advisor.plan_cmd import add_workload_arguments, memory_bar, workload_from_args
 from planner.models import Plan
 
 BASE = [
@@ -172,3 +173,17 @@ def test_strict_dtype_flag():
     base = ["--model", "m", "--concurrency", "1", "--max-model-len", "1024"]
     assert workload_from_args(parser.parse_args(base)).strict_dtype is False
     assert workload_from_args(parser.parse_args([*base, "--strict-dtype"])).strict_dtype is True
+
+
+# --max-instances-per-replica and --served-model-quantization (planner second review #5)
+def test_cli_flags_reach_the_workload():
+    parser = argparse.ArgumentParser()
+    add_workload_arguments(parser)
+    base = ["--model", "m", "--concurrency", "1", "--max-model-len", "1024"]
+    w = workload_from_args(parser.parse_args(base))
+    assert (w.max_instances_per_replica, w.served_model_quantization) == (None, None)
+    args = parser.parse_args(
+        [*base, "--max-instances-per-replica", "1", "--served-model-quantization", "fp8"]
+    )
+    w = workload_from_args(args)
+    assert (w.max_instances_per_replica, w.served_model_quantization) == (1, "fp8")

@@ -4,53 +4,27 @@ the right answer can be derived by hand in each test's comment."""
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 
 import pytest
 
 from planner import PlanningError, Workload, make_plan
-from pricing import instance_catalog
 from pricing.economics import effective_spot_usd_per_hour
-from pricing.models import InstancePrice, Offer, PricedCatalog
-
-AS_OF = datetime(2026, 7, 20, 13, 44, 30, tzinfo=UTC)
-FACTS = {i.instance_type: i for i in instance_catalog()}
-LLAMA8 = "meta-llama/Meta-Llama-3.1-8B"
-LLAMA70 = "meta-llama/Meta-Llama-3.1-70B"
-LLAMA405 = "meta-llama/Meta-Llama-3.1-405B"
-
-
-def offer(
-    instance_type: str,
-    od: float | None,
-    spot: float | None = None,
-    band: int | None = 1,
-    region: str = "us-east-1",
-) -> Offer:
-    price = InstancePrice(
-        instance_type=instance_type,
-        region=region,
-        on_demand_usd_per_hour=od,
-        spot_usd_per_hour=spot,
-        spot_median_usd_per_hour=spot,
-        spot_usd_per_hour_by_az={} if spot is None else {"use1-az1": spot},
-        interruption_band=band,
-        interruption_frequency=None,
-        price_source="snapshot",
-        prices_as_of=AS_OF,
-    )
-    return Offer(instance=FACTS[instance_type], price=price)
-
-
-def catalog(*offers: Offer) -> PricedCatalog:
-    regions = tuple(dict.fromkeys(o.price.region for o in offers)) or ("us-east-1",)
-    return PricedCatalog(offers=offers, regions=regions)
-
-
-# AWS list prices (us-east-1, snapshot of 2026-07-20), used where the test needs no special price.
-G5_X, G6_X, G6E_X = 1.006, 0.8048, 1.861
-G5_12X, G6E_12X = 5.672, 10.493
-P5_48X, P5EN_48X = 55.04, 63.296
+from tests.conftest import (
+    AS_OF,
+    G5_12X,
+    G5_X,
+    G6_X,
+    G6E_12X,
+    G6E_X,
+    LLAMA8,
+    LLAMA70,
+    LLAMA405,
+    P5_48X,
+    P5EN_48X,
+    assert_alternatives_agree_with_their_numbers,
+    catalog,
+    offer,
+)
 
 SMALL_GPUS = catalog(
     offer("g5.xlarge", G5_X, 0.45), offer("g6.xlarge", G6_X, 0.36), offer("g6e.xlarge", G6E_X, 0.9)
@@ -527,63 +501,6 @@ def test_strict_dtype_refuses_gpus_without_bf16_and_prices_the_fp16_fallback():
 
 
 # --- alternatives: at most 5, distinct (instance type, layout), each why_not true to its numbers ---------
-
-MONEY = r"\$([\d,]+\.\d+)"
-
-
-def _money(text: str) -> float:
-    return float(text.replace(",", ""))
-
-
-def assert_alternatives_agree_with_their_numbers(plan) -> None:
-    import re
-
-    alts = plan.alternatives
-    keys = [
-        (a.instance_type, a.tensor_parallel_size, a.pipeline_parallel_size, a.instances_per_replica)
-        for a in alts
-    ]
-    mine = (
-        plan.instance_type,
-        plan.tensor_parallel_size,
-        plan.pipeline_parallel_size,
-        plan.instances_per_replica,
-    )
-    assert len(alts) <= 5 and len(set(keys)) == len(keys) and mine not in keys
-    for a in alts:
-        why = a.why_not
-        assert a.time_per_output_token_ms is not None
-        if plan.max_time_per_output_token_ms is not None:  # every runner-up meets the same bound
-            assert a.time_per_output_token_ms <= plan.max_time_per_output_token_ms
-        if m := re.match(rf"costs {MONEY}/h more \(\+(\d+)%\)", why):
-            diff = a.usd_per_hour - plan.usd_per_hour
-            assert diff > 0 and _money(m[1]) == pytest.approx(diff, abs=0.0051)
-            assert int(m[2]) == round(100 * diff / plan.usd_per_hour)
-        elif why.startswith("same cost"):
-            assert a.usd_per_hour == pytest.approx(plan.usd_per_hour, abs=1e-4)
-            if m := re.search(r"lower throughput \(([\d,.]+) vs ([\d,.]+) output tokens/s\)", why):
-                assert _money(m[1]) == pytest.approx(a.total_output_tokens_per_s)
-                assert _money(m[2]) == pytest.approx(plan.throughput.total_output_tokens_per_s)
-                assert a.total_output_tokens_per_s < plan.throughput.total_output_tokens_per_s
-            if m := re.search(r"TP=(\d+) over PCIe", why):
-                assert int(m[1]) == a.tensor_parallel_size > 2
-        elif m := re.match(rf"{MONEY}/h cheaper", why):
-            assert _money(m[1]) == pytest.approx(plan.usd_per_hour - a.usd_per_hour, abs=0.0051)
-            if "churn threshold" not in why:  # lost on the complexity penalty: ranked above the plan's cost
-                r = re.search(rf"but ranked at {MONEY}/h vs {MONEY}/h with the complexity penalty", why)
-                assert r and _money(r[1]) > _money(r[2])
-                assert a.instances_per_replica > 1 or a.dtype == "fp16"
-        else:
-            assert why.startswith("tie on cost") and a.usd_per_hour == pytest.approx(plan.usd_per_hour)
-        m = re.search(r"(\d+) instances? vs (\d+)", why)
-        if a.instance_count != plan.instance_count:
-            assert m and (int(m[1]), int(m[2])) == (a.instance_count, plan.instance_count)
-        else:
-            assert m is None
-        m = re.search(r"replica spans (\d+) nodes", why)
-        assert (int(m[1]) if m else 1) == a.instances_per_replica
-        assert (f"runs {a.dtype}" in why) == (a.dtype != plan.dtype)
-
 
 @pytest.mark.parametrize(
     "workload",

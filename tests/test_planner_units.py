@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from planner.costing import MIXED_MIN_SAVING, choose_capacity
@@ -13,7 +11,7 @@ from planner.throughput import (
     estimate_throughput,
     usd_per_million_output_tokens,
 )
-from pricing.models import InstancePrice
+from tests.conftest import price
 
 LLAMA8B_BYTES = 16.06e9  # 8.03 B params x 2 bytes (bf16)
 
@@ -122,21 +120,6 @@ def test_usd_per_million_output_tokens():
     # $10/h over 1000 tokens/s x 3600 s = 3.6 M tokens/h -> $2.7778 per million.
     assert usd_per_million_output_tokens(10.0, 1000.0) == pytest.approx(2.7778, abs=1e-4)
     assert usd_per_million_output_tokens(10.0, 0.0) is None
-
-
-def price(od: float | None = 10.0, spot: float | None = 3.0, band: int | None = 0) -> InstancePrice:
-    return InstancePrice(
-        instance_type="x.large",
-        region="us-east-1",
-        on_demand_usd_per_hour=od,
-        spot_usd_per_hour=spot,
-        spot_median_usd_per_hour=spot,
-        spot_usd_per_hour_by_az={},
-        interruption_band=band,
-        interruption_frequency=None,
-        price_source="snapshot",
-        prices_as_of=datetime(2026, 7, 20, tzinfo=UTC),
-    )
 
 
 # Hand figures (pricing/economics.py's model): band 0 = 2.5 %/month -> 0.025 / 730 interruptions per hour.

@@ -9,8 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,58 +30,18 @@ from pricing.aws import (
     on_demand_filters,
     pricing_api_region,
 )
-from tests.test_pricing_parse import FIXTURES, load
+from tests.conftest import (
+    AWS_FIXTURES,
+    NOW,
+    FakeClock,
+    FakePricing,
+    SlowEc2,
+    describe_item,
+    load_payload,
+    price_list_item,
+)
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials, no profile/config files, no IMDS, cache under tmp_path."""
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EC2",
-                "AWS_ENDPOINT_URL_PRICING", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
-                "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", "AWS_METADATA_SERVICE_TIMEOUT",
-                "AWS_METADATA_SERVICE_NUM_ATTEMPTS"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    fake_aws_env(monkeypatch, tmp_path)
-
-
-def price_item(instance_type: str, region: str, usd: float) -> str:
-    """The recorded p5 PriceList entry re-targeted at another type/region (same AWS shape)."""
-    product = json.loads(load("pricing_get_products_p5.json")["PriceList"][0])
-    product["product"]["attributes"].update(instanceType=instance_type, regionCode=region)
-    for term in product["terms"]["OnDemand"].values():
-        for dim in term["priceDimensions"].values():
-            dim["pricePerUnit"]["USD"] = f"{usd:.10f}"
-    return json.dumps(product)
-
-
-class FakePricing:
-    """A Pricing client answering GetProducts from a table; records every request (thread-safe)."""
-
-    def __init__(self, prices: dict[tuple[str, str], float]):
-        self.prices = prices
-        self.requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def get_products(self, **request: Any) -> dict[str, Any]:
-        with self._lock:
-            self.requests.append(request)
-        fields = {f["Field"]: f["Value"] for f in request["Filters"]}
-        usd = self.prices.get((fields["instanceType"], fields["regionCode"]))
-        return {"FormatVersion": "aws_v1", "PriceList": [] if usd is None else
-                [price_item(fields["instanceType"], fields["regionCode"], usd)]}
+pytestmark = pytest.mark.usefixtures("fake_aws")
 
 
 def pricing_stub(region: str = "us-east-1") -> tuple[Any, Stubber]:
@@ -93,12 +51,12 @@ def pricing_stub(region: str = "us-east-1") -> tuple[Any, Stubber]:
 
 def test_on_demand_request_sends_the_exact_filters_and_follows_next_token() -> None:
     client, stub = pricing_stub()
-    recorded = load("pricing_get_products_p5.request.json")
+    recorded = load_payload("pricing_get_products_p5.request.json")
     expected = dict(recorded, Filters=[*recorded["Filters"],
                                        {"Type": "TERM_MATCH", "Field": "marketoption", "Value": "OnDemand"}])
     page_one = {"FormatVersion": "aws_v1", "PriceList": [], "NextToken": "page-2"}
     stub.add_response("get_products", page_one, expected)
-    stub.add_response("get_products", load("pricing_get_products_p5.json"),
+    stub.add_response("get_products", load_payload("pricing_get_products_p5.json"),
                       dict(expected, NextToken="page-2"))
     with stub:
         assert fetch_on_demand_price(client, "p5.48xlarge", "us-east-1") == 55.04
@@ -115,8 +73,8 @@ def test_on_demand_filters_are_the_documented_eight() -> None:
 
 def test_ambiguous_live_price_is_an_error() -> None:
     client, stub = pricing_stub()
-    two = {"FormatVersion": "aws_v1", "PriceList": [price_item("g5.xlarge", "us-east-1", 1.006),
-                                                    price_item("g5.xlarge", "us-east-1", 1.2)]}
+    two = {"FormatVersion": "aws_v1", "PriceList": [price_list_item("g5.xlarge", "us-east-1", 1.006),
+                                                    price_list_item("g5.xlarge", "us-east-1", 1.2)]}
     stub.add_response("get_products", two)
     with stub, pytest.raises(PricingError, match="ambiguous"):
         fetch_on_demand_price(client, "g5.xlarge", "us-east-1")
@@ -125,7 +83,7 @@ def test_ambiguous_live_price_is_an_error() -> None:
 def test_spot_history_is_paginated_from_start_time_now() -> None:
     ec2 = boto3.client("ec2", region_name="us-east-1", config=AWS_CONFIG)
     stub = Stubber(ec2)
-    history = load("describe_spot_price_history_g5_p5_us-east-1.json")["SpotPriceHistory"]
+    history = load_payload("describe_spot_price_history_g5_p5_us-east-1.json")["SpotPriceHistory"]
     # StartTime = EndTime = now: AWS then returns each AZ's price in effect at that time.
     request = {"InstanceTypes": ["g5.xlarge", "p5.48xlarge"],
                "ProductDescriptions": ["Linux/UNIX", "Linux/UNIX (Amazon VPC)"], "StartTime": NOW,
@@ -142,9 +100,9 @@ def test_spot_history_is_paginated_from_start_time_now() -> None:
 def test_placement_scores_need_three_types_and_send_the_recorded_request() -> None:
     ec2 = boto3.client("ec2", region_name="us-east-1", config=AWS_CONFIG)
     stub = Stubber(ec2)
-    request = dict(load("get_spot_placement_scores_p5.request.json"),
+    request = dict(load_payload("get_spot_placement_scores_p5.request.json"),
                    InstanceTypes=["p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge"])
-    stub.add_response("get_spot_placement_scores", load("get_spot_placement_scores_p5.json"), request)
+    stub.add_response("get_spot_placement_scores", load_payload("get_spot_placement_scores_p5.json"), request)
     with stub:
         with pytest.raises(PricingError, match="at most 10 regions per request"):
             fetch_spot_placement_scores(ec2, ["p5.48xlarge"], [f"r-{n}" for n in range(11)])
@@ -178,7 +136,7 @@ def test_throttling_is_retried_then_succeeds(monkeypatch: pytest.MonkeyPatch) ->
             body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"}).encode()
             return AWSResponse(request.url, 400, headers, _Body(body))
         return AWSResponse(request.url, 200, headers,
-                           _Body((FIXTURES / "pricing_get_products_p5.json").read_bytes()))
+                           _Body((AWS_FIXTURES / "pricing_get_products_p5.json").read_bytes()))
 
     client.meta.events.register("before-send.pricing.GetProducts", answer)
     assert fetch_on_demand_price(client, "p5.48xlarge", "us-east-1") == 55.04
@@ -236,7 +194,7 @@ def test_public_placement_scores_use_the_injected_client_and_explain_failures() 
 
     ec2 = boto3.client("ec2", region_name="us-east-1", config=AWS_CONFIG)
     stub = Stubber(ec2)
-    stub.add_response("get_spot_placement_scores", load("get_spot_placement_scores_p5.json"))
+    stub.add_response("get_spot_placement_scores", load_payload("get_spot_placement_scores_p5.json"))
     with stub:
         scores = spot_placement_scores(["p5.48xlarge", "p5e.48xlarge", "p5en.48xlarge"], ["us-east-1"],
                                        clients=lambda service, region: ec2)
@@ -247,14 +205,6 @@ def test_public_placement_scores_use_the_injected_client_and_explain_failures() 
 
     with pytest.raises(PricingError, match="ec2:GetSpotPlacementScores"):
         spot_placement_scores(["a.x", "b.x", "c.x"], ["us-east-1"], clients=no_credentials)
-
-
-def describe_item(instance_type: str, name: str, count: int, mib: int) -> dict[str, Any]:
-    """A DescribeInstanceTypes entry in the service model's shape, with the fields parse.py reads."""
-    return {"InstanceType": instance_type, "VCpuInfo": {"DefaultVCpus": 8},
-            "MemoryInfo": {"SizeInMiB": 32768}, "ProcessorInfo": {"SupportedArchitectures": ["x86_64"]},
-            "GpuInfo": {"Gpus": [{"Name": name, "Manufacturer": "NVIDIA", "Count": count,
-                                  "MemoryInfo": {"SizeInMiB": mib}}], "TotalGpuMemoryInMiB": count * mib}}
 
 
 def test_types_are_asked_for_by_wildcard_and_offerings_by_exact_name(
@@ -298,47 +248,6 @@ def test_a_call_that_keeps_timing_out_stops_after_three_attempts(monkeypatch: py
         fetch_on_demand_price(client, "p5.48xlarge", "us-east-1")
     assert len(sent) == 3 and len(sleeps) == 2  # total_max_attempts=3: two retries, two backoffs
     assert all(s <= 4 for s in sleeps)  # standard backoff rand(0,1) x 2**attempt
-
-
-class FakeClock:
-    """A monotonic clock that only moves when a fake call says it took time, separately per thread, so
-    regions fetched side by side each see only their own calls' time."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    @property
-    def now(self) -> float:
-        return getattr(self._local, "now", 0.0)
-
-    @now.setter
-    def now(self, value: float) -> None:
-        self._local.now = value
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class SlowEc2:
-    """An EC2 client whose every page takes `seconds` on the fake clock (a slow, not failing, endpoint)."""
-
-    def __init__(self, clock: FakeClock, seconds: float):
-        self.clock, self.seconds, self.pages = clock, seconds, 0
-
-    def get_paginator(self, operation: str) -> Any:
-        key = {"describe_instance_types": "InstanceTypes",
-               "describe_instance_type_offerings": "InstanceTypeOfferings"}[operation]
-        ec2 = self
-
-        class Paginator:
-            def paginate(self, **_: Any) -> Any:
-                for _page in range(5):
-                    ec2.clock.now += ec2.seconds
-                    ec2.pages += 1
-                    item = describe_item(f"g6.{ec2.pages}xlarge", "L4", 1, 22888)
-                    yield {key: [item] if key == "InstanceTypes" else []}
-
-        return Paginator()
 
 
 def test_region_deadline_stops_a_slow_region_between_requests() -> None:

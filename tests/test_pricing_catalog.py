@@ -3,68 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
 from pricing import PricingError, load_priced_catalog
 from pricing.cache import CachedRegion, cache_path, default_cache_dir, read_cache, write_cache
-from tests.fixtures.aws.recorded_clients import recorded_clients
-from tests.test_pricing_aws import FakePricing, fake_aws_env
+from pricing.recorded import recorded_clients
+from tests.conftest import AWS_FIXTURES, NOW, PRICES, Factory, FakeClock, FakePricing, SlowEc2, sources
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-PRICES = {("p5.48xlarge", "us-east-1"): 55.04, ("g5.xlarge", "us-east-1"): 1.006,
-          ("p5.48xlarge", "us-west-2"): 55.04, ("g5.xlarge", "us-west-2"): 1.006}
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    fake_aws_env(monkeypatch, tmp_path)
-
-
-class Factory:
-    """Injected client factory: a fake Pricing client, optional failures, and EC2 either from moto (inside
-    mock_aws: the end-to-end test) or in-memory clients answering with the snapshot's types in the API's
-    shapes (the source-selection tests, where moto's ~0.7 s per region would test nothing more)."""
-
-    def __init__(self, failing_regions: tuple[str, ...] = (), ec2: str = "moto"):
-        self.pricing = FakePricing(PRICES)
-        self.failing = failing_regions
-        self.recorded = recorded_clients(("us-east-1", "us-west-2"), NOW) if ec2 == "recorded" else None
-        self.calls: list[tuple[str, str]] = []
-
-    def __call__(self, service: str, region: str) -> Any:
-        self.calls.append((service, region))
-        if service == "pricing":
-            return self.pricing
-        if region in self.failing:
-            return Unreachable(region)
-        if self.recorded is not None:
-            return self.recorded(service, region)
-        return boto3.client(service, region_name=region)
-
-
-class Unreachable:
-    """An EC2 client whose endpoint cannot be reached (what a timeout or DNS failure raises)."""
-
-    def __init__(self, region: str):
-        self.url = f"https://ec2.{region}.amazonaws.com"
-
-    def get_paginator(self, _: str) -> Any:
-        raise EndpointConnectionError(endpoint_url=self.url)
+pytestmark = pytest.mark.usefixtures("fake_aws")
 
 
 def no_aws(service: str, region: str) -> Any:
     raise AssertionError(f"no AWS client expected, got {service} in {region}")
-
-
-def sources(catalog: Any) -> set[tuple[str, str]]:
-    return {(o.price.region, o.price.price_source) for o in catalog.offers}
 
 
 @mock_aws
@@ -266,7 +222,6 @@ def test_timeouts_fall_back_to_the_snapshot_per_region(tmp_path: Path) -> None:
 def test_a_region_past_its_deadline_falls_back_while_a_fast_one_is_live(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import pricing.catalog
-    from tests.test_pricing_aws import FakeClock, SlowEc2
 
     clock = FakeClock()
     monkeypatch.setattr(pricing.catalog, "monotonic", clock)
@@ -286,8 +241,8 @@ def test_a_live_load_of_the_snapshots_own_payloads_reproduces_the_snapshot(tmp_p
     # Live parsing (GpuInfo, quirks, spec and topology merge, GetProducts, spot per AZ ID) and the
     # snapshot loader must agree fact for fact; only the source fields differ.
     regions = ["us-east-1", "us-west-2"]
-    live = load_priced_catalog(regions, "live", cache_dir=tmp_path, clients=recorded_clients(regions, NOW),
-                               now=NOW)
+    live = load_priced_catalog(regions, "live", cache_dir=tmp_path,
+                               clients=recorded_clients(regions, NOW, AWS_FIXTURES), now=NOW)
     snapshot = load_priced_catalog(regions, "snapshot", now=NOW)
 
     def facts(catalog: Any) -> dict[tuple[str, str], tuple[dict, dict]]:

@@ -8,6 +8,7 @@ import pytest
 
 from pricing import InstancePrice, PricingError
 from pricing.economics import (
+    band_of_rate,
     compare_offer_prices,
     compare_spot_ondemand,
     effective_spot_usd_per_hour,
@@ -101,3 +102,41 @@ def test_real_discount_from_prices() -> None:
     # 17.6289 x 24 / (1 - 0.025/730/4) = 423.0936 x 1.0000086 = 423.0972
     assert result.spot_daily == pytest.approx(423.10, abs=0.01)
     assert result.interruption_risk == "low"
+
+
+# Pricing third review #9. Economics: the recommended mix is priced; band edges follow the Spot Advisor's.
+def test_realtime_comparison_prices_the_recommended_on_demand_base_plus_spot() -> None:
+    result = compare_spot_ondemand("H100", 100.0, 0.70, 5.0, "realtime")
+    assert result["interruption_risk"] == "medium"  # 5.0 % is the Spot Advisor's 5-10 % band
+    assert result["recommendation"].startswith("on-demand base + spot burst: 62.5% of capacity on demand")
+    # band 1 -> 62.5 % on demand: 0.625 x 2400 + 0.375 x spot_daily (all-spot figure, interruptions in)
+    expected = 0.625 * 2400.0 + 0.375 * result["spot_daily"]
+    assert result["recommended_on_demand_share"] == 0.625
+    assert result["recommended_daily"] == pytest.approx(expected, abs=0.01)
+    assert result["recommended_daily_savings_usd"] == pytest.approx(2400.0 - expected, abs=0.01)
+    assert {"on_demand_daily", "spot_daily", "daily_savings_usd", "interruption_risk",
+            "recommendation"} <= set(result.keys())
+
+
+def test_batch_and_on_demand_recommendations_price_what_they_say() -> None:
+    batch = compare_spot_ondemand("H100", 100.0, 0.70, 2.5, "batch")
+    assert (batch["recommended_on_demand_share"], batch["recommended_daily"]) == (0.0, batch["spot_daily"])
+    risky = compare_spot_ondemand("H100", 100.0, 0.70, 25.0, "realtime")
+    assert risky["recommendation"].startswith("on-demand: interruptions too frequent")
+    assert (risky["recommended_daily"], risky["recommended_daily_savings_usd"]) == (2400.0, 0.0)
+
+
+@pytest.mark.parametrize(("rate", "band"), [(0.0, 0), (4.99, 0), (5.0, 1), (9.99, 1), (10.0, 2), (15.0, 3),
+                                            (20.0, 4), (60.0, 4)])
+def test_rates_fall_in_the_spot_advisor_bands(rate: float, band: int) -> None:
+    assert band_of_rate(rate) == band
+
+
+def test_shorter_instance_lives_raise_the_interruption_cost() -> None:
+    # band 4: 25 % of instances interrupted per month; an instance living 73 h (not 730) sees
+    # 0.25 / 73 interruptions per hour; 15 min lost each -> 10 / (1 - 0.25 / 73 x 0.25) = 10.008569
+    always_on = effective_spot_usd_per_hour(10.0, 30.0, 4, "batch")
+    short = effective_spot_usd_per_hour(10.0, 30.0, 4, "batch", instance_hours_per_month=73.0)
+    assert short == pytest.approx(10.008569, abs=1e-6) and short > always_on
+    with pytest.raises(PricingError, match=r"instance_hours_per_month must be in \(0, 730\]"):
+        effective_spot_usd_per_hour(10.0, 30.0, 4, "batch", instance_hours_per_month=1000.0)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import statistics
-from pathlib import Path
 
 import pytest
 
@@ -18,17 +17,12 @@ from pricing.parse import (
     parse_spot_prices,
 )
 from pricing.snapshot import is_local_zone
-
-FIXTURES = Path(__file__).parent / "fixtures" / "aws"
-
-
-def load(name: str) -> dict:
-    return json.loads((FIXTURES / name).read_text())
+from tests.conftest import load_payload
 
 
 def price_item(instance_type: str, usd: str) -> str:
     """The recorded p5 PriceList entry with another type and price (same AWS shape)."""
-    product = json.loads(load("pricing_get_products_p5.json")["PriceList"][0])
+    product = json.loads(load_payload("pricing_get_products_p5.json")["PriceList"][0])
     product["product"]["attributes"]["instanceType"] = instance_type
     for term in product["terms"]["OnDemand"].values():
         for dim in term["priceDimensions"].values():
@@ -38,13 +32,13 @@ def price_item(instance_type: str, usd: str) -> str:
 
 def test_on_demand_price_of_the_recorded_p5_payload() -> None:
     # PriceList entries are JSON strings; 55.0400000000 USD/h is the p5.48xlarge us-east-1 list price.
-    assert parse_on_demand_price(load("pricing_get_products_p5.json")["PriceList"], "p5.48xlarge",
+    assert parse_on_demand_price(load_payload("pricing_get_products_p5.json")["PriceList"], "p5.48xlarge",
                                  "us-east-1") == 55.04
 
 
 def test_on_demand_price_of_the_verbatim_botocore_example_reads_the_usd_string() -> None:
     # The AWS-documented example is an EBS product without instanceType: the USD string still parses.
-    assert parse_on_demand_price(load("pricing_get_products_botocore_example.json")["PriceList"],
+    assert parse_on_demand_price(load_payload("pricing_get_products_botocore_example.json")["PriceList"],
                                  "any", "ca-central-1") == 0.138
 
 
@@ -64,7 +58,8 @@ def test_no_price_list_entry_means_no_on_demand_price() -> None:
 
 
 def test_spot_history_keyed_by_az_id_with_min_and_median() -> None:
-    spot = parse_spot_prices(load("describe_spot_price_history_g5_p5_us-east-1.json")["SpotPriceHistory"])
+    history = load_payload("describe_spot_price_history_g5_p5_us-east-1.json")["SpotPriceHistory"]
+    spot = parse_spot_prices(history)
     p5 = spot["p5.48xlarge"]
     assert set(p5) == {f"use1-az{i}" for i in range(1, 7)}
     assert min(p5.values()) == 17.6289
@@ -76,7 +71,7 @@ def test_spot_history_keyed_by_az_id_with_min_and_median() -> None:
 
 def test_spot_history_keeps_the_latest_price_per_az_and_maps_names_to_ids() -> None:
     # The verbatim botocore example has AZ names only (us-west-1a/c, 2014): the account's map gives IDs.
-    items = load("describe_spot_price_history_botocore_example.json")["SpotPriceHistory"]
+    items = load_payload("describe_spot_price_history_botocore_example.json")["SpotPriceHistory"]
     newer = dict(items[0], SpotPrice="0.090000", Timestamp="2014-01-06T05:00:00.000Z")
     spot = parse_spot_prices([*items, newer], az_ids={"us-west-1a": "usw1-az1", "us-west-1c": "usw1-az3"})
     assert spot == {"m1.xlarge": {"usw1-az1": 0.09, "usw1-az3": 0.08}}
@@ -96,7 +91,7 @@ def test_local_zone_ids_have_an_extra_segment(az_id: str, local: bool) -> None:
 
 
 def test_placement_scores_best_first() -> None:
-    scores = parse_placement_scores(load("get_spot_placement_scores_p5.json")["SpotPlacementScores"])
+    scores = parse_placement_scores(load_payload("get_spot_placement_scores_p5.json")["SpotPlacementScores"])
     assert [(s.availability_zone_id, s.score) for s in scores] == [
         ("use1-az6", 7), ("use1-az2", 5), ("usw2-az2", 4), ("use2-az1", 3), ("use1-az1", 1)]
 
@@ -185,7 +180,7 @@ def test_neuron_devices_are_listed_but_not_as_gpus() -> None:
 def test_spot_history_prefers_the_vpc_entry_of_an_az_over_the_classic_one() -> None:
     # An account that had EC2-Classic sees both descriptions; the plain one was the Classic price there.
     # The verbatim botocore example is such a "(Amazon VPC)" answer (us-west-1, 2014).
-    vpc = load("describe_spot_price_history_botocore_example.json")["SpotPriceHistory"][0]
+    vpc = load_payload("describe_spot_price_history_botocore_example.json")["SpotPriceHistory"][0]
     classic = dict(vpc, ProductDescription="Linux/UNIX", SpotPrice="0.050000",
                    Timestamp="2014-01-06T05:00:00Z")  # newer, but Classic
     other_az = dict(classic, AvailabilityZone="us-west-1c")  # only the plain entry: a VPC-only account
@@ -211,3 +206,14 @@ def test_every_quirk_row_says_how_it_is_known() -> None:
     for quirk in QUIRKS:
         assert quirk.reason and quirk.source and quirk.evidence in ("verified", "defensive")
     assert {q.family for q in QUIRKS if q.evidence == "defensive"} == {"p4de", "p3dn"}
+
+
+# Pricing third review #6: a Neuron device the spec table does not list is still Neuron (from NeuronInfo).
+def test_inf1_from_neuron_info_is_neuron_though_not_in_the_spec_table() -> None:
+    item = {"InstanceType": "inf1.xlarge", "VCpuInfo": {"DefaultVCpus": 4}, "MemoryInfo": {"SizeInMiB": 8192},
+            "NeuronInfo": {"NeuronDevices": [{"Name": "Inferentia", "Count": 1,
+                                              "MemoryInfo": {"SizeInMiB": 8192}}]},
+            "NetworkInfo": {"NetworkPerformance": "Up to 25 Gigabit"}}
+    parsed = parse_instance_type(item)
+    assert parsed is not None
+    assert (parsed.gpu_name, parsed.accelerator_kind, parsed.gpu) == ("Inferentia", "aws_neuron", None)

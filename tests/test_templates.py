@@ -21,14 +21,13 @@ from templates.render import (
     efa_env,
     efa_interfaces,
     render_bundle,
-    render_cloud_init,
     render_vllm_config,
     serve_args,
     vllm_image,
     vllm_settings,
 )
 from templates.vllm_options import VLLM_OPTION_CHOICES, VLLM_OPTIONS_VERSION, VLLM_SERVE_OPTIONS
-from tests.plans_for_infra import options_for, single_instance_plan, spot_plan, two_node_plan
+from tests.conftest import options_for, single_instance_plan, spot_plan, two_node_plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 K8S_VERSION = "1.33.0"  # a current EKS Kubernetes version with schemas in kubernetes-validate
@@ -283,40 +282,6 @@ def test_efa_count_comes_from_the_plan() -> None:
     assert efa_env(two_node_plan(instance_type="g6e.48xlarge")) == (("FI_PROVIDER", "efa"),)
     with pytest.raises(RenderError, match="efa_interfaces_per_instance"):
         efa_interfaces(two_node_plan(efa_interfaces_per_instance=0))
-
-
-def test_renderer_no_longer_reads_the_instance_catalog() -> None:
-    # EFA counts travel in the Plan (review #32): neither the renderer nor the EKS component asks pricing.
-    from templates.render import TEMPLATE_DIR
-    from tests.test_layering import imported_top_levels
-
-    assert "pricing" not in imported_top_levels(TEMPLATE_DIR / "render.py")
-    assert "pricing" not in imported_top_levels(TEMPLATE_DIR.parent / "infra" / "eks.py")
-    assert "templates.render" not in (TEMPLATE_DIR.parent / "infra" / "ec2.py").read_text()
-
-
-def test_cloud_init_runs_one_server_per_packed_replica_and_fetches_the_token() -> None:
-    plan = spot_plan()
-    options = options_for(plan, hf_token_secret_id="arn:aws:secretsmanager:us-east-1:1:secret:t")
-    text = render_cloud_init(plan, options, render_vllm_config(plan))
-    assert text.startswith("#cloud-config\n")
-    document = yaml.safe_load(text)
-    paths = {f["path"]: f["content"] for f in document["write_files"]}
-    assert paths["/etc/vllm/server-0.env"] == "GPU_DEVICES=0,1\nHOST_PORT=8000\n"
-    assert paths["/etc/vllm/server-1.env"] == "GPU_DEVICES=2,3\nHOST_PORT=8001\n"
-    fetch = paths["/usr/local/bin/vllm-fetch-hf-token"]
-    assert "aws secretsmanager get-secret-value --region us-east-1" in fetch
-    assert yaml.safe_load(paths["/etc/vllm/vllm-config.yaml"])["tensor-parallel-size"] == 2
-    unit = paths["/etc/systemd/system/vllm@.service"]
-    assert "--entrypoint vllm vllm/vllm-openai:v0.10.2 serve Qwen/Qwen3-32B" in unit
-    assert ["systemctl", "enable", "--now", "--no-block", "vllm@1.service"] in document["runcmd"]
-
-
-def test_cloud_init_refuses_a_multi_instance_replica() -> None:
-    plan = two_node_plan()
-    with pytest.raises(RenderError, match="target eks"):
-        render_cloud_init(plan, options_for(plan), render_vllm_config(plan))
-    assert "cloud-init.yaml" not in {f.name for f in render_bundle(plan, options_for(plan)).files}
 
 
 def test_render_options_reject_names_kubernetes_would_refuse() -> None:

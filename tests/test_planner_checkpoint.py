@@ -1,26 +1,111 @@
-"""Second-review fixes of the planner (findings #1 #5 #12 #14): hand-priced catalogs, hand-derived answers,
-each test failing on the code before its fix."""
+"""The checkpoint a plan serves: served_model, checkpoint_quantization vs load-time quantization,
+--served-model repos in their own format, known quantized variants sized on their own facts.
+
+Hand-priced catalogs, hand-derived answers; from the planner review findings #1 #4 #14 and the second
+review's #1, each test failing on the code before its fix."""
 
 from __future__ import annotations
-
-import argparse
 
 import pytest
 
 import sizing
-from advisor.plan_cmd import add_workload_arguments, workload_from_args
 from planner import PlanningError, Workload, checkpoint, make_plan
-from planner.costing import choose_capacity
-from tests.test_planner import G6_X, G6E_X, LLAMA8, LLAMA70, LLAMA405, P5_48X, P5EN_48X, catalog, offer
-from tests.test_planner_units import price
+from sizing import load_model
+from tests.conftest import (
+    G6E_X,
+    LLAMA8,
+    LLAMA70,
+    LLAMA405,
+    P5_48X,
+    catalog,
+    offer,
+)
+
+LLAMA70_FP8 = "llama3.3-70b-fp8"
+
 
 L40S = catalog(offer("g6e.xlarge", G6E_X))
+
+
+P5 = catalog(offer("p5.48xlarge", P5_48X))
+
+
 RH_FP8 = "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic"  # sizing/checkpoints.py: compressed-tensors FP8
+
+
 HQ_AWQ = "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4"  # AutoAWQ INT4 of Llama-3.1-70B-Instruct
 
 
 def wl(**kw) -> Workload:
     return Workload(**{"model": "llama-3.3-70b", "concurrency": 2, "max_model_len": 4096, **kw})
+
+
+# --- #1 / #4: the checkpoint vLLM loads -----------------------------------------------------------------
+
+
+def test_bf16_checkpoint_served_as_is_and_fp8_quantized_at_load_time():
+    cat = L40S
+    plain = make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048), cat)
+    assert (plain.served_model, plain.checkpoint_quantization, plain.quantization) == (LLAMA8, "none", "none")
+    # vLLM quantizes a bf16 checkpoint to fp8 at load time: the same repo, checkpoint format "none"
+    fp8 = make_plan(Workload(model=LLAMA8, quantization="fp8", concurrency=4, max_model_len=2048), cat)
+    assert (fp8.served_model, fp8.checkpoint_quantization, fp8.quantization) == (LLAMA8, "none", "fp8")
+
+
+def test_prequantized_fp8_checkpoint_is_its_own_format():
+    arch = load_model(LLAMA70_FP8)
+    plan = make_plan(Workload(model=LLAMA70_FP8, concurrency=4, max_model_len=4096), P5)
+    assert (plan.served_model, plan.checkpoint_quantization, plan.quantization) == (arch.hf_id, "fp8", "fp8")
+
+
+def test_awq_on_a_bf16_checkpoint_without_a_known_variant_has_no_served_model(monkeypatch):
+    # The 70B base checkpoint is bf16; AWQ cannot be made at load time and no AWQ repo is known for it.
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: None)
+    w = Workload(model=LLAMA70, quantization="awq", concurrency=4, max_model_len=4096)
+    plan = make_plan(w, L40S)
+    assert plan.quantization == "awq" and plan.served_model is None and plan.checkpoint_quantization == "awq"
+    needs = "render needs --served-model <an AWQ checkpoint of this architecture>"
+    assert any(needs in x for x in plan.warnings)
+    # --served-model names it: served as given, an AWQ checkpoint, no warning
+    given = make_plan(w.model_copy(update={"served_model": "acme/Llama-70B-AWQ"}), L40S)
+    assert (given.served_model, given.checkpoint_quantization) == ("acme/Llama-70B-AWQ", "awq")
+    assert not any("--served-model" in x for x in given.warnings)
+
+
+def test_awq_served_from_the_known_variant(monkeypatch):
+    known = {"awq": "hq/Llama-70B-AWQ"}
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: known.get(q))
+    w = Workload(model=LLAMA70, quantization="awq", concurrency=4, max_model_len=4096)
+    plan = make_plan(w, L40S)
+    assert (plan.served_model, plan.checkpoint_quantization) == ("hq/Llama-70B-AWQ", "awq")
+
+
+def test_config_json_model_has_no_served_model_unless_given(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    bundled = Path(sizing.__file__).parent / "data" / "model_configs" / "meta-llama--Meta-Llama-3.1-8B.json"
+    path = tmp_path / "config.json"
+    shutil.copy(bundled, path)
+    w = Workload(model=str(path), concurrency=4, max_model_len=2048)
+    plan = make_plan(w, L40S)
+    assert plan.model == str(path) and plan.served_model is None
+    assert any("local config.json" in x and "--served-model" in x for x in plan.warnings)
+    named = make_plan(w.model_copy(update={"served_model": "meta-llama/Llama-3.1-8B"}), L40S)
+    assert named.served_model == "meta-llama/Llama-3.1-8B"
+
+
+def test_infeasible_awq_option_says_it_needs_a_checkpoint(monkeypatch):
+    # 405B on one g6e.xlarge cannot fit in any format: the awq option must say what serving it needs.
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: None)
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA405, concurrency=1, max_model_len=4096), L40S)
+    line = next(x for x in str(err.value).splitlines() if "--quantization awq" in x)
+    assert "needs --served-model <an AWQ checkpoint of this architecture>, none is known" in line
+    monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: f"hq/{q}-405B")
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA405, concurrency=1, max_model_len=4096), L40S)
+    assert "needs an AWQ checkpoint: hq/awq-405B" in str(err.value)
 
 
 # --- #1: a --served-model repo is served in its own format ------------------------------------------------
@@ -99,78 +184,6 @@ def test_stated_format_that_contradicts_a_listed_repo_is_refused():
 
 def test_quantized_checkpoint_is_sizings_own_function():
     assert checkpoint.quantized_checkpoint is sizing.quantized_checkpoint
-
-
-# --- #5: Workload.max_instances_per_replica -------------------------------------------------------------
-
-
-def test_one_instance_per_replica_refuses_pp_across_nodes_and_says_to_lift_it():
-    # 405B bf16 needs two p5.48xlarge (test_planner.test_405b_bf16_needs_two_p5_nodes_with_pp2): capped at
-    # one instance per replica it is infeasible, and the message prices lifting the cap.
-    cat = catalog(offer("p5.48xlarge", P5_48X))
-    w = Workload(model=LLAMA405, concurrency=8, max_model_len=8192)
-    assert make_plan(w, cat).instances_per_replica == 2
-    with pytest.raises(PlanningError) as err:
-        make_plan(w.model_copy(update={"max_instances_per_replica": 1}), cat)
-    msg = str(err.value)
-    assert "--max-instances-per-replica 1 binds" in msg
-    assert "lift --max-instances-per-replica (now 1" in msg and "2 x p5.48xlarge" in msg
-    # a cap of 2 still allows the two-node replica
-    assert make_plan(w.model_copy(update={"max_instances_per_replica": 2}), cat).instance_count == 2
-
-
-def test_one_instance_per_replica_picks_a_node_that_holds_the_model():
-    # with the H200 node offered it is the plan either way; the cap only removes the p5 pair
-    cat = catalog(offer("p5.48xlarge", P5_48X), offer("p5en.48xlarge", P5EN_48X))
-    w = Workload(model=LLAMA405, concurrency=8, max_model_len=8192, max_instances_per_replica=1)
-    plan = make_plan(w, cat)
-    assert (plan.instance_type, plan.instances_per_replica) == ("p5en.48xlarge", 1)
-    assert all(a.instances_per_replica == 1 for a in plan.alternatives)
-
-
-def test_cli_flags_reach_the_workload():
-    parser = argparse.ArgumentParser()
-    add_workload_arguments(parser)
-    base = ["--model", "m", "--concurrency", "1", "--max-model-len", "1024"]
-    w = workload_from_args(parser.parse_args(base))
-    assert (w.max_instances_per_replica, w.served_model_quantization) == (None, None)
-    args = parser.parse_args(
-        [*base, "--max-instances-per-replica", "1", "--served-model-quantization", "fp8"]
-    )
-    w = workload_from_args(args)
-    assert (w.max_instances_per_replica, w.served_model_quantization) == (1, "fp8")
-
-
-# --- #12: --capacity mixed asked explicitly ---------------------------------------------------------------
-
-
-def test_explicit_mixed_gets_one_spot_unit_where_the_band_split_keeps_all_on_demand():
-    # band 4 (>20%/month): the realtime base share is 100%, so the split is 4 on-demand + 0 spot; mixed
-    # asked explicitly puts one unit on spot: 3 x $10 + 1 x the effective spot price.
-    c = choose_capacity(price(band=4), 4, 1, "realtime", "mixed")
-    assert (c.capacity_type, c.on_demand_instances, c.spot_instances, c.forced_spot) == ("mixed", 3, 1, True)
-    # auto keeps the saving rule: all on-demand at that band
-    assert choose_capacity(price(band=4), 4, 1, "realtime", "auto").spot_instances == 0
-    # multi-node units stay whole: 2 replicas of 2 nodes -> 2 on-demand + 2 spot
-    c = choose_capacity(price(band=4), 4, 2, "realtime", "mixed")
-    assert (c.on_demand_instances, c.spot_instances) == (2, 2)
-
-
-def test_explicit_mixed_plan_states_the_cost_of_its_spot_unit():
-    # 8B, 56 x 2048 on g6.xlarge needs 4 instances (test_realtime_mixed_base_plus_spot_burst...); at band
-    # 4 the split keeps all 4 on-demand ($3.22/h); mixed asked: 3 on-demand + 1 spot.
-    cat = catalog(offer("g6.xlarge", G6_X, spot=0.20, band=4))
-    plan = make_plan(Workload(model=LLAMA8, concurrency=56, max_model_len=2048, capacity="mixed"), cat)
-    assert (plan.capacity_type, plan.on_demand_instances, plan.spot_instances) == ("mixed", 3, 1)
-    assert "--capacity mixed as asked" in plan.explanation
-    assert f"${4 * G6_X:,.2f}/h all on-demand" in plan.explanation
-
-
-def test_explicit_mixed_on_one_instance_warns_why_it_is_all_on_demand():
-    cat = catalog(offer("g6e.xlarge", G6E_X, spot=0.9, band=0))
-    plan = make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048, capacity="mixed"), cat)
-    assert (plan.capacity_type, plan.instance_count) == ("on-demand", 1)
-    assert any("--capacity mixed asked, but the plan has a single instance" in w for w in plan.warnings)
 
 
 def test_the_listed_variant_is_sized_on_its_own_facts():

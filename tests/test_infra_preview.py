@@ -1,5 +1,7 @@
-"""Second review of the Pulumi program: mocked subnet AZs, invoke regions, EC2 replica cap, config
-strings, plaintext hfToken warning."""
+"""`pulumi preview` under infra.preview's mocks: an unknown subnet placed in an AZ the plan is
+offered in (and said so), every invoke sent to the plan's region, the plaintext hfToken warning.
+
+From the Pulumi program's second review, findings #2 #3 #13."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from infra.config import PLAINTEXT_HF_TOKEN_WARNING, StackConfig, stack_config_from
+from infra.config import PLAINTEXT_HF_TOKEN_WARNING, StackConfig
 from infra.preview import (
     PROJECT,
     AwsMocks,
@@ -20,13 +22,18 @@ from infra.preview import (
     run_program,
 )
 from infra.tree import format_run
-from tests.plans_for_infra import single_instance_plan, two_node_plan
+from tests.conftest import single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
 EXAMPLE = ROOT / "Pulumi.example.yaml"
+
+
 EKS = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
+
+
 EC2 = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
-INJECTIONS = ("a b;rm -rf /", "org/repo $(id)", "x; curl x|sh", "x`id`", "x\nExecStartPre=/bin/sh", "x'y")
 
 
 def _example(**overrides: str) -> dict[str, str]:
@@ -102,42 +109,6 @@ def test_ec2_invokes_use_the_plans_region_provider() -> None:
     for call in run.calls:
         assert call.args.get("region") == "eu-west-1", call.token
         assert "aws-eu-west-1" in call.provider, call.token
-
-
-# --- 5: target ec2 asks the planner for single-instance replicas --------------------------------------
-
-def test_target_ec2_caps_replicas_at_one_instance_in_the_workload() -> None:
-    assert StackConfig.model_validate(EC2).to_workload().max_instances_per_replica == 1
-    assert StackConfig.model_validate(EKS).to_workload().max_instances_per_replica is None
-    assert "maxInstancesPerReplica" not in StackConfig.model_validate(EC2).model_dump(by_alias=True)
-
-
-def test_deepseek_v3_on_target_ec2_plans_one_instance_per_replica() -> None:
-    run = run_main_program(_example(model="deepseek-ai/DeepSeek-V3", target="ec2", capacity="on-demand",
-                                    maxModelLen="4096", concurrency="4"))
-    plan = run.outputs["plan"]
-    assert plan["instances_per_replica"] == 1
-    assert run.of_type("aws:autoscaling/group:Group")
-
-
-# --- 6: config strings that reach scripts are validated, naming the key -------------------------------
-
-@pytest.mark.parametrize("value", INJECTIONS)
-@pytest.mark.parametrize(("key", "form"), [("servedModel", "ORG/NAME"), ("vllmImage", "image reference")])
-def test_config_strings_with_shell_syntax_are_refused_naming_the_key(key: str, form: str, value: str) -> None:
-    with pytest.raises(ValueError, match=key) as caught:
-        stack_config_from({**{k: str(v) if not isinstance(v, tuple) else ",".join(v) for k, v in EKS.items()},
-                           key: value}.get)
-    assert form in str(caught.value)
-
-
-def test_valid_config_strings_are_accepted() -> None:
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/vllm:v0.11.0"
-    cfg = StackConfig.model_validate({**EKS, "servedModel": "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic",
-                                      "vllmImage": image})
-    assert cfg.served_model.startswith("RedHatAI/") and cfg.vllm_image.endswith(":v0.11.0")
-    assert StackConfig.model_validate({**EKS, "servedModelQuantization": "fp8"}).to_workload() \
-        .served_model_quantization == "fp8"
 
 
 # --- 13: a plaintext hfToken in the stack file is warned about ----------------------------------------
