@@ -12,6 +12,7 @@ import pricing
 from infra.config import HF_TOKEN_KEY, PLAINTEXT_HF_TOKEN_WARNING, PROJECT, stack_config_from
 from infra.nodes import node_shape
 from infra.stack import deploy
+from planner.options import use_spelling
 
 config = pulumi.Config()
 stack_config = stack_config_from(config.get)
@@ -20,10 +21,12 @@ for warning in catalog.warnings:
     pulumi.log.warn(warning)
 # The deployed type is kept unless the best plan saves more than churnThreshold: price noise does not
 # replace node groups on `pulumi up`.
-plan = planner.make_plan(
-    stack_config.to_workload(), catalog,
-    previous_instance_type=stack_config.current_instance_type, churn_threshold=stack_config.churn_threshold,
-)
+options = stack_config.plan_options()
+with use_spelling("stack"):  # the planner's messages name maxModelLen, not --max-model-len
+    plan = planner.make_plan(
+        stack_config.to_workload(), catalog,
+        previous_instance_type=options.previous_instance_type, churn_threshold=options.churn_threshold,
+    )
 # vCPUs/RAM of the planned types as priced (DescribeInstanceTypes): the pods' CPU/memory requests.
 node = node_shape(plan, (offer.instance for offer in catalog.offers))
 hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset

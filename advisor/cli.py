@@ -13,6 +13,8 @@ import sys
 
 from pydantic import ValidationError
 
+from advisor.options_cli import describe_validation_error
+
 COMMANDS: tuple[str, ...] = (
     "advisor.size_cmd",
     "advisor.prices_cmd",
@@ -22,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
 )
 
 EXIT_USAGE = 2
+CLI = "cli"  # how this edge spells options (planner.options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,22 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per failed field: `field: message (got value)`."""
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ())) or exc.title
-        parts.append(f"{where}: {err.get('msg')} (got {err.get('input')!r})")
-    return "; ".join(parts)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except ValidationError as exc:
-        print(f"error: {describe_validation_error(exc)}", file=sys.stderr)
+        print(f"error: {describe_validation_error(exc, spelling=CLI)}", file=sys.stderr)
     except ValueError as exc:
         # Every layer raises a ValueError subclass naming the failed constraint and what would work.
         print(f"error: {exc}", file=sys.stderr)

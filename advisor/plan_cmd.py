@@ -10,121 +10,43 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-# planner pulls in pricing and boto3: imported inside the functions, so `--help` and `size` stay fast.
+from advisor.options_cli import add_options, values_from_args
+
+# planner.plan pulls in pricing and boto3: imported inside the functions, so `--help` and `size` stay fast.
 if TYPE_CHECKING:
     from planner.models import Plan, Workload
 
 BAR_WIDTH = 50
-QUANTIZATIONS = ("none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4")
 
 
 def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
-    """The workload flags of `plan` (and `render`), with vLLM's and AWS's vocabulary."""
-    a = parser.add_argument
-    a("--model", required=True, help="catalog id/alias or path to a Hugging Face config.json")
-    a(
-        "--served-model",
-        default=None,
-        help="Hugging Face repo vLLM loads when it is not --model itself: a pre-quantized (AWQ/GPTQ/INT8) "
-        "checkpoint of the same architecture, or the repo of a config.json given as --model",
-    )
-    a(
-        "--served-model-quantization",
-        choices=QUANTIZATIONS,
-        default=None,
-        help="weights format of a --served-model repo the catalog does not list (none = 16-bit, quantized "
-        "at load time); needed when the plan is fp8 or bnb4, which can be either",
-    )
-    a("--concurrency", type=int, required=True, help="requests in flight at max_model_len")
-    a("--max-model-len", type=int, required=True, help="input + output tokens of one request")
-    a("--dtype", choices=("bf16", "fp16"), default="bf16")
-    a(
-        "--quantization",
-        choices=QUANTIZATIONS,
-        default=None,
-        help="weights format (default: as the checkpoint)",
-    )
-    a("--kv-cache-dtype", choices=("auto", "fp8"), default="auto")
-    a("--workload", choices=("realtime", "batch"), default="realtime")
-    a("--capacity", choices=("auto", "on-demand", "spot", "mixed"), default="auto")
-    a("--region", action="append", default=None, help="AWS region (repeat for several; default us-east-1)")
-    a(
-        "--pricing",
-        choices=("auto", "live", "snapshot"),
-        default="auto",
-        help="auto = live AWS prices, else cache, else the bundled snapshot",
-    )
-    a("--max-usd-per-hour", type=float, default=None, help="budget for the whole deployment")
-    a("--target-tokens-per-s", type=float, default=None, help="output tokens/s the deployment must sustain")
-    a(
-        "--max-time-per-output-token-ms",
-        type=float,
-        default=None,
-        help="latency bound per output token (default: 100 for realtime, none for batch)",
-    )
-    a(
-        "--max-instances-per-replica",
-        type=int,
-        default=None,
-        help="most instances one replica may span with PP over EFA (1: single-instance replicas only, as "
-        "the EC2 target needs; default: the planner's limit of 4)",
-    )
-    a("--headroom", type=float, default=0.3, help="extra KV capacity over concurrency x max_model_len")
-    a("--allow-family", action="append", default=None, help="only these instance families (p5, g6e ...)")
-    a("--exclude-family", action="append", default=None, help="never these instance families")
-    a("--vllm-version", default=None, help="X.Y whose memory accounting applies (default: latest)")
-    a(
-        "--strict-dtype",
-        action="store_true",
-        help="refuse GPUs without BF16 (T4, V100) instead of planning them with fp16",
-    )
-    a(
-        "--previous-instance-type",
-        default=None,
-        help="the type deployed now: kept unless the new plan saves more than --churn-threshold",
-    )
-    a("--churn-threshold", type=float, default=0.05)
+    """The workload and planning flags of `plan` (and `render`), derived from planner.models' fields."""
+    from planner.models import PlanOptions, Workload
+
+    add_options(parser, Workload)
+    add_options(parser, PlanOptions)
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
     from planner.models import Workload
 
-    return Workload(
-        model=args.model,
-        served_model=args.served_model,
-        served_model_quantization=args.served_model_quantization,
-        max_instances_per_replica=args.max_instances_per_replica,
-        dtype=args.dtype,
-        quantization=args.quantization,
-        kv_cache_dtype=args.kv_cache_dtype,
-        max_model_len=args.max_model_len,
-        concurrency=args.concurrency,
-        target_output_tokens_per_s=args.target_tokens_per_s,
-        max_time_per_output_token_ms=args.max_time_per_output_token_ms,
-        workload_type=args.workload,
-        capacity=args.capacity,
-        regions=tuple(dict.fromkeys(args.region or ["us-east-1"])),
-        allowed_families=tuple(args.allow_family or ()),
-        excluded_families=tuple(args.exclude_family or ()),
-        max_usd_per_hour=args.max_usd_per_hour,
-        headroom=args.headroom,
-        vllm_version=args.vllm_version,
-        strict_dtype=args.strict_dtype,
-    )
+    return Workload.model_validate(values_from_args(args, Workload))
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
     """Load the catalog for the workload's regions (--pricing) and plan."""
     from planner import make_plan
+    from planner.models import PlanOptions
     from pricing import load_priced_catalog
 
     workload = workload_from_args(args)
-    catalog = load_priced_catalog(workload.regions, pricing=args.pricing)
+    options = PlanOptions.model_validate(values_from_args(args, PlanOptions))
+    catalog = load_priced_catalog(workload.regions, pricing=options.pricing)
     return make_plan(
         workload,
         catalog,
-        previous_instance_type=args.previous_instance_type,
-        churn_threshold=args.churn_threshold,
+        previous_instance_type=options.previous_instance_type,
+        churn_threshold=options.churn_threshold,
     )
 
 

@@ -16,7 +16,9 @@ class OutputDirectoryError(ValueError):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from advisor.options_cli import add_options
     from advisor.plan_cmd import add_workload_arguments
+    from infra.config import DeployOptions
 
     parser = subparsers.add_parser(
         "render", help="write vllm-config.yaml, kubernetes.yaml and cloud-init.yaml for the planned layout",
@@ -24,15 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_workload_arguments(parser)  # --served-model included: the planner decides what vLLM loads
     parser.add_argument("--out", required=True, type=Path, help="directory to write the files into")
-    parser.add_argument("--namespace", default="default", help="Kubernetes namespace of the manifests")
+    add_options(parser, DeployOptions, only=("namespace", "vllm_image"), fill_defaults=True)
     parser.add_argument(
         "--hf-token-secret-id", default=None,
         help="AWS Secrets Manager id of the Hugging Face token (omit for public models)",
-    )
-    parser.add_argument(
-        "--image", default=None,
-        help="container image instead of vllm/vllm-openai:v<release>, e.g. an EFA-enabled build "
-        "(libfabric + aws-ofi-nccl) for multi-node plans",
     )
     parser.set_defaults(handler=handle)
 
@@ -71,8 +68,8 @@ def check_strings(args: argparse.Namespace) -> None:
         check_hf_token_secret_id(args.hf_token_secret_id)
     if args.served_model is not None:
         check_served_model(args.served_model)
-    if args.image is not None:
-        check_image(args.image)
+    if args.vllm_image is not None:
+        check_image(args.vllm_image)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -80,7 +77,7 @@ def handle(args: argparse.Namespace) -> int:
 
     check_strings(args)
     plan = plan_from_args(args)
-    for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.image):
+    for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.vllm_image):
         print(f"wrote {path}")
     print(f"\n{plan.replicas} replica(s) of {plan.served_model} on {plan.instance_count} x "
           f"{plan.instance_type} ({plan.region}, {plan.capacity_type}); apply with:")

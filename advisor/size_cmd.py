@@ -6,7 +6,8 @@ import argparse
 import json
 from typing import Any
 
-QUANTIZATIONS = ("none", "fp8", "int8", "awq", "gptq", "bnb4", "mxfp4")
+from advisor.options_cli import add_options
+
 JSON_KEYS = (
     "weights_gib",
     "activation_peak_gib",
@@ -29,15 +30,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="memory per GPU as vLLM accounts it, KV capacity, tuned utilization",
         description="Predict what vLLM allocates per GPU for a model on a GPU and layout.",
     )
-    p.add_argument("--model", required=True, help="catalog id/alias (e.g. llama3.1-8b) or a config.json path")
+    from planner.models import Workload
+
+    # The options it shares with `plan` come from the Workload's fields; max_model_len and concurrency have
+    # size's own meaning when unset.
+    add_options(
+        p, Workload, fill_defaults=True,
+        only=("model", "dtype", "quantization", "kv_cache_dtype", "max_model_len", "concurrency", "headroom",
+              "vllm_version"),
+        without_default={"max_model_len": "default: the model's max_position_embeddings",
+                         "concurrency": "unset: no utilization tuning; set: the smallest utilization that "
+                         "holds it"},
+    )
     p.add_argument("--gpu", required=True, help="GPU as AWS names it (H100, A10G, L4, A100 ...) or RTX 4090")
     p.add_argument("--gpu-memory-gib", type=float, help="AWS per-GPU memory; picks A100 40/80, V100 16/32")
     p.add_argument("--tp", type=int, default=1, help="tensor_parallel_size (default 1)")
     p.add_argument("--pp", type=int, default=1, help="pipeline_parallel_size (default 1)")
-    p.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16")
-    p.add_argument("--quantization", choices=QUANTIZATIONS, help="default: the checkpoint's own format")
-    p.add_argument("--kv-cache-dtype", choices=("auto", "fp8"), default="auto")
-    p.add_argument("--max-model-len", type=int, help="default: the model's max_position_embeddings")
     p.add_argument("--max-num-batched-tokens", type=int, help="default: vLLM's for this GPU and release")
     p.add_argument("--max-num-seqs", type=int, help="default: vLLM's for this GPU and release")
     p.add_argument("--gpu-memory-utilization", type=float, help="default: 0.9 (0.92 from vLLM 0.20)")
@@ -46,9 +54,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help="1, 8, 16, 32, 64 or 128; default: 16 (64/128 for MLA on Hopper/Blackwell)",
     )
-    p.add_argument("--concurrency", type=int, help="requests of max_model_len to hold: tunes the utilization")
-    p.add_argument("--headroom", type=float, default=0.3, help="spare KV share on top of --concurrency (0.3)")
-    p.add_argument("--vllm-version", help="X.Y release whose accounting to use (default: latest modelled)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(handler=run)
 

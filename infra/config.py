@@ -8,95 +8,103 @@ secret Output (read with `Config.get_secret`) and never becomes a plain string i
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
 
 from infra.volumes import EksAmiType
-from planner.models import Workload
-from sizing.vocabulary import CapacityPreference, Dtype, KvCacheDtype, PricingMode, Quantization, WorkloadType
+from planner.models import PlanOptions, Workload
+from planner.options import Option, literal_choices, register, stack_key, unwrap_optional
+from sizing.vocabulary import Frozen
 from templates.common import check_image, check_served_model
 
 PROJECT = "llm-advisor"
 HF_TOKEN_KEY = "hfToken"
 
 
-class StackConfig(BaseModel):
-    """Every config key of Pulumi.yaml except the secret hfToken, with the same defaults."""
+class DeployOptions(Frozen):
+    """Where and how the Pulumi program deploys (target first: later checks read it). Declared once: the
+    stack keys and `render`'s flags (`--namespace`, `--image`) are derived from these fields."""
+
+    target: Annotated[Literal["eks", "ec2"], Option(flag=None)] = Field(
+        default="eks",
+        description="eks (managed node groups + manifests) or ec2 (launch template + Auto Scaling group)",
+    )
+    vllm_image: Annotated[str | None, Option(flag="--image")] = Field(
+        default=None,
+        description="container image instead of the pinned vllm/vllm-openai one, e.g. an EFA-enabled build "
+        "(libfabric + aws-ofi-nccl) so multi-node NCCL uses EFA instead of TCP sockets; unset = "
+        "vllm/vllm-openai:v<vLLM release>. Form: an image reference "
+        "[REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST]",
+    )
+    cluster_name: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        description="existing EKS cluster to add the GPU node groups to (required for target eks)",
+    )
+    subnet_ids: Annotated[tuple[str, ...], Option(flag=None)] = Field(
+        min_length=1,
+        description="private subnets for the GPU nodes (`pulumi config set --path 'subnetIds[0]' "
+        "subnet-...`). Multi-node (EFA) plans use the first one whose AZ offers the instance type (one AZ "
+        "for EFA and the cluster placement group)",
+    )
+    node_role_arn: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        description="IAM role ARN for the EKS nodes; unset = create one with the three EKS node policies",
+    )
+    ami_type: Annotated[EksAmiType, Option(flag=None)] = Field(
+        default="AL2023_x86_64_NVIDIA",
+        description="EKS AMI type: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA",
+    )
+    namespace: str = Field(default="default", description="Kubernetes namespace of the rendered manifests")
+    associate_public_ip: Annotated[bool, Option(flag=None)] = Field(
+        default=False,
+        description="give EC2 instances a public IP (target ec2); default no, use private subnets with NAT",
+    )
+
+
+register(DeployOptions)
+# Every stack key, in validation order (DeployOptions.target first); the edges' groups, for Pulumi.yaml.
+STACK_OPTION_MODELS: tuple[type[Frozen], ...] = (DeployOptions, Workload, PlanOptions)
+
+
+class _StackChecks(BaseModel):
+    """Checks across keys, and the form of strings that reach root shell scripts, systemd units and manifests.
+    Field validators, not a model validator: an error then names the key and shows only its value."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    model: str = Field(min_length=1)
-    # target first: the regions / clusterName checks below read it (pydantic validates in field order).
-    target: Literal["eks", "ec2"] = "eks"
-    served_model: str | None = Field(default=None, alias="servedModel")
-    served_model_quantization: Quantization | None = Field(default=None, alias="servedModelQuantization")
-    vllm_image: str | None = Field(default=None, alias="vllmImage")
-    dtype: Dtype = "bf16"
-    quantization: Quantization | None = None
-    kv_cache_dtype: KvCacheDtype = Field(default="auto", alias="kvCacheDtype")
-    max_model_len: int = Field(default=8192, ge=16, alias="maxModelLen")
-    concurrency: int = Field(default=16, ge=1)
-    workload_type: WorkloadType = Field(default="realtime", alias="workloadType")
-    capacity: CapacityPreference = "auto"
-    regions: tuple[str, ...] = Field(default=("us-east-1",), min_length=1, validate_default=True)
-    cluster_name: str | None = Field(default=None, alias="clusterName", validate_default=True)
-    subnet_ids: tuple[str, ...] = Field(default=(), alias="subnetIds", validate_default=True)
-    node_role_arn: str | None = Field(default=None, alias="nodeRoleArn")
-    ami_type: EksAmiType = Field(default="AL2023_x86_64_NVIDIA", alias="amiType")
-    namespace: str = "default"
-    max_usd_per_hour: float | None = Field(default=None, gt=0, alias="maxUsdPerHour")
-    target_output_tokens_per_s: float | None = Field(default=None, gt=0, alias="targetOutputTokensPerS")
-    max_time_per_output_token_ms: float | None = Field(default=None, gt=0, alias="maxTimePerOutputTokenMs")
-    allowed_families: tuple[str, ...] = Field(default=(), alias="allowedFamilies")
-    excluded_families: tuple[str, ...] = Field(default=(), alias="excludedFamilies")
-    strict_dtype: bool = Field(default=False, alias="strictDtype")
-    headroom: float = Field(default=0.3, ge=0, le=4)
-    pricing: PricingMode = "auto"
-    vllm_version: str | None = Field(default=None, alias="vllmVersion")
-    associate_public_ip: bool = Field(default=False, alias="associatePublicIp")
-    # Churn control (planner.make_plan previous_instance_type / churn_threshold). A program cannot read
-    # its own stack's previous outputs before it declares resources: a StackReference's outputs are
-    # Outputs (known only asynchronously, unknown in preview), self-references are not a documented use,
-    # and the plan must be known synchronously to shape the node groups. So the deployed type is config:
-    # `pulumi config set currentInstanceType $(pulumi stack output instance_type)`.
-    current_instance_type: str | None = Field(default=None, alias="currentInstanceType")
-    churn_threshold: float = Field(default=0.05, ge=0, lt=1, alias="churnThreshold")
-
-    @field_validator("quantization", "cluster_name", "node_role_arn", "max_usd_per_hour", "vllm_version",
-                     "served_model", "vllm_image", "served_model_quantization",
-                     "current_instance_type", "target_output_tokens_per_s", "max_time_per_output_token_ms",
-                     mode="before")
+    @model_validator(mode="before")
     @classmethod
-    def _empty_is_unset(cls, value: Any) -> Any:
+    def _empty_is_unset(cls, raw: Any) -> Any:
         # Pulumi.yaml declares "" as the default of optional keys (a declared key without default is
         # required by the Pulumi CLI).
-        return None if value == "" else value
+        if not isinstance(raw, dict):
+            return raw
+        optional = {k for name, f in cls.model_fields.items() if f.default is None for k in (name, f.alias)}
+        return {k: None if v == "" and k in optional else v for k, v in raw.items()}
 
-    # These strings reach root shell scripts, systemd units and manifests: only their documented form.
-    @field_validator("served_model")
+    @field_validator("served_model", check_fields=False)
     @classmethod
     def _served_model_form(cls, value: str | None) -> str | None:
         return None if value is None else check_served_model(value)
 
-    @field_validator("vllm_image")
+    @field_validator("vllm_image", check_fields=False)
     @classmethod
     def _image_form(cls, value: str | None) -> str | None:
         return None if value is None else check_image(value)
 
-    # Field validators, not a model validator: an error then names the key and shows only its value, not
-    # the whole config (pydantic reports a model validator's input as the entire dict).
-    @field_validator("subnet_ids")
-    @classmethod
-    def _subnets_required(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if not value:
-            raise ValueError(
-                "required (the private subnets GPU nodes launch in); "
-                "`pulumi config set --path 'subnetIds[0]' subnet-...`"
-            )
-        return value
-
-    @field_validator("cluster_name")
+    @field_validator("cluster_name", check_fields=False)
     @classmethod
     def _cluster_for_eks(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("target") == "eks" and not value:
@@ -105,7 +113,7 @@ class StackConfig(BaseModel):
             )
         return value
 
-    @field_validator("regions")
+    @field_validator("regions", check_fields=False)
     @classmethod
     def _one_region_for_eks(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
         if info.data.get("target") == "eks" and len(value) != 1:
@@ -117,20 +125,32 @@ class StackConfig(BaseModel):
         return value
 
     def to_workload(self) -> Workload:
-        return Workload(
-            model=self.model, dtype=self.dtype, quantization=self.quantization,
-            kv_cache_dtype=self.kv_cache_dtype, max_model_len=self.max_model_len,
-            concurrency=self.concurrency, workload_type=self.workload_type, capacity=self.capacity,
-            regions=self.regions, max_usd_per_hour=self.max_usd_per_hour, headroom=self.headroom,
-            vllm_version=self.vllm_version, target_output_tokens_per_s=self.target_output_tokens_per_s,
-            max_time_per_output_token_ms=self.max_time_per_output_token_ms,
-            allowed_families=self.allowed_families, excluded_families=self.excluded_families,
-            strict_dtype=self.strict_dtype, served_model=self.served_model,
-            served_model_quantization=self.served_model_quantization,
-            # EC2 user data runs independent single-instance servers (no Ray across instances): the
-            # planner must find a layout whose replica fits one instance.
-            max_instances_per_replica=1 if self.target == "ec2" else None,
-        )
+        ours = type(self).model_fields
+        fields = {name: getattr(self, name) for name in Workload.model_fields if name in ours}
+        # EC2 user data runs independent single-instance servers (no Ray across instances): the planner
+        # must find a layout whose replica fits one instance.
+        return Workload(**fields, max_instances_per_replica=1 if self.target == "ec2" else None)
+
+    def plan_options(self) -> PlanOptions:
+        return PlanOptions(**{name: getattr(self, name) for name in PlanOptions.model_fields})
+
+
+def _stack_fields() -> dict[str, Any]:
+    """Each model field that has a stack key, with that key as its alias; validated by default too."""
+    fields: dict[str, Any] = {}
+    for model in STACK_OPTION_MODELS:
+        for name, info in model.model_fields.items():
+            if (key := stack_key(name, info)) is not None:
+                merged = FieldInfo.merge_field_infos(
+                    info, alias=key, validation_alias=key, serialization_alias=key, validate_default=True
+                )
+                fields[name] = (info.annotation, merged)
+    return fields
+
+
+# The stack config: the keys of Pulumi.yaml (except the secret hfToken), derived from Workload, PlanOptions
+# and DeployOptions: their types, defaults, bounds and descriptions, with camelCase keys as aliases.
+StackConfig = create_model("StackConfig", __base__=_StackChecks, __doc__=__doc__, **_stack_fields())
 
 
 def config_keys() -> tuple[str, ...]:
@@ -169,3 +189,68 @@ def check_known_keys(keys: list[str]) -> None:
     for key in keys:
         if key not in known:
             raise ValueError(f"{key}: not a config key of {PROJECT}; known keys: {', '.join(sorted(known))}")
+
+
+# --- Pulumi.yaml's typed config, derived from the same fields -------------------------------------------
+# Pulumi's config types are string, integer, boolean and array (Pulumi docs, "Project file reference",
+# config `type`); decimals are strings. A declared key without a default is required by the Pulumi CLI,
+# so optional keys default to "" (read back as unset by _StackChecks._empty_is_unset).
+
+
+def _pulumi_type(annotation: Any) -> str:
+    base = unwrap_optional(annotation)
+    if base is bool:
+        return "boolean"
+    if base is int:
+        return "integer"
+    if get_origin(base) is tuple:
+        return "array"
+    return "string"
+
+
+def _pulumi_default(kind: str, default: Any) -> Any:
+    if default is None:
+        return ""
+    if kind == "array":
+        return list(default)
+    return str(default) if isinstance(default, float) else default
+
+
+def pulumi_config_schema() -> dict[str, dict[str, Any]]:
+    """The `config:` block of Pulumi.yaml: one typed key per stack option, in the edges' order (workload,
+    planning, deployment)."""
+    order = {model: i for i, model in enumerate((Workload, PlanOptions, DeployOptions))}
+    fields = sorted(
+        ((model, name, info) for model in STACK_OPTION_MODELS for name, info in model.model_fields.items()
+         if stack_key(name, info) is not None),
+        key=lambda item: order[item[0]],
+    )
+    schema: dict[str, dict[str, Any]] = {}
+    for _, name, info in fields:
+        kind = _pulumi_type(info.annotation)
+        entry: dict[str, Any] = {"type": kind}
+        if kind == "array":
+            entry["items"] = {"type": "string"}
+        if not info.is_required():
+            entry["default"] = _pulumi_default(kind, info.default)
+        text = info.description or ""
+        text += "" if text.endswith(".") else "."
+        choices = literal_choices(info.annotation)
+        if choices and not all(c in text for c in choices):
+            text += f" One of: {', '.join(choices)}."
+        entry["description"] = text
+        schema[stack_key(name, info)] = entry
+    return schema
+
+
+def write_pulumi_yaml(path: Path) -> None:
+    """Replace the `config:` block of Pulumi.yaml with the derived one, keeping the lines around it."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = lines.index("config:\n")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+    block = yaml.safe_dump({"config": pulumi_config_schema()}, sort_keys=False, width=105)
+    path.write_text("".join(lines[:start]) + block + "".join(lines[end:]))
+
+
+if __name__ == "__main__":  # python -m infra.config: regenerate Pulumi.yaml's config block
+    write_pulumi_yaml(Path(__file__).resolve().parent.parent / "Pulumi.yaml")

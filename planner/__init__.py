@@ -1,29 +1,30 @@
-"""Planner: joins sizing and pricing into the cheapest layout that serves a workload, explained (pure)."""
+"""Planner: joins sizing and pricing into the cheapest layout that serves a workload, explained (pure).
 
-from planner.errors import PlanningError
-from planner.gpu_select import GpuTier, gpu_tiers, select_gpu
-from planner.models import Alternative, MemoryBreakdown, Plan, ThroughputEstimate, Workload
-from planner.plan import make_plan
+Names are imported on first use (PEP 562): the CLI derives its flags from planner.models without paying
+for pricing and boto3, which planner.plan pulls in.
+"""
 
-__all__ = [
-    "GPU_TIERS",
-    "Alternative",
-    "GpuTier",
-    "MemoryBreakdown",
-    "Plan",
-    "PlanningError",
-    "ThroughputEstimate",
-    "Workload",
-    "gpu_tiers",
-    "make_plan",
-    "select_gpu",
-]
+from importlib import import_module
+
+_HOME = {
+    "PlanningError": "planner.errors",
+    "GpuTier": "planner.gpu_select",
+    "GPU_TIERS": "planner.gpu_select",
+    "gpu_tiers": "planner.gpu_select",
+    "select_gpu": "planner.gpu_select",
+    "Alternative": "planner.models",
+    "MemoryBreakdown": "planner.models",
+    "Plan": "planner.models",
+    "PlanOptions": "planner.models",
+    "ThroughputEstimate": "planner.models",
+    "Workload": "planner.models",
+    "make_plan": "planner.plan",
+}
+
+__all__ = sorted(_HOME)
 
 
 def __getattr__(name: str):
-    """GPU_TIERS is built from the bundled snapshot on first use (see planner/gpu_select.py)."""
-    if name == "GPU_TIERS":
-        from planner import gpu_select
-
-        return gpu_select.GPU_TIERS
-    raise AttributeError(name)
+    if name in _HOME:
+        return getattr(import_module(_HOME[name]), name)
+    raise AttributeError(f"module 'planner' has no attribute {name!r}")

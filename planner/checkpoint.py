@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planner.errors import PlanningError
+from planner.options import opt
 from sizing import SizingError, load_model, quantized_checkpoint
 from sizing.vocabulary import PREQUANTIZED_ONLY, is_load_time
 
@@ -106,7 +107,7 @@ def served_checkpoint(arch, quantization: str) -> ServedCheckpoint:
             None,
             own_format,
             f"{arch.hf_id} is a local config.json, not a repo vLLM can load: render needs "
-            f"--served-model <{what}>",
+            f"{opt('served_model', f'<{what}>')}",
         )
     if not other:
         return ServedCheckpoint(arch.hf_id, own_format)
@@ -117,7 +118,7 @@ def served_checkpoint(arch, quantization: str) -> ServedCheckpoint:
         None,
         quantization,
         f"no {label} checkpoint of {arch.hf_id} is known (vLLM cannot quantize to {quantization} at load "
-        f"time): render needs --served-model <an {label} checkpoint of this architecture>",
+        f"time): render needs {opt('served_model', f'<an {label} checkpoint of this architecture>')}",
     )
 
 
@@ -129,7 +130,7 @@ def option_note(arch, quantization: str) -> str:
     variant = None if arch.is_local_config else quantized_checkpoint(arch, quantization)
     if variant is not None:
         return f"; needs an {label} checkpoint: {variant}"
-    return f"; needs --served-model <an {label} checkpoint of this architecture>, none is known"
+    return f"; needs {opt('served_model', f'<an {label} checkpoint of this architecture>')}, none is known"
 
 
 # --- a --served-model repo: its own format, the same architecture, no contradiction ---------------------
@@ -155,9 +156,9 @@ def resolve_served(workload, arch) -> ServedRepo | None:
         stated = workload.served_model_quantization
         if stated is not None and stated != fmt:
             raise PlanningError(
-                f"--served-model-quantization {stated} contradicts {repo}, which the catalog lists as "
+                f"{opt('served_model_quantization', stated)} contradicts {repo}, which the catalog lists as "
                 f"{_label(fmt)} checkpoint (quant_method {listed.quant_method or 'none'}): drop "
-                f"--served-model-quantization or set it to {fmt}"
+                f"{opt('served_model_quantization')} or set it to {fmt}"
             )
     else:
         fmt, sized = _unlisted_format(workload, arch), arch
@@ -182,9 +183,10 @@ def _check_same_architecture(repo: str, served, arch) -> None:
     if not differ:
         return
     facts = ", ".join(f"{f} {getattr(served, f)} vs {getattr(arch, f)}" for f in differ[:4])
-    fix = f"--model {served.base_model}" if served.base_model else f"--model {repo}"
+    fix = opt("model", served.base_model or repo)
     raise PlanningError(
-        f"--served-model {repo} is not the architecture of --model {arch.hf_id} ({facts}): vLLM would load "
+        f"{opt('served_model', repo)} is not the architecture of {opt('model', arch.hf_id)} ({facts}): vLLM "
+        "would load "
         f"other weights than the plan sizes; plan it with {fix}, or serve a checkpoint of {arch.hf_id}"
     )
 
@@ -200,11 +202,10 @@ def _unlisted_format(workload, arch) -> str:
         return planned
     label = FORMAT_LABELS.get(planned, planned)
     raise PlanningError(
-        f"--served-model {workload.served_model} is not a checkpoint the catalog lists, and {planned} "
+        f"{opt('served_model', workload.served_model)} is not a checkpoint the catalog lists, and {planned} "
         f"weights are ambiguous: vLLM makes them at load time from a 16-bit repo, or reads them from "
-        f"{_label(planned)} repo; say which with --served-model-quantization none (a 16-bit repo, quantized "
-        f"at load time) or --served-model-quantization {planned} (already {label}); servedModelQuantization "
-        "in the Pulumi config"
+        f"{_label(planned)} repo; say which with {opt('served_model_quantization', 'none')} (a 16-bit repo, "
+        f"quantized at load time) or {opt('served_model_quantization', planned)} (already {label})"
     )
 
 
@@ -216,7 +217,7 @@ def _check_compatible(repo: str, fmt: str, quantization: str, arch) -> None:
     other = None if arch.is_local_config else quantized_checkpoint(arch, quantization)
     serve = other or f"{_label(quantization)} checkpoint of {arch.hf_id}"
     raise PlanningError(
-        f"--served-model {repo} is {_label(fmt)} checkpoint and --quantization {quantization} contradicts "
-        f"it (vLLM serves a checkpoint in its own format and makes only fp8/bnb4 at load time, from 16-bit "
-        f"weights): plan it with --quantization {works}, or serve {serve}"
+        f"{opt('served_model', repo)} is {_label(fmt)} checkpoint and {opt('quantization', quantization)} "
+        f"contradicts it (vLLM serves a checkpoint in its own format and makes only fp8/bnb4 at load time, "
+        f"from 16-bit weights): plan it with {opt('quantization', works)}, or serve {serve}"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from planner.costing import spot_price_usd_per_hour
 from planner.models import Workload
+from planner.options import opt
 from planner.search import (
     EXTRA_NODE_PENALTY,
     FP16_FALLBACK_PENALTY,
@@ -80,8 +81,8 @@ def _forced_text(c: Candidate) -> str:
     all_od = c.offer.price.on_demand_usd_per_hour * c.sized.instance_count
     delta = c.cost.usd_per_hour - all_od
     return (
-        f" (--capacity mixed as asked: the interruption-band split would keep all {c.sized.instance_count} "
-        f"instances on-demand, so one unit is on spot: ${all_od:,.2f}/h all on-demand, "
+        f" ({opt('capacity', 'mixed')} as asked: the interruption-band split would keep all "
+        f"{c.sized.instance_count} instances on-demand, so one unit is on spot: ${all_od:,.2f}/h all on-demand, "
         f"this costs ${abs(delta):,.2f}/h {'less' if delta < 0 else 'more'})"
     )
 
@@ -98,8 +99,9 @@ def capacity_warnings(c: Candidate, workload: Workload) -> list[str]:
         else f"a single replica spanning {unit} instances (one capacity unit: losing one node stops it)"
     )
     return [
-        f"--capacity mixed asked, but the plan has {what}: the on-demand base takes the only unit, so it "
-        "is all on-demand; ask --capacity spot for spot, or more --concurrency for a second unit"
+        f"{opt('capacity', 'mixed')} asked, but the plan has {what}: the on-demand base takes the only unit, "
+        f"so it is all on-demand; ask {opt('capacity', 'spot')} for spot, or more {opt('concurrency')} for a "
+        "second unit"
     ]
 
 
@@ -187,7 +189,7 @@ def _latency_text(c: Candidate, workload: Workload) -> str:
         return (
             f"Latency bound: {bound:g} ms per output token, the realtime default (10 tokens/s per "
             f"request, faster than reading); {tpot:.1f} ms meets it; relax it with "
-            "--max-time-per-output-token-ms."
+            f"{opt('max_time_per_output_token_ms')}."
         )
     return f"Latency bound: {bound:g} ms per output token (the workload's); {tpot:.1f} ms meets it."
 

@@ -7,10 +7,11 @@ what templates/ renders and infra/ provisions. JSON output uses exactly these fi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
+from planner.options import Option, register
 from sizing.vocabulary import (
     CapacityPreference,
     CapacityType,
@@ -18,58 +19,134 @@ from sizing.vocabulary import (
     Frozen,
     KvCacheDtype,
     PriceSource,
+    PricingMode,
     Quantization,
     WorkloadType,
 )
 
 
 class Workload(Frozen):
-    """What must be served. `max_model_len` is input + output tokens of one request."""
+    """What must be served. `max_model_len` is input + output tokens of one request.
 
-    model: str = Field(description="catalog id/alias or path to a Hugging Face config.json")
-    dtype: Dtype = "bf16"
-    quantization: Quantization | None = Field(
-        default=None, description="None = as the checkpoint ships"
+    The single declaration of every workload option: the CLI flags (advisor/options_cli.py) and the
+    Pulumi stack keys (infra/config.py, Pulumi.yaml) are derived from these fields, their types,
+    defaults, bounds and descriptions; `Option` says where an edge spells one differently.
+    """
+
+    model: str = Field(
+        min_length=1,
+        description="Hugging Face model id or catalog alias to serve (e.g. "
+        "meta-llama/Llama-3.1-8B-Instruct, llama3.1-8b), or the path of a Hugging Face config.json",
     )
-    kv_cache_dtype: KvCacheDtype = "auto"
-    max_model_len: int = Field(ge=16)
-    concurrency: int = Field(ge=1, description="requests in flight at max_model_len")
-    target_output_tokens_per_s: float | None = Field(default=None, gt=0)
-    max_time_per_output_token_ms: float | None = Field(
-        default=None,
-        gt=0,
-        description="latency bound; None = the realtime default (planner.search.REALTIME_DEFAULT_"
-        "MAX_TIME_PER_OUTPUT_TOKEN_MS), no bound for batch",
-    )
-    workload_type: WorkloadType = "realtime"
-    capacity: CapacityPreference = "auto"
-    regions: tuple[str, ...] = ("us-east-1",)
-    allowed_families: tuple[str, ...] = ()
-    excluded_families: tuple[str, ...] = ()
-    max_usd_per_hour: float | None = Field(default=None, gt=0)
-    headroom: float = Field(default=0.3, ge=0, le=4)
-    vllm_version: str | None = None
     served_model: str | None = Field(
         default=None,
-        description="Hugging Face repo vLLM loads, when it is not `model` itself: a pre-quantized "
-        "checkpoint (AWQ/GPTQ/INT8 of the same architecture), or the repo of a local config.json",
-    )
-    max_instances_per_replica: int | None = Field(
-        default=None,
-        ge=1,
-        description="cap on the instances one replica may span (1 for the EC2 target, which runs no Ray "
-        "cluster across instances); None = the planner's own limit",
+        description="Hugging Face repo vLLM loads when it is not the model itself: a pre-quantized "
+        "checkpoint of the same architecture (AWQ/GPTQ/INT8 ...) or the repo of a config.json path; "
+        "unset = the planner's choice. Required when the planner knows no checkpoint in the planned "
+        "format (it says so). Form: ORG/NAME of letters, digits, '.', '_', '-'",
     )
     served_model_quantization: Quantization | None = Field(
         default=None,
-        description="the weights format of `served_model` when the catalog does not know that repo "
-        "(none = a 16-bit checkpoint that vLLM quantizes at load time)",
+        description="weights format of the served model when the catalog does not know that repo: none "
+        "(16-bit, vLLM quantizes at load time), fp8, int8, awq, gptq, bnb4 or mxfp4; unset = looked up "
+        "from the catalog",
+    )
+    dtype: Dtype = Field(default="bf16", description="activation/weight dtype for unquantized weights")
+    quantization: Quantization | None = Field(
+        default=None, description="weights format; unset = as the checkpoint ships"
+    )
+    kv_cache_dtype: KvCacheDtype = Field(
+        default="auto", description="KV cache dtype: auto (the model dtype) or fp8 (half the KV memory)"
+    )
+    max_model_len: int = Field(
+        default=8192, ge=16, description="input + output tokens of one request (vLLM max_model_len)"
+    )
+    concurrency: int = Field(
+        default=16, ge=1, description="requests in flight at max model length that the deployment must hold"
+    )
+    workload_type: Annotated[WorkloadType, Option(flag="--workload")] = Field(
+        default="realtime", description="realtime (latency matters) or batch (throughput per dollar)"
+    )
+    capacity: CapacityPreference = Field(
+        default="auto", description="auto | on-demand | spot | mixed (on-demand base + spot burst)"
+    )
+    regions: Annotated[tuple[str, ...], Option(flag="--region", repeat=True)] = Field(
+        default=("us-east-1",),
+        min_length=1,
+        description="AWS regions to price; the plan picks one (target eks takes exactly the cluster's "
+        "region)",
+    )
+    max_usd_per_hour: float | None = Field(
+        default=None, gt=0, description="budget cap in USD per hour for the whole deployment; unset = none"
+    )
+    target_output_tokens_per_s: Annotated[float | None, Option(flag="--target-tokens-per-s")] = Field(
+        default=None,
+        gt=0,
+        description="output tokens per second the whole deployment must sustain; unset = none",
+    )
+    max_time_per_output_token_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="latency bound per output token in ms; unset = 100 ms for realtime (10 tokens/s, "
+        "faster than reading speed), none for batch",
+    )
+    allowed_families: Annotated[tuple[str, ...], Option(flag="--allow-family", repeat=True)] = Field(
+        default=(), description="only these instance families (p5, g6e ...); empty = all GPU families"
+    )
+    excluded_families: Annotated[tuple[str, ...], Option(flag="--exclude-family", repeat=True)] = Field(
+        default=(), description="never these instance families"
     )
     strict_dtype: bool = Field(
         default=False,
-        description="refuse GPUs that cannot run `dtype` (bf16 below compute capability 8.0: T4, V100) "
-        "instead of planning them with fp16",
+        description="refuse GPUs that cannot run dtype (bf16 below compute capability 8.0: T4, V100) instead "
+        "of planning them with fp16",
     )
+    headroom: float = Field(
+        default=0.3,
+        ge=0,
+        le=4,
+        description="extra KV cache capacity over concurrency x max model length (0.3 = 30%)",
+    )
+    vllm_version: str | None = Field(
+        default=None,
+        description="vLLM release (X.Y or X.Y.Z) to size for and pin the vllm/vllm-openai image to; unset = "
+        "the latest modelled",
+    )
+    # The Pulumi program derives this from its target (ec2 runs single-instance replicas): no stack key.
+    max_instances_per_replica: Annotated[int | None, Option(key=None)] = Field(
+        default=None,
+        ge=1,
+        description="most instances one replica may span with PP over EFA (1: single-instance replicas only, "
+        "as the EC2 target needs); unset = the planner's limit of 4",
+    )
+
+
+class PlanOptions(Frozen):
+    """How to plan a workload, at both edges: where prices come from and what is deployed now."""
+
+    pricing: PricingMode = Field(
+        default="auto",
+        description="auto (live, then cache, then bundled snapshot) | live | snapshot (offline)",
+    )
+    # A program cannot read its own stack's previous outputs before it declares resources (a StackReference's
+    # outputs are Outputs, unknown in preview), and the plan must be known synchronously to shape the node
+    # groups: so the deployed type is config, `pulumi config set currentInstanceType $(pulumi stack output
+    # instance_type)`.
+    previous_instance_type: Annotated[str | None, Option(key="currentInstanceType")] = Field(
+        default=None,
+        description="the instance type deployed now, kept unless the cheapest plan saves more than the churn "
+        "threshold; unset = first deploy",
+    )
+    churn_threshold: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="fractional saving (0.05 = 5%) a new instance type must bring before it replaces the "
+        "deployed one",
+    )
+
+
+register(Workload, PlanOptions)
 
 
 class MemoryBreakdown(Frozen):

@@ -23,6 +23,7 @@ from planner.explain import (
     why_not,
 )
 from planner.models import Alternative, MemoryBreakdown, Plan, Workload
+from planner.options import opt
 from planner.search import (
     MAX_NODES_PER_REPLICA,
     Candidate,
@@ -95,7 +96,7 @@ def _check_vllm_version(workload: Workload) -> None:
     try:
         check_vllm_version(workload.vllm_version)
     except SizingError as exc:
-        raise PlanningError(f"--vllm-version: {exc}") from exc
+        raise PlanningError(f"{opt('vllm_version')}: {exc}") from exc
 
 
 def _check_regions(workload: Workload, catalog: PricedCatalog) -> None:
@@ -332,25 +333,27 @@ def _variants(workload: Workload, arch) -> list[tuple[str, Workload]]:
             )
         )
     if fmt == "none":
-        out.append(("--quantization fp8 (fp8 weights)", w.model_copy(update={"quantization": "fp8"})))
+        label = f"{opt('quantization', 'fp8')} (fp8 weights)"
+        out.append((label, w.model_copy(update={"quantization": "fp8"})))
     if fmt in ("none", "fp8", "int8"):
-        label = f"--quantization awq (int4 weights{option_note(arch, 'awq')})"
+        label = f"{opt('quantization', 'awq')} (int4 weights{option_note(arch, 'awq')})"
         out.append((label, w.model_copy(update={"quantization": "awq"})))
     if w.kv_cache_dtype == "auto":
-        out.append(("--kv-cache-dtype fp8", w.model_copy(update={"kv_cache_dtype": "fp8"})))
+        out.append((opt("kv_cache_dtype", "fp8"), w.model_copy(update={"kv_cache_dtype": "fp8"})))
     if w.max_usd_per_hour is not None:
-        out.append(("no --max-usd-per-hour", w.model_copy(update={"max_usd_per_hour": None})))
+        out.append((f"no {opt('max_usd_per_hour')}", w.model_copy(update={"max_usd_per_hour": None})))
     if w.target_output_tokens_per_s:
-        out.append(("no --target-tokens-per-s", w.model_copy(update={"target_output_tokens_per_s": None})))
+        label = f"no {opt('target_output_tokens_per_s')}"
+        out.append((label, w.model_copy(update={"target_output_tokens_per_s": None})))
     if w.strict_dtype and w.dtype == "bf16":
         out.append(
             (
-                "no --strict-dtype (fp16 on GPUs without BF16)",
+                f"no {opt('strict_dtype')} (fp16 on GPUs without BF16)",
                 w.model_copy(update={"strict_dtype": False}),
             )
         )
     if w.capacity != "auto":
-        out.append(("--capacity auto", w.model_copy(update={"capacity": "auto"})))
+        out.append((opt("capacity", "auto"), w.model_copy(update={"capacity": "auto"})))
     return out
 
 
@@ -381,19 +384,19 @@ def _latency_option(workload: Workload, kind: str | None, catalog: PricedCatalog
     if bound is None or (kind != "latency" and source != "workload"):
         return None
     res = search(workload, catalog, arch, latency_bound_ms=None)
-    label = f"a looser --max-time-per-output-token-ms (now {bound:g} ms, the {source})"
+    label = f"a looser {opt('max_time_per_output_token_ms')} (now {bound:g} ms, the {source})"
     if not res.ranked:
         return f"{label}: still infeasible without a bound ({binding_kind(res) or 'no offers'})"
     best = res.ranked[0]
     needed = math.ceil(best.sized.throughput.time_per_output_token_ms)
-    return f"--max-time-per-output-token-ms {needed} (now {bound:g} ms, the {source}): {describe(best)}"
+    return f"{opt('max_time_per_output_token_ms', needed)} (now {bound:g} ms, the {source}): {describe(best)}"
 
 
 HALVINGS = 6  # down to 1/64 of the asked context or concurrency
 
 
 def _halving_option(
-    workload: Workload, field: str, flag: str, floor: int, catalog: PricedCatalog, arch
+    workload: Workload, field: str, floor: int, catalog: PricedCatalog, arch
 ) -> str | None:
     """The largest halving of `field` (max_model_len or concurrency) that becomes feasible, with its cost."""
     value = getattr(workload, field)
@@ -403,10 +406,10 @@ def _halving_option(
         value //= 2
         res = search(workload.model_copy(update={field: value}), catalog, arch)
         if res.ranked:
-            return f"{flag} {value}: {describe(res.ranked[0])}"
+            return f"{opt(field, value)}: {describe(res.ranked[0])}"
     if value == getattr(workload, field):
         return None
-    return f"{flag} down to {value}: still infeasible ({binding_kind(res) or 'no offers'})"
+    return f"{opt(field)} down to {value}: still infeasible ({binding_kind(res) or 'no offers'})"
 
 
 def _largest_instance(workload: Workload, catalog: PricedCatalog) -> str | None:
@@ -421,7 +424,7 @@ def _largest_instance(workload: Workload, catalog: PricedCatalog) -> str | None:
     i = o.instance
     efa = "EFA, PP across nodes possible" if i.efa_supported else "no EFA: no PP across nodes"
     if i.efa_supported and workload.max_instances_per_replica == 1:
-        efa = "EFA, but --max-instances-per-replica 1: no PP across nodes"
+        efa = f"EFA, but {opt('max_instances_per_replica', 1)}: no PP across nodes"
     return (
         f"largest single instance here: {i.instance_type} = {i.gpu_count} x {i.gpu_name} "
         f"{i.gpu_memory_gib:g} "
@@ -440,13 +443,13 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
     if result.span_capped:  # the instances-per-replica cap binds: lifting it comes first
         cap = workload.max_instances_per_replica
         facts.append(
-            f"--max-instances-per-replica {cap} binds: {result.span_capped} EFA instance shape(s) here hold "
-            f"the model only with PP across more instances (up to {MAX_NODES_PER_REPLICA})"
+            f"{opt('max_instances_per_replica', cap)} binds: {result.span_capped} EFA instance shape(s) here "
+            f"hold the model only with PP across more instances (up to {MAX_NODES_PER_REPLICA})"
         )
         lifted = workload.model_copy(update={"max_instances_per_replica": None})
         label = (
-            f"lift --max-instances-per-replica (now {cap}; the Pulumi program's target eks runs replicas "
-            "across instances, target ec2 cannot)"
+            f"lift {opt('max_instances_per_replica')} (now {cap}; the Pulumi program's target eks runs "
+            "replicas across instances, target ec2 cannot)"
         )
         options.insert(0, _option(label, lifted, catalog, arch))
     if (latency := _latency_option(workload, kind, catalog, arch)) is not None:
@@ -454,12 +457,10 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
     longest = arch.max_position_embeddings
     if workload.max_model_len > longest:  # the model's own limit first, then halvings
         capped = workload.model_copy(update={"max_model_len": longest})
-        options.append(_option(f"--max-model-len {longest} (the model's limit)", capped, catalog, arch))
-    for field, flag, floor in (
-        ("max_model_len", "--max-model-len", 256),
-        ("concurrency", "--concurrency", 1),
-    ):
-        if (option := _halving_option(workload, field, flag, floor, catalog, arch)) is not None:
+        label = f"{opt('max_model_len', longest)} (the model's limit)"
+        options.append(_option(label, capped, catalog, arch))
+    for field, floor in (("max_model_len", 256), ("concurrency", 1)):
+        if (option := _halving_option(workload, field, floor, catalog, arch)) is not None:
             options.append(option)
     fmt = weight_format(workload, arch.quantization)
     return infeasible_message(

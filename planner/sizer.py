@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 from planner.models import Workload
+from planner.options import opt
 from pricing.models import GpuSpec
 from sizing import (
     MIN_COMPUTE_CAPABILITY,
@@ -107,7 +108,7 @@ def precision_for(workload: Workload, native: str | None, gpu: GpuSpec) -> Preci
         warnings = (
             f"{gpu.gpu_name} has no BF16 (compute capability {cc} < 8.0; vLLM refuses --dtype bfloat16 "
             "there): planned as fp16 (--dtype float16, same memory); fp16's narrower range can overflow "
-            "on a bf16-trained checkpoint: check its outputs, or set strict_dtype (--strict-dtype) to "
+            f"on a bf16-trained checkpoint: check its outputs, or set {opt('strict_dtype', True)} to "
             "refuse such GPUs",
         )
     if workload.kv_cache_dtype == "fp8" and cc < FP8_FAST_CC:

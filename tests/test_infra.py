@@ -357,7 +357,7 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_defaults() -> None:
                     if v["type"] == "boolean" else str(v["default"]))
                 for k, v in declared.items() if "default" in v}
     from_yaml = stack_config_from({**defaults, "model": "m", "clusterName": "c", "subnetIds": "s"}.get)
-    assert from_yaml.churn_threshold == 0.05 and from_yaml.current_instance_type is None
+    assert from_yaml.churn_threshold == 0.05 and from_yaml.previous_instance_type is None
     from_model = StackConfig.model_validate({"model": "m", "clusterName": "c", "subnetIds": ("s",)})
     assert from_yaml == from_model
 
