@@ -188,3 +188,22 @@ def test_modelopt_fp8_checkpoint_needs_ada_or_newer_and_names_a_compressed_tenso
 )
 def test_quant_method_is_the_checkpoints_own(model: str, method: str | None) -> None:
     assert load_model(model).quant_method == method
+
+
+def test_a_malformed_catalog_row_fails_naming_it(tmp_path, monkeypatch) -> None:
+    import json
+
+    from sizing import model_table
+
+    table = json.loads(model_table.MODEL_TABLE_PATH.read_text())
+    del table["models"][2]["source"]
+    table["quantized_checkpoints"][0]["quantization"] = "int3"
+    bad = tmp_path / "models.json"
+    bad.write_text(json.dumps(table))
+    monkeypatch.setattr(model_table, "MODEL_TABLE_PATH", bad)
+    model_table.model_table.cache_clear()
+    try:
+        with pytest.raises(SizingError, match=r"models.json: models\[2\] \(meta-llama/Llama-2-70b-chat-hf\)"):
+            model_table.model_table()
+    finally:
+        model_table.model_table.cache_clear()
