@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 import json
 import os
 import re
@@ -19,13 +20,6 @@ JSON_KEYS = ("instance_type", "region", "gpu_name", "gpu_count", "gpu_memory_gib
              "prices_as_of")
 DEFAULT_REGION = "us-east-1"
 # Names people use for a GPU -> the name AWS GpuInfo/NeuronInfo reports (after pricing/quirks.py).
-GPU_ALIASES = {
-    "a10": "A10G",  # AWS's A10 variant; EC2 has no plain A10
-    "rtxpro6000": "RTX PRO Server 6000", "rtx6000": "RTX PRO Server 6000", "rtxpro6000blackwell":
-    "RTX PRO Server 6000",
-    "inferentia": "Inferentia2", "inf2": "Inferentia2",
-    "trainium1": "Trainium", "trn1": "Trainium", "trn2": "Trainium2",
-}
 # "A100-80GB", "A100 80 GB", "h100_80gib": a trailing memory size in GB/GiB.
 MEMORY_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_-]*(?P<gb>\d+(?:\.\d+)?)\s*gi?b$", re.IGNORECASE)
 # A requested memory size matches a GPU within 10 %: marketing GB vs AWS GiB (L4: 24 GB, 22.35 GiB).
@@ -75,8 +69,23 @@ def parse_gpu_query(query: str) -> tuple[str, float | None]:
     match = MEMORY_SUFFIX.match(query.strip())
     name, memory_gb = (match["name"], float(match["gb"])) if match and match["name"] else (query, None)
     key = normalize_gpu(name)
-    key = normalize_gpu(GPU_ALIASES.get(key, key))
+    key = normalize_gpu(gpu_aliases().get(key, key))
     return key, memory_gb
+
+
+@functools.cache
+def gpu_aliases() -> dict[str, str]:
+    """Normalized name, alias or loose alias (a10 -> A10G) -> AWS GpuInfo name, from sizing's GPU table."""
+    from sizing import gpu_table
+
+    names = [row.aws_name for row in gpu_table()]
+    # A100/V100 come in two sizes: an alias (a100-80g) would drop the size; a GB suffix selects one.
+    rows = [row for row in gpu_table() if row.aws_name and names.count(row.aws_name) == 1]
+    return {
+        normalize_gpu(alias): row.aws_name
+        for row in rows
+        for alias in (row.name, *row.aliases, *row.loose_aliases)
+    }
 
 
 def _full_gpu_gib(offer: Any) -> float:

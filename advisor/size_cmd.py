@@ -83,13 +83,12 @@ def _check_positive(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sizing import SizingInput, estimate_memory, recommend_utilization
+    from sizing import SizingInput, estimate_memory, gpu_profile, load_model, recommend_utilization
 
     _check_positive(args)
     inp = SizingInput(
-        model=args.model,
-        gpu=args.gpu,
-        gpu_memory_gib=args.gpu_memory_gib,
+        arch=load_model(args.model),  # names resolved once, here at the edge
+        gpu=gpu_profile(args.gpu, args.gpu_memory_gib),
         tensor_parallel_size=args.tp,
         pipeline_parallel_size=args.pp,
         dtype=args.dtype,
@@ -106,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     advice = None
     if args.concurrency is not None:
         advice = recommend_utilization(inp, args.concurrency, headroom=args.headroom)
-    serving = _serving(inp.model, estimate.quantization)
+    serving = _serving(inp.arch, estimate.quantization)
     if args.json:
         print(json.dumps(_as_json(estimate, advice) | serving, indent=2))
     else:
@@ -115,11 +114,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serving(model: str, quantization: str) -> dict[str, Any]:
+def _serving(arch: Any, quantization: str) -> dict[str, Any]:
     """The repo `vllm serve` loads for these weights and the --quantization it needs (sizing/checkpoints)."""
-    from sizing import SizingError, load_model, load_time_quantization, quantized_checkpoint
+    from sizing import SizingError, load_time_quantization, quantized_checkpoint
 
-    arch = load_model(model)
     out: dict[str, Any] = {"served_model": arch.hf_id, "vllm_quantization": None, "serving_note": None}
     if arch.is_local_config:
         out.update(
@@ -154,15 +152,13 @@ QUANT_LABELS = {
 
 def _formats(inp: Any, est: Any) -> tuple[str, str]:
     """(weights, KV cache) formats as vLLM will run them, e.g. ("bf16 weights", "bf16 KV cache")."""
-    from sizing import gpu_profile, load_model
-
-    gpu = gpu_profile(inp.gpu, inp.gpu_memory_gib)
+    gpu = inp.gpu
     dtype = inp.dtype if float(gpu.compute_capability) >= 8.0 else "fp16"  # no bf16 before Ampere
     kv = "fp8 KV cache" if est.kv_cache_dtype == "fp8" else f"{dtype} KV cache"
     if est.quantization == "none":
         return f"{dtype} weights", kv
     label = QUANT_LABELS.get(est.quantization, est.quantization)
-    if inp.quantization is None and load_model(inp.model).quantization == est.quantization:
+    if inp.quantization is None and inp.arch.quantization == est.quantization:
         return f"{label} (checkpoint)", kv
     return f"{label} weights", kv
 

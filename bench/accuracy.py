@@ -107,15 +107,14 @@ def _quant(text: str) -> str | None:
 def _inputs(rec: dict[str, str]) -> tuple[SizingInput, float | None]:
     """SizingInput for a row, plus the logged CUDA total when the row gives one."""
     model, quant = MODEL_MAP.get(rec["model"], (rec["model"].split(" ")[0], None))
-    load_model(model)  # raises for models outside the catalog
-    gpu = GPU_MAP.get(rec["gpu"], rec["gpu"]) or _gpu_by_total(_num(rec["gpu_total_gib"]))
-    gpu_profile(gpu)
+    arch = load_model(model)  # raises for models outside the catalog
+    gpu = gpu_profile(GPU_MAP.get(rec["gpu"], rec["gpu"]) or _gpu_by_total(_num(rec["gpu_total_gib"])))
     tp, pp = LAYOUT_HINTS.get(rec["source"].split(" ")[0], (None, None))
     if not (tp or rec["tp"] or rec["pp"]):
         raise SizingError("tensor/pipeline layout not stated")
     notes = rec["notes"]
     inp = SizingInput(
-        model=model,
+        arch=arch,
         gpu=gpu,
         tensor_parallel_size=tp or int(_num(rec["tp"]) or _num(rec["num_gpus"]) or 1),
         pipeline_parallel_size=pp or int(_num(rec["pp"]) or 1),

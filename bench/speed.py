@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sizing import SizingError, SizingInput, estimate_memory, known_gpus, list_models  # noqa: E402
+from sizing import SizingError, SizingInput, estimate_memory, gpu_profile, known_gpus, list_models  # noqa: E402
 
 TP_SIZES = (1, 2, 4, 8)
 
@@ -17,9 +17,9 @@ def main() -> int:
     start = time.perf_counter()
     models = list_models()  # catalog parse is part of the cold run
     inputs = [
-        SizingInput(model=m.hf_id, gpu=g, tensor_parallel_size=tp)
+        SizingInput(arch=m, gpu=g, tensor_parallel_size=tp)
         for m in models
-        for g in known_gpus()
+        for g in map(gpu_profile, known_gpus())
         for tp in TP_SIZES
     ]
     ok = rejected = 0

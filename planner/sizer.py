@@ -35,23 +35,13 @@ from sizing import (
     check_layout,
     estimate_memory,
     gpu_profile,
+    quantized_bytes_per_param,
     recommend_utilization,
     vllm_defaults,
 )
 from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
 
 UTILIZATION_CEILING = 0.95
-# Lower bound of bytes per parameter by weight format, used to prune layouts before calling sizing: the
-# unquantized embeddings, norms and scales only add to these, so a layout under this bound cannot fit.
-MIN_BYTES_PER_PARAM = {
-    "none": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "awq": 0.5,
-    "gptq": 0.5,
-    "bnb4": 0.5,
-    "mxfp4": 0.5,
-}
 FP8_FAST_CC = 8.9
 BF16_MIN_CC = 8.0
 # vLLM's default CUDA graph capture sizes: "1, 2, 4, then multiples of 8 up to 256 and then multiples of 16"
@@ -160,7 +150,9 @@ class ReplicaSizer:
         return min(tuned, self.defaults(gpu, memory_gib).max_num_seqs)
 
     def weights_lower_bound_gib(self, quant: str) -> float:
-        return self.arch.total_params * MIN_BYTES_PER_PARAM.get(quant, 0.5) / 2**30
+        """Every weight at its format's bytes per parameter (sizing's one table, scales included): a lower
+        bound, since embeddings, norms and what a format leaves in 16 bit only add to it."""
+        return self.arch.total_params * quantized_bytes_per_param(quant, self.arch.quant_group_size) / 2**30
 
     def cannot_fit(self, quant: str, memory_gib: float, gpus: int) -> bool:
         """Cheap prune: weights alone exceed the layout's memory at the utilization ceiling."""
@@ -170,9 +162,8 @@ class ReplicaSizer:
         self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int, prec: Precision, **extra
     ) -> SizingInput:
         return SizingInput(
-            model=self.arch.hf_id,
-            gpu=gpu.gpu_name,
-            gpu_memory_gib=memory_gib,
+            arch=self.arch,
+            gpu=gpu_profile(gpu.gpu_name, memory_gib),  # cached; profile_error() already vetted the name
             tensor_parallel_size=tp,
             pipeline_parallel_size=pp,
             dtype=prec.dtype,

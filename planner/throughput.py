@@ -24,7 +24,7 @@ Efficiency factors and where they come from:
   per token = 74.5 tokens/s.
 - COMPUTE_EFFICIENCY 0.5: an assumption (half of dense peak for large prefill GEMMs); no published vLLM
   prefill MFU figure was found to calibrate it. It only decides `bound` and the prefill rate.
-- All-reduce link bandwidth: NVLink per direction = total NVLink / 2 (gpu_specs.csv gives bidirectional
+- All-reduce link bandwidth: NVLink per direction = total NVLink / 2 (sizing/data/gpus.json has bidirectional
   totals); PCIe Gen4 x16 carries 32 GB/s per direction, of which ~25 GB/s is usable (80%, an assumption).
   Per-all-reduce latency: vLLM's custom all-reduce runs on NVLink and on PCIe only for TP=2; above two
   PCIe-only GPUs it is disabled ("Custom allreduce is disabled because it's not supported on more than

@@ -14,7 +14,7 @@ from sizing.vocabulary import Frozen, PriceSource, WorkloadType
 
 
 class GpuSpec(Frozen):
-    """One accelerator model (from gpu_specs.csv, each row with its source)."""
+    """One accelerator model sold on AWS (from sizing/data/gpus.json, each row with its source)."""
 
     gpu_name: str = Field(description="as AWS GpuInfo reports it: H100, A10G, L4, A100 ...")
     memory_gib: float = Field(description="AWS MemoryInfo.SizeInMiB / 1024")

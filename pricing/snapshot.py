@@ -1,4 +1,5 @@
-"""The bundled, dated snapshot: GPU specs, instance topology, prices and Spot Advisor bands from pricing/data.
+"""The bundled, dated snapshot: instance topology, prices and Spot Advisor bands from pricing/data, GPU specs
+from sizing's GPU table (sizing/data/gpus.json).
 
 CSV files are parsed once per process (lru_cache); everything returned is a frozen model or a tuple.
 Dates and sources: pricing/data/README.md.
@@ -16,6 +17,7 @@ from pathlib import Path
 from pricing.errors import PricingError
 from pricing.models import GpuSpec, InstancePrice, InstanceType
 from pricing.quirks import family_of, quirk_for
+from sizing.gpus import GPU_TABLE_PATH, GpuHardware, gpu_table
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 # On-demand column: AWS public list prices; identical to Karpenter's AWS price table
@@ -45,30 +47,28 @@ def _optional_float(text: str) -> float | None:
         return None
 
 
-def _spec_from_row(row: dict[str, str]) -> GpuSpec:
-    memory_gib = _optional_float(row["memory_gib"])
-    if memory_gib is None:
-        # Trainium2: no AWS MiB figure; the Neuron docs' 96 GiB HBM per chip (row's own source).
-        memory_gib = float(row["memory_gb_marketing"])
+def _spec_from_row(row: GpuHardware) -> GpuSpec:
+    # Trainium2: no AWS MiB figure; the Neuron docs' 96 GiB HBM per chip (the row's own source).
+    memory_gib = row.aws_memory_gib if row.aws_memory_gib is not None else row.memory_gb_marketing
     return GpuSpec(
-        gpu_name=row["gpu_name"],
+        gpu_name=row.aws_name,
         memory_gib=memory_gib,
-        memory_bandwidth_gb_s=float(row["memory_bandwidth_gb_s"]),
-        dense_bf16_tflops=_optional_float(row["dense_bf16_tflops"]),
-        dense_fp16_tflops=float(row["dense_fp16_tflops"]),
-        dense_fp8_tflops=_optional_float(row["dense_fp8_tflops"]),
-        fp8_support=row["fp8_support"].startswith("yes"),
-        compute_capability=_optional_float(row["compute_capability"]),
-        nvlink_gb_s=_float(row["nvlink_gb_s"]),
-        architecture=row["architecture"],
-        source=f"gpu_specs.csv: {row['source']}",
+        memory_bandwidth_gb_s=row.memory_bandwidth_gb_s,
+        dense_bf16_tflops=row.dense_bf16_tflops,
+        dense_fp16_tflops=row.dense_fp16_tflops,
+        dense_fp8_tflops=row.dense_fp8_tflops,
+        fp8_support=row.fp8_support,
+        compute_capability=float(row.compute_capability) if row.compute_capability else None,
+        nvlink_gb_s=row.nvlink_gb_s or 0.0,
+        architecture=row.architecture or "",
+        source=f"{GPU_TABLE_PATH.name}: {row.source}",
     )
 
 
 @lru_cache(maxsize=1)
 def gpu_specs() -> tuple[GpuSpec, ...]:
-    """Every accelerator model of the bundled spec table (NVIDIA GPUs and AWS Neuron devices)."""
-    return tuple(_spec_from_row(row) for row in _rows("gpu_specs.csv"))
+    """Every accelerator sold on AWS in sizing's GPU table (NVIDIA GPUs and AWS Neuron devices)."""
+    return tuple(_spec_from_row(row) for row in gpu_table() if row.aws_name)
 
 
 def is_neuron(gpu_name: str) -> bool:

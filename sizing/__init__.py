@@ -1,18 +1,25 @@
 """Sizing: model architectures, memory per GPU as vLLM accounts it, KV capacity, tuned utilization.
 
-Pure functions only: no I/O beyond reading a config.json the caller names (and the bundled catalog),
-no clocks, no environment.
+Pure functions only: no I/O beyond reading a config.json the caller names (and the bundled data files
+in sizing/data, read lazily once), no clocks, no environment.
 """
 
 from sizing.arch import AttentionSpec, LayerSpec, ModelArch
 from sizing.catalog import catalog_entries, list_models, load_model
-from sizing.checkpoints import QUANTIZED, QuantizedCheckpoint, load_time_quantization, quantized_checkpoint
+from sizing.checkpoints import (
+    QuantizedCheckpoint,
+    load_time_quantization,
+    quantized_checkpoint,
+    quantized_checkpoints,
+)
 from sizing.compat import VRAMCalculator
 from sizing.errors import SizingError
-from sizing.gpus import GpuProfile, gpu_profile, known_gpus
+from sizing.gpus import GpuHardware, GpuProfile, gpu_profile, gpu_table, known_gpus
 from sizing.layout import check_layout, valid_tensor_parallel_sizes
 from sizing.memory import MIN_COMPUTE_CAPABILITY, estimate_memory
 from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
+from sizing.precision import quantized_bytes_per_param
+from sizing.resolve import sizing_input
 from sizing.utilization import recommend_utilization
 from sizing.vllm_versions import (
     ALLOWED_BLOCK_SIZES,
@@ -28,6 +35,9 @@ from sizing.vllm_versions import (
     vllm_defaults,
 )
 
+# models.py cannot import arch.py / gpus.py (they import it): resolve SizingInput's field types here.
+SizingInput.model_rebuild(_types_namespace={"ModelArch": ModelArch, "GpuProfile": GpuProfile})
+
 __all__ = [
     "ALLOWED_BLOCK_SIZES",
     "CALIBRATED_VLLM_VERSIONS",
@@ -36,6 +46,7 @@ __all__ = [
     "SUPPORTED_VLLM_VERSIONS",
     "QuantizedCheckpoint",
     "AttentionSpec",
+    "GpuHardware",
     "GpuProfile",
     "LayerSpec",
     "MemoryEstimate",
@@ -54,13 +65,23 @@ __all__ = [
     "estimate_memory",
     "MIN_COMPUTE_CAPABILITY",
     "gpu_profile",
+    "gpu_table",
     "is_calibrated",
     "known_gpus",
     "list_models",
     "load_model",
     "load_time_quantization",
+    "quantized_bytes_per_param",
     "quantized_checkpoint",
+    "quantized_checkpoints",
     "recommend_utilization",
+    "sizing_input",
     "valid_tensor_parallel_sizes",
     "vllm_defaults",
 ]
+
+
+def __getattr__(name: str):
+    if name == "QUANTIZED":  # the listed checkpoints, read from sizing/data/models.json on first use
+        return quantized_checkpoints()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

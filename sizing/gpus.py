@@ -1,29 +1,68 @@
-"""GPU profiles: the memory CUDA reports per card (what vLLM budgets against), compute capability, names.
+"""GPU hardware: the one table (sizing/data/gpus.json) of every accelerator sizing and pricing know, and the
+profiles vLLM budgets against (the memory CUDA reports per card, compute capability, names).
 
 `total_memory_gib` is torch.cuda.mem_get_info()[1] / 2**30 - the device total vLLM multiplies by
 gpu_memory_utilization - which is below both the marketing size and AWS's MemoryInfo.SizeInMiB.
+Each row of the table carries `source` (spec figures) and `cuda_memory_source` (the CUDA total).
+pricing/ reads the spec figures through gpu_table() (dependency direction pricing -> sizing).
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sizing.errors import SizingError
 
-LOGGED = "vLLM startup logs quoted in shared/vllm_memory_accounting.md §1"
-SMI = (
-    "estimate: nvidia-smi total minus the ~0.42 GiB the driver keeps, as measured on A10 "
-    "(23028 MiB in nvidia-smi, 22.07 GiB in a vLLM log, shared/data/vllm_reference_logs.csv)"
-)
-A10_LOG = (
-    "vLLM log of a 24 GB A10-class card (OCI row of shared/data/vllm_reference_logs.csv: 22.07 GiB); "
-    "A10G is the same GA102 board with 24 GB GDDR6"
-)
-HBM = "estimate: AWS MemoryInfo x 79.19/80, the ratio H100-80GB shows in vLLM logs"
+GPU_TABLE_PATH = Path(__file__).resolve().parent / "data" / "gpus.json"
+
+
+class GpuHardware(BaseModel):
+    """One row of sizing/data/gpus.json: one accelerator in one memory size."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="canonical name, e.g. H100, A100-80GB, Inferentia2")
+    aliases: tuple[str, ...] = Field((), description="other names of this exact card")
+    loose_aliases: tuple[str, ...] = Field(
+        (), description="shorthand a price listing may match but sizing refuses (a10 -> A10G: not one card)"
+    )
+    aws_name: str | None = Field(description="GpuInfo/NeuronInfo name in DescribeInstanceTypes, if on AWS")
+    aws_memory_mib: int | None = Field(description="AWS MemoryInfo.SizeInMiB per device")
+    memory_gb_marketing: float | None = None
+    cuda_total_memory_gib: float | None = Field(description="device total as CUDA reports it; None: no CUDA")
+    memory_bandwidth_gb_s: float | None = None
+    dense_bf16_tflops: float | None = Field(None, description="None on Turing/Volta (no BF16 tensor cores)")
+    dense_fp16_tflops: float | None = None
+    dense_fp8_tflops: float | None = Field(None, description="None below compute capability 8.9")
+    int8_tops: float | None = None
+    fp8_support: bool = False
+    nvlink_gb_s: float | None = Field(None, description="total NVLink bandwidth per GPU (both directions)")
+    pcie_gen: int | None = None
+    architecture: str | None = None
+    aws_instance_families: tuple[str, ...] = ()
+    compute_capability: str | None = Field(description="X.Y; None for AWS Neuron devices")
+    cuda_memory_source: str | None = Field(None, description="where cuda_total_memory_gib comes from")
+    source: str = Field(description="where the spec figures come from")
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> GpuHardware:
+        cuda = self.cuda_total_memory_gib is not None
+        if cuda and not (self.compute_capability and self.cuda_memory_source):
+            raise ValueError("a CUDA device needs compute_capability and cuda_memory_source")
+        if self.aws_name and (self.memory_bandwidth_gb_s is None or self.dense_fp16_tflops is None):
+            raise ValueError("a device sold on AWS needs memory_bandwidth_gb_s and dense_fp16_tflops")
+        return self
+
+    @property
+    def aws_memory_gib(self) -> float | None:
+        return None if self.aws_memory_mib is None else round(self.aws_memory_mib / 1024, 2)
 
 
 class GpuProfile(BaseModel):
@@ -40,155 +79,35 @@ class GpuProfile(BaseModel):
     source: str
 
 
-_TABLE: tuple[GpuProfile, ...] = (
-    GpuProfile(
-        name="H100",
-        aws_name="H100",
-        aws_memory_gib=80,
-        total_memory_gib=79.19,
-        compute_capability="9.0",
-        source=LOGGED + " (H100-80GB: 79.18-79.19)",
-    ),
-    GpuProfile(
-        name="H200",
-        aws_name="H200",
-        aws_memory_gib=141,
-        total_memory_gib=139.58,
-        compute_capability="9.0",
-        source=HBM,
-    ),
-    GpuProfile(
-        name="A100-80GB",
-        aws_name="A100",
-        aws_memory_gib=80,
-        total_memory_gib=79.15,
-        compute_capability="8.0",
-        is_a100=True,
-        source=LOGGED + " (80GB-class cards: 79.15-79.25)",
-    ),
-    GpuProfile(
-        name="A100-40GB",
-        aws_name="A100",
-        aws_memory_gib=40,
-        total_memory_gib=39.38,
-        compute_capability="8.0",
-        is_a100=True,
-        source=LOGGED,
-    ),
-    GpuProfile(
-        name="B200",
-        aws_name="B200",
-        aws_memory_gib=179.06,
-        total_memory_gib=178.64,
-        compute_capability="10.0",
-        source=SMI.replace("nvidia-smi total", "AWS 183359 MiB"),
-    ),
-    GpuProfile(
-        name="B300",
-        aws_name="B300",
-        aws_memory_gib=268.59,
-        total_memory_gib=268.17,
-        compute_capability="10.3",
-        source=SMI.replace("nvidia-smi total", "AWS 275040 MiB"),
-    ),
-    GpuProfile(
-        name="L40S",
-        aws_name="L40S",
-        aws_memory_gib=44.7,
-        total_memory_gib=44.57,
-        compute_capability="8.9",
-        source=SMI + "; nvidia-smi 46068 MiB per shared/data/gpu_specs.csv",
-    ),
-    GpuProfile(
-        name="A10G",
-        aws_name="A10G",
-        aws_memory_gib=22.35,
-        total_memory_gib=22.07,
-        compute_capability="8.6",
-        source=A10_LOG,
-    ),
-    GpuProfile(
-        name="L4",
-        aws_name="L4",
-        aws_memory_gib=22.35,
-        total_memory_gib=22.07,
-        compute_capability="8.9",
-        source=SMI + "; L4 nvidia-smi 23034 MiB",
-    ),
-    GpuProfile(
-        name="T4",
-        aws_name="T4",
-        aws_memory_gib=16,
-        total_memory_gib=14.56,
-        compute_capability="7.5",
-        source=LOGGED,
-    ),
-    GpuProfile(
-        name="V100-16GB",
-        aws_name="V100",
-        aws_memory_gib=16,
-        total_memory_gib=15.77,
-        compute_capability="7.0",
-        source=SMI + "; V100-16GB nvidia-smi 16160 MiB",
-    ),
-    GpuProfile(
-        name="V100-32GB",
-        aws_name="V100",
-        aws_memory_gib=32,
-        total_memory_gib=31.32,
-        compute_capability="7.0",
-        source=SMI + "; V100-32GB nvidia-smi 32510 MiB",
-    ),
-    GpuProfile(
-        name="RTX PRO 6000",
-        aws_name="RTX PRO Server 6000",
-        aws_memory_gib=96,
-        total_memory_gib=95.17,
-        compute_capability="12.0",
-        source=SMI + "; nvidia-smi 97887 MiB per shared/data/gpu_specs.csv",
-    ),
-    GpuProfile(
-        name="RTX 4090",
-        aws_name=None,
-        aws_memory_gib=None,
-        total_memory_gib=23.58,
-        compute_capability="8.9",
-        source=SMI + "; RTX 4090 nvidia-smi 24564 MiB (vLLM#7553); 24 GB cards log 23.58 (vLLM#14447)",
-    ),
-    GpuProfile(
-        name="RTX 3090",
-        aws_name=None,
-        aws_memory_gib=None,
-        total_memory_gib=23.58,
-        compute_capability="8.6",
-        source=LOGGED,
-    ),
-    GpuProfile(
-        name="RTX 4060",
-        aws_name=None,
-        aws_memory_gib=None,
-        total_memory_gib=8.0,
-        compute_capability="8.9",
-        source=LOGGED,
-    ),
-)
+@cache
+def gpu_table() -> tuple[GpuHardware, ...]:
+    """Every row of sizing/data/gpus.json, validated; a malformed row fails naming it."""
+    raw = json.loads(GPU_TABLE_PATH.read_text(encoding="utf-8"))["gpus"]
+    rows = []
+    for i, row in enumerate(raw):
+        try:
+            rows.append(GpuHardware.model_validate(row))
+        except ValidationError as exc:
+            name = row.get("name", "?") if isinstance(row, dict) else "?"
+            raise SizingError(f"{GPU_TABLE_PATH.name}: gpus[{i}] ({name}) is malformed: {exc}") from None
+    return tuple(rows)
 
-_ALIASES = {
-    "a100-80g": "A100-80GB",
-    "a100-40g": "A100-40GB",
-    "a100-80": "A100-80GB",
-    "a100-40": "A100-40GB",
-    "v100-32": "V100-32GB",
-    "v100-16": "V100-16GB",
-    "rtx-pro-6000": "RTX PRO 6000",
-    "rtx-pro-server-6000": "RTX PRO 6000",
-    "rtx-6000-pro": "RTX PRO 6000",
-    "l40": "L40S",
-    "h100-80gb": "H100",
-    "h200-141gb": "H200",
-    "4090": "RTX 4090",
-    "3090": "RTX 3090",
-}
+
+@cache
+def _profiles() -> tuple[GpuProfile, ...]:
+    return tuple(
+        GpuProfile(
+            name=row.name,
+            aws_name=row.aws_name,
+            aws_memory_gib=row.aws_memory_gib,
+            total_memory_gib=row.cuda_total_memory_gib,
+            compute_capability=row.compute_capability,
+            is_a100=row.name.startswith("A100"),  # vLLM's default tiers test "A100" in the device name
+            source=row.cuda_memory_source,
+        )
+        for row in gpu_table()
+        if row.cuda_total_memory_gib is not None
+    )
 
 
 def _key(name: str) -> str:
@@ -199,15 +118,18 @@ def _key(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _by_key() -> dict[str, GpuProfile]:
-    index = {_key(gpu.name): gpu for gpu in _TABLE}
-    index.update({k: index[_key(v)] for k, v in _ALIASES.items()})
+    by_name = {p.name: p for p in _profiles()}
+    index = {_key(p.name): p for p in _profiles()}
+    for row in gpu_table():
+        if row.name in by_name:
+            index.update({_key(alias): by_name[row.name] for alias in row.aliases})
     return index
 
 
 def _nearest(key: str) -> str:
     """The known GPUs whose names (or aliases, AWS names) are closest to `key` (difflib), then all."""
     index = dict(_by_key())
-    index.update({_key(g.aws_name): g for g in _TABLE if g.aws_name})
+    index.update({_key(g.aws_name): g for g in _profiles() if g.aws_name})
     close = difflib.get_close_matches(key, list(index), n=8, cutoff=0.65)
     nearest = list(dict.fromkeys(index[k].name for k in close))[:3]
     known = ", ".join(known_gpus())
@@ -215,14 +137,14 @@ def _nearest(key: str) -> str:
 
 
 def known_gpus() -> tuple[str, ...]:
-    return tuple(gpu.name for gpu in _TABLE)
+    return tuple(gpu.name for gpu in _profiles())
 
 
 @lru_cache(maxsize=256)
 def gpu_profile(name: str, memory_gib: float | None = None) -> GpuProfile:
     """Profile by canonical or AWS GpuInfo name; memory_gib (AWS MemoryInfo) picks A100 40/80, V100 16/32."""
     key = _key(name)
-    by_aws = [gpu for gpu in _TABLE if gpu.aws_name and _key(gpu.aws_name) == key]
+    by_aws = [gpu for gpu in _profiles() if gpu.aws_name and _key(gpu.aws_name) == key]
     if len(by_aws) > 1 or (by_aws and memory_gib is not None):
         if memory_gib is None:
             sizes = ", ".join(f"{g.aws_memory_gib:g}" for g in by_aws)

@@ -13,10 +13,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sizing.arch import LayerSpec, ModelArch
-from sizing.catalog import load_model
 from sizing.checkpoints import listed_checkpoint
 from sizing.errors import SizingError
-from sizing.gpus import GpuProfile, gpu_profile
+from sizing.gpus import GpuProfile
 from sizing.layout import check_layout
 from sizing.models import MemoryEstimate, SizingInput
 from sizing.precision import GIB, check_quantization, embedding_bytes, layer_weight_bytes
@@ -80,9 +79,8 @@ def pp_stage_bounds(num_layers: int, pp: int) -> tuple[tuple[int, int], ...]:
 
 
 @lru_cache(maxsize=256)
-def _layer_classes(model: str) -> tuple[tuple[LayerSpec, ...], tuple[int, ...]]:
+def _layer_classes(arch: ModelArch) -> tuple[tuple[LayerSpec, ...], tuple[int, ...]]:
     """Distinct layer shapes of a model and, per layer, which one it is (sums stay cheap for 126 layers)."""
-    arch = load_model(model)
     distinct: dict[LayerSpec, int] = {}
     index = tuple(distinct.setdefault(layer, len(distinct)) for layer in arch.layers)
     return tuple(distinct), index
@@ -172,7 +170,7 @@ def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -
     and 0.22 GiB at 2048 (OCI row) are the forward pass alone, where 256 sequences would add 1.2 GiB.
     """
     h = arch.hidden_size
-    classes, _ = _layer_classes(arch.hf_id)
+    classes, _ = _layer_classes(arch)
     dense = max(layer.dense_mlp_params + layer.shared_expert_params for layer in classes) / h / tp
     moe = arch.num_experts_per_tok * (3 * arch.moe_intermediate_size / tp + h) if arch.is_moe else 0
     kv = max(1, arch.num_key_value_heads // tp)
@@ -195,7 +193,7 @@ def _non_torch_bytes(r: Resolved, world: int) -> float:
 @lru_cache(maxsize=65536)
 def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
     arch = r.arch
-    classes, index = _layer_classes(arch.hf_id)
+    classes, index = _layer_classes(arch)
     cc = r.gpu.compute_capability
     per_class = [layer_weight_bytes(arch, -1, layer, tp, r.quantization, cc) for layer in classes]
     skipped = {
@@ -237,8 +235,7 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
 
 @lru_cache(maxsize=4096)
 def _resolve(inp: SizingInput) -> Resolved:
-    arch = load_model(inp.model)
-    gpu = gpu_profile(inp.gpu, inp.gpu_memory_gib)
+    arch, gpu = inp.arch, inp.gpu
     defaults = vllm_defaults(gpu, inp.vllm_version, arch.is_mla)
     acc = defaults.accounting
     quant = inp.quantization or arch.quantization

@@ -6,13 +6,22 @@ max_num_batched_tokens, max_num_seqs, block_size, kv_cache_dtype) and carry thei
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
 from sizing.vocabulary import Dtype, Frozen, KvCacheDtype, Quantization
 
+if TYPE_CHECKING:  # sizing/__init__.py rebuilds SizingInput with both types (arch.py, gpus.py load data)
+    from sizing.arch import ModelArch
+    from sizing.gpus import GpuProfile
+
 
 class SizingInput(Frozen):
     """One vLLM instance (one replica) of a model on one GPU type in one TP x PP layout.
+
+    The model and the GPU come as objects: callers resolve names once (load_model, gpu_profile, or
+    sizing_input for both), so sizing never looks a name up again.
 
     `quantization=None` means "as the checkpoint ships" (e.g. gpt-oss is MXFP4, Qwen3-32B-FP8 is fp8).
     `max_num_batched_tokens` / `max_num_seqs` / `gpu_memory_utilization` / `block_size` = None means
@@ -20,9 +29,8 @@ class SizingInput(Frozen):
     sizing/vllm_versions.py).
     """
 
-    model: str = Field(description="catalog id/alias or path to a Hugging Face config.json")
-    gpu: str = Field(description="GPU name as AWS reports it (H100, A10G, L4 ...) or a known card")
-    gpu_memory_gib: float | None = Field(default=None, description="disambiguates A100 40/80, V100 16/32")
+    arch: ModelArch = Field(description="the checkpoint's architecture (load_model)")
+    gpu: GpuProfile = Field(description="the GPU as vLLM sees it (gpu_profile: AWS name + memory, or a card)")
     tensor_parallel_size: int = Field(default=1, ge=1)
     pipeline_parallel_size: int = Field(default=1, ge=1)
     dtype: Dtype = "bf16"

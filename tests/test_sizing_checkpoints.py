@@ -7,11 +7,12 @@ import pytest
 from sizing import (
     QUANTIZED,
     SizingError,
-    SizingInput,
     estimate_memory,
+    gpu_profile,
     load_model,
     load_time_quantization,
     quantized_checkpoint,
+    sizing_input,
 )
 
 ARCH_FACTS = {"hf_id", "base_model", "source"}
@@ -128,7 +129,7 @@ def test_quantized_checkpoint(model: str, quantization: str, expected: str | Non
 
 def test_a_pre_quantized_checkpoint_is_sized_in_its_own_format() -> None:
     def weights(model: str) -> float:
-        return estimate_memory(SizingInput(model=model, gpu="H100", max_model_len=4096)).weights_gib
+        return estimate_memory(sizing_input(model=model, gpu="H100", max_model_len=4096)).weights_gib
 
     awq = weights("hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4")
     assert 35 < awq < 40  # int4 + group scales, embeddings and lm_head 16-bit
@@ -163,13 +164,14 @@ def test_awq_of_a_16_bit_checkpoint_needs_another_repo_and_names_it() -> None:
 
 
 def test_modelopt_fp8_checkpoint_needs_ada_or_newer_and_names_a_compressed_tensors_one() -> None:
-    inp = SizingInput(model="llama3.1-70b-fp8", gpu="A100", gpu_memory_gib=80, tensor_parallel_size=2)
+    inp = sizing_input(model="llama3.1-70b-fp8", gpu="A100", gpu_memory_gib=80, tensor_parallel_size=2)
     with pytest.raises(
         SizingError, match=r"modelopt .* 8\.9; A100-80GB is 8\.0: serve RedHatAI/Meta-Llama-3\.1-70B"
     ):
         estimate_memory(inp)
-    assert estimate_memory(inp.model_copy(update={"model": "RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8"})).fits
-    assert estimate_memory(inp.model_copy(update={"gpu": "H100", "gpu_memory_gib": None})).fits
+    compressed = load_model("RedHatAI/Meta-Llama-3.1-70B-Instruct-FP8")
+    assert estimate_memory(inp.model_copy(update={"arch": compressed})).fits
+    assert estimate_memory(inp.model_copy(update={"gpu": gpu_profile("H100")})).fits
 
 
 @pytest.mark.parametrize(
@@ -186,3 +188,22 @@ def test_modelopt_fp8_checkpoint_needs_ada_or_newer_and_names_a_compressed_tenso
 )
 def test_quant_method_is_the_checkpoints_own(model: str, method: str | None) -> None:
     assert load_model(model).quant_method == method
+
+
+def test_a_malformed_catalog_row_fails_naming_it(tmp_path, monkeypatch) -> None:
+    import json
+
+    from sizing import model_table
+
+    table = json.loads(model_table.MODEL_TABLE_PATH.read_text())
+    del table["models"][2]["source"]
+    table["quantized_checkpoints"][0]["quantization"] = "int3"
+    bad = tmp_path / "models.json"
+    bad.write_text(json.dumps(table))
+    monkeypatch.setattr(model_table, "MODEL_TABLE_PATH", bad)
+    model_table.model_table.cache_clear()
+    try:
+        with pytest.raises(SizingError, match=r"models.json: models\[2\] \(meta-llama/Llama-2-70b-chat-hf\)"):
+            model_table.model_table()
+    finally:
+        model_table.model_table.cache_clear()

@@ -60,3 +60,42 @@ def test_unknown_gpu_lists_the_known_ones() -> None:
 def test_unknown_gpu_names_the_nearest_known_ones() -> None:
     with pytest.raises(SizingError, match="unknown GPU 'H10'; nearest known GPUs: H100"):
         gpu_profile("H10")
+
+
+def test_every_priced_gpu_name_is_a_row_of_the_gpu_table() -> None:
+    import csv
+    from pathlib import Path
+
+    from sizing import gpu_table
+
+    data = Path(__file__).resolve().parent.parent / "pricing" / "data"
+    aws_names = {row.aws_name for row in gpu_table() if row.aws_name}
+    for name in ("aws_gpu_instances.csv", "aws_gpu_prices.csv"):
+        with (data / name).open(newline="", encoding="utf-8") as handle:
+            priced = {row["gpu_name"] for row in csv.DictReader(handle)}
+        assert priced <= aws_names, f"{name}: {sorted(priced - aws_names)} not in sizing/data/gpus.json"
+
+
+def test_every_row_names_its_source() -> None:
+    from sizing import gpu_table
+
+    for row in gpu_table():
+        assert row.source and (row.cuda_total_memory_gib is None or row.cuda_memory_source), row.name
+
+
+def test_a_malformed_gpu_row_fails_naming_it(tmp_path, monkeypatch) -> None:
+    import json
+
+    from sizing import gpus
+
+    rows = json.loads(gpus.GPU_TABLE_PATH.read_text())
+    rows["gpus"][1]["cuda_total_memory_gib"] = "lots"
+    bad = tmp_path / "gpus.json"
+    bad.write_text(json.dumps(rows))
+    monkeypatch.setattr(gpus, "GPU_TABLE_PATH", bad)
+    gpus.gpu_table.cache_clear()
+    try:
+        with pytest.raises(SizingError, match=r"gpus.json: gpus\[1\] \(H200\) is malformed"):
+            gpus.gpu_table()
+    finally:
+        gpus.gpu_table.cache_clear()

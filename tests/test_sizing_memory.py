@@ -13,12 +13,12 @@ import pytest
 from sizing import (
     LATEST_VLLM_VERSION,
     SizingError,
-    SizingInput,
     check_layout,
     estimate_memory,
     gpu_profile,
     load_model,
     recommend_utilization,
+    sizing_input,
     vllm_defaults,
 )
 from sizing.memory import pp_stage_bounds, stage_facts
@@ -26,7 +26,7 @@ from sizing.precision import GIB, mxfp4_expert_padding
 
 
 def est(model: str, gpu: str = "H100", **kw):
-    return estimate_memory(SizingInput(model=model, gpu=gpu, **kw))
+    return estimate_memory(sizing_input(model=model, gpu=gpu, **kw))
 
 
 # --- KV bytes per token per GPU -----------------------------------------------------------------------
@@ -70,7 +70,7 @@ def test_pipeline_stages_split_layers_like_get_pp_indices() -> None:
 def test_sliding_window_layers_only_hold_the_window() -> None:
     # gpt-oss-120b TP4 on A100-80GB, vLLM 0.10.1 (dennislee22 log): 18 full + 18 sliding layers form two
     # groups of 18; a 16384-token request needs 1024 full blocks + cdiv(min(127 + 2048, 16384), 16) + 1.
-    inp = SizingInput(
+    inp = sizing_input(
         model="gpt-oss-120b",
         gpu="A100",
         gpu_memory_gib=80,
@@ -107,7 +107,7 @@ def test_all_sliding_model_holds_only_the_window_per_request(tmp_path) -> None:
     path.write_text(json.dumps(cfg))
 
     def blocks(version: str, pp: int = 1) -> int:
-        inp = SizingInput(
+        inp = sizing_input(
             model=str(path), gpu="L4", max_model_len=32768, vllm_version=version, pipeline_parallel_size=pp
         )
         return stage_facts(inp)[1][0].blocks_per_request
@@ -126,7 +126,7 @@ def test_sliding_windows_count_as_full_attention_before_the_hybrid_manager() -> 
     # 2048 blocks of 62-layer pages: (62 x 2048) / (10 x 3206) = 3.96x the requests.
     def request_bytes(version: str) -> int:
         _, (stage,) = stage_facts(
-            SizingInput(
+            sizing_input(
                 model="gemma3-27b",
                 gpu="H100",
                 vllm_version=version,
@@ -381,7 +381,7 @@ def test_awq_partition_must_divide_by_the_group() -> None:
 
 
 def test_recommended_utilization_is_the_smallest_that_fits() -> None:
-    inp = SizingInput(model="llama3.1-8b", gpu="H100", max_model_len=8192)
+    inp = sizing_input(model="llama3.1-8b", gpu="H100", max_model_len=8192)
     advice = recommend_utilization(inp, concurrency=10, headroom=0.3)
     util = advice.recommended_gpu_memory_utilization
     assert advice.fits and util is not None
@@ -392,7 +392,7 @@ def test_recommended_utilization_is_the_smallest_that_fits() -> None:
 
 
 def test_utilization_reports_the_shortfall_at_the_ceiling() -> None:
-    inp = SizingInput(model="llama3.1-70b", gpu="L4", tensor_parallel_size=8, max_model_len=8192)
+    inp = sizing_input(model="llama3.1-70b", gpu="L4", tensor_parallel_size=8, max_model_len=8192)
     advice = recommend_utilization(inp, concurrency=40, ceiling=0.9)
     assert not advice.fits and advice.recommended_gpu_memory_utilization is None
     assert advice.shortfall_gib > 0
@@ -404,7 +404,7 @@ def test_utilization_reports_the_shortfall_at_the_ceiling() -> None:
 
 
 def test_utilization_input_errors() -> None:
-    inp = SizingInput(model="llama3.1-8b", gpu="H100")
+    inp = sizing_input(model="llama3.1-8b", gpu="H100")
     with pytest.raises(SizingError, match="concurrency"):
         recommend_utilization(inp, 0)
     with pytest.raises(SizingError, match="headroom"):
@@ -503,10 +503,10 @@ def test_a_patch_release_is_reported_as_named() -> None:
 def test_starcoder2_all_sliding_layers_hold_only_the_window() -> None:
     # vLLM PR #19029: starcoder2-3b, 16384 context, 2,198,512 tokens (137,407 blocks) -> 178.68x once each
     # request is charged cdiv(min(4096 - 1 + 8192, 16384), 16) + 1 = 769 blocks; 134.19x (1024) before.
-    inp = SizingInput(model="starcoder2-3b", gpu="H100", max_model_len=16384, vllm_version="0.10")
+    inp = sizing_input(model="starcoder2-3b", gpu="H100", max_model_len=16384, vllm_version="0.10")
     _, stages = stage_facts(inp)
     assert stages[0].blocks_per_request == 769 and 137_407 / 769 == pytest.approx(178.68, abs=0.01)
-    old = SizingInput(model="starcoder2-3b", gpu="H100", max_model_len=16384, vllm_version="0.9")
+    old = sizing_input(model="starcoder2-3b", gpu="H100", max_model_len=16384, vllm_version="0.9")
     assert stage_facts(old)[1][0].blocks_per_request == 1024
     assert est("starcoder2-3b", max_model_len=16384).kv_bytes_per_token == 30 * 2 * 2 * 128 * 2
 

@@ -15,11 +15,12 @@ from sizing import (
     estimate_memory,
     is_calibrated,
     recommend_utilization,
+    sizing_input,
 )
 
 
 def _inp(**kw) -> SizingInput:
-    return SizingInput(**{"model": "llama3.2-1b", "gpu": "L4", "max_model_len": 4096, **kw})
+    return sizing_input(**{"model": "llama3.2-1b", "gpu": "L4", "max_model_len": 4096, **kw})
 
 
 @pytest.mark.parametrize("block_size", [2, 7, 24, 256])
@@ -84,7 +85,7 @@ def test_uncalibrated_release_says_so_in_the_notes() -> None:
 def test_tuned_max_num_seqs_shrinks_the_sampler_peak_review_11() -> None:
     # Llama-3.3-70B FP8-dynamic on one H100 at 8192 context: vLLM's defaults (1024 seqs, 8192 tokens) give
     # a ~4.8 GiB sampler peak (min(1024, 8192) fp32 vocab rows) and no KV room; 16 seqs x 2048 tokens fit.
-    base = SizingInput(model="llama3.3-70b-fp8", gpu="H100", max_model_len=8192)
+    base = sizing_input(model="llama3.3-70b-fp8", gpu="H100", max_model_len=8192)
     default = estimate_memory(base)
     assert default.max_num_seqs == 1024 and not default.fits and default.activation_peak_gib > 4
     tuned = estimate_memory(base.model_copy(update={"max_num_seqs": 16, "max_num_batched_tokens": 2048}))
