@@ -17,20 +17,6 @@ from pathlib import Path
 from time import monotonic
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
-
-from pricing.aws import (
-    REGION_DEADLINE_S,
-    Deadline,
-    NoCredentialsFound,
-    check_placement_request,
-    fetch_region_offers,
-    fetch_spot_placement_scores,
-    pricing_api_region,
-    resolve_clients,
-    run_bounded,
-)
 from pricing.cache import CachedRegion, default_cache_dir, read_cache, write_cache
 from pricing.errors import PricingError
 from pricing.models import Offer, PricedCatalog, SpotPlacementScore
@@ -41,7 +27,6 @@ from sizing.vocabulary import PricingMode
 # any worker starts) end together with the outer wait: none is cut short by queueing behind others.
 # Concurrent GetProducts calls across regions are bounded separately (aws.PRICING_CONCURRENCY).
 MAX_REGION_WORKERS = None  # None = one worker per region
-LIVE_ERRORS = (BotoCoreError, ClientError, PricingError)
 # Extra wait, past the regions' own deadline, for a request already in flight to come back.
 IN_FLIGHT_GRACE_S = 1.0
 
@@ -57,6 +42,8 @@ def _age_text(seconds: float) -> str:
 @lru_cache(maxsize=1)
 def _known_aws_regions() -> frozenset[str]:
     """EC2 regions botocore knows offline (its bundled endpoints.json), plus the snapshot's."""
+    import boto3  # ~0.1 s: only paths that may call AWS import it (a snapshot plan never does)
+
     return frozenset(boto3.session.Session().get_available_regions("ec2")) | frozenset(snapshot_regions())
 
 
@@ -114,10 +101,13 @@ def _fetch_live(
 
     `warnings` collects, per region, the partial failures a region survived (a type left unpriced).
     """
+    from pricing.aws import REGION_DEADLINE_S, Deadline, fetch_region_offers, pricing_api_region, run_bounded
+
+    live_errors = _live_errors()
     try:
         pricing = factory("pricing", pricing_api_region(regions))
         ec2 = {r: factory("ec2", r) for r in regions}  # made here: boto3 sessions are not thread-safe
-    except LIVE_ERRORS as exc:
+    except live_errors as exc:
         return dict.fromkeys(regions, exc)
     deadlines = {r: Deadline(REGION_DEADLINE_S, monotonic, r) for r in regions}  # one shared start
     tasks = {r: (lambda r=r: fetch_region_offers(r, ec2[r], pricing, now, include_local_zones,
@@ -126,9 +116,16 @@ def _fetch_live(
     workers = len(regions) if MAX_REGION_WORKERS is None else MAX_REGION_WORKERS
     results = run_bounded(tasks, workers, REGION_DEADLINE_S + IN_FLIGHT_GRACE_S, "region fetch")
     for result in results.values():
-        if isinstance(result, Exception) and not isinstance(result, LIVE_ERRORS):
+        if isinstance(result, Exception) and not isinstance(result, live_errors):
             raise result  # a bug, not an AWS failure: do not hide it behind a fallback
     return results
+
+
+def _live_errors() -> tuple[type[Exception], ...]:
+    """The failures of a live fetch that fall back (an AWS or parse error), not bugs to surface."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError, PricingError)
 
 
 def _describe(exc: Exception) -> str:
@@ -137,6 +134,8 @@ def _describe(exc: Exception) -> str:
 
 def _reason(exc: Exception) -> str:
     """Why live prices are missing, for a fallback warning (the bare message when it is self-explanatory)."""
+    from pricing.aws import NoCredentialsFound
+
     return str(exc) if isinstance(exc, NoCredentialsFound) else _describe(exc)
 
 
@@ -155,6 +154,8 @@ class _Loader:
         return entry
 
     def live(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...] | Exception]:
+        from pricing.aws import NoCredentialsFound, resolve_clients  # boto3: only when AWS is called
+
         try:
             factory = resolve_clients(self.clients)  # credentials resolved once, before any client
         except NoCredentialsFound as exc:
@@ -225,6 +226,8 @@ class _Loader:
         return out
 
     def strict_live(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
+        from pricing.aws import NoCredentialsFound
+
         results = self.live(regions)
         failed = {r: v for r, v in results.items() if isinstance(v, Exception)}
         no_credentials = next((e for e in failed.values() if isinstance(e, NoCredentialsFound)), None)
@@ -282,6 +285,15 @@ def spot_placement_scores(
 ) -> tuple[SpotPlacementScore, ...]:
     """Live EC2 GetSpotPlacementScores per AZ for a fleet of `target_capacity` instances of any of these
     types in these regions (no snapshot exists). Limits are checked before any client is made."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pricing.aws import (
+        NoCredentialsFound,
+        check_placement_request,
+        fetch_spot_placement_scores,
+        resolve_clients,
+    )
+
     checked = _check_regions(regions, "live")
     check_placement_request(instance_types, checked)
     try:

@@ -19,7 +19,7 @@ from functools import cache
 from sizing.arch import ModelArch
 from sizing.errors import SizingError
 from sizing.model_table import QuantizedCheckpoint, model_table
-from sizing.vocabulary import LOAD_TIME_METHODS
+from sizing.vocabulary import LOAD_TIME_METHODS, is_load_time
 
 __all__ = ["QuantizedCheckpoint", "listed_checkpoint", "load_time_quantization", "quantized_checkpoint"]
 
@@ -70,7 +70,7 @@ def load_time_quantization(arch: ModelArch, quantization: str) -> str | None:
     """
     if quantization == arch.quantization:
         return None
-    if arch.quantization == "none" and quantization in LOAD_TIME_METHODS:
+    if is_load_time(arch.quantization, quantization):
         return LOAD_TIME_METHODS[quantization]
     other = quantized_checkpoint(arch, quantization)
     fix = f"serve {other} instead" if other else "serve a pre-quantized checkpoint of it"
