@@ -82,8 +82,8 @@ def _forced_text(c: Candidate) -> str:
     delta = c.cost.usd_per_hour - all_od
     return (
         f" ({opt('capacity', 'mixed')} as asked: the interruption-band split would keep all "
-        f"{c.sized.instance_count} instances on-demand, so one unit is on spot: ${all_od:,.2f}/h all on-demand, "
-        f"this costs ${abs(delta):,.2f}/h {'less' if delta < 0 else 'more'})"
+        f"{c.sized.instance_count} instances on-demand, so one unit is on spot: ${all_od:,.2f}/h all "
+        f"on-demand, this costs ${abs(delta):,.2f}/h {'less' if delta < 0 else 'more'})"
     )
 
 

@@ -23,8 +23,8 @@ ALLOWED = {
     "bench": {"planner", "sizing", "pricing", "templates", "infra", "advisor"},
 }
 # third-party modules only one layer may import
-OWNER = {"boto3": {"pricing"}, "botocore": {"pricing"}, "jinja2": {"templates"}, "pulumi": {"infra", "__main__"},
-         "pulumi_aws": {"infra"}}
+OWNER = {"boto3": {"pricing"}, "botocore": {"pricing"}, "jinja2": {"templates"},
+         "pulumi": {"infra", "__main__"}, "pulumi_aws": {"infra"}}
 
 
 def imported_top_levels(path: Path) -> set[str]:
