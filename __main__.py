@@ -10,7 +10,6 @@ import pulumi
 import planner
 import pricing
 from infra.config import HF_TOKEN_KEY, PLAINTEXT_HF_TOKEN_WARNING, PROJECT, stack_config_from
-from infra.nodes import node_shape
 from infra.stack import deploy
 from planner.options import use_spelling
 
@@ -27,10 +26,9 @@ with use_spelling("stack"):  # the planner's messages name maxModelLen, not --ma
         stack_config.to_workload(), catalog,
         previous_instance_type=options.previous_instance_type, churn_threshold=options.churn_threshold,
     )
-# vCPUs/RAM of the planned types as priced (DescribeInstanceTypes): the pods' CPU/memory requests.
-node = node_shape(plan, (offer.instance for offer in catalog.offers))
+# The plan carries its node shape (vCPUs/RAM of the priced types): deploy sizes the pods' requests from it.
 hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
 if hf_token is not None and not pulumi.runtime.is_config_secret(f"{PROJECT}:{HF_TOKEN_KEY}"):
     pulumi.log.warn(PLAINTEXT_HF_TOKEN_WARNING)
-for key, value in deploy(plan, stack_config, hf_token, node=node).items():
+for key, value in deploy(plan, stack_config, hf_token).items():
     pulumi.export(key, value)

@@ -84,59 +84,58 @@ def _ms(x: float | None) -> str:
 
 
 def _weights(plan: Plan) -> str:
-    return (
-        f"{plan.dtype} weights"
-        if plan.quantization == "none"
-        else f"{plan.quantization} weights, {plan.dtype}"
-    )
+    m = plan.served
+    return f"{m.dtype} weights" if m.quantization == "none" else f"{m.quantization} weights, {m.dtype}"
 
 
 def _served(plan: Plan) -> str:
     """The repo vLLM loads and its own format (a load-time quantization said so)."""
-    repo = plan.served_model or "(no checkpoint known: see the warning)"
-    own = plan.dtype if plan.checkpoint_quantization == "none" else plan.checkpoint_quantization
+    m = plan.served
+    repo = m.served_model or "(no checkpoint known: see the warning)"
+    own = m.dtype if m.checkpoint_quantization == "none" else m.checkpoint_quantization
     load_time = (
-        f", quantized to {plan.quantization} by vLLM at load time"
-        if plan.checkpoint_quantization != plan.quantization
+        f", quantized to {m.quantization} by vLLM at load time"
+        if m.checkpoint_quantization != m.quantization
         else ""
     )
     return f"{repo} ({own} checkpoint{load_time})"
 
 
 def _bound(plan: Plan) -> str:
-    if plan.max_time_per_output_token_ms is None:
+    bound = plan.latency
+    if bound.max_time_per_output_token_ms is None:
         return "none (batch)"
-    return f"{plan.max_time_per_output_token_ms:g} ms per output token ({plan.latency_bound_source})"
+    return f"{bound.max_time_per_output_token_ms:g} ms per output token ({bound.latency_bound_source})"
 
 
 def report(plan: Plan) -> str:
-    t = plan.throughput
+    t, v, at, cost = plan.throughput, plan.vllm, plan.placement, plan.cost
     lines = [
-        f"Plan for {plan.model} ({_weights(plan)}, KV {plan.kv_cache_dtype})",
+        f"Plan for {plan.served.model} ({_weights(plan)}, KV {plan.served.kv_cache_dtype})",
         f"  serves {_served(plan)}",
-        f"  {plan.instance_count} x {plan.instance_type} in {plan.region}, {plan.capacity_type}"
+        f"  {at.instance_count} x {at.instance_type} in {at.region}, {at.capacity_type}"
         + (
-            f" ({plan.on_demand_instances} on-demand base + {plan.spot_instances} spot burst)"
-            if plan.capacity_type == "mixed"
+            f" ({at.on_demand_instances} on-demand base + {at.spot_instances} spot burst)"
+            if at.capacity_type == "mixed"
             else ""
         ),
-        f"  {plan.replicas} replica(s): tensor_parallel_size={plan.tensor_parallel_size} "
-        f"pipeline_parallel_size={plan.pipeline_parallel_size} ({plan.gpus_per_replica} GPU"
-        + ("s" if plan.gpus_per_replica > 1 else "")
-        + (f", {plan.instances_per_replica} instances over EFA" if plan.needs_efa else "")
+        f"  {at.replicas} replica(s): tensor_parallel_size={v.tensor_parallel_size} "
+        f"pipeline_parallel_size={v.pipeline_parallel_size} ({v.gpus_per_replica} GPU"
+        + ("s" if v.gpus_per_replica > 1 else "")
+        + (f", {at.instances_per_replica} instances over EFA" if at.needs_efa else "")
         + ")",
-        f"  cost {_money(plan.usd_per_hour)}/h expected, {_money(plan.billed_usd_per_hour)}/h billed, "
-        f"{_money(plan.usd_per_million_output_tokens, 3)} per million output tokens",
-        f"  vLLM {plan.vllm_version}: gpu_memory_utilization={plan.gpu_memory_utilization} "
-        f"max_model_len={plan.max_model_len} max_num_seqs={plan.max_num_seqs} "
-        f"max_num_batched_tokens={plan.max_num_batched_tokens} block_size={plan.block_size}",
-        f"  KV cache {plan.kv_cache_tokens:,} tokens per replica "
+        f"  cost {_money(cost.usd_per_hour)}/h expected, {_money(cost.billed_usd_per_hour)}/h billed, "
+        f"{_money(cost.usd_per_million_output_tokens, 3)} per million output tokens",
+        f"  vLLM {v.vllm_version}: gpu_memory_utilization={v.gpu_memory_utilization} "
+        f"max_model_len={v.max_model_len} max_num_seqs={v.max_num_seqs} "
+        f"max_num_batched_tokens={v.max_num_batched_tokens} block_size={v.block_size}",
+        f"  KV cache {v.kv_cache_tokens:,} tokens per replica "
         f"({plan.memory.kv_bytes_per_token:,} bytes/token/GPU)",
         f"  throughput ~{t.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch "
         f"{t.batch_size}, {t.total_output_tokens_per_s:,.0f} total, "
         f"{t.time_per_output_token_ms:.1f} ms/token ({t.bound}-bound)",
         f"  latency bound: {_bound(plan)}",
-        f"  prices: {plan.price_source} as of {plan.prices_as_of:%Y-%m-%d}",
+        f"  prices: {cost.price_source} as of {cost.prices_as_of:%Y-%m-%d}",
         "",
         "Per-GPU memory:",
         *memory_bar(plan),
@@ -184,5 +183,8 @@ def register(subparsers) -> None:
         description=__doc__.splitlines()[0],
     )
     add_workload_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="print the Plan as JSON (its exact field names)")
+    parser.add_argument(
+        "--json", action="store_true",
+        help="print the Plan as JSON (schema_version 2: its exact field names, in parts; README.md)",
+    )
     parser.set_defaults(handler=handle)

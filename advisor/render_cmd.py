@@ -79,7 +79,8 @@ def handle(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
     for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.vllm_image):
         print(f"wrote {path}")
-    print(f"\n{plan.replicas} replica(s) of {plan.served_model} on {plan.instance_count} x "
-          f"{plan.instance_type} ({plan.region}, {plan.capacity_type}); apply with:")
+    at = plan.placement
+    print(f"\n{at.replicas} replica(s) of {plan.served.served_model} on {at.instance_count} x "
+          f"{at.instance_type} ({at.region}, {at.capacity_type}); apply with:")
     print((args.out / "APPLY.txt").read_text(), end="")
     return 0

@@ -58,8 +58,8 @@ def timed(fn, repeat: int = 7) -> tuple[float, float]:
 def plan_or_error(workload: Workload, catalog) -> str:
     try:
         p = make_plan(workload, catalog)
-        tp, pp = p.tensor_parallel_size, p.pipeline_parallel_size
-        return f"{p.instance_count} x {p.instance_type} TP={tp} PP={pp}"
+        tp, pp = p.vllm.tensor_parallel_size, p.vllm.pipeline_parallel_size
+        return f"{p.placement.instance_count} x {p.placement.instance_type} TP={tp} PP={pp}"
     except PlanningError:
         return "PlanningError"
 

@@ -28,9 +28,10 @@ SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 def check_ec2_plan(plan: Plan) -> None:
     """EC2 user data runs independent servers: a replica must fit on one instance."""
-    if plan.instances_per_replica > 1:
+    if plan.placement.instances_per_replica > 1:
         raise RenderError(
-            f"a replica of this plan spans {plan.instances_per_replica} x {plan.instance_type}; the EC2 "
+            f"a replica of this plan spans {plan.placement.instances_per_replica} x "
+            f"{plan.placement.instance_type}; the EC2 "
             "target runs single-instance replicas. Use target eks (LeaderWorkerSet) or a plan that fits "
             "one instance (larger instance type or quantization fp8)"
         )
@@ -39,8 +40,8 @@ def check_ec2_plan(plan: Plan) -> None:
 def instances_distribution(plan: Plan) -> aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs:
     """The plan's on-demand base, the rest spot (or all on-demand), price-capacity-optimized spot."""
     return aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
-        on_demand_base_capacity=plan.on_demand_instances,
-        on_demand_percentage_above_base_capacity=0 if plan.spot_instances else 100,
+        on_demand_base_capacity=plan.placement.on_demand_instances,
+        on_demand_percentage_above_base_capacity=0 if plan.placement.spot_instances else 100,
         on_demand_allocation_strategy="prioritized",
         # AWS's recommended spot strategy: lowest price among the pools least likely to be interrupted.
         spot_allocation_strategy="price-capacity-optimized",
@@ -66,10 +67,11 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         super().__init__("llm-advisor:ec2:GpuAutoScalingGroup", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         profile = self._instance_profile(name, hf_token_read_policy)
-        security_group = self._security_group(name, plan.region, subnet_ids[0], replicas_per_instance(plan))
-        # Every invoke: parent=self (the component's regional provider) and region=plan.region.
+        region = plan.placement.region
+        security_group = self._security_group(name, region, subnet_ids[0], replicas_per_instance(plan))
+        # Every invoke: parent=self (the component's regional provider) and region=plan.placement.region.
         ami = aws.ssm.get_parameter_output(
-            name=DLAMI_SSM_PARAMETER, region=plan.region, opts=pulumi.InvokeOutputOptions(parent=self)
+            name=DLAMI_SSM_PARAMETER, region=region, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
@@ -92,13 +94,14 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             ),
             opts=self._child,
         )
-        instance_types = list(dict.fromkeys((plan.instance_type, *plan.spot_instance_types)))
+        at = plan.placement
+        instance_types = list(dict.fromkeys((at.instance_type, *at.spot_instance_types)))
         group = aws.autoscaling.Group(
             f"{name}-asg",
             vpc_zone_identifiers=subnet_ids,
-            desired_capacity=plan.instance_count,
-            min_size=plan.instance_count,
-            max_size=plan.instance_count,
+            desired_capacity=plan.placement.instance_count,
+            min_size=plan.placement.instance_count,
+            max_size=plan.placement.instance_count,
             # Replace spot instances at elevated interruption risk before they are reclaimed.
             capacity_rebalance=True,
             # vLLM needs minutes to pull the image and load weights before it is healthy.

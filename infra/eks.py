@@ -72,33 +72,34 @@ def subnet_availability_zone_ids(subnet_ids: list[str], region: str) -> dict[str
 
 
 def efa_subnet(plan: Plan, subnet_az_ids: dict[str, str]) -> str:
-    """The first configured subnet whose AZ offers the plan's instance type (plan.availability_zone_ids).
+    """The first configured subnet whose AZ offers the plan's instance type (placement.availability_zone_ids).
 
     EFA traffic and a cluster placement group need every node of a replica in one AZ, and a multi-node
     type is often offered in few AZs (p4de.24xlarge: 2 of 6 in us-east-1), so the first subnet is not
     enough. Without the plan's AZ list (unknown offerings) the first subnet is used."""
     subnets = list(subnet_az_ids)
-    if not plan.availability_zone_ids:
+    if not plan.placement.availability_zone_ids:
         return subnets[0]
     for subnet, az_id in subnet_az_ids.items():
-        if az_id in plan.availability_zone_ids:
+        if az_id in plan.placement.availability_zone_ids:
             return subnet
     seen = ", ".join(f"{s} ({az})" for s, az in subnet_az_ids.items())
     raise ValueError(
-        f"subnetIds: none of {seen} is in an AZ that offers {plan.instance_type} in {plan.region}; add a "
-        f"subnet in one of {', '.join(plan.availability_zone_ids)}"
+        f"subnetIds: none of {seen} is in an AZ that offers {plan.placement.instance_type} in "
+        f"{plan.placement.region}; add a "
+        f"subnet in one of {', '.join(plan.placement.availability_zone_ids)}"
     )
 
 
 def node_groups_for(plan: Plan) -> list[tuple[str, str, int, list[str]]]:
     """(suffix, EKS capacity type, node count, instance types) per node group the plan needs."""
     groups = []
-    if plan.on_demand_instances:
-        groups.append(("od", "ON_DEMAND", plan.on_demand_instances, [plan.instance_type]))
-    if plan.spot_instances:
+    if plan.placement.on_demand_instances:
+        groups.append(("od", "ON_DEMAND", plan.placement.on_demand_instances, [plan.placement.instance_type]))
+    if plan.placement.spot_instances:
         # Same-shape types let EKS's ASG pick the deepest spot pools (capacity-optimized for spot).
-        spot_types = list(plan.spot_instance_types or (plan.instance_type,))
-        groups.append(("spot", "SPOT", plan.spot_instances, spot_types))
+        spot_types = list(plan.placement.spot_instance_types or (plan.placement.instance_type,))
+        groups.append(("spot", "SPOT", plan.placement.spot_instances, spot_types))
     return groups
 
 
@@ -119,9 +120,10 @@ class GpuNodeGroups(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         efa_count = efa_interfaces(plan)  # fails on an EFA plan without a count, before any resource
-        if plan.needs_efa and len(subnet_ids) != 1:
+        if plan.placement.needs_efa and len(subnet_ids) != 1:
             raise ValueError(
-                f"subnet_ids: EFA and a cluster placement group need every node of {plan.instance_type} in "
+                "subnet_ids: EFA and a cluster placement group need every node of "
+                f"{plan.placement.instance_type} in "
                 f"one AZ; pass the one subnet infra.eks.efa_subnet() picks, not {len(subnet_ids)}"
             )
         super().__init__("llm-advisor:eks:GpuNodeGroups", name, None, opts)
@@ -177,7 +179,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
     ) -> aws.ec2.LaunchTemplate:
         device, size_gib = eks_volume(plan, ami_type)
         extra: dict[str, object] = {}
-        if plan.needs_efa:
+        if plan.placement.needs_efa:
             extra = self._efa(name, plan, cluster_name, efa_count)
         return aws.ec2.LaunchTemplate(
             f"{name}-lt",
@@ -203,7 +205,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
         # The plan's region, whatever aws:region says: parent=self inherits the component's regional
         # provider, and region= (pulumi-aws 7 per-invoke region) pins it even without one.
         cluster = aws.eks.get_cluster_output(
-            name=cluster_name, region=plan.region, opts=pulumi.InvokeOutputOptions(parent=self)
+            name=cluster_name, region=plan.placement.region, opts=pulumi.InvokeOutputOptions(parent=self)
         )
         efa_sg = aws.ec2.SecurityGroup(
             f"{name}-efa-sg",

@@ -106,8 +106,8 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     `subnet_az_ids` answers DescribeSubnets (aws.ec2.get_subnet): subnet id -> AZ ID. A subnet not in it
     cannot be looked up offline: it is placed in one of the AZs that offer the observed plan's instance
-    type in the invoke's region (plan.availability_zone_ids), else in one of the region's AZ IDs, chosen
-    by a stable hash of its id, and recorded as assumed (the preview output says so)."""
+    type in the invoke's region (placement.availability_zone_ids), else in one of the region's AZ IDs,
+    chosen by a stable hash of its id, and recorded as assumed (the preview output says so)."""
 
     def __init__(self, subnet_az_ids: Mapping[str, str] | None = None):
         super().__init__()
@@ -118,8 +118,8 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     def observe_plan(self, plan: Plan) -> None:
         """Remember the AZs that offer the plan's instance type in its region (for assumed subnets)."""
-        if plan.availability_zone_ids:
-            self._offering_az_ids[plan.region] = tuple(plan.availability_zone_ids)
+        if plan.placement.availability_zone_ids:
+            self._offering_az_ids[plan.placement.region] = tuple(plan.placement.availability_zone_ids)
 
     def subnet_az_id(self, subnet_id: str | None, region: str | None = None) -> str:
         if subnet_id in self._subnet_az_ids:

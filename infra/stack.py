@@ -57,23 +57,23 @@ def _check_before_resources(plan: Plan, cfg: StackConfig, shape: NodeShape) -> l
     if cfg.target == "ec2":
         check_ec2_plan(plan)
         return list(cfg.subnet_ids)
-    if plan.needs_efa:
-        return [efa_subnet(plan, subnet_availability_zone_ids(list(cfg.subnet_ids), plan.region))]
+    if plan.placement.needs_efa:
+        az_ids = subnet_availability_zone_ids(list(cfg.subnet_ids), plan.placement.region)
+        return [efa_subnet(plan, az_ids)]
     return list(cfg.subnet_ids)
 
 
-def deploy(
-    plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None, node: NodeShape | None = None
-) -> dict[str, Any]:
+def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> dict[str, Any]:
     """Declare every resource of the stack; returns the stack outputs (name -> value or Output).
 
-    `node`: vCPUs/RAM of the plan's instance types (from the priced catalog); None = the snapshot's."""
-    shape = node or node_shape(plan)
+    The pods' requests are sized from the plan's node shape (placement.node_vcpus/node_memory_gib)."""
+    shape = node_shape(plan)
     subnets = _check_before_resources(plan, cfg, shape)
     name = object_name(plan)
     vllm_config = render_vllm_config(plan)
     # Everything lands in the plan's region, whatever the ambient aws:region says.
-    provider = aws.Provider(f"aws-{plan.region}", region=plan.region)
+    region = plan.placement.region
+    provider = aws.Provider(f"aws-{region}", region=region)
     in_region = pulumi.ResourceOptions(providers=[provider])
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
@@ -81,10 +81,10 @@ def deploy(
     outputs: dict[str, Any] = {
         "plan": plan.model_dump(mode="json"),
         # `pulumi config set currentInstanceType $(pulumi stack output instance_type)` keeps it next run.
-        "instance_type": plan.instance_type,
-        "price_source": plan.price_source,
-        "prices_as_of": plan.prices_as_of.isoformat(),
-        "usd_per_hour": plan.usd_per_hour,
+        "instance_type": plan.placement.instance_type,
+        "price_source": plan.cost.price_source,
+        "prices_as_of": plan.cost.prices_as_of.isoformat(),
+        "usd_per_hour": plan.cost.usd_per_hour,
         "vllm_config": vllm_config,
         "kubectl_apply_hint": options.apply(lambda o: _apply_hint(plan, o)) if cfg.target == "eks"
         else "target ec2: no Kubernetes; each instance runs vLLM under systemd (vllm@N.service)",

@@ -55,12 +55,13 @@ def _properties(resource: RecordedResource) -> list[str]:
 def _plan_summary(plan: dict[str, Any] | None) -> list[str]:
     if not plan:
         return []
+    at, served, vllm = plan["placement"], plan["served"], plan["vllm"]
     return [
-        f"Plan: {plan['replicas']} replica(s) of {plan.get('served_model') or plan['model']} on "
-        f"{plan['instance_count']} x "
-        f"{plan['instance_type']} ({plan['region']}, {plan['capacity_type']}: {plan['on_demand_instances']} "
-        f"on-demand + {plan['spot_instances']} spot), TP={plan['tensor_parallel_size']} "
-        f"PP={plan['pipeline_parallel_size']}, ${plan['usd_per_hour']:,.2f}/h",
+        f"Plan: {at['replicas']} replica(s) of {served.get('served_model') or served['model']} on "
+        f"{at['instance_count']} x "
+        f"{at['instance_type']} ({at['region']}, {at['capacity_type']}: {at['on_demand_instances']} "
+        f"on-demand + {at['spot_instances']} spot), TP={vllm['tensor_parallel_size']} "
+        f"PP={vllm['pipeline_parallel_size']}, ${plan['cost']['usd_per_hour']:,.2f}/h",
         "",
     ]
 

@@ -7,9 +7,9 @@ what templates/ renders and infra/ provisions. JSON output uses exactly these fi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidatorFunctionWrapHandler, computed_field, model_validator
 
 from planner.options import Option, register
 from sizing.vocabulary import (
@@ -193,8 +193,36 @@ class Alternative(Frozen):
     total_output_tokens_per_s: float | None = Field(default=None, description="all replicas")
 
 
-class Plan(Frozen):
-    """The recommendation: what to run, where, how, at what cost, and why."""
+# --- the Plan, in parts --------------------------------------------------------------------------------
+# Schema 2 (schema 1 was one flat model): what is served, how vLLM runs it, where it runs, what it costs and
+# the latency bound it meets, each a sub-model. Anything that follows from other fields (needs_efa,
+# gpus_per_replica, spot_instances) is derived, not stored, so a Plan cannot contradict itself; derived
+# fields still appear in the JSON and are accepted back only when they agree.
+PLAN_SCHEMA_VERSION = 2
+
+
+class _Derives(Frozen):
+    """A Frozen model with @computed_field properties: its JSON carries them; validating that JSON back
+    drops them after checking each equals what the model derives (a contradicting value is refused)."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _derived_must_agree(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if not isinstance(data, dict):
+            return handler(data)
+        derived = {k: data[k] for k in cls.model_computed_fields if k in data}
+        model = handler({k: v for k, v in data.items() if k not in derived})
+        for name, given in derived.items():
+            if given != getattr(model, name):
+                raise ValueError(
+                    f"{name}: {given!r} contradicts the plan, which derives {getattr(model, name)!r}; "
+                    "leave derived fields out"
+                )
+        return model
+
+
+class ServedModel(Frozen):
+    """What vLLM serves: the architecture planned, the repo it loads, and the precision it runs."""
 
     model: str = Field(description="Hugging Face id of the architecture planned (catalog id or config path)")
     served_model: str | None = Field(
@@ -209,56 +237,158 @@ class Plan(Frozen):
     )
     dtype: Dtype
     quantization: Quantization
+    kv_cache_dtype: KvCacheDtype
+
+
+class VllmSettings(_Derives):
+    """How each replica's vLLM server runs: the release, the parallel layout and the engine limits."""
+
+    vllm_version: str
+    tensor_parallel_size: int = Field(ge=1)
+    pipeline_parallel_size: int = Field(ge=1)
+    gpu_memory_utilization: float = Field(gt=0, le=1)
+    max_model_len: int = Field(ge=1)
+    max_num_seqs: int = Field(ge=1)
+    max_num_batched_tokens: int = Field(ge=1)
+    block_size: int = Field(ge=1)
+    kv_cache_tokens: int = Field(description="per replica")
+
+    @computed_field(description="GPUs of one replica: tensor_parallel_size x pipeline_parallel_size")
+    @property
+    def gpus_per_replica(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+
+class Placement(_Derives):
+    """Where the replicas run: instance type, region, counts, capacity, EFA and AZs, and the node shape."""
+
     instance_type: str
-    instance_count: int = Field(description="all instances: replicas x instances_per_replica")
-    instances_per_replica: int
-    gpus_per_replica: int
-    tensor_parallel_size: int
-    pipeline_parallel_size: int
-    replicas: int
+    region: str
+    instance_count: int = Field(
+        ge=1,
+        description="all instances: replicas x instances_per_replica, or replicas packed per instance",
+    )
+    instances_per_replica: int = Field(ge=1, description="> 1: PP across instances over EFA")
+    replicas: int = Field(ge=1)
     capacity_type: CapacityType
-    on_demand_instances: int = Field(description="the on-demand base (all of them unless spot/mixed)")
-    spot_instances: int
+    on_demand_instances: int = Field(ge=0, description="the on-demand base (all of them unless spot/mixed)")
     spot_instance_types: tuple[str, ...] = Field(
         default=(), description="same-shape types for spot diversification, the chosen one first"
     )
-    needs_efa: bool = Field(description="a replica spans instances: EFA + cluster placement group")
     efa_interfaces_per_instance: int = Field(
         default=0,
         ge=0,
-        description="EFA interfaces the instance type supports (catalog); 0 when not needs_efa",
+        description="EFA interfaces the instance type supports (catalog); 0 unless needs_efa",
     )
     availability_zone_ids: tuple[str, ...] = Field(
         default=(), description="AZ IDs of the region that offer the type (from the spot/offerings data)"
     )
-    region: str
-    usd_per_hour: float
-    usd_per_million_output_tokens: float | None
-    gpu_memory_utilization: float
-    max_model_len: int
-    max_num_seqs: int
-    max_num_batched_tokens: int
-    kv_cache_dtype: KvCacheDtype
-    kv_cache_tokens: int = Field(description="per replica")
-    block_size: int
-    memory: MemoryBreakdown
-    throughput: ThroughputEstimate
-    price_source: PriceSource
-    prices_as_of: datetime
-    vllm_version: str
-    alternatives: tuple[Alternative, ...]
-    explanation: str
+    node_vcpus: int = Field(
+        ge=1,
+        description="the fewest vCPUs among instance_type and spot_instance_types (priced catalog, "
+        "DescribeInstanceTypes VCpuInfo): the pods' CPU requests must fit every type a node may be",
+    )
+    node_memory_gib: float = Field(
+        gt=0, description="the least RAM (GiB) among those types (DescribeInstanceTypes MemoryInfo)"
+    )
+
+    @computed_field(description="spot burst: instance_count - on_demand_instances")
+    @property
+    def spot_instances(self) -> int:
+        return self.instance_count - self.on_demand_instances
+
+    @computed_field(description="a replica spans instances: EFA + cluster placement group")
+    @property
+    def needs_efa(self) -> bool:
+        return self.instances_per_replica > 1
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Placement:
+        if self.on_demand_instances > self.instance_count:
+            raise ValueError(
+                f"on_demand_instances: {self.on_demand_instances} is more than instance_count "
+                f"{self.instance_count}"
+            )
+        expected: CapacityType = (
+            "mixed"
+            if self.on_demand_instances and self.spot_instances
+            else ("spot" if self.spot_instances else "on-demand")
+        )
+        if self.capacity_type != expected:
+            raise ValueError(
+                f"capacity_type: {self.capacity_type} but {self.on_demand_instances} on-demand + "
+                f"{self.spot_instances} spot instances make it {expected}"
+            )
+        spanned = self.replicas * self.instances_per_replica
+        if self.instances_per_replica > 1 and self.instance_count != spanned:
+            raise ValueError(
+                f"instance_count: {self.instance_count} is not replicas x instances_per_replica "
+                f"({self.replicas} x {self.instances_per_replica})"
+            )
+        if self.needs_efa and self.efa_interfaces_per_instance < 1:
+            raise ValueError(
+                f"efa_interfaces_per_instance: {self.instance_type} replicas span nodes (needs_efa) but the "
+                "plan carries no EFA interface count; plan an EFA type (e.g. p5.48xlarge: 32) or set the "
+                "count"
+            )
+        if not self.needs_efa and self.efa_interfaces_per_instance:
+            raise ValueError(
+                f"efa_interfaces_per_instance: {self.efa_interfaces_per_instance}, but replicas fit on one "
+                "instance (no EFA needed): 0"
+            )
+        return self
+
+
+class Cost(Frozen):
+    """What the deployment costs and where the prices came from."""
+
+    usd_per_hour: float = Field(description="expected: spot includes its interruption overhead")
     billed_usd_per_hour: float | None = Field(
         default=None,
         description="what AWS bills (spot at its price); usd_per_hour adds spot interruption cost",
     )
-    warnings: tuple[str, ...] = Field(
-        default=(),
-        description="from the priced catalog (e.g. snapshot age) and the planner (e.g. bf16 planned as fp16)",
-    )
+    usd_per_million_output_tokens: float | None
+    price_source: PriceSource
+    prices_as_of: datetime
+
+
+class LatencyBound(Frozen):
+    """The latency bound per output token the plan meets, and where it came from."""
+
     max_time_per_output_token_ms: float | None = Field(
         default=None, description="the latency bound the plan meets (None: no bound, batch)"
     )
     latency_bound_source: Literal["workload", "realtime default"] | None = Field(
         default=None, description="where max_time_per_output_token_ms came from"
     )
+
+
+class Plan(Frozen):
+    """The recommendation: what to run, where, how, at what cost, and why."""
+
+    schema_version: Literal[2] = Field(
+        default=PLAN_SCHEMA_VERSION, description="2: the Plan in parts (1 was the flat model)"
+    )
+    served: ServedModel
+    vllm: VllmSettings
+    placement: Placement
+    cost: Cost
+    latency: LatencyBound = LatencyBound()
+    memory: MemoryBreakdown
+    throughput: ThroughputEstimate
+    alternatives: tuple[Alternative, ...]
+    explanation: str
+    warnings: tuple[str, ...] = Field(
+        default=(),
+        description="from the priced catalog (e.g. snapshot age) and the planner (e.g. bf16 planned as fp16)",
+    )
+
+    @model_validator(mode="after")
+    def _layout_fits_placement(self) -> Plan:
+        gpus, span = self.vllm.gpus_per_replica, self.placement.instances_per_replica
+        if gpus % span:
+            raise ValueError(
+                f"vllm.gpus_per_replica {gpus} (TP x PP) does not split evenly over "
+                f"placement.instances_per_replica {span}"
+            )
+        return self

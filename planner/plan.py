@@ -22,7 +22,17 @@ from planner.explain import (
     infeasible_message,
     why_not,
 )
-from planner.models import Alternative, MemoryBreakdown, Plan, Workload
+from planner.models import (
+    Alternative,
+    Cost,
+    LatencyBound,
+    MemoryBreakdown,
+    Placement,
+    Plan,
+    ServedModel,
+    VllmSettings,
+    Workload,
+)
 from planner.options import opt
 from planner.search import (
     MAX_NODES_PER_REPLICA,
@@ -273,50 +283,68 @@ def _build(
             f"{', '.join(CALIBRATED_VLLM_VERSIONS)}; docs/sizing.md); its memory accounting comes from "
             "source reading only: check the KV cache size vLLM logs at startup"
         )
+    spot_types = _spot_types(catalog, c)
+    vcpus, memory_gib = _node_shape(catalog, c, spot_types)
     return Plan(
-        model=arch.hf_id,
-        served_model=served.served_model,
-        checkpoint_quantization=served.checkpoint_quantization,
-        dtype=s.precision.dtype,
-        quantization=s.precision.quantization,
-        instance_type=c.instance_type,
-        instance_count=s.instance_count,
-        instances_per_replica=lay.instances_per_replica,
-        gpus_per_replica=lay.gpus,
-        tensor_parallel_size=lay.tp,
-        pipeline_parallel_size=lay.pp,
-        replicas=s.replicas,
-        capacity_type=c.cost.capacity_type,
-        on_demand_instances=c.cost.on_demand_instances,
-        spot_instances=c.cost.spot_instances,
-        spot_instance_types=_spot_types(catalog, c),
-        needs_efa=lay.instances_per_replica > 1,
-        efa_interfaces_per_instance=c.offer.instance.efa_max_interfaces
-        if lay.instances_per_replica > 1
-        else 0,
-        availability_zone_ids=tuple(sorted(c.offer.price.spot_usd_per_hour_by_az)),
-        region=c.offer.price.region,
-        usd_per_hour=c.cost.usd_per_hour,
-        billed_usd_per_hour=c.cost.billed_usd_per_hour,
-        usd_per_million_output_tokens=c.usd_per_million_output_tokens,
-        gpu_memory_utilization=s.advice.recommended_gpu_memory_utilization,
-        max_model_len=workload.max_model_len,
-        max_num_seqs=est.max_num_seqs,
-        max_num_batched_tokens=est.max_num_batched_tokens,
-        kv_cache_dtype=workload.kv_cache_dtype,
-        kv_cache_tokens=est.kv_cache_tokens,
-        block_size=est.block_size,
+        served=ServedModel(
+            model=arch.hf_id,
+            served_model=served.served_model,
+            checkpoint_quantization=served.checkpoint_quantization,
+            dtype=s.precision.dtype,
+            quantization=s.precision.quantization,
+            kv_cache_dtype=workload.kv_cache_dtype,
+        ),
+        vllm=VllmSettings(
+            vllm_version=est.vllm_version,
+            tensor_parallel_size=lay.tp,
+            pipeline_parallel_size=lay.pp,
+            gpu_memory_utilization=s.advice.recommended_gpu_memory_utilization,
+            max_model_len=workload.max_model_len,
+            max_num_seqs=est.max_num_seqs,
+            max_num_batched_tokens=est.max_num_batched_tokens,
+            block_size=est.block_size,
+            kv_cache_tokens=est.kv_cache_tokens,
+        ),
+        placement=Placement(
+            instance_type=c.instance_type,
+            region=c.offer.price.region,
+            instance_count=s.instance_count,
+            instances_per_replica=lay.instances_per_replica,
+            replicas=s.replicas,
+            capacity_type=c.cost.capacity_type,
+            on_demand_instances=c.cost.on_demand_instances,
+            spot_instance_types=spot_types,
+            efa_interfaces_per_instance=c.offer.instance.efa_max_interfaces
+            if lay.instances_per_replica > 1
+            else 0,
+            availability_zone_ids=tuple(sorted(c.offer.price.spot_usd_per_hour_by_az)),
+            node_vcpus=vcpus,
+            node_memory_gib=memory_gib,
+        ),
+        cost=Cost(
+            usd_per_hour=c.cost.usd_per_hour,
+            billed_usd_per_hour=c.cost.billed_usd_per_hour,
+            usd_per_million_output_tokens=c.usd_per_million_output_tokens,
+            price_source=c.offer.price.price_source,
+            prices_as_of=c.offer.price.prices_as_of,
+        ),
+        latency=LatencyBound(max_time_per_output_token_ms=bound, latency_bound_source=source),
         memory=_memory(c),
         throughput=s.throughput,
-        price_source=c.offer.price.price_source,
-        prices_as_of=c.offer.price.prices_as_of,
-        vllm_version=est.vllm_version,
         alternatives=_alternatives(result.ranked, c, threshold),
         explanation=explanation(c, workload, len(result.ranked), runner_up, churn_note),
         warnings=(*catalog.warnings, *planner_warnings),
-        max_time_per_output_token_ms=bound,
-        latency_bound_source=source,
     )
+
+
+def _node_shape(catalog: PricedCatalog, c: Candidate, types: tuple[str, ...]) -> tuple[int, float]:
+    """(vCPUs, GiB of RAM) of the smallest of the planned type and its spot alternatives, from the priced
+    catalog's instance facts (DescribeInstanceTypes): the pods' requests must fit whichever type launches.
+    Spot alternatives are offers of the same region (_spot_types)."""
+    region = c.offer.price.region
+    by_type = {o.instance.instance_type: o.instance for o in catalog.offers if o.price.region == region}
+    shapes = [c.offer.instance, *(by_type[t] for t in types if t != c.instance_type)]
+    return min(i.vcpus for i in shapes), min(i.memory_gib for i in shapes)
 
 
 # --- infeasible workloads: the binding constraint and the nearest options, each re-planned ---------------

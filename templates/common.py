@@ -84,11 +84,11 @@ MIN_RENDER_VLLM_VERSION = (0, 6)
 
 
 def vllm_release(plan: Plan) -> tuple[int, int, int]:
-    """(major, minor, patch) of plan.vllm_version (`0.11` -> (0, 11, 0))."""
-    match = _VERSION.match(plan.vllm_version)
+    """(major, minor, patch) of plan.vllm.vllm_version (`0.11` -> (0, 11, 0))."""
+    match = _VERSION.match(plan.vllm.vllm_version)
     if not match:
         raise RenderError(
-            f"vllm_version {plan.vllm_version!r} is not X.Y or X.Y.Z; the image tag needs e.g. '0.11.0'"
+            f"vllm_version {plan.vllm.vllm_version!r} is not X.Y or X.Y.Z; the image tag needs e.g. '0.11.0'"
         )
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
 
@@ -97,49 +97,44 @@ def check_renderable_vllm_version(plan: Plan) -> None:
     """Refuse releases without `vllm serve --config` (plan/size still model them)."""
     if vllm_release(plan)[:2] < MIN_RENDER_VLLM_VERSION:
         raise RenderError(
-            f"vllm_version {plan.vllm_version}: the rendered launch runs `vllm serve --config`, which vLLM "
-            "only has since 0.6.0 (PR #7737); pass --vllm-version 0.6 or later (config vllmVersion)"
+            f"vllm_version {plan.vllm.vllm_version}: the rendered launch runs `vllm serve --config`, which "
+            "vLLM only has since 0.6.0 (PR #7737); pass --vllm-version 0.6 or later (config vllmVersion)"
         )
 
 
 def checkpoint_gib(plan: Plan) -> float:
     """The whole checkpoint one node downloads, in the served checkpoint's own format: every rank's
     weights (the worst rank's x ranks is an upper bound), scaled back to 16 bits only when vLLM
-    quantizes at load time (plan.quantization differs from plan.checkpoint_quantization)."""
-    ranks = plan.tensor_parallel_size * plan.pipeline_parallel_size
+    quantizes at load time (plan.served.quantization differs from plan.served.checkpoint_quantization)."""
+    ranks = plan.vllm.tensor_parallel_size * plan.vllm.pipeline_parallel_size
     # vLLM reads the 16-bit checkpoint and quantizes it while loading: on disk each weight takes 16-bit
     # bytes per its in-memory bytes (fp8 2x, bitsandbytes 4-bit ~3.6x); the 16-bit parts it keeps
     # (embeddings, norms) make this an upper bound. A pre-quantized checkpoint is on disk as in memory.
-    load_time = is_load_time(plan.checkpoint_quantization, plan.quantization)
-    factor = DTYPE_BYTES / quantized_bytes_per_param(plan.quantization) if load_time else 1.0
+    load_time = is_load_time(plan.served.checkpoint_quantization, plan.served.quantization)
+    factor = DTYPE_BYTES / quantized_bytes_per_param(plan.served.quantization) if load_time else 1.0
     return plan.memory.weights_gib * ranks * factor
 
 
 def replicas_per_instance(plan: Plan) -> int:
     """vLLM servers per instance: replicas packed evenly on the instances (one replica, one server)."""
-    return max(1, math.ceil(plan.replicas / plan.instance_count))
+    return max(1, math.ceil(plan.placement.replicas / plan.placement.instance_count))
 
 
 def require_served_model(plan: Plan) -> str:
     """The Hugging Face repo vLLM loads; refuses a plan that has none (e.g. --quantization awq on a bf16
     checkpoint, or a config.json path), naming what to pass."""
-    if plan.served_model:
-        return check_served_model(plan.served_model)
+    if plan.served.served_model:
+        return check_served_model(plan.served.served_model)
     raise RenderError(
-        f"served_model: no Hugging Face checkpoint is known that vLLM can load for {plan.model!r} with "
-        f"quantization {plan.quantization!r}; pass --served-model ORG/REPO (Pulumi config: servedModel) "
-        "naming a checkpoint in that format, e.g. an AWQ/GPTQ repo of the same architecture"
+        "served_model: no Hugging Face checkpoint is known that vLLM can load for "
+        f"{plan.served.model!r} with quantization {plan.served.quantization!r}; pass --served-model "
+        "ORG/REPO (Pulumi config: servedModel) naming a checkpoint in that format, e.g. an AWQ/GPTQ repo "
+        "of the same architecture"
     )
 
 
 def efa_interfaces(plan: Plan) -> int:
     """EFA interfaces per node of a multi-node plan (0 when it needs none), from the Plan (the instance
-    catalog's DescribeInstanceTypes EfaInfo.MaximumEfaInterfaces, carried by the planner)."""
-    if not plan.needs_efa:
-        return 0
-    if plan.efa_interfaces_per_instance < 1:
-        raise RenderError(
-            f"efa_interfaces_per_instance: {plan.instance_type} replicas span nodes (needs_efa) but the plan "
-            "carries no EFA interface count; plan an EFA type (e.g. p5.48xlarge: 32) or set the count"
-        )
-    return plan.efa_interfaces_per_instance
+    catalog's DescribeInstanceTypes EfaInfo.MaximumEfaInterfaces, carried by the planner). The Placement
+    validator holds it at >= 1 exactly when a replica spans nodes."""
+    return plan.placement.efa_interfaces_per_instance

@@ -158,17 +158,17 @@ def efa_env(plan: Plan) -> tuple[tuple[str, str], ...]:
     GPUDirect RDMA on the families that support it (see _EFA_RDMA_FAMILIES). Both only take effect when
     the image carries libfabric + the aws-ofi-nccl plugin; otherwise NCCL uses its socket transport.
     """
-    if not plan.needs_efa:
+    if not plan.placement.needs_efa:
         return ()
     env = [("FI_PROVIDER", "efa")]
-    if plan.instance_type.split(".", 1)[0] in _EFA_RDMA_FAMILIES:
+    if plan.placement.instance_type.split(".", 1)[0] in _EFA_RDMA_FAMILIES:
         env.append(("FI_EFA_USE_DEVICE_RDMA", "1"))
     return tuple(env)
 
 
 def efa_image_note(plan: Plan, options: RenderOptions) -> str | None:
     """What EFA needs from the image, said plainly (None for plans without EFA)."""
-    if not plan.needs_efa:
+    if not plan.placement.needs_efa:
         return None
     if options.image:
         return (f"EFA: image {options.image} must carry libfabric and the aws-ofi-nccl plugin, or NCCL "
@@ -192,39 +192,40 @@ def default_options(plan: Plan, node_vcpus: int, node_memory_gib: float, **field
 
 def vllm_quantization(plan: Plan) -> str | None:
     """vLLM `quantization` value: only when vLLM quantizes a 16-bit checkpoint at load time."""
-    if plan.quantization == plan.checkpoint_quantization:
+    if plan.served.quantization == plan.served.checkpoint_quantization:
         return None
-    if is_load_time(plan.checkpoint_quantization, plan.quantization):
-        return LOAD_TIME_METHODS[plan.quantization]
+    if is_load_time(plan.served.checkpoint_quantization, plan.served.quantization):
+        return LOAD_TIME_METHODS[plan.served.quantization]
     raise RenderError(
-        f"quantization: the plan runs {plan.quantization} weights but the served checkpoint "
-        f"{plan.served_model} is {plan.checkpoint_quantization}; vLLM quantizes at load time only from a "
-        "16-bit checkpoint to fp8 or bitsandbytes. Pass --served-model (config servedModel) naming a "
-        f"{plan.quantization} checkpoint, or plan with --quantization fp8"
+        f"quantization: the plan runs {plan.served.quantization} weights but the served checkpoint "
+        f"{plan.served.served_model} is {plan.served.checkpoint_quantization}; vLLM quantizes at load time "
+        "only from a 16-bit checkpoint to fp8 or bitsandbytes. Pass --served-model (config servedModel) "
+        "naming a "
+        f"{plan.served.quantization} checkpoint, or plan with --quantization fp8"
     )
 
 
 def vllm_settings(plan: Plan) -> tuple[tuple[str, str | int | float | bool], ...]:
     """Every `vllm serve` setting that matters, explicitly, in vLLM's long-option spelling."""
-    multi_node = plan.instances_per_replica > 1
+    multi_node = plan.placement.instances_per_replica > 1
     settings: list[tuple[str, str | int | float | bool]] = [
         ("host", "0.0.0.0"),
         ("port", VLLM_PORT),
         ("served-model-name", require_served_model(plan)),
-        ("dtype", _DTYPE[plan.dtype]),
+        ("dtype", _DTYPE[plan.served.dtype]),
     ]
     quantization = vllm_quantization(plan)
     if quantization:
         settings.append(("quantization", quantization))
     settings += [
-        ("kv-cache-dtype", plan.kv_cache_dtype),
-        ("max-model-len", plan.max_model_len),
-        ("max-num-seqs", plan.max_num_seqs),
-        ("max-num-batched-tokens", plan.max_num_batched_tokens),
-        ("gpu-memory-utilization", plan.gpu_memory_utilization),
-        ("block-size", plan.block_size),
-        ("tensor-parallel-size", plan.tensor_parallel_size),
-        ("pipeline-parallel-size", plan.pipeline_parallel_size),
+        ("kv-cache-dtype", plan.served.kv_cache_dtype),
+        ("max-model-len", plan.vllm.max_model_len),
+        ("max-num-seqs", plan.vllm.max_num_seqs),
+        ("max-num-batched-tokens", plan.vllm.max_num_batched_tokens),
+        ("gpu-memory-utilization", plan.vllm.gpu_memory_utilization),
+        ("block-size", plan.vllm.block_size),
+        ("tensor-parallel-size", plan.vllm.tensor_parallel_size),
+        ("pipeline-parallel-size", plan.vllm.pipeline_parallel_size),
         ("enable-prefix-caching", True),
         # Ray is the only executor that spans instances; mp (multiprocessing) is vLLM's single-node one.
         ("distributed-executor-backend", "ray" if multi_node else "mp"),
@@ -266,25 +267,26 @@ def workloads(plan: Plan, options: RenderOptions) -> tuple[PodSet, ...]:
 
     A mixed plan gets `<name>-od` (nodeSelector llm-advisor/capacity=on-demand) and `<name>-spot`;
     both share the ConfigMap and the Service (which selects on the app name only)."""
-    if plan.capacity_type != "mixed":
-        return (PodSet(name=options.name, capacity=plan.capacity_type, replicas=plan.replicas),)
-    if plan.instances_per_replica > 1:
-        if plan.on_demand_instances % plan.instances_per_replica:
+    at = plan.placement
+    if at.capacity_type != "mixed":
+        return (PodSet(name=options.name, capacity=at.capacity_type, replicas=at.replicas),)
+    if at.instances_per_replica > 1:
+        if at.on_demand_instances % at.instances_per_replica:
             raise RenderError(
-                f"on_demand_instances: {plan.on_demand_instances} is not a whole number of "
-                f"{plan.instances_per_replica}-node replicas, so a group would straddle on-demand and spot; "
+                f"on_demand_instances: {at.on_demand_instances} is not a whole number of "
+                f"{at.instances_per_replica}-node replicas, so a group would straddle on-demand and spot; "
                 "plan the on-demand base in whole replicas or use capacity on-demand"
             )
-        on_demand = plan.on_demand_instances // plan.instances_per_replica
+        on_demand = at.on_demand_instances // at.instances_per_replica
     else:
-        on_demand = min(plan.replicas, plan.on_demand_instances * replicas_per_instance(plan))
+        on_demand = min(at.replicas, at.on_demand_instances * replicas_per_instance(plan))
     parts = [PodSet(name=f"{options.name}-od", capacity="on-demand", replicas=on_demand),
-             PodSet(name=f"{options.name}-spot", capacity="spot", replicas=plan.replicas - on_demand)]
+             PodSet(name=f"{options.name}-spot", capacity="spot", replicas=at.replicas - on_demand)]
     return tuple(w for w in parts if w.replicas > 0)
 
 
 def pods_per_node(plan: Plan) -> int:
-    return replicas_per_instance(plan) if plan.instances_per_replica == 1 else 1
+    return replicas_per_instance(plan) if plan.placement.instances_per_replica == 1 else 1
 
 
 def kube_reserved_millicores(vcpus: int) -> int:
@@ -340,10 +342,10 @@ def startup_failure_threshold(plan: Plan, role: str) -> int:
 
 def _ray_scripts(plan: Plan) -> dict[str, str]:
     """The leader and worker scripts of a LeaderWorkerSet group (empty for single-instance replicas)."""
-    if plan.instances_per_replica == 1:
+    if plan.placement.instances_per_replica == 1:
         return {}
     context = {
-        "ray_port": RAY_PORT, "gpus": plan.gpus_per_replica, "interval_s": RAY_RETRY_INTERVAL_S,
+        "ray_port": RAY_PORT, "gpus": plan.vllm.gpus_per_replica, "interval_s": RAY_RETRY_INTERVAL_S,
         "join_timeout_s": RAY_WORKER_JOIN_TIMEOUT_S, "leader_wait_s": RAY_LEADER_WAIT_S,
         "serve_command": shlex.join(["vllm", *serve_args(plan)]),
     }
@@ -378,7 +380,7 @@ def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[s
         "serve_args": serve_args(plan),
         "served_model": require_served_model(plan),
         "workloads": workloads(plan, options),
-        "gpus_per_pod": plan.gpus_per_replica // plan.instances_per_replica,
+        "gpus_per_pod": plan.vllm.gpus_per_replica // plan.placement.instances_per_replica,
         "cpu_request": f"{cpu}m",
         "memory_request": f"{memory_mib}Mi",
         "startup_period_s": STARTUP_PROBE_PERIOD_S,
@@ -399,7 +401,7 @@ def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[s
 def render_kubernetes(plan: Plan, options: RenderOptions, vllm_config: str) -> str:
     """ConfigMap + Deployment(s) + Service, or ConfigMap + LeaderWorkerSet(s) + Service when a replica
     spans instances; one workload per capacity type of a mixed plan."""
-    name = "leaderworkerset.yaml.j2" if plan.instances_per_replica > 1 else "deployment.yaml.j2"
+    name = "leaderworkerset.yaml.j2" if plan.placement.instances_per_replica > 1 else "deployment.yaml.j2"
     return _ENV.get_template(name).render(**_pod_context(plan, options, vllm_config))
 
 
@@ -412,18 +414,18 @@ def render_hf_token_secret(plan: Plan, options: RenderOptions) -> str:
 
 def render_cloud_init(plan: Plan, options: RenderOptions, vllm_config: str) -> str:
     """cloud-config: the vLLM config, one systemd unit per replica on the instance, the token fetcher."""
-    if plan.instances_per_replica > 1:
+    if plan.placement.instances_per_replica > 1:
         raise RenderError(
-            f"a replica spans {plan.instances_per_replica} instances; EC2 user data runs independent "
-            "single-instance servers. Use target eks (LeaderWorkerSet + Ray) or a plan with "
+            f"a replica spans {plan.placement.instances_per_replica} instances; EC2 user data runs "
+            "independent single-instance servers. Use target eks (LeaderWorkerSet + Ray) or a plan with "
             "instances_per_replica 1 (larger instance type or --quantization fp8)"
         )
-    per_instance = replicas_per_instance(plan)
+    per_instance, gpus = replicas_per_instance(plan), plan.vllm.gpus_per_replica
     servers = [
         {
             "index": i,
             "port": VLLM_PORT + i,
-            "devices": ",".join(str(i * plan.gpus_per_replica + d) for d in range(plan.gpus_per_replica)),
+            "devices": ",".join(str(i * gpus + d) for d in range(gpus)),
         }
         for i in range(per_instance)
     ]
@@ -440,7 +442,7 @@ def hf_token_fill_command(plan: Plan, options: RenderOptions) -> str:
     so it never lands in a file, a command line or shell history."""
     if options.hf_token_secret_id:
         source = (
-            f"HF_TOKEN=\"$(aws secretsmanager get-secret-value --region {shlex.quote(plan.region)} "
+            f"HF_TOKEN=\"$(aws secretsmanager get-secret-value --region {shlex.quote(plan.placement.region)} "
             f"--secret-id {shlex.quote(options.hf_token_secret_id)} --query SecretString --output text)\""
         )
     else:
@@ -457,9 +459,9 @@ def kubectl_apply_hint(plan: Plan, options: RenderOptions) -> str:
         steps.append("# AL2023 NVIDIA nodes need the NVIDIA device plugin (nvidia.com/gpu), once per "
                      "cluster:")
         steps.append(NVIDIA_DEVICE_PLUGIN_INSTALL)
-    if plan.instances_per_replica > 1:
+    if plan.placement.instances_per_replica > 1:
         steps.append("# needs the LeaderWorkerSet controller: https://lws.sigs.k8s.io/docs/installation/")
-    if plan.needs_efa:
+    if plan.placement.needs_efa:
         steps.append(f"# needs the EFA device plugin ({EFA_RESOURCE}): "
                      "https://github.com/aws/eks-charts/tree/master/stable/aws-efa-k8s-device-plugin")
         steps.append(f"# {efa_image_note(plan, options)}")
@@ -479,7 +481,7 @@ def render_bundle(plan: Plan, options: RenderOptions) -> RenderedBundle:
         RenderedFile(name="kubernetes.yaml", content=render_kubernetes(plan, options, vllm_config)),
     ]
     files.append(RenderedFile(name="hf-token-secret.yaml", content=render_hf_token_secret(plan, options)))
-    if plan.instances_per_replica == 1:
+    if plan.placement.instances_per_replica == 1:
         cloud_init = render_cloud_init(plan, options, vllm_config)
         files.append(RenderedFile(name="cloud-init.yaml", content=cloud_init))
     return RenderedBundle(

@@ -3,7 +3,8 @@
 Import-time needs (parametrize arguments, module-level catalogs) use `from tests.conftest import X`;
 per-test set-up is a fixture here (`fake_aws`).
 
-- hand-built Plans for templates/infra: single_instance_plan, two_node_plan, spot_plan, options_for,
+- hand-built Plans for templates/infra: build_plan (flat field names), single_instance_plan, two_node_plan,
+  spot_plan, options_for,
   and rendered-output readers: yaml_docs, rendered_manifests, cloud_init_document, write_files
 - hand-priced planner catalogs: AS_OF, FACTS, LLAMA8/70/405, list prices, offer, catalog, price,
   assert_alternatives_agree_with_their_numbers
@@ -26,7 +27,16 @@ import yaml
 from botocore.exceptions import EndpointConnectionError
 
 from infra.nodes import node_shape
-from planner.models import MemoryBreakdown, Plan, ThroughputEstimate
+from planner.models import (
+    Cost,
+    LatencyBound,
+    MemoryBreakdown,
+    Placement,
+    Plan,
+    ServedModel,
+    ThroughputEstimate,
+    VllmSettings,
+)
 from pricing import instance_catalog
 from pricing.models import InstancePrice, Offer, PricedCatalog
 from pricing.recorded import recorded_clients
@@ -46,15 +56,40 @@ _THROUGHPUT = ThroughputEstimate(
 )
 
 
+_PARTS = {"served": ServedModel, "vllm": VllmSettings, "placement": Placement, "cost": Cost,
+          "latency": LatencyBound}
+_SNAPSHOT_TYPES = {i.instance_type: i for i in instance_catalog()}
+
+
+def build_plan(**fields: Any) -> Plan:
+    """A Plan from flat field names (each routed to its sub-model: instance_type -> placement ...).
+    node_vcpus/node_memory_gib default to the smallest of instance_type and spot_instance_types in the
+    snapshot instance catalog (as the planner takes them from the priced one)."""
+    parts: dict[str, dict[str, Any]] = {name: {} for name in _PARTS}
+    top: dict[str, Any] = {}
+    for key, value in fields.items():
+        home = next((name for name, model in _PARTS.items() if key in model.model_fields), None)
+        if home is None and any(key in model.model_computed_fields for model in _PARTS.values()):
+            raise TypeError(f"{key} is derived in a Plan; set the fields it follows from")
+        (parts[home] if home else top)[key] = value
+    at = parts["placement"]
+    if "node_vcpus" not in at or "node_memory_gib" not in at:
+        types = dict.fromkeys((at["instance_type"], *at.get("spot_instance_types", ())))
+        shapes = [_SNAPSHOT_TYPES[t] for t in types]
+        at.setdefault("node_vcpus", min(i.vcpus for i in shapes))
+        at.setdefault("node_memory_gib", min(i.memory_gib for i in shapes))
+    return Plan(**{name: _PARTS[name](**values) for name, values in parts.items()}, **top)
+
+
 def single_instance_plan(**overrides: Any) -> Plan:
     """2 replicas of Llama 3.1 8B on 2 x g6e.xlarge (1 x L40S each), one on-demand + one spot."""
     fields: dict[str, Any] = dict(
         model="meta-llama/Llama-3.1-8B-Instruct", served_model="meta-llama/Llama-3.1-8B-Instruct",
         checkpoint_quantization="none", dtype="bf16", quantization="none",
-        instance_type="g6e.xlarge", instance_count=2, instances_per_replica=1, gpus_per_replica=1,
+        instance_type="g6e.xlarge", instance_count=2, instances_per_replica=1,
         tensor_parallel_size=1, pipeline_parallel_size=1, replicas=2, capacity_type="mixed",
-        on_demand_instances=1, spot_instances=1, spot_instance_types=("g6e.xlarge", "g6e.2xlarge"),
-        needs_efa=False, region="us-east-1", usd_per_hour=2.6, usd_per_million_output_tokens=0.4,
+        on_demand_instances=1, spot_instance_types=("g6e.xlarge", "g6e.2xlarge"),
+        region="us-east-1", usd_per_hour=2.6, usd_per_million_output_tokens=0.4,
         gpu_memory_utilization=0.9, max_model_len=8192, max_num_seqs=32, max_num_batched_tokens=2048,
         kv_cache_dtype="auto", kv_cache_tokens=193_904, block_size=16, memory=_MEMORY,
         throughput=_THROUGHPUT, price_source="snapshot",
@@ -62,7 +97,7 @@ def single_instance_plan(**overrides: Any) -> Plan:
         alternatives=(), explanation="hand-built test plan",
     )
     fields.update(overrides)
-    return Plan(**fields)
+    return build_plan(**fields)
 
 
 def two_node_plan(**overrides: Any) -> Plan:
@@ -73,9 +108,9 @@ def two_node_plan(**overrides: Any) -> Plan:
         model="meta-llama/Llama-3.1-405B-Instruct", served_model="meta-llama/Llama-3.1-405B-Instruct",
         quantization="fp8", checkpoint_quantization="none", instance_type="p5.48xlarge",
         efa_interfaces_per_instance=32, availability_zone_ids=("use1-az4", "use1-az6"),
-        instance_count=2, instances_per_replica=2, gpus_per_replica=16, tensor_parallel_size=8,
+        instance_count=2, instances_per_replica=2, tensor_parallel_size=8,
         pipeline_parallel_size=2, replicas=1, capacity_type="on-demand", on_demand_instances=2,
-        spot_instances=0, spot_instance_types=(), needs_efa=True, usd_per_hour=110.0,
+        spot_instance_types=(), usd_per_hour=110.0,
         max_num_batched_tokens=8192, kv_cache_dtype="fp8", memory=memory,
     )
     fields.update(overrides)
@@ -86,8 +121,7 @@ def spot_plan(**overrides: Any) -> Plan:
     """4 replicas of Qwen3-32B TP=2 packed 4 per g6e.12xlarge (4 x L40S), all spot, diversified."""
     fields: dict[str, Any] = dict(
         model="Qwen/Qwen3-32B", served_model="Qwen/Qwen3-32B", instance_type="g6e.12xlarge", instance_count=2,
-        gpus_per_replica=2,
-        tensor_parallel_size=2, replicas=4, capacity_type="spot", on_demand_instances=0, spot_instances=2,
+        tensor_parallel_size=2, replicas=4, capacity_type="spot", on_demand_instances=0,
         spot_instance_types=("g6e.12xlarge", "g6e.24xlarge"), vllm_version="0.10.2",
     )
     fields.update(overrides)
@@ -95,7 +129,7 @@ def spot_plan(**overrides: Any) -> Plan:
 
 
 def options_for(plan: Plan, **fields: Any) -> RenderOptions:
-    """RenderOptions for a plan with its node shape from the instance catalog (as infra.stack does)."""
+    """RenderOptions for a plan with its node shape from the plan (as infra.stack does)."""
     shape = node_shape(plan)
     return default_options(plan, shape.vcpus, shape.memory_gib, **fields)
 
@@ -196,23 +230,23 @@ def assert_alternatives_agree_with_their_numbers(plan) -> None:
         for a in alts
     ]
     mine = (
-        plan.instance_type,
-        plan.tensor_parallel_size,
-        plan.pipeline_parallel_size,
-        plan.instances_per_replica,
+        plan.placement.instance_type,
+        plan.vllm.tensor_parallel_size,
+        plan.vllm.pipeline_parallel_size,
+        plan.placement.instances_per_replica,
     )
     assert len(alts) <= 5 and len(set(keys)) == len(keys) and mine not in keys
     for a in alts:
         why = a.why_not
         assert a.time_per_output_token_ms is not None
-        if plan.max_time_per_output_token_ms is not None:  # every runner-up meets the same bound
-            assert a.time_per_output_token_ms <= plan.max_time_per_output_token_ms
+        if plan.latency.max_time_per_output_token_ms is not None:  # every runner-up meets the same bound
+            assert a.time_per_output_token_ms <= plan.latency.max_time_per_output_token_ms
         if m := re.match(rf"costs {MONEY}/h more \(\+(\d+)%\)", why):
-            diff = a.usd_per_hour - plan.usd_per_hour
+            diff = a.usd_per_hour - plan.cost.usd_per_hour
             assert diff > 0 and money(m[1]) == pytest.approx(diff, abs=0.0051)
-            assert int(m[2]) == round(100 * diff / plan.usd_per_hour)
+            assert int(m[2]) == round(100 * diff / plan.cost.usd_per_hour)
         elif why.startswith("same cost"):
-            assert a.usd_per_hour == pytest.approx(plan.usd_per_hour, abs=1e-4)
+            assert a.usd_per_hour == pytest.approx(plan.cost.usd_per_hour, abs=1e-4)
             if m := re.search(r"lower throughput \(([\d,.]+) vs ([\d,.]+) output tokens/s\)", why):
                 assert money(m[1]) == pytest.approx(a.total_output_tokens_per_s)
                 assert money(m[2]) == pytest.approx(plan.throughput.total_output_tokens_per_s)
@@ -220,21 +254,21 @@ def assert_alternatives_agree_with_their_numbers(plan) -> None:
             if m := re.search(r"TP=(\d+) over PCIe", why):
                 assert int(m[1]) == a.tensor_parallel_size > 2
         elif m := re.match(rf"{MONEY}/h cheaper", why):
-            assert money(m[1]) == pytest.approx(plan.usd_per_hour - a.usd_per_hour, abs=0.0051)
+            assert money(m[1]) == pytest.approx(plan.cost.usd_per_hour - a.usd_per_hour, abs=0.0051)
             if "churn threshold" not in why:  # lost on the complexity penalty: ranked above the plan's cost
                 r = re.search(rf"but ranked at {MONEY}/h vs {MONEY}/h with the complexity penalty", why)
                 assert r and money(r[1]) > money(r[2])
                 assert a.instances_per_replica > 1 or a.dtype == "fp16"
         else:
-            assert why.startswith("tie on cost") and a.usd_per_hour == pytest.approx(plan.usd_per_hour)
+            assert why.startswith("tie on cost") and a.usd_per_hour == pytest.approx(plan.cost.usd_per_hour)
         m = re.search(r"(\d+) instances? vs (\d+)", why)
-        if a.instance_count != plan.instance_count:
-            assert m and (int(m[1]), int(m[2])) == (a.instance_count, plan.instance_count)
+        if a.instance_count != plan.placement.instance_count:
+            assert m and (int(m[1]), int(m[2])) == (a.instance_count, plan.placement.instance_count)
         else:
             assert m is None
         m = re.search(r"replica spans (\d+) nodes", why)
         assert (int(m[1]) if m else 1) == a.instances_per_replica
-        assert (f"runs {a.dtype}" in why) == (a.dtype != plan.dtype)
+        assert (f"runs {a.dtype}" in why) == (a.dtype != plan.served.dtype)
 
 
 

@@ -21,8 +21,8 @@ from infra.ec2 import DLAMI_SSM_PARAMETER
 from infra.eks import efa_subnet
 from infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
 from infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
-from templates.render import RenderError
-from tests.conftest import single_instance_plan, spot_plan, two_node_plan
+from templates.render import RenderError, pod_requests
+from tests.conftest import options_for, single_instance_plan, spot_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "hf_SENTINELtoken0123456789abcdef"
@@ -156,11 +156,10 @@ def test_efa_count_comes_from_the_plan_and_matches_the_pods() -> None:
     assert "TCP sockets" in run.outputs["kubectl_apply_hint"]
 
 
-def test_an_efa_plan_without_a_count_fails_before_any_resource() -> None:
-    log: list = []
-    with pytest.raises(RenderError, match="efa_interfaces_per_instance"):
-        deploy_run(two_node_plan(efa_interfaces_per_instance=0), EKS, log=log)
-    assert log == []
+def test_an_efa_plan_without_a_count_cannot_be_built() -> None:
+    # The Placement validator refuses it, so no stack ever sees one (it failed in deploy before schema 2).
+    with pytest.raises(ValidationError, match="efa_interfaces_per_instance"):
+        two_node_plan(efa_interfaces_per_instance=0)
 
 
 def test_a_plan_without_a_served_checkpoint_fails_before_any_resource() -> None:
@@ -215,7 +214,7 @@ def test_ec2_asg_distribution_is_explicit() -> None:
 
 
 def test_on_demand_plan_on_ec2_is_all_on_demand() -> None:
-    plan = single_instance_plan(capacity_type="on-demand", on_demand_instances=2, spot_instances=0)
+    plan = single_instance_plan(capacity_type="on-demand", on_demand_instances=2)
     distribution = plain(deploy_run(plan, EC2).of_type("aws:autoscaling/group:Group")[0].inputs)[
         "mixedInstancesPolicy"]["instancesDistribution"]
     assert distribution["onDemandBaseCapacity"] == 2
@@ -290,7 +289,9 @@ def test_stack_outputs() -> None:
     assert run.outputs["instance_type"] == "p5.48xlarge" and not run.secret_outputs
     assert run.outputs["price_source"] == "snapshot"
     assert run.outputs["prices_as_of"] == "2026-07-20T13:44:30+00:00"
-    assert run.outputs["plan"]["instance_type"] == "p5.48xlarge"
+    assert run.outputs["plan"]["schema_version"] == 2
+    assert run.outputs["plan"]["placement"]["instance_type"] == "p5.48xlarge"
+    assert run.outputs["plan"]["placement"]["needs_efa"] is True
     assert "tensor-parallel-size: 8" in run.outputs["vllm_config"]
     assert "kind: LeaderWorkerSet" in run.outputs["kubernetes_yaml"]
     assert "kubectl apply -f kubernetes.yaml" in run.outputs["kubectl_apply_hint"]
@@ -413,14 +414,19 @@ def test_served_model_key_reaches_the_workload() -> None:
                               "servedModel": ""}.get).to_workload().served_model is None
 
 
-def test_node_shape_is_the_smallest_planned_type_and_unknown_types_are_named() -> None:
-    from infra.nodes import UnknownInstanceTypeError, node_shape
-    from pricing import instance_catalog
+def test_node_shape_comes_from_the_plan() -> None:
+    from infra.nodes import node_shape
 
+    # g6e.xlarge (4 vCPUs, 32 GiB) is the smaller of g6e.xlarge / g6e.2xlarge (snapshot facts)
     assert node_shape(single_instance_plan()).model_dump() == {"vcpus": 4, "memory_gib": 32.0}
-    # from the priced catalog's instances when given (what __main__.py passes)
-    big = [i for i in instance_catalog() if i.instance_type in {"g6e.xlarge", "g6e.2xlarge"}]
-    big = [i.model_copy(update={"vcpus": i.vcpus * 10}) for i in big]
-    assert node_shape(single_instance_plan(), big).vcpus == 40
-    with pytest.raises(UnknownInstanceTypeError, match="p9.xlarge"):
-        node_shape(single_instance_plan(instance_type="p9.xlarge"))
+    # whatever the plan carries (the priced catalog's facts), with no catalog lookup: a type no catalog
+    # lists renders too, and the Pulumi program and `render` size the pods alike
+    plan = single_instance_plan(instance_type="p9.xlarge", spot_instance_types=(), node_vcpus=40,
+                                node_memory_gib=320.0)
+    assert node_shape(plan).model_dump() == {"vcpus": 40, "memory_gib": 320.0}
+    cpu, memory_mib = pod_requests(plan, options_for(plan))
+    assert cpu > pod_requests(single_instance_plan(), options_for(single_instance_plan()))[0]
+    docs = list(yaml.safe_load_all(deploy_run(plan, EKS).outputs["kubernetes_yaml"]))
+    pods = [d["spec"]["template"]["spec"] for d in docs if d and d["kind"] == "Deployment"]
+    requests = [p["containers"][0]["resources"]["requests"] for p in pods]
+    assert requests and all((r["cpu"], r["memory"]) == (f"{cpu}m", f"{memory_mib}Mi") for r in requests)

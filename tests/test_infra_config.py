@@ -49,7 +49,7 @@ def test_deepseek_v3_on_target_ec2_plans_one_instance_per_replica() -> None:
     run = run_main_program(_example(model="deepseek-ai/DeepSeek-V3", target="ec2", capacity="on-demand",
                                     maxModelLen="4096", concurrency="4"))
     plan = run.outputs["plan"]
-    assert plan["instances_per_replica"] == 1
+    assert plan["placement"]["instances_per_replica"] == 1
     assert run.of_type("aws:autoscaling/group:Group")
 
 

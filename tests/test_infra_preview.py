@@ -70,9 +70,13 @@ def test_us_west_2_multi_node_preview_assumes_the_subnet_az_and_says_so() -> Non
     run = run_main_program(_example(model="meta-llama/Llama-3.1-405B-Instruct", regions='["us-west-2"]',
                                     capacity="on-demand", quantization="none"))
     plan = run.outputs["plan"]
-    assert plan["region"] == "us-west-2" and plan["instances_per_replica"] > 1 and plan["needs_efa"]
+    assert (
+        plan["placement"]["region"] == "us-west-2"
+        and plan["placement"]["instances_per_replica"] > 1
+        and plan["placement"]["needs_efa"]
+    )
     assert run.assumed_subnet_az_ids
-    assert set(run.assumed_subnet_az_ids.values()) <= set(plan["availability_zone_ids"])
+    assert set(run.assumed_subnet_az_ids.values()) <= set(plan["placement"]["availability_zone_ids"])
     (group,) = run.of_type("aws:eks/nodeGroup:NodeGroup")
     assert group.inputs["subnetIds"][0] in run.assumed_subnet_az_ids
     text = format_run(run)

@@ -28,32 +28,36 @@ def test_example_stack_previews_with_the_real_planner() -> None:
     config = _example_config(hfToken=SENTINEL)
     run = run_main_program(config, secret_keys=(f"{PROJECT}:hfToken",))
     plan = run.outputs["plan"]
-    assert plan["model"] == "Qwen/Qwen3-8B" and plan["region"] == "us-east-1"
+    assert plan["served"]["model"] == "Qwen/Qwen3-8B" and plan["placement"]["region"] == "us-east-1"
     assert run.outputs["price_source"] == "snapshot"
     groups = run.of_type("aws:eks/nodeGroup:NodeGroup")
     # capacity mixed: the example demonstrates an on-demand base plus a spot burst node group.
-    assert plan["on_demand_instances"] >= 1 and plan["spot_instances"] >= 1
+    assert plan["placement"]["on_demand_instances"] >= 1 and plan["placement"]["spot_instances"] >= 1
     assert sorted(g.inputs["capacityType"] for g in groups) == ["ON_DEMAND", "SPOT"]
-    assert groups and sum(g.inputs["scalingConfig"]["desiredSize"] for g in groups) == plan["instance_count"]
-    assert {t for g in groups for t in g.inputs["instanceTypes"]} >= {plan["instance_type"]}
+    assert (
+        groups
+        and sum(g.inputs["scalingConfig"]["desiredSize"] for g in groups)
+        == plan["placement"]["instance_count"]
+    )
+    assert {t for g in groups for t in g.inputs["instanceTypes"]} >= {plan["placement"]["instance_type"]}
     text = format_run(run, show_config=True)
     assert SENTINEL not in text and SENTINEL not in json.dumps(run.outputs)
-    assert f"tensor-parallel-size: {plan['tensor_parallel_size']}" in run.outputs["vllm_config"]
+    assert f"tensor-parallel-size: {plan['vllm']['tensor_parallel_size']}" in run.outputs["vllm_config"]
 
 
 def test_current_instance_type_is_kept_when_the_saving_is_under_the_threshold() -> None:
     best = run_main_program(_example_config()).outputs["plan"]
     # The cheapest other instance type the planner found feasible, and what switching away would save.
-    other = min((a for a in best["alternatives"] if a["instance_type"] != best["instance_type"]),
+    other = min((a for a in best["alternatives"] if a["instance_type"] != best["placement"]["instance_type"]),
                 key=lambda a: a["usd_per_hour"])
-    saving = (other["usd_per_hour"] - best["usd_per_hour"]) / other["usd_per_hour"]
+    saving = (other["usd_per_hour"] - best["cost"]["usd_per_hour"]) / other["usd_per_hour"]
     assert saving > 0
     kept = run_main_program(_example_config(currentInstanceType=other["instance_type"],
                                             churnThreshold=str(round(saving + 0.01, 4))))
     assert kept.outputs["instance_type"] == other["instance_type"]
     switched = run_main_program(_example_config(currentInstanceType=other["instance_type"],
                                                 churnThreshold=str(round(max(saving - 0.01, 0), 4))))
-    assert switched.outputs["instance_type"] == best["instance_type"]
+    assert switched.outputs["instance_type"] == best["placement"]["instance_type"]
 
 
 def test_ec2_target_previews_with_the_real_planner() -> None:

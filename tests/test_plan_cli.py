@@ -6,6 +6,7 @@ import argparse
 import json
 
 import pytest
+from pydantic import ValidationError
 
 from advisor.cli import main
 from advisor.plan_cmd import add_workload_arguments, memory_bar, workload_from_args
@@ -27,11 +28,18 @@ BASE = [
 def test_json_prints_the_plan_with_exactly_its_field_names(capsys):
     assert main([*BASE, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == set(Plan.model_fields)
-    plan = Plan.model_validate(data)
-    assert plan.region == "us-east-1" and plan.price_source == "snapshot"
+    assert list(data) == list(Plan.model_fields) and data["schema_version"] == 2
+    for part in ("served", "vllm", "placement", "cost", "latency"):  # stored fields, then derived ones
+        model = Plan.model_fields[part].annotation
+        assert list(data[part]) == [*model.model_fields, *model.model_computed_fields]
+    plan = Plan.model_validate(data)  # derived fields are accepted back when they agree
+    assert plan.model_dump(mode="json") == data
+    contradicting = {**data, "placement": {**data["placement"], "needs_efa": True}}
+    with pytest.raises(ValidationError, match="needs_efa"):
+        Plan.model_validate(contradicting)
+    assert plan.placement.region == "us-east-1" and plan.cost.price_source == "snapshot"
     # 20 x 2048 does not fit one 24 GB A10G/L4 (see tests/test_planner.py): never 1 x g5/g6 single GPU
-    assert not (plan.instance_count == 1 and plan.memory.total_gpu_memory_gib < 23)
+    assert not (plan.placement.instance_count == 1 and plan.memory.total_gpu_memory_gib < 23)
 
 
 def test_readable_report_has_plan_memory_bar_and_alternatives(capsys):
@@ -50,7 +58,7 @@ def test_memory_bar_marks_the_utilization_budget(capsys):
     plan = Plan.model_validate_json(capsys.readouterr().out)
     bar = memory_bar(plan, width=40)[0]
     inside = bar[bar.index("[") + 1 : bar.index("]")]
-    assert len(inside) == 41 and inside.index("|") == round(plan.gpu_memory_utilization * 40)
+    assert len(inside) == 41 and inside.index("|") == round(plan.vllm.gpu_memory_utilization * 40)
     assert inside.startswith("W")
 
 
@@ -158,7 +166,7 @@ def test_report_and_json_say_which_latency_bound_applied(capsys):
     assert "latency bound: 100 ms per output token (realtime default)" in capsys.readouterr().out
     assert main([*BASE, "--max-time-per-output-token-ms", "250", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert (data["max_time_per_output_token_ms"], data["latency_bound_source"]) == (250, "workload")
+    assert data["latency"] == {"max_time_per_output_token_ms": 250, "latency_bound_source": "workload"}
     assert main([*BASE, "--workload", "batch"]) == 0
     assert "latency bound: none (batch)" in capsys.readouterr().out
 

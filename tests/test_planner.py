@@ -42,11 +42,15 @@ def test_llama8b_20x2048_does_not_fit_one_24gb_gpu_under_vllm_accounting():
     # it: the plan needs two replicas (2 x g6.xlarge = $1.61/h) unless one bigger GPU is cheaper
     # (g6e.xlarge $1.861/h is not).
     plan = make_plan(Workload(model=LLAMA8, concurrency=20, max_model_len=2048), SMALL_GPUS)
-    assert (plan.instance_type, plan.instance_count, plan.replicas) == ("g6.xlarge", 2, 2)
-    assert plan.usd_per_hour == pytest.approx(2 * G6_X)
-    assert plan.kv_cache_tokens >= 10 * 2048 * 1.3
+    assert (plan.placement.instance_type, plan.placement.instance_count, plan.placement.replicas) == (
+        "g6.xlarge",
+        2,
+        2,
+    )
+    assert plan.cost.usd_per_hour == pytest.approx(2 * G6_X)
+    assert plan.vllm.kv_cache_tokens >= 10 * 2048 * 1.3
     # each replica carries 10 requests: max_num_seqs 10 x 1.3 = 13 -> 16 (a CUDA graph capture size)
-    assert plan.max_num_seqs == 16 and plan.max_num_batched_tokens == 2048
+    assert plan.vllm.max_num_seqs == 16 and plan.vllm.max_num_batched_tokens == 2048
     assert [a.instance_type for a in plan.alternatives][:2] == ["g6e.xlarge", "g5.xlarge"]
 
 
@@ -55,9 +59,13 @@ def test_llama8b_one_gpu_when_a_bigger_gpu_is_cheaper():
     # 20 x 2048 x 1.3 = 53k tokens easily (~25 GiB of KV = ~200k tokens).
     cat = catalog(offer("g6.xlarge", G6_X), offer("g6e.xlarge", 1.50))
     plan = make_plan(Workload(model=LLAMA8, concurrency=20, max_model_len=2048), cat)
-    assert (plan.instance_type, plan.instance_count, plan.replicas) == ("g6e.xlarge", 1, 1)
+    assert (plan.placement.instance_type, plan.placement.instance_count, plan.placement.replicas) == (
+        "g6e.xlarge",
+        1,
+        1,
+    )
     # Tuned utilization: the smallest that holds 53,248 tokens, well under the 0.95 ceiling.
-    assert plan.gpu_memory_utilization < 0.7
+    assert plan.vllm.gpu_memory_utilization < 0.7
 
 
 def test_llama70b_awq_int4_fits_where_bf16_does_not():
@@ -69,11 +77,15 @@ def test_llama70b_awq_int4_fits_where_bf16_does_not():
     cat = catalog(offer("g6e.xlarge", G6E_X), offer("g6e.12xlarge", G6E_12X), offer("p5.48xlarge", P5_48X))
     w = Workload(model=LLAMA70, quantization="awq", concurrency=4, max_model_len=4096, headroom=0.2)
     plan = make_plan(w, cat)
-    assert plan.quantization == "awq"
-    assert (plan.instance_type, plan.instance_count, plan.replicas) == ("g6e.xlarge", 2, 2)
+    assert plan.served.quantization == "awq"
+    assert (plan.placement.instance_type, plan.placement.instance_count, plan.placement.replicas) == (
+        "g6e.xlarge",
+        2,
+        2,
+    )
     assert plan.memory.weights_gib == pytest.approx(37.0, abs=1.0)
-    assert plan.kv_cache_tokens >= 2 * 4096 * 1.2
-    assert plan.usd_per_hour == pytest.approx(2 * G6E_X)
+    assert plan.vllm.kv_cache_tokens >= 2 * 4096 * 1.2
+    assert plan.cost.usd_per_hour == pytest.approx(2 * G6E_X)
     # Only two other types: the best layout of each first, then the other g6e.12xlarge layouts fill the
     # five slots (distinct type + layout), all listed in rank order (by cost, then throughput).
     alts = [(a.instance_type, a.tensor_parallel_size, a.pipeline_parallel_size) for a in plan.alternatives]
@@ -81,7 +93,7 @@ def test_llama70b_awq_int4_fits_where_bf16_does_not():
     assert len(set(alts)) == 5
     # bf16 (~131 GiB of weights) cannot use one L40S at all: at least four per replica, or H100s.
     bf16 = make_plan(w.model_copy(update={"quantization": None}), cat)
-    assert bf16.gpus_per_replica * bf16.memory.total_gpu_memory_gib > 131
+    assert bf16.vllm.gpus_per_replica * bf16.memory.total_gpu_memory_gib > 131
 
 
 def test_pcie_instance_prefers_pp_over_large_tp():
@@ -96,7 +108,11 @@ def test_pcie_instance_prefers_pp_over_large_tp():
     cat = catalog(offer("g6e.12xlarge", G6E_12X))
     w = Workload(model=LLAMA70, concurrency=4, max_model_len=4096, workload_type="batch")
     plan = make_plan(w, cat)
-    assert (plan.tensor_parallel_size, plan.pipeline_parallel_size, plan.instance_count) == (2, 2, 1)
+    assert (
+        plan.vllm.tensor_parallel_size,
+        plan.vllm.pipeline_parallel_size,
+        plan.placement.instance_count,
+    ) == (2, 2, 1)
     ranked = search(w, cat, load_model(LLAMA70)).ranked
     layouts = [(c.sized.layout.tp, c.sized.layout.pp) for c in ranked]
     assert layouts == [(2, 2), (1, 4), (4, 1)]
@@ -108,7 +124,7 @@ def test_pcie_instance_prefers_pp_over_large_tp():
     # other: 2 x 35e9 / (864e9 x 0.77) = 105 ms > 100 ms; TP=4 reads 35 GB once (53 ms) + 160 NCCL
     # all-reduces x 20 us = ~57 ms: it is the only layout that meets the bound.
     realtime = make_plan(w.model_copy(update={"workload_type": "realtime"}), cat)
-    assert (realtime.tensor_parallel_size, realtime.pipeline_parallel_size) == (4, 1)
+    assert (realtime.vllm.tensor_parallel_size, realtime.vllm.pipeline_parallel_size) == (4, 1)
     assert realtime.throughput.time_per_output_token_ms < 100
     assert ranked[0].sized.throughput.time_per_output_token_ms > 100
 
@@ -118,10 +134,18 @@ def test_405b_bf16_needs_two_p5_nodes_with_pp2():
     # node. Two nodes, TP=8 within each (NVLink) and PP=2 across them (EFA): 47 GiB of weights per GPU.
     cat = catalog(offer("p5.48xlarge", P5_48X), offer("g5.xlarge", G5_X))
     plan = make_plan(Workload(model=LLAMA405, concurrency=8, max_model_len=8192), cat)
-    assert (plan.instance_type, plan.instance_count, plan.instances_per_replica) == ("p5.48xlarge", 2, 2)
-    assert (plan.tensor_parallel_size, plan.pipeline_parallel_size, plan.replicas) == (8, 2, 1)
-    assert plan.needs_efa and plan.gpus_per_replica == 16
-    assert plan.usd_per_hour == pytest.approx(2 * P5_48X)
+    assert (
+        plan.placement.instance_type,
+        plan.placement.instance_count,
+        plan.placement.instances_per_replica,
+    ) == ("p5.48xlarge", 2, 2)
+    assert (plan.vllm.tensor_parallel_size, plan.vllm.pipeline_parallel_size, plan.placement.replicas) == (
+        8,
+        2,
+        1,
+    )
+    assert plan.placement.needs_efa and plan.vllm.gpus_per_replica == 16
+    assert plan.cost.usd_per_hour == pytest.approx(2 * P5_48X)
     assert "cluster placement group" in plan.explanation
 
 
@@ -130,7 +154,11 @@ def test_405b_fits_one_h200_node_which_beats_two_h100_nodes():
     # $63.30/h < 2 x $55.04/h.
     cat = catalog(offer("p5.48xlarge", P5_48X), offer("p5en.48xlarge", P5EN_48X))
     plan = make_plan(Workload(model=LLAMA405, concurrency=8, max_model_len=8192), cat)
-    assert (plan.instance_type, plan.instance_count, plan.needs_efa) == ("p5en.48xlarge", 1, False)
+    assert (plan.placement.instance_type, plan.placement.instance_count, plan.placement.needs_efa) == (
+        "p5en.48xlarge",
+        1,
+        False,
+    )
     assert plan.alternatives[0].instance_type == "p5.48xlarge"
     assert plan.alternatives[0].pipeline_parallel_size == 2
     assert "more" in plan.alternatives[0].why_not
@@ -144,10 +172,18 @@ def test_deepseek_v3_671b_fp8_needs_two_h100_nodes_but_one_h200_node():
     cat = catalog(offer("p5.48xlarge", P5_48X), offer("p5en.48xlarge", P5EN_48X))
     w = Workload(model="deepseek-ai/DeepSeek-V3", concurrency=16, max_model_len=8192)
     h100 = make_plan(w.model_copy(update={"allowed_families": ("p5",)}), cat)
-    assert (h100.instance_count, h100.tensor_parallel_size, h100.pipeline_parallel_size) == (2, 8, 2)
-    assert h100.needs_efa and h100.quantization == "fp8"
+    assert (
+        h100.placement.instance_count,
+        h100.vllm.tensor_parallel_size,
+        h100.vllm.pipeline_parallel_size,
+    ) == (2, 8, 2)
+    assert h100.placement.needs_efa and h100.served.quantization == "fp8"
     best = make_plan(w, cat)
-    assert (best.instance_type, best.instance_count, best.pipeline_parallel_size) == ("p5en.48xlarge", 1, 1)
+    assert (
+        best.placement.instance_type,
+        best.placement.instance_count,
+        best.vllm.pipeline_parallel_size,
+    ) == ("p5en.48xlarge", 1, 1)
     assert best.memory.kv_bytes_per_token == 61 * 576 * 2
 
 
@@ -178,15 +214,15 @@ def test_spot_versus_on_demand_per_workload_type(workload_type, capacity, expect
         ),
         cat,
     )
-    assert plan.capacity_type == expected
+    assert plan.placement.capacity_type == expected
     if expected == "spot":
         # expected cost = the spot price with interruption overhead (pricing.economics), by hand for batch:
         # 0.93 / (1 - 0.075/730 x 0.25) = 0.93002.
         eff = effective_spot_usd_per_hour(0.93, G6E_X, 1, workload_type)
-        assert plan.usd_per_hour == pytest.approx(eff, abs=1e-4)
-        assert plan.spot_instances == 1 and plan.spot_instance_types[0] == "g6e.xlarge"
+        assert plan.cost.usd_per_hour == pytest.approx(eff, abs=1e-4)
+        assert plan.placement.spot_instances == 1 and plan.placement.spot_instance_types[0] == "g6e.xlarge"
     else:
-        assert plan.usd_per_hour == pytest.approx(G6E_X) and plan.spot_instances == 0
+        assert plan.cost.usd_per_hour == pytest.approx(G6E_X) and plan.placement.spot_instances == 0
 
 
 def test_realtime_mixed_base_plus_spot_burst_for_several_replicas():
@@ -196,20 +232,20 @@ def test_realtime_mixed_base_plus_spot_burst_for_several_replicas():
     # Band 0 -> on-demand base ceil(4 x 0.5) = 2, 2 spot at $0.20 vs $0.8048: saves 37% (> 10%).
     cat = catalog(offer("g6.xlarge", G6_X, spot=0.20, band=0))
     plan = make_plan(Workload(model=LLAMA8, concurrency=56, max_model_len=2048), cat)
-    assert (plan.instance_count, plan.capacity_type) == (4, "mixed")
-    assert (plan.on_demand_instances, plan.spot_instances) == (2, 2)
-    assert plan.billed_usd_per_hour == pytest.approx(2 * G6_X + 2 * 0.20)
+    assert (plan.placement.instance_count, plan.placement.capacity_type) == (4, "mixed")
+    assert (plan.placement.on_demand_instances, plan.placement.spot_instances) == (2, 2)
+    assert plan.cost.billed_usd_per_hour == pytest.approx(2 * G6_X + 2 * 0.20)
     spot_eff = effective_spot_usd_per_hour(0.20, G6_X, 0, "realtime")
-    assert plan.usd_per_hour == pytest.approx(2 * G6_X + 2 * spot_eff, abs=1e-4)
+    assert plan.cost.usd_per_hour == pytest.approx(2 * G6_X + 2 * spot_eff, abs=1e-4)
 
 
 def test_ties_are_broken_deterministically_by_region_order():
     same = [offer("g6e.xlarge", G6E_X, region=r) for r in ("us-east-1", "us-west-2")]
     w = Workload(model=LLAMA8, concurrency=4, max_model_len=2048, regions=("us-west-2", "us-east-1"))
-    plans = {make_plan(w, catalog(*same)).region for _ in range(3)}
+    plans = {make_plan(w, catalog(*same)).placement.region for _ in range(3)}
     assert plans == {"us-west-2"}
     flipped = w.model_copy(update={"regions": ("us-east-1", "us-west-2")})
-    assert make_plan(flipped, catalog(*reversed(same))).region == "us-east-1"
+    assert make_plan(flipped, catalog(*reversed(same))).placement.region == "us-east-1"
 
 
 def test_plan_does_not_depend_on_catalog_order():
@@ -223,7 +259,7 @@ def test_plan_does_not_depend_on_catalog_order():
         random.Random(seed).shuffle(offers)
         assert make_plan(w, catalog(*offers)) == first
     # equal price: the faster GPU wins (L40S 864 GB/s > A10G 600 > L4 300), then the name
-    assert first.instance_type == "g6e.xlarge"
+    assert first.placement.instance_type == "g6e.xlarge"
 
 
 @pytest.mark.parametrize(
@@ -238,8 +274,8 @@ def test_churn_threshold(other_price, expected):
     cat = catalog(offer("g6e.xlarge", G6E_X), offer("g6e.2xlarge", other_price))
     w = Workload(model=LLAMA8, concurrency=4, max_model_len=2048)
     plan = make_plan(w, cat, previous_instance_type="g6e.xlarge")
-    assert plan.instance_type == expected
-    assert make_plan(w, cat).instance_type == "g6e.2xlarge"  # without a previous plan: the cheapest
+    assert plan.placement.instance_type == expected
+    assert make_plan(w, cat).placement.instance_type == "g6e.2xlarge"  # without a previous plan: the cheapest
     if expected == "g6e.xlarge":
         assert "churn threshold" in plan.explanation
         assert "churn threshold" in plan.alternatives[0].why_not
@@ -251,8 +287,8 @@ def test_max_num_seqs_covers_the_replica_concurrency():
     plan = make_plan(
         Workload(model=LLAMA8, concurrency=400, max_model_len=256), catalog(offer("g6e.xlarge", G6E_X))
     )
-    assert plan.replicas == 1 and plan.max_num_seqs >= 400
-    assert plan.max_num_batched_tokens == 2048  # vLLM serve default below 70 GiB
+    assert plan.placement.replicas == 1 and plan.vllm.max_num_seqs >= 400
+    assert plan.vllm.max_num_batched_tokens == 2048  # vLLM serve default below 70 GiB
 
 
 def test_throughput_target_adds_replicas_and_latency_bound_is_met():
@@ -262,7 +298,10 @@ def test_throughput_target_adds_replicas_and_latency_bound_is_met():
     more = make_plan(
         Workload(model=LLAMA8, concurrency=32, max_model_len=2048, target_output_tokens_per_s=target), cat
     )
-    assert more.replicas > base.replicas and more.throughput.total_output_tokens_per_s >= target
+    assert (
+        more.placement.replicas > base.placement.replicas
+        and more.throughput.total_output_tokens_per_s >= target
+    )
     bound = base.throughput.time_per_output_token_ms * 0.8
     fast = make_plan(
         Workload(model=LLAMA8, concurrency=32, max_model_len=2048, max_time_per_output_token_ms=bound), cat
@@ -317,7 +356,7 @@ def test_fp8_weights_are_weight_only_on_ampere_and_refused_on_volta():
         Workload(model=LLAMA8, quantization="fp8", concurrency=4, max_model_len=2048),
         catalog(offer("g5.xlarge", G5_X)),
     )
-    assert a10g.quantization == "fp8" and "weight-only (Marlin)" in a10g.explanation
+    assert a10g.served.quantization == "fp8" and "weight-only (Marlin)" in a10g.explanation
     with pytest.raises(PlanningError) as err:
         make_plan(
             Workload(model=LLAMA8, quantization="fp8", concurrency=1, max_model_len=1024),
@@ -337,13 +376,15 @@ def test_fp8_kv_cache_refused_below_cc_8_9():
         Workload(model=LLAMA8, kv_cache_dtype="fp8", concurrency=4, max_model_len=2048),
         catalog(offer("g6.xlarge", G6_X)),
     )
-    assert ada.kv_cache_dtype == "fp8" and ada.memory.kv_bytes_per_token == 65536  # 32 x 2 x 8 x 128 x 1
+    assert (
+        ada.served.kv_cache_dtype == "fp8" and ada.memory.kv_bytes_per_token == 65536
+    )  # 32 x 2 x 8 x 128 x 1
 
 
 def test_neuron_and_fractional_gpus_are_never_planned():
     cat = catalog(offer("inf2.xlarge", 0.76), offer("g6f.4xlarge", 0.3), offer("g6.xlarge", G6_X))
     plan = make_plan(Workload(model=LLAMA8, concurrency=1, max_model_len=1024), cat)
-    assert plan.instance_type == "g6.xlarge"
+    assert plan.placement.instance_type == "g6.xlarge"
 
 
 def test_bad_inputs_name_what_would_work():
@@ -359,13 +400,13 @@ def test_bad_inputs_name_what_would_work():
 
 def test_plan_fields_come_from_sizing_and_prices():
     plan = make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048), SMALL_GPUS)
-    assert plan.price_source == "snapshot" and plan.prices_as_of == AS_OF
+    assert plan.cost.price_source == "snapshot" and plan.cost.prices_as_of == AS_OF
     m = plan.memory
     assert m.kv_bytes_per_token == 131072  # 32 layers x 2 x 8 KV heads x 128 x 2 bytes
-    assert plan.kv_cache_tokens >= 4 * 2048 * 1.3
-    assert m.gpu_memory_utilization == plan.gpu_memory_utilization
-    assert plan.usd_per_million_output_tokens == pytest.approx(
-        plan.usd_per_hour / (plan.throughput.total_output_tokens_per_s * 3600) * 1e6, rel=1e-3
+    assert plan.vllm.kv_cache_tokens >= 4 * 2048 * 1.3
+    assert m.gpu_memory_utilization == plan.vllm.gpu_memory_utilization
+    assert plan.cost.usd_per_million_output_tokens == pytest.approx(
+        plan.cost.usd_per_hour / (plan.throughput.total_output_tokens_per_s * 3600) * 1e6, rel=1e-3
     )
     assert len(plan.alternatives) == 2 and all(a.why_not for a in plan.alternatives)
 
@@ -405,22 +446,36 @@ def test_realtime_default_latency_bound_moves_405b_off_a_deep_pcie_pipeline():
     cat = catalog(offer("g7e.24xlarge", 16.57), offer("p5.48xlarge", P5_48X))
     w = Workload(model=LLAMA405, concurrency=8, max_model_len=8192)
     fast = make_plan(w, cat)
-    assert (fast.instance_type, fast.instance_count, fast.tensor_parallel_size) == ("p5.48xlarge", 2, 8)
+    assert (fast.placement.instance_type, fast.placement.instance_count, fast.vllm.tensor_parallel_size) == (
+        "p5.48xlarge",
+        2,
+        8,
+    )
     assert 39.4 < fast.throughput.time_per_output_token_ms < 100
-    assert (fast.max_time_per_output_token_ms, fast.latency_bound_source) == (100, "realtime default")
+    assert (fast.latency.max_time_per_output_token_ms, fast.latency.latency_bound_source) == (
+        100,
+        "realtime default",
+    )
     assert "100 ms per output token, the realtime default" in fast.explanation
     assert "reading speed" not in fast.explanation.split("realtime default")[1]
     # The user relaxes the bound: the deep PCIe pipeline wins on price and is flagged as slower than
     # reading speed (~180 ms/token).
     relaxed = make_plan(w.model_copy(update={"max_time_per_output_token_ms": 1000}), cat)
-    assert (relaxed.instance_type, relaxed.instance_count) == ("g7e.24xlarge", 3)
-    assert (relaxed.tensor_parallel_size, relaxed.pipeline_parallel_size) == (2, 6)
+    assert (relaxed.placement.instance_type, relaxed.placement.instance_count) == ("g7e.24xlarge", 3)
+    assert (relaxed.vllm.tensor_parallel_size, relaxed.vllm.pipeline_parallel_size) == (2, 6)
     assert relaxed.throughput.time_per_output_token_ms > 294
-    assert (relaxed.max_time_per_output_token_ms, relaxed.latency_bound_source) == (1000, "workload")
+    assert (relaxed.latency.max_time_per_output_token_ms, relaxed.latency.latency_bound_source) == (
+        1000,
+        "workload",
+    )
     assert "slower than reading speed" in relaxed.explanation
     # Batch work has no default bound: cheapest wins.
     batch = make_plan(w.model_copy(update={"workload_type": "batch"}), cat)
-    assert (batch.instance_type, batch.max_time_per_output_token_ms, batch.latency_bound_source) == (
+    assert (
+        batch.placement.instance_type,
+        batch.latency.max_time_per_output_token_ms,
+        batch.latency.latency_bound_source,
+    ) == (
         "g7e.24xlarge",
         None,
         None,
@@ -443,7 +498,7 @@ def test_unmet_default_latency_bound_offers_the_bound_the_cheapest_layout_needs(
     relaxed = make_plan(
         Workload(model=LLAMA405, concurrency=8, max_model_len=8192, max_time_per_output_token_ms=needed), cat
     )
-    assert (relaxed.instance_type, relaxed.instance_count) == ("g7e.24xlarge", 3)
+    assert (relaxed.placement.instance_type, relaxed.placement.instance_count) == ("g7e.24xlarge", 3)
 
 
 def test_context_beyond_the_models_limit_offers_the_limit():
@@ -468,7 +523,7 @@ def test_bf16_on_t4_is_planned_as_fp16_with_a_warning():
     # what the rendered config uses, and the plan says so. g4dn.xlarge $0.526/h < g6.xlarge $0.8048/h.
     w = Workload(model=LLAMA3B, concurrency=4, max_model_len=2048)
     plan = make_plan(w, catalog(offer("g4dn.xlarge", G4DN_X), offer("g6.xlarge", G6_X)))
-    assert (plan.instance_type, plan.dtype) == ("g4dn.xlarge", "fp16")
+    assert (plan.placement.instance_type, plan.served.dtype) == ("g4dn.xlarge", "fp16")
     assert any("planned as fp16" in warning for warning in plan.warnings)
     assert "Warning: T4 has no BF16" in plan.explanation
     assert [(a.instance_type, a.dtype) for a in plan.alternatives] == [("g6.xlarge", "bf16")]
@@ -483,7 +538,7 @@ def test_bf16_alternative_on_t4_is_labelled_fp16():
     # The L4 cheaper than the T4: the plan stays bf16 (cc 8.9) and the T4 runner-up says it would run fp16.
     w = Workload(model=LLAMA3B, concurrency=4, max_model_len=2048)
     plan = make_plan(w, catalog(offer("g4dn.xlarge", 0.9), offer("g6.xlarge", G6_X)))
-    assert (plan.instance_type, plan.dtype) == ("g6.xlarge", "bf16")
+    assert (plan.placement.instance_type, plan.served.dtype) == ("g6.xlarge", "bf16")
     assert not any("fp16" in warning for warning in plan.warnings)
     (alt,) = plan.alternatives
     assert (alt.instance_type, alt.dtype) == ("g4dn.xlarge", "fp16") and "runs fp16" in alt.why_not
@@ -492,7 +547,7 @@ def test_bf16_alternative_on_t4_is_labelled_fp16():
 def test_strict_dtype_refuses_gpus_without_bf16_and_prices_the_fp16_fallback():
     strict = Workload(model=LLAMA3B, concurrency=4, max_model_len=2048, strict_dtype=True)
     plan = make_plan(strict, catalog(offer("g4dn.xlarge", G4DN_X), offer("g6.xlarge", G6_X)))
-    assert (plan.instance_type, plan.dtype, plan.alternatives) == ("g6.xlarge", "bf16", ())
+    assert (plan.placement.instance_type, plan.served.dtype, plan.alternatives) == ("g6.xlarge", "bf16", ())
     with pytest.raises(PlanningError) as err:
         make_plan(strict, catalog(offer("g4dn.xlarge", G4DN_X), offer("p3.2xlarge", 3.06)))
     msg = str(err.value)
@@ -538,7 +593,7 @@ def test_why_not_agrees_when_the_churn_threshold_keeps_the_deployed_type():
     plan = make_plan(
         Workload(model=LLAMA8, concurrency=4, max_model_len=2048), cat, previous_instance_type="g6e.xlarge"
     )
-    assert plan.instance_type == "g6e.xlarge"
+    assert plan.placement.instance_type == "g6e.xlarge"
     assert plan.alternatives[0].why_not.startswith("$0.06/h cheaper (3.0%), within the 5% churn threshold")
     assert_alternatives_agree_with_their_numbers(plan)
 
@@ -569,5 +624,5 @@ def test_spot_diversification_lists_only_types_the_plan_price_still_holds_for():
     plan = make_plan(
         Workload(model=LLAMA8, concurrency=4, max_model_len=2048, workload_type="batch", capacity="spot"), cat
     )
-    assert plan.instance_type == "g6.xlarge" and plan.capacity_type == "spot"
-    assert plan.spot_instance_types == ("g6.xlarge", "gr6.4xlarge", "g6.2xlarge")
+    assert plan.placement.instance_type == "g6.xlarge" and plan.placement.capacity_type == "spot"
+    assert plan.placement.spot_instance_types == ("g6.xlarge", "gr6.4xlarge", "g6.2xlarge")

@@ -44,9 +44,9 @@ def _spread_offer() -> Offer:
 def test_spot_is_priced_at_the_median_az_and_the_plan_lists_the_az_ids():
     w = Workload(model=LLAMA8, concurrency=4, max_model_len=2048, workload_type="batch", capacity="spot")
     plan = make_plan(w, catalog(_spread_offer()))
-    assert plan.billed_usd_per_hour == pytest.approx(0.70)  # the median, not use1-az1's $0.20
+    assert plan.cost.billed_usd_per_hour == pytest.approx(0.70)  # the median, not use1-az1's $0.20
     assert "median across 3 AZs" in plan.explanation
-    assert plan.availability_zone_ids == ("use1-az1", "use1-az2", "use1-az4")
+    assert plan.placement.availability_zone_ids == ("use1-az1", "use1-az2", "use1-az4")
 
 
 # --- #30: spot diversification never adds a riskier interruption band -------------------------------------
@@ -62,8 +62,8 @@ def test_spot_types_leave_out_worse_interruption_bands():
     )
     w = Workload(model=LLAMA8, concurrency=4, max_model_len=2048, workload_type="batch", capacity="spot")
     plan = make_plan(w, cat)
-    assert plan.instance_type == "g6e.xlarge"
-    assert plan.spot_instance_types == ("g6e.xlarge", "g6e.2xlarge")
+    assert plan.placement.instance_type == "g6e.xlarge"
+    assert plan.placement.spot_instance_types == ("g6e.xlarge", "g6e.2xlarge")
 
 
 # --- #12: --capacity mixed asked explicitly ---------------------------------------------------------------
@@ -86,7 +86,11 @@ def test_explicit_mixed_plan_states_the_cost_of_its_spot_unit():
     # 4 the split keeps all 4 on-demand ($3.22/h); mixed asked: 3 on-demand + 1 spot.
     cat = catalog(offer("g6.xlarge", G6_X, spot=0.20, band=4))
     plan = make_plan(Workload(model=LLAMA8, concurrency=56, max_model_len=2048, capacity="mixed"), cat)
-    assert (plan.capacity_type, plan.on_demand_instances, plan.spot_instances) == ("mixed", 3, 1)
+    assert (
+        plan.placement.capacity_type,
+        plan.placement.on_demand_instances,
+        plan.placement.spot_instances,
+    ) == ("mixed", 3, 1)
     assert "--capacity mixed as asked" in plan.explanation
     assert f"${4 * G6_X:,.2f}/h all on-demand" in plan.explanation
 
@@ -94,5 +98,5 @@ def test_explicit_mixed_plan_states_the_cost_of_its_spot_unit():
 def test_explicit_mixed_on_one_instance_warns_why_it_is_all_on_demand():
     cat = catalog(offer("g6e.xlarge", G6E_X, spot=0.9, band=0))
     plan = make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048, capacity="mixed"), cat)
-    assert (plan.capacity_type, plan.instance_count) == ("on-demand", 1)
+    assert (plan.placement.capacity_type, plan.placement.instance_count) == ("on-demand", 1)
     assert any("--capacity mixed asked, but the plan has a single instance" in w for w in plan.warnings)

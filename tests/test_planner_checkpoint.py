@@ -46,16 +46,28 @@ def wl(**kw) -> Workload:
 def test_bf16_checkpoint_served_as_is_and_fp8_quantized_at_load_time():
     cat = L40S
     plain = make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048), cat)
-    assert (plain.served_model, plain.checkpoint_quantization, plain.quantization) == (LLAMA8, "none", "none")
+    assert (plain.served.served_model, plain.served.checkpoint_quantization, plain.served.quantization) == (
+        LLAMA8,
+        "none",
+        "none",
+    )
     # vLLM quantizes a bf16 checkpoint to fp8 at load time: the same repo, checkpoint format "none"
     fp8 = make_plan(Workload(model=LLAMA8, quantization="fp8", concurrency=4, max_model_len=2048), cat)
-    assert (fp8.served_model, fp8.checkpoint_quantization, fp8.quantization) == (LLAMA8, "none", "fp8")
+    assert (fp8.served.served_model, fp8.served.checkpoint_quantization, fp8.served.quantization) == (
+        LLAMA8,
+        "none",
+        "fp8",
+    )
 
 
 def test_prequantized_fp8_checkpoint_is_its_own_format():
     arch = load_model(LLAMA70_FP8)
     plan = make_plan(Workload(model=LLAMA70_FP8, concurrency=4, max_model_len=4096), P5)
-    assert (plan.served_model, plan.checkpoint_quantization, plan.quantization) == (arch.hf_id, "fp8", "fp8")
+    assert (plan.served.served_model, plan.served.checkpoint_quantization, plan.served.quantization) == (
+        arch.hf_id,
+        "fp8",
+        "fp8",
+    )
 
 
 def test_awq_on_a_bf16_checkpoint_without_a_known_variant_has_no_served_model(monkeypatch):
@@ -63,12 +75,16 @@ def test_awq_on_a_bf16_checkpoint_without_a_known_variant_has_no_served_model(mo
     monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: None)
     w = Workload(model=LLAMA70, quantization="awq", concurrency=4, max_model_len=4096)
     plan = make_plan(w, L40S)
-    assert plan.quantization == "awq" and plan.served_model is None and plan.checkpoint_quantization == "awq"
+    assert (
+        plan.served.quantization == "awq"
+        and plan.served.served_model is None
+        and plan.served.checkpoint_quantization == "awq"
+    )
     needs = "render needs --served-model <an AWQ checkpoint of this architecture>"
     assert any(needs in x for x in plan.warnings)
     # --served-model names it: served as given, an AWQ checkpoint, no warning
     given = make_plan(w.model_copy(update={"served_model": "acme/Llama-70B-AWQ"}), L40S)
-    assert (given.served_model, given.checkpoint_quantization) == ("acme/Llama-70B-AWQ", "awq")
+    assert (given.served.served_model, given.served.checkpoint_quantization) == ("acme/Llama-70B-AWQ", "awq")
     assert not any("--served-model" in x for x in given.warnings)
 
 
@@ -77,7 +93,7 @@ def test_awq_served_from_the_known_variant(monkeypatch):
     monkeypatch.setattr(checkpoint, "quantized_checkpoint", lambda arch, q: known.get(q))
     w = Workload(model=LLAMA70, quantization="awq", concurrency=4, max_model_len=4096)
     plan = make_plan(w, L40S)
-    assert (plan.served_model, plan.checkpoint_quantization) == ("hq/Llama-70B-AWQ", "awq")
+    assert (plan.served.served_model, plan.served.checkpoint_quantization) == ("hq/Llama-70B-AWQ", "awq")
 
 
 def test_config_json_model_has_no_served_model_unless_given(tmp_path):
@@ -89,10 +105,10 @@ def test_config_json_model_has_no_served_model_unless_given(tmp_path):
     shutil.copy(bundled, path)
     w = Workload(model=str(path), concurrency=4, max_model_len=2048)
     plan = make_plan(w, L40S)
-    assert plan.model == str(path) and plan.served_model is None
+    assert plan.served.model == str(path) and plan.served.served_model is None
     assert any("local config.json" in x and "--served-model" in x for x in plan.warnings)
     named = make_plan(w.model_copy(update={"served_model": "meta-llama/Llama-3.1-8B"}), L40S)
-    assert named.served_model == "meta-llama/Llama-3.1-8B"
+    assert named.served.served_model == "meta-llama/Llama-3.1-8B"
 
 
 def test_infeasible_awq_option_says_it_needs_a_checkpoint(monkeypatch):
@@ -116,17 +132,25 @@ def test_listed_fp8_repo_is_an_fp8_checkpoint_not_a_load_time_quantization():
     # (its quant_method is compressed-tensors), so checkpoint_quantization == quantization == fp8.
     cat = catalog(offer("p5.48xlarge", P5_48X))
     plan = make_plan(wl(quantization="fp8", served_model=RH_FP8), cat)
-    assert (plan.served_model, plan.checkpoint_quantization, plan.quantization) == (RH_FP8, "fp8", "fp8")
+    assert (plan.served.served_model, plan.served.checkpoint_quantization, plan.served.quantization) == (
+        RH_FP8,
+        "fp8",
+        "fp8",
+    )
     # no --quantization: the repo's own format is planned
-    assert make_plan(wl(served_model=RH_FP8), cat).quantization == "fp8"
+    assert make_plan(wl(served_model=RH_FP8), cat).served.quantization == "fp8"
 
 
 def test_listed_awq_repo_without_quantization_plans_awq_weights():
     # Llama-3.1-70B AWQ INT4: ~37 GiB of weights fit one L40S (44.5 GiB usable at 0.95); bf16 (131 GiB)
     # does not, and g6e.xlarge has no EFA: sized as bf16 the workload would be infeasible.
     plan = make_plan(wl(model=LLAMA70, served_model=HQ_AWQ), L40S)
-    assert (plan.quantization, plan.checkpoint_quantization, plan.served_model) == ("awq", "awq", HQ_AWQ)
-    assert plan.instance_count == 1 and plan.memory.weights_gib < 40
+    assert (plan.served.quantization, plan.served.checkpoint_quantization, plan.served.served_model) == (
+        "awq",
+        "awq",
+        HQ_AWQ,
+    )
+    assert plan.placement.instance_count == 1 and plan.memory.weights_gib < 40
 
 
 def test_a_format_the_listed_repo_contradicts_is_refused_naming_the_right_quantization():
@@ -149,24 +173,30 @@ def test_a_repo_of_another_architecture_is_refused_naming_both():
 def test_the_base_repo_may_be_served_from_its_instruct_awq_twin():
     # base_model differs (base vs Instruct) but every architecture fact is the same
     plan = make_plan(wl(model=LLAMA70, served_model=HQ_AWQ), L40S)
-    assert plan.model == sizing.load_model(LLAMA70).hf_id and plan.served_model == HQ_AWQ
+    assert plan.served.model == sizing.load_model(LLAMA70).hf_id and plan.served.served_model == HQ_AWQ
 
 
 def test_unlisted_repo_format_follows_the_plan_or_must_be_stated():
     cat = catalog(offer("p5.48xlarge", P5_48X))
     # none planned: a 16-bit repo; awq planned: an AWQ repo (vLLM reads AWQ only from the checkpoint)
-    assert make_plan(wl(served_model="acme/L70"), cat).checkpoint_quantization == "none"
-    assert make_plan(wl(quantization="awq", served_model="acme/L70"), cat).checkpoint_quantization == "awq"
+    assert make_plan(wl(served_model="acme/L70"), cat).served.checkpoint_quantization == "none"
+    assert (
+        make_plan(wl(quantization="awq", served_model="acme/L70"), cat).served.checkpoint_quantization
+        == "awq"
+    )
     # fp8 is ambiguous: load-time from 16-bit, or a pre-quantized FP8 repo
     with pytest.raises(PlanningError) as err:
         make_plan(wl(quantization="fp8", served_model="acme/L70"), cat)
     assert "--served-model-quantization none" in str(err.value) and "acme/L70" in str(err.value)
     stated = make_plan(wl(quantization="fp8", served_model="acme/L70", served_model_quantization="fp8"), cat)
-    assert (stated.checkpoint_quantization, stated.quantization) == ("fp8", "fp8")
+    assert (stated.served.checkpoint_quantization, stated.served.quantization) == ("fp8", "fp8")
     load_time = wl(quantization="fp8", served_model="acme/L70", served_model_quantization="none")
-    assert make_plan(load_time, cat).checkpoint_quantization == "none"
+    assert make_plan(load_time, cat).served.checkpoint_quantization == "none"
     # an FP8 repo with no --quantization: fp8 is planned, in its format
-    assert make_plan(wl(served_model="acme/L70", served_model_quantization="fp8"), cat).quantization == "fp8"
+    assert (
+        make_plan(wl(served_model="acme/L70", served_model_quantization="fp8"), cat).served.quantization
+        == "fp8"
+    )
     # bnb4 likewise ambiguous
     with pytest.raises(PlanningError, match="--served-model-quantization bnb4"):
         make_plan(wl(quantization="bnb4", served_model="acme/L70"), cat)
@@ -194,4 +224,4 @@ def test_the_listed_variant_is_sized_on_its_own_facts():
     assert checkpoint.variant_arch(arch, "fp8") is None and checkpoint.variant_arch(arch, "none") is None
     plan = make_plan(wl(model="meta-llama/Llama-3.1-70B-Instruct", quantization="awq"), L40S)
     given = make_plan(wl(model="meta-llama/Llama-3.1-70B-Instruct", served_model=HQ_AWQ), L40S)
-    assert plan.served_model == HQ_AWQ and plan.memory == given.memory
+    assert plan.served.served_model == HQ_AWQ and plan.memory == given.memory

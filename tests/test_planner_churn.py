@@ -37,9 +37,9 @@ def test_churn_never_keeps_the_type_by_moving_it_to_another_region():
     )
     w = Workload(model=LLAMA8, concurrency=4, max_model_len=2048, regions=("us-east-1", "us-west-2"))
     plan = make_plan(w, cat, previous_instance_type="g6e.xlarge")
-    assert (plan.instance_type, plan.region) == ("g6e.2xlarge", "us-east-1")
+    assert (plan.placement.instance_type, plan.placement.region) == ("g6e.2xlarge", "us-east-1")
     assert "eplaces g6e.xlarge in us-east-1, which no longer serves the workload there" in plan.explanation
     # deployed in us-west-2 (said so): kept there, and the explanation names the region
     kept = make_plan(w, cat, previous_instance_type="g6e.xlarge", previous_region="us-west-2")
-    assert (kept.instance_type, kept.region) == ("g6e.xlarge", "us-west-2")
+    assert (kept.placement.instance_type, kept.placement.region) == ("g6e.xlarge", "us-west-2")
     assert "ept the current g6e.xlarge in us-west-2" in kept.explanation

@@ -37,10 +37,14 @@ def test_max_num_seqs_never_exceeds_max_num_batched_tokens():
     # max_num_seqs > max_num_batched_tokens, so the plan raises it to 5200 and sizes the activation with it.
     w = Workload(model="llama-3.2-1b", concurrency=4000, max_model_len=64, workload_type="batch")
     plan = make_plan(w, L40S)
-    per_replica = -(-4000 // plan.replicas)
-    assert plan.max_num_seqs >= per_replica
-    assert plan.max_num_seqs <= plan.max_num_batched_tokens
-    assert (plan.replicas, plan.max_num_seqs, plan.max_num_batched_tokens) == (1, 5200, 5200)
+    per_replica = -(-4000 // plan.placement.replicas)
+    assert plan.vllm.max_num_seqs >= per_replica
+    assert plan.vllm.max_num_seqs <= plan.vllm.max_num_batched_tokens
+    assert (plan.placement.replicas, plan.vllm.max_num_seqs, plan.vllm.max_num_batched_tokens) == (
+        1,
+        5200,
+        5200,
+    )
     # the sampler's dummy run is sized with 5200 sequences: 9.8 x 5200 x 128,256 x 4 B = 24.3 GiB
     assert plan.memory.activation_peak_gib == pytest.approx(9.8 * 5200 * 128256 * 4 / 2**30, rel=0.02)
 
@@ -59,7 +63,7 @@ def test_max_num_seqs_is_tuned_to_the_replica_and_memory_sized_with_it():
     assert est.activation_peak_gib < 2.5 and est.kv_cache_tokens >= 8192 * 1.3
     plan = make_plan(w, P5)
     # whatever layout wins, vLLM admits about the batch the roofline assumed, not 1024
-    assert plan.max_num_seqs == 16 and plan.throughput.batch_size == 8  # 8 x 1.3 = 10.4 -> 11 -> 16
+    assert plan.vllm.max_num_seqs == 16 and plan.throughput.batch_size == 8  # 8 x 1.3 = 10.4 -> 11 -> 16
 
 
 # --- #13 / #26: vLLM releases ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from templates.models import RenderOptions, slugify
 from templates.render import (
@@ -199,7 +200,7 @@ def test_vllm_config_carries_the_plan_values() -> None:
     plan = two_node_plan()
     config = yaml.safe_load(render_vllm_config(plan))
     assert config["tensor-parallel-size"] == 8 and config["pipeline-parallel-size"] == 2
-    assert config["gpu-memory-utilization"] == plan.gpu_memory_utilization
+    assert config["gpu-memory-utilization"] == plan.vllm.gpu_memory_utilization
     assert config["max-model-len"] == 8192 and config["max-num-seqs"] == 32
     assert config["max-num-batched-tokens"] == 8192 and config["kv-cache-dtype"] == "fp8"
     assert config["quantization"] == "fp8" and config["dtype"] == "bfloat16"
@@ -280,8 +281,8 @@ def test_efa_count_comes_from_the_plan() -> None:
     assert "vpc.amazonaws.com/efa: 4" in text and "vpc.amazonaws.com/efa: 32" not in text
     # g6e.48xlarge has EFA but no RDMA read: FI_PROVIDER only.
     assert efa_env(two_node_plan(instance_type="g6e.48xlarge")) == (("FI_PROVIDER", "efa"),)
-    with pytest.raises(RenderError, match="efa_interfaces_per_instance"):
-        efa_interfaces(two_node_plan(efa_interfaces_per_instance=0))
+    with pytest.raises(ValidationError, match="efa_interfaces_per_instance"):  # the Plan refuses it
+        two_node_plan(efa_interfaces_per_instance=0)
 
 
 def test_render_options_reject_names_kubernetes_would_refuse() -> None:

@@ -63,7 +63,8 @@ def _startup_s(plan, role: str) -> int:
 # --- per-capacity workloads (review #9) -------------------------------------------------------------------
 
 def test_mixed_plan_gets_one_deployment_per_capacity_and_one_service() -> None:
-    plan = single_instance_plan(replicas=5, instance_count=5, on_demand_instances=2, spot_instances=3)
+    plan = single_instance_plan(replicas=5, instance_count=5, on_demand_instances=2)
+    assert plan.placement.spot_instances == 3
     docs = rendered_manifests(plan)
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
     od, spot = deployments["vllm-llama-3-1-8b-instruct-od"], deployments["vllm-llama-3-1-8b-instruct-spot"]
@@ -81,7 +82,7 @@ def test_mixed_plan_gets_one_deployment_per_capacity_and_one_service() -> None:
 
 def test_packed_mixed_plan_splits_replicas_by_instance() -> None:
     # 4 TP=2 replicas packed 2 per g6e.12xlarge: 1 on-demand instance carries 2 replicas.
-    plan = spot_plan(capacity_type="mixed", on_demand_instances=1, spot_instances=1)
+    plan = spot_plan(capacity_type="mixed", on_demand_instances=1)
     deployments = {d["metadata"]["name"]: d["spec"]["replicas"]
                    for d in rendered_manifests(plan) if d["kind"] == "Deployment"}
     assert deployments == {"vllm-qwen3-32b-od": 2, "vllm-qwen3-32b-spot": 2}
@@ -95,7 +96,7 @@ def test_single_capacity_plans_keep_one_workload_selecting_their_capacity() -> N
 
 def test_mixed_multi_node_plan_gets_one_leaderworkerset_per_capacity() -> None:
     plan = two_node_plan(replicas=3, instance_count=6, capacity_type="mixed", on_demand_instances=2,
-                         spot_instances=4, spot_instance_types=("p5.48xlarge",))
+                         spot_instance_types=("p5.48xlarge",))
     sets = {d["metadata"]["name"]: d for d in rendered_manifests(plan) if d["kind"] == "LeaderWorkerSet"}
     assert {n: s["spec"]["replicas"] for n, s in sets.items()} == {
         "vllm-llama-3-1-405b-instruct-od": 1, "vllm-llama-3-1-405b-instruct-spot": 2}
@@ -105,7 +106,7 @@ def test_mixed_multi_node_plan_gets_one_leaderworkerset_per_capacity() -> None:
             assert selector["llm-advisor/capacity"] == capacity
     with pytest.raises(RenderError, match="straddle"):
         rendered_manifests(two_node_plan(replicas=3, instance_count=6, capacity_type="mixed",
-                                         on_demand_instances=3, spot_instances=3))
+                                         on_demand_instances=3))
 
 
 def test_deployments_recreate_and_a_config_change_changes_the_pod_template() -> None:
