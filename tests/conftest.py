@@ -420,3 +420,10 @@ class Unreachable:
 
 def sources(catalog: Any) -> set[tuple[str, str]]:
     return {(o.price.region, o.price.price_source) for o in catalog.offers}
+
+
+# Stack configs (keys as in a Pulumi stack file) shared by the infra tests.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_STACK = REPO_ROOT / "Pulumi.example.yaml"
+EKS_STACK = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
+EC2_STACK = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}

@@ -22,12 +22,19 @@ from infra.eks import efa_subnet
 from infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
 from infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
 from templates.render import RenderError, pod_requests
-from tests.conftest import options_for, single_instance_plan, spot_plan, two_node_plan
+from tests.conftest import (
+    EC2_STACK,
+    EKS_STACK,
+    options_for,
+    single_instance_plan,
+    spot_plan,
+    two_node_plan,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "hf_SENTINELtoken0123456789abcdef"
-EKS = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
-EC2 = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
+EKS = EKS_STACK
+EC2 = EC2_STACK
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 

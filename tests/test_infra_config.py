@@ -15,17 +15,18 @@ from infra.preview import (
     load_stack_file,
     run_main_program,
 )
+from tests.conftest import EC2_STACK, EKS_STACK, EXAMPLE_STACK
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-EXAMPLE = ROOT / "Pulumi.example.yaml"
+EXAMPLE = EXAMPLE_STACK
 
 
-EKS = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
+EKS = EKS_STACK
 
 
-EC2 = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
+EC2 = EC2_STACK
 
 
 INJECTIONS = ("a b;rm -rf /", "org/repo $(id)", "x; curl x|sh", "x`id`", "x\nExecStartPre=/bin/sh", "x'y")

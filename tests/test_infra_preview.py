@@ -22,18 +22,18 @@ from infra.preview import (
     run_program,
 )
 from infra.tree import format_run
-from tests.conftest import single_instance_plan, two_node_plan
+from tests.conftest import EC2_STACK, EKS_STACK, EXAMPLE_STACK, single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-EXAMPLE = ROOT / "Pulumi.example.yaml"
+EXAMPLE = EXAMPLE_STACK
 
 
-EKS = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
+EKS = EKS_STACK
 
 
-EC2 = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
+EC2 = EC2_STACK
 
 
 def _example(**overrides: str) -> dict[str, str]:
