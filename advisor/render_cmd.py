@@ -39,11 +39,9 @@ def write_bundle(
     image: str | None = None,
 ) -> list[Path]:
     """Render the plan and write each file under `out`; returns the paths written."""
-    from infra.nodes import node_shape
     from templates.render import default_options, render_bundle
 
-    shape = node_shape(plan)
-    options = default_options(plan, shape.vcpus, shape.memory_gib, namespace=namespace,
+    options = default_options(plan, namespace=namespace,
                               hf_token_secret_id=hf_token_secret_id, image=image)
     bundle = render_bundle(plan, options)  # before touching the disk: a refused plan writes nothing
     files = [*((r.name, r.content) for r in bundle.files), ("APPLY.txt", bundle.kubectl_apply_hint + "\n")]

@@ -13,7 +13,6 @@ import pulumi_aws as aws
 from infra.config import StackConfig
 from infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
 from infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
-from infra.nodes import NodeShape, node_shape
 from infra.secrets import HfTokenSecret
 from infra.volumes import hf_cache_host_path
 from planner.models import Plan
@@ -31,9 +30,9 @@ from templates.render import (
 )
 
 
-def _options(plan: Plan, cfg: StackConfig, secret_id: str | None, shape: NodeShape) -> RenderOptions:
+def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
     return default_options(
-        plan, shape.vcpus, shape.memory_gib, namespace=cfg.namespace, hf_token_secret_id=secret_id,
+        plan, namespace=cfg.namespace, hf_token_secret_id=secret_id,
         image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type), ami_type=cfg.ami_type,
     )
 
@@ -47,13 +46,13 @@ def _apply_hint(plan: Plan, options: RenderOptions) -> str:
     return "\n".join([*fetch, kubectl_apply_hint(plan, options)])
 
 
-def _check_before_resources(plan: Plan, cfg: StackConfig, shape: NodeShape) -> list[str]:
+def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
     """Every check that can fail, before any resource: a bad input never leaves a partial stack.
     Returns the subnets the GPU nodes launch in."""
     require_served_model(plan)
     efa_interfaces(plan)
     # the vLLM config (quantization the checkpoint allows), then the pods' requests and image
-    render_kubernetes(plan, _options(plan, cfg, None, shape), render_vllm_config(plan))
+    render_kubernetes(plan, _options(plan, cfg, None), render_vllm_config(plan))
     if cfg.target == "ec2":
         check_ec2_plan(plan)
         return list(cfg.subnet_ids)
@@ -67,8 +66,7 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
     """Declare every resource of the stack; returns the stack outputs (name -> value or Output).
 
     The pods' requests are sized from the plan's node shape (placement.node_vcpus/node_memory_gib)."""
-    shape = node_shape(plan)
-    subnets = _check_before_resources(plan, cfg, shape)
+    subnets = _check_before_resources(plan, cfg)
     name = object_name(plan)
     vllm_config = render_vllm_config(plan)
     # Everything lands in the plan's region, whatever the ambient aws:region says.
@@ -77,7 +75,7 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
     in_region = pulumi.ResourceOptions(providers=[provider])
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
-    options = secret_arn.apply(lambda arn: _options(plan, cfg, arn, shape))
+    options = secret_arn.apply(lambda arn: _options(plan, cfg, arn))
     outputs: dict[str, Any] = {
         "plan": plan.model_dump(mode="json"),
         # `pulumi config set currentInstanceType $(pulumi stack output instance_type)` keeps it next run.
@@ -103,7 +101,7 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
         outputs["node_group_names"] = groups.node_group_names
     else:
         user_data = secret_arn.apply(
-            lambda arn: render_cloud_init(plan, _options(plan, cfg, arn, shape), vllm_config)
+            lambda arn: render_cloud_init(plan, _options(plan, cfg, arn), vllm_config)
         )
         asg = GpuAutoScalingGroup(
             name, plan, subnet_ids=subnets, user_data=user_data,

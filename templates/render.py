@@ -183,10 +183,13 @@ def object_name(plan: Plan) -> str:
     return f"vllm-{slugify(require_served_model(plan), 34)}"
 
 
-def default_options(plan: Plan, node_vcpus: int, node_memory_gib: float, **fields: object) -> RenderOptions:
-    """Options derived from the plan and the node shape; `fields` sets the other RenderOptions."""
+def default_options(plan: Plan, **fields: object) -> RenderOptions:
+    """Options derived from the plan, its node shape included (placement.node_vcpus/node_memory_gib: the
+    priced catalog's facts, so `render` and the Pulumi program size the same pods); `fields` sets the
+    other RenderOptions."""
+    at = plan.placement
     return RenderOptions(
-        name=object_name(plan), node_vcpus=node_vcpus, node_memory_gib=node_memory_gib, **fields
+        name=object_name(plan), node_vcpus=at.node_vcpus, node_memory_gib=at.node_memory_gib, **fields
     )
 
 

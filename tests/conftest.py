@@ -26,7 +26,6 @@ import pytest
 import yaml
 from botocore.exceptions import EndpointConnectionError
 
-from infra.nodes import node_shape
 from planner.models import (
     Cost,
     LatencyBound,
@@ -130,8 +129,7 @@ def spot_plan(**overrides: Any) -> Plan:
 
 def options_for(plan: Plan, **fields: Any) -> RenderOptions:
     """RenderOptions for a plan with its node shape from the plan (as infra.stack does)."""
-    shape = node_shape(plan)
-    return default_options(plan, shape.vcpus, shape.memory_gib, **fields)
+    return default_options(plan, **fields)
 
 
 def yaml_docs(text: str) -> list[dict]:

@@ -421,16 +421,19 @@ def test_served_model_key_reaches_the_workload() -> None:
                               "servedModel": ""}.get).to_workload().served_model is None
 
 
-def test_node_shape_comes_from_the_plan() -> None:
-    from infra.nodes import node_shape
+def _node_shape(plan) -> dict[str, float]:
+    options = options_for(plan)
+    return {"vcpus": options.node_vcpus, "memory_gib": options.node_memory_gib}
 
+
+def test_node_shape_comes_from_the_plan() -> None:
     # g6e.xlarge (4 vCPUs, 32 GiB) is the smaller of g6e.xlarge / g6e.2xlarge (snapshot facts)
-    assert node_shape(single_instance_plan()).model_dump() == {"vcpus": 4, "memory_gib": 32.0}
+    assert _node_shape(single_instance_plan()) == {"vcpus": 4, "memory_gib": 32.0}
     # whatever the plan carries (the priced catalog's facts), with no catalog lookup: a type no catalog
     # lists renders too, and the Pulumi program and `render` size the pods alike
     plan = single_instance_plan(instance_type="p9.xlarge", spot_instance_types=(), node_vcpus=40,
                                 node_memory_gib=320.0)
-    assert node_shape(plan).model_dump() == {"vcpus": 40, "memory_gib": 320.0}
+    assert _node_shape(plan) == {"vcpus": 40, "memory_gib": 320.0}
     cpu, memory_mib = pod_requests(plan, options_for(plan))
     assert cpu > pod_requests(single_instance_plan(), options_for(single_instance_plan()))[0]
     docs = list(yaml.safe_load_all(deploy_run(plan, EKS).outputs["kubernetes_yaml"]))
