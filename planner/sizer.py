@@ -30,6 +30,7 @@ from planner.options import opt
 from pricing.models import GpuSpec
 from sizing import (
     MIN_COMPUTE_CAPABILITY,
+    GpuProfile,
     SizingError,
     VllmDefaults,
     check_layout,
@@ -123,7 +124,7 @@ class ReplicaSizer:
         self.arch = arch
         self._estimates: dict[tuple, MemoryEstimate | str] = {}
         self._advice: dict[tuple, UtilizationAdvice] = {}
-        self._profiles: dict[tuple, object] = {}
+        self._profiles: dict[tuple, GpuProfile | str] = {}
         self.sizing_calls = 0
 
     def profile_error(self, gpu: GpuSpec, memory_gib: float) -> str | None:
@@ -137,11 +138,13 @@ class ReplicaSizer:
         value = self._profiles[key]
         return value if isinstance(value, str) else None
 
+    def profile(self, gpu: GpuSpec, memory_gib: float) -> GpuProfile:
+        """sizing's profile of this GPU, resolved once per run (call after profile_error is None)."""
+        return self._profiles[(gpu.gpu_name, memory_gib)]
+
     def defaults(self, gpu: GpuSpec, memory_gib: float) -> VllmDefaults:
         """`vllm serve` defaults on this GPU for the workload's release (call after profile_error is None)."""
-        return vllm_defaults(
-            self._profiles[(gpu.gpu_name, memory_gib)], self.workload.vllm_version, self.arch.is_mla
-        )
+        return vllm_defaults(self.profile(gpu, memory_gib), self.workload.vllm_version, self.arch.is_mla)
 
     def ceiling_max_num_seqs(self, gpu: GpuSpec, memory_gib: float) -> int:
         """max_num_seqs of the estimate at the ceiling: what one replica carrying the whole workload would be
@@ -163,7 +166,7 @@ class ReplicaSizer:
     ) -> SizingInput:
         return SizingInput(
             arch=self.arch,
-            gpu=gpu_profile(gpu.gpu_name, memory_gib),  # cached; profile_error() already vetted the name
+            gpu=self.profile(gpu, memory_gib),
             tensor_parallel_size=tp,
             pipeline_parallel_size=pp,
             dtype=prec.dtype,
