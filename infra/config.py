@@ -219,14 +219,11 @@ def _pulumi_default(kind: str, default: Any) -> Any:
 def pulumi_config_schema() -> dict[str, dict[str, Any]]:
     """The `config:` block of Pulumi.yaml: one typed key per stack option, in the edges' order (workload,
     planning, deployment)."""
-    order = {model: i for i, model in enumerate((Workload, PlanOptions, DeployOptions))}
-    fields = sorted(
-        ((model, name, info) for model in STACK_OPTION_MODELS for name, info in model.model_fields.items()
-         if stack_key(name, info) is not None),
-        key=lambda item: order[item[0]],
-    )
     schema: dict[str, dict[str, Any]] = {}
-    for _, name, info in fields:
+    for name, info in (item for model in (Workload, PlanOptions, DeployOptions)
+                       for item in model.model_fields.items()):
+        if (key := stack_key(name, info)) is None:
+            continue
         kind = _pulumi_type(info.annotation)
         entry: dict[str, Any] = {"type": kind}
         if kind == "array":
@@ -239,7 +236,7 @@ def pulumi_config_schema() -> dict[str, dict[str, Any]]:
         if choices and not all(c in text for c in choices):
             text += f" One of: {', '.join(choices)}."
         entry["description"] = text
-        schema[stack_key(name, info)] = entry
+        schema[key] = entry
     return schema
 
 
