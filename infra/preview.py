@@ -24,7 +24,6 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
-from pydantic import BaseModel, ConfigDict
 
 import planner
 from infra.config import (
@@ -35,6 +34,7 @@ from infra.config import (
     stack_config_from,
 )
 from planner.models import Plan
+from sizing.vocabulary import Frozen
 
 ROOT = Path(__file__).resolve().parent.parent
 MOCK_ACCOUNT = "123456789012"
@@ -51,10 +51,8 @@ _SECRET_SIG = rpc._special_sig_key
 _SECRET_VALUE = rpc._special_secret_sig
 
 
-class RecordedResource(BaseModel):
+class RecordedResource(Frozen):
     """One registered resource: where it sits in the tree and the inputs the program gave it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     urn: str
     parent: str
@@ -64,20 +62,16 @@ class RecordedResource(BaseModel):
     inputs: dict[str, Any]
 
 
-class RecordedCall(BaseModel):
+class RecordedCall(Frozen):
     """One data-source invoke: its token, its arguments and the provider reference it went through."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     token: str
     args: dict[str, Any]
     provider: str
 
 
-class MockRun(BaseModel):
+class MockRun(Frozen):
     """Everything a mocked run declared: resources in order and resolved stack outputs."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     resources: tuple[RecordedResource, ...]
     outputs: dict[str, Any]

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from planner.errors import PlanningError
 from pricing.models import PricedCatalog
+from sizing.vocabulary import Frozen
 
 GB_PER_GIB = 2**30 / 1e9
 Priority = Literal["cost", "balanced", "throughput"]
 
 
-class GpuTier(BaseModel):
+class GpuTier(Frozen):
     """One GPU model and the cheapest way to rent one of it, per GPU-hour."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     gpu_name: str
     memory_gib: float

@@ -15,17 +15,17 @@ import re
 from functools import cache, lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from sizing.errors import SizingError
+from sizing.tables import validated_rows
+from sizing.vocabulary import Frozen
 
 GPU_TABLE_PATH = Path(__file__).resolve().parent / "data" / "gpus.json"
 
 
-class GpuHardware(BaseModel):
+class GpuHardware(Frozen):
     """One row of sizing/data/gpus.json: one accelerator in one memory size."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(description="canonical name, e.g. H100, A100-80GB, Inferentia2")
     aliases: tuple[str, ...] = Field((), description="other names of this exact card")
@@ -65,10 +65,8 @@ class GpuHardware(BaseModel):
         return None if self.aws_memory_mib is None else round(self.aws_memory_mib / 1024, 2)
 
 
-class GpuProfile(BaseModel):
+class GpuProfile(Frozen):
     """One GPU model as vLLM sees it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(description="canonical name, e.g. H100, A100-80GB")
     aws_name: str | None = Field(description="GpuInfo name in EC2 DescribeInstanceTypes, if sold on AWS")
@@ -82,15 +80,8 @@ class GpuProfile(BaseModel):
 @cache
 def gpu_table() -> tuple[GpuHardware, ...]:
     """Every row of sizing/data/gpus.json, validated; a malformed row fails naming it."""
-    raw = json.loads(GPU_TABLE_PATH.read_text(encoding="utf-8"))["gpus"]
-    rows = []
-    for i, row in enumerate(raw):
-        try:
-            rows.append(GpuHardware.model_validate(row))
-        except ValidationError as exc:
-            name = row.get("name", "?") if isinstance(row, dict) else "?"
-            raise SizingError(f"{GPU_TABLE_PATH.name}: gpus[{i}] ({name}) is malformed: {exc}") from None
-    return tuple(rows)
+    raw = json.loads(GPU_TABLE_PATH.read_text(encoding="utf-8"))
+    return validated_rows(GPU_TABLE_PATH, raw, "gpus", GpuHardware, ("name",))
 
 
 @cache

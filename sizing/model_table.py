@@ -14,21 +14,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from sizing.errors import SizingError
-from sizing.models import Quantization
+from sizing.tables import validated_rows
+from sizing.vocabulary import Frozen, Quantization
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODEL_TABLE_PATH = DATA_DIR / "models.json"
 CONFIG_DIR = DATA_DIR / "model_configs"
 
 
-class _Row(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CatalogEntry(_Row):
+class CatalogEntry(Frozen):
     """One catalog row: where the architecture comes from and the publisher's parameter counts."""
 
     hf_id: str
@@ -55,7 +52,7 @@ class CatalogEntry(_Row):
         return self
 
 
-class RenamedRepo(_Row):
+class RenamedRepo(Frozen):
     """An old repo name and the current one (same weights): the 16-bit repo a quantized checkpoint names."""
 
     old_id: str
@@ -63,7 +60,7 @@ class RenamedRepo(_Row):
     source: str
 
 
-class QuantizedCheckpoint(_Row):
+class QuantizedCheckpoint(Frozen):
     """One public repo holding a catalog architecture's weights in a quantized format."""
 
     hf_id: str
@@ -75,22 +72,14 @@ class QuantizedCheckpoint(_Row):
     source: str
 
 
-class ModelTable(_Row):
+class ModelTable(Frozen):
     models: tuple[CatalogEntry, ...]
     renamed: tuple[RenamedRepo, ...]
     quantized_checkpoints: tuple[QuantizedCheckpoint, ...]
 
 
-def _rows(raw: dict[str, Any], section: str, schema: type[_Row]) -> tuple[Any, ...]:
-    rows = []
-    for i, row in enumerate(raw.get(section) or ()):
-        try:
-            rows.append(schema.model_validate(row))
-        except ValidationError as exc:
-            name = row.get("hf_id") or row.get("old_id") if isinstance(row, dict) else None
-            where = f"{MODEL_TABLE_PATH.name}: {section}[{i}] ({name or '?'})"
-            raise SizingError(f"{where} is malformed: {exc}") from None
-    return tuple(rows)
+def _rows(raw: dict[str, Any], section: str, schema: type[Frozen]) -> tuple[Any, ...]:
+    return validated_rows(MODEL_TABLE_PATH, raw, section, schema, ("hf_id", "old_id"))
 
 
 @cache

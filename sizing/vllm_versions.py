@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from sizing.errors import SizingError
 from sizing.gpus import GpuProfile
+from sizing.vocabulary import Frozen
 
 LATEST_VLLM_VERSION = "0.33"
 OLDEST_VLLM_VERSION = "0.2"
@@ -27,10 +28,8 @@ Version = tuple[int, int]
 FullVersion = tuple[int, int, int]
 
 
-class VllmAccounting(BaseModel):
+class VllmAccounting(Frozen):
     """Release-dependent memory accounting switches."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str
     v1_engine: bool = Field(description="V1 is the default engine from 0.8; V0 removed after 0.10")
@@ -56,10 +55,8 @@ class VllmAccounting(BaseModel):
     )
 
 
-class VllmDefaults(BaseModel):
+class VllmDefaults(Frozen):
     """`vllm serve` defaults a GPU gets from one release."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     vllm_version: str
     max_num_batched_tokens: int | None = Field(

@@ -13,10 +13,9 @@ import shlex
 from pathlib import Path
 
 import jinja2
-from pydantic import BaseModel, ConfigDict
 
 from planner.models import Plan
-from sizing.vocabulary import LOAD_TIME_METHODS, is_load_time
+from sizing.vocabulary import LOAD_TIME_METHODS, Frozen, is_load_time
 from templates.common import (
     CAPACITY_LABEL,
     POOL_LABEL,
@@ -132,10 +131,8 @@ _ENV.filters["yaml"] = lambda value: json.dumps(value)
 _ENV.filters["q"] = lambda value: shlex.quote(str(value))
 
 
-class PodSet(BaseModel):
+class PodSet(Frozen):
     """One Deployment / LeaderWorkerSet: its name, the node capacity label it selects, its replicas."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     capacity: str
