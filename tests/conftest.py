@@ -425,3 +425,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_STACK = REPO_ROOT / "Pulumi.example.yaml"
 EKS_STACK = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
 EC2_STACK = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
+
+
+def load_edited_table(monkeypatch: Any, tmp_path: Path, module: Any, path_attr: str, loader: Any,
+                      edit: Any) -> Any:
+    """Call a cached table loader of sizing (model_table, gpu_table) on a copy of its JSON file changed by
+    `edit(raw)`; the loader's cache is cleared before and after, so other tests see the real table."""
+    path = getattr(module, path_attr)
+    raw = json.loads(path.read_text())
+    edit(raw)
+    edited = tmp_path / path.name
+    edited.write_text(json.dumps(raw))
+    monkeypatch.setattr(module, path_attr, edited)
+    loader.cache_clear()
+    try:
+        return loader()
+    finally:
+        loader.cache_clear()

@@ -14,6 +14,7 @@ from sizing import (
     quantized_checkpoint,
     sizing_input,
 )
+from tests.conftest import load_edited_table
 
 ARCH_FACTS = {"hf_id", "base_model", "source"}
 
@@ -191,19 +192,12 @@ def test_quant_method_is_the_checkpoints_own(model: str, method: str | None) -> 
 
 
 def test_a_malformed_catalog_row_fails_naming_it(tmp_path, monkeypatch) -> None:
-    import json
-
     from sizing import model_table
 
-    table = json.loads(model_table.MODEL_TABLE_PATH.read_text())
-    del table["models"][2]["source"]
-    table["quantized_checkpoints"][0]["quantization"] = "int3"
-    bad = tmp_path / "models.json"
-    bad.write_text(json.dumps(table))
-    monkeypatch.setattr(model_table, "MODEL_TABLE_PATH", bad)
-    model_table.model_table.cache_clear()
-    try:
-        with pytest.raises(SizingError, match=r"models.json: models\[2\] \(meta-llama/Llama-2-70b-chat-hf\)"):
-            model_table.model_table()
-    finally:
-        model_table.model_table.cache_clear()
+    def edit(table: dict) -> None:
+        del table["models"][2]["source"]
+        table["quantized_checkpoints"][0]["quantization"] = "int3"
+
+    named = r"models.json: models\[2\] \(meta-llama/Llama-2-70b-chat-hf\)"
+    with pytest.raises(SizingError, match=named):
+        load_edited_table(monkeypatch, tmp_path, model_table, "MODEL_TABLE_PATH", model_table.model_table, edit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sizing import SizingError, gpu_profile
+from tests.conftest import load_edited_table
 
 
 @pytest.mark.parametrize(
@@ -84,18 +85,10 @@ def test_every_row_names_its_source() -> None:
 
 
 def test_a_malformed_gpu_row_fails_naming_it(tmp_path, monkeypatch) -> None:
-    import json
-
     from sizing import gpus
 
-    rows = json.loads(gpus.GPU_TABLE_PATH.read_text())
-    rows["gpus"][1]["cuda_total_memory_gib"] = "lots"
-    bad = tmp_path / "gpus.json"
-    bad.write_text(json.dumps(rows))
-    monkeypatch.setattr(gpus, "GPU_TABLE_PATH", bad)
-    gpus.gpu_table.cache_clear()
-    try:
-        with pytest.raises(SizingError, match=r"gpus.json: gpus\[1\] \(H200\) is malformed"):
-            gpus.gpu_table()
-    finally:
-        gpus.gpu_table.cache_clear()
+    def edit(table: dict) -> None:
+        table["gpus"][1]["cuda_total_memory_gib"] = "lots"
+
+    with pytest.raises(SizingError, match=r"gpus.json: gpus\[1\] \(H200\) is malformed"):
+        load_edited_table(monkeypatch, tmp_path, gpus, "GPU_TABLE_PATH", gpus.gpu_table, edit)
