@@ -200,4 +200,5 @@ def test_a_malformed_catalog_row_fails_naming_it(tmp_path, monkeypatch) -> None:
 
     named = r"models.json: models\[2\] \(meta-llama/Llama-2-70b-chat-hf\)"
     with pytest.raises(SizingError, match=named):
-        load_edited_table(monkeypatch, tmp_path, model_table, "MODEL_TABLE_PATH", model_table.model_table, edit)
+        load_edited_table(monkeypatch, tmp_path, model_table, "MODEL_TABLE_PATH", model_table.model_table,
+                          edit)
