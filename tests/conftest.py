@@ -422,9 +422,9 @@ def sources(catalog: Any) -> set[tuple[str, str]]:
 
 # Stack configs (keys as in a Pulumi stack file) shared by the infra tests.
 REPO_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_STACK = REPO_ROOT / "Pulumi.example.yaml"
-EKS_STACK = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
-EC2_STACK = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
+EXAMPLE = REPO_ROOT / "Pulumi.example.yaml"
+EKS = {"model": "m", "clusterName": "inference", "subnetIds": ("subnet-a", "subnet-b")}
+EC2 = {"model": "m", "target": "ec2", "subnetIds": ("subnet-a", "subnet-b")}
 
 
 def load_edited_table(monkeypatch: Any, tmp_path: Path, module: Any, path_attr: str, loader: Any,
@@ -442,3 +442,12 @@ def load_edited_table(monkeypatch: Any, tmp_path: Path, module: Any, path_attr: 
         return loader()
     finally:
         loader.cache_clear()
+
+
+def example_config(**overrides: str) -> dict[str, str]:
+    """Pulumi.example.yaml's config (project-prefixed keys, string values) with `overrides` set."""
+    from infra.preview import PROJECT, load_stack_file
+
+    config, _ = load_stack_file(EXAMPLE)
+    config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
+    return config

@@ -23,8 +23,8 @@ from infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
 from infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
 from templates.render import RenderError, pod_requests
 from tests.conftest import (
-    EC2_STACK,
-    EKS_STACK,
+    EC2,
+    EKS,
     options_for,
     single_instance_plan,
     spot_plan,
@@ -33,8 +33,6 @@ from tests.conftest import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "hf_SENTINELtoken0123456789abcdef"
-EKS = EKS_STACK
-EC2 = EC2_STACK
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 

@@ -11,31 +11,21 @@ import pytest
 
 from infra.config import StackConfig, stack_config_from
 from infra.preview import (
-    PROJECT,
-    load_stack_file,
     run_main_program,
 )
-from tests.conftest import EC2_STACK, EKS_STACK, EXAMPLE_STACK
+from tests.conftest import EC2, EKS, example_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-EXAMPLE = EXAMPLE_STACK
 
 
-EKS = EKS_STACK
 
 
-EC2 = EC2_STACK
 
 
 INJECTIONS = ("a b;rm -rf /", "org/repo $(id)", "x; curl x|sh", "x`id`", "x\nExecStartPre=/bin/sh", "x'y")
 
-
-def _example(**overrides: str) -> dict[str, str]:
-    config, _ = load_stack_file(EXAMPLE)
-    config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
-    return config
 
 
 # --- 5: target ec2 asks the planner for single-instance replicas --------------------------------------
@@ -47,7 +37,7 @@ def test_target_ec2_caps_replicas_at_one_instance_in_the_workload() -> None:
 
 
 def test_deepseek_v3_on_target_ec2_plans_one_instance_per_replica() -> None:
-    run = run_main_program(_example(model="deepseek-ai/DeepSeek-V3", target="ec2", capacity="on-demand",
+    run = run_main_program(example_config(model="deepseek-ai/DeepSeek-V3", target="ec2", capacity="on-demand",
                                     maxModelLen="4096", concurrency="4"))
     plan = run.outputs["plan"]
     assert plan["placement"]["instances_per_replica"] == 1

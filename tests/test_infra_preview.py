@@ -22,24 +22,16 @@ from infra.preview import (
     run_program,
 )
 from infra.tree import format_run
-from tests.conftest import EC2_STACK, EKS_STACK, EXAMPLE_STACK, single_instance_plan, two_node_plan
+from tests.conftest import EC2, EKS, EXAMPLE, example_config, single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-EXAMPLE = EXAMPLE_STACK
 
 
-EKS = EKS_STACK
 
 
-EC2 = EC2_STACK
 
-
-def _example(**overrides: str) -> dict[str, str]:
-    config, _ = load_stack_file(EXAMPLE)
-    config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
-    return config
 
 
 def _deploy(plan, config, subnet_az_ids=None, mocks=None):
@@ -67,7 +59,7 @@ def test_mock_places_an_unknown_subnet_in_an_az_the_plan_is_offered_in() -> None
 
 
 def test_us_west_2_multi_node_preview_assumes_the_subnet_az_and_says_so() -> None:
-    run = run_main_program(_example(model="meta-llama/Llama-3.1-405B-Instruct", regions='["us-west-2"]',
+    run = run_main_program(example_config(model="meta-llama/Llama-3.1-405B-Instruct", regions='["us-west-2"]',
                                     capacity="on-demand", quantization="none"))
     plan = run.outputs["plan"]
     assert (
@@ -126,7 +118,7 @@ def test_plaintext_hf_token_warns_in_preview_and_in_the_program_log(tmp_path: Pa
     run = run_main_program(config, secret_keys)
     assert PLAINTEXT_HF_TOKEN_WARNING in run.warnings  # pulumi.log.warn from __main__.py
     assert "hf_plaintextSENTINEL000" not in format_run(run, show_config=True)
-    secure = run_main_program(_example(hfToken="[secret]"), (f"{PROJECT}:hfToken",))
+    secure = run_main_program(example_config(hfToken="[secret]"), (f"{PROJECT}:hfToken",))
     assert PLAINTEXT_HF_TOKEN_WARNING not in secure.warnings
     assert plaintext_secret_warnings(*load_stack_file(EXAMPLE)) == []
 

@@ -11,21 +11,15 @@ import yaml
 
 from infra.preview import PROJECT, load_stack_file, run_main_program
 from infra.tree import format_run
-from tests.conftest import single_instance_plan, two_node_plan
+from tests.conftest import EXAMPLE, example_config, single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "Pulumi.example.yaml"
 SENTINEL = "hf_SENTINELmainprogram0123456789"
 
 
-def _example_config(**overrides: str) -> dict[str, str]:
-    config, _ = load_stack_file(EXAMPLE)
-    config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
-    return config
-
 
 def test_example_stack_previews_with_the_real_planner() -> None:
-    config = _example_config(hfToken=SENTINEL)
+    config = example_config(hfToken=SENTINEL)
     run = run_main_program(config, secret_keys=(f"{PROJECT}:hfToken",))
     plan = run.outputs["plan"]
     assert plan["served"]["model"] == "Qwen/Qwen3-8B" and plan["placement"]["region"] == "us-east-1"
@@ -46,22 +40,22 @@ def test_example_stack_previews_with_the_real_planner() -> None:
 
 
 def test_current_instance_type_is_kept_when_the_saving_is_under_the_threshold() -> None:
-    best = run_main_program(_example_config()).outputs["plan"]
+    best = run_main_program(example_config()).outputs["plan"]
     # The cheapest other instance type the planner found feasible, and what switching away would save.
     other = min((a for a in best["alternatives"] if a["instance_type"] != best["placement"]["instance_type"]),
                 key=lambda a: a["usd_per_hour"])
     saving = (other["usd_per_hour"] - best["cost"]["usd_per_hour"]) / other["usd_per_hour"]
     assert saving > 0
-    kept = run_main_program(_example_config(currentInstanceType=other["instance_type"],
+    kept = run_main_program(example_config(currentInstanceType=other["instance_type"],
                                             churnThreshold=str(round(saving + 0.01, 4))))
     assert kept.outputs["instance_type"] == other["instance_type"]
-    switched = run_main_program(_example_config(currentInstanceType=other["instance_type"],
+    switched = run_main_program(example_config(currentInstanceType=other["instance_type"],
                                                 churnThreshold=str(round(max(saving - 0.01, 0), 4))))
     assert switched.outputs["instance_type"] == best["placement"]["instance_type"]
 
 
 def test_ec2_target_previews_with_the_real_planner() -> None:
-    run = run_main_program(_example_config(target="ec2"))
+    run = run_main_program(example_config(target="ec2"))
     (asg,) = run.of_type("aws:autoscaling/group:Group")
     assert asg.inputs["capacityRebalance"] is True
 
@@ -70,9 +64,9 @@ def test_invalid_config_fails_before_any_resource() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="maxModelLen"):
-        run_main_program(_example_config(maxModelLen="long"))
+        run_main_program(example_config(maxModelLen="long"))
     with pytest.raises(ValueError, match="maxModelLength"):
-        run_main_program({**_example_config(), f"{PROJECT}:maxModelLength": "8192"})
+        run_main_program({**example_config(), f"{PROJECT}:maxModelLength": "8192"})
 
 
 def test_secure_values_in_a_stack_file_stay_placeholders(tmp_path: Path) -> None:
@@ -130,7 +124,7 @@ def test_main_program_validates_config_before_declaring_anything() -> None:
     from infra.preview import RecordedResource, run_program
 
     log: list[RecordedResource] = []
-    config = {**_example_config(clusterName=""), f"{PROJECT}:hfToken": SENTINEL}
+    config = {**example_config(clusterName=""), f"{PROJECT}:hfToken": SENTINEL}
     with pytest.raises(ValidationError, match="clusterName"):
         run_program(lambda: runpy.run_path(str(ROOT / "__main__.py")) and None, config, log=log)
     assert log == []
