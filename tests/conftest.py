@@ -194,6 +194,10 @@ def catalog(*offers: Offer) -> PricedCatalog:
 G5_X, G6_X, G6E_X = 1.006, 0.8048, 1.861
 G5_12X, G6E_12X = 5.672, 10.493
 P5_48X, P5EN_48X = 55.04, 63.296
+LLAMA70_FP8 = "llama3.3-70b-fp8"
+# One-type catalogs at list price: an L40S (g6e.xlarge) and an 8 x H100 (p5.48xlarge) in us-east-1.
+L40S = catalog(offer("g6e.xlarge", G6E_X))
+P5 = catalog(offer("p5.48xlarge", P5_48X))
 
 
 def price(od: float | None = 10.0, spot: float | None = 3.0, band: int | None = 0) -> InstancePrice:

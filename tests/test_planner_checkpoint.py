@@ -12,23 +12,16 @@ import sizing
 from planner import PlanningError, Workload, checkpoint, make_plan
 from sizing import load_model
 from tests.conftest import (
-    G6E_X,
+    L40S,
     LLAMA8,
     LLAMA70,
+    LLAMA70_FP8,
     LLAMA405,
+    P5,
     P5_48X,
     catalog,
     offer,
 )
-
-LLAMA70_FP8 = "llama3.3-70b-fp8"
-
-
-L40S = catalog(offer("g6e.xlarge", G6E_X))
-
-
-P5 = catalog(offer("p5.48xlarge", P5_48X))
-
 
 RH_FP8 = "RedHatAI/Llama-3.3-70B-Instruct-FP8-dynamic"  # sizing/checkpoints.py: compressed-tensors FP8
 

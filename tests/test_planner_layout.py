@@ -12,15 +12,13 @@ from tests.conftest import (
     FACTS,
     LLAMA8,
     LLAMA405,
+    P5,
     P5_48X,
     P5EN_48X,
     assert_alternatives_agree_with_their_numbers,
     catalog,
     offer,
 )
-
-P5 = catalog(offer("p5.48xlarge", P5_48X))
-
 
 # --- #10: complexity penalty in the ranking ---------------------------------------------------------------
 

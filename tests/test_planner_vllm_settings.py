@@ -12,21 +12,11 @@ from planner import PlanningError, Workload, make_plan
 from planner.search import search
 from sizing import load_model
 from tests.conftest import (
-    G6E_X,
+    L40S,
     LLAMA8,
-    P5_48X,
-    catalog,
-    offer,
+    LLAMA70_FP8,
+    P5,
 )
-
-LLAMA70_FP8 = "llama3.3-70b-fp8"
-
-
-L40S = catalog(offer("g6e.xlarge", G6E_X))
-
-
-P5 = catalog(offer("p5.48xlarge", P5_48X))
-
 
 # --- #3 / #11: max_num_seqs tuned to the replica, never above max_num_batched_tokens ---------------------
 
