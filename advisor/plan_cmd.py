@@ -176,10 +176,10 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers) -> None:
+def register(subparsers, help_text: str) -> None:
     parser = subparsers.add_parser(
         "plan",
-        help="cheapest instance/TP/PP/replica/spot layout for a workload",
+        help=help_text,
         description=__doc__.splitlines()[0],
     )
     add_workload_arguments(parser)

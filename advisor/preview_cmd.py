@@ -10,9 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     parser = subparsers.add_parser(
-        "preview", help="show the resources the Pulumi program would create (offline, mocked engine)",
+        "preview", help=help_text,
         description="Runs __main__.py under pulumi.runtime.set_mocks with a stack config file.",
     )
     parser.add_argument("--config", type=Path, default=ROOT / "Pulumi.example.yaml",

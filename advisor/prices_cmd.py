@@ -28,9 +28,9 @@ SOURCE_TEXT = {"live": "live from the AWS APIs, fetched", "cache": "cached live 
                "snapshot": "the bundled snapshot, on-demand list prices as of"}
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Any, help_text: str) -> None:
     parser = subparsers.add_parser(
-        "prices", help="GPU instance types with on-demand and spot prices (live, cached or snapshot)",
+        "prices", help=help_text,
         description="Per region, cheapest on-demand first: GPU, count, memory per GPU, on-demand and spot "
                     "USD/h, spot discount, Spot Advisor interruption band; a line per region says where "
                     "the prices come from and how old they are.")

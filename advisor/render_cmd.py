@@ -15,13 +15,13 @@ class OutputDirectoryError(ValueError):
     """--out names a path the files cannot be written to."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     from advisor.options_cli import add_options
     from advisor.plan_cmd import add_workload_arguments
     from infra.config import DeployOptions
 
     parser = subparsers.add_parser(
-        "render", help="write vllm-config.yaml, kubernetes.yaml and cloud-init.yaml for the planned layout",
+        "render", help=help_text,
         description="Plan the workload (same options as `plan`) and render its launch configuration.",
     )
     add_workload_arguments(parser)  # --served-model included: the planner decides what vLLM loads

@@ -24,10 +24,10 @@ JSON_KEYS = (
 BAR_WIDTH = 60
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     p = subparsers.add_parser(
         "size",
-        help="memory per GPU as vLLM accounts it, KV capacity, tuned utilization",
+        help=help_text,
         description="Predict what vLLM allocates per GPU for a model on a GPU and layout.",
     )
     from planner.models import Workload

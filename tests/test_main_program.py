@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -79,11 +78,10 @@ def test_secure_values_in_a_stack_file_stay_placeholders(tmp_path: Path) -> None
 
 
 def test_preview_command_prints_the_tree(capsys: pytest.CaptureFixture[str]) -> None:
-    from advisor import preview_cmd
+    from advisor.cli import build_parser
 
-    parser = argparse.ArgumentParser()
-    preview_cmd.register(parser.add_subparsers())
-    args = parser.parse_args(["preview", "--config", str(EXAMPLE)])
+    argv = ["preview", "--config", str(EXAMPLE)]
+    args = build_parser(argv).parse_args(argv)
     assert args.handler(args) == 0
     out = capsys.readouterr().out
     assert "+ aws:eks/nodeGroup:NodeGroup" in out and '"httpTokens":"required"' in out

@@ -143,3 +143,19 @@ def test_an_infeasible_stack_workload_is_told_stack_keys() -> None:
     with pytest.raises(PlanningError) as caught:
         make_plan(workload, catalog)
     assert "--quantization fp8" in str(caught.value) and "--max-model-len" in str(caught.value)
+
+
+def test_only_the_command_run_derives_its_flags() -> None:
+    """`--help` and the other commands do not import the option models (pydantic schemas, sizing)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from advisor.cli import build_parser; build_parser({argv}); "
+             "print('planner.models' in sys.modules, 'infra.config' in sys.modules)")
+    def loaded(argv: list[str]) -> str:
+        return subprocess.run([sys.executable, "-c", probe.format(argv=argv)], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout.split()
+    assert loaded(["--help"]) == ["False", "False"]
+    assert loaded(["prices", "--json"]) == ["False", "False"]
+    assert loaded(["plan", "--model", "m"]) == ["True", "False"]
+    assert loaded(["render"]) == ["True", "True"]

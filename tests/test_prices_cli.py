@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -11,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from advisor import prices_cmd
+from advisor.cli import build_parser
 from pricing import PricingError
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser()
-    prices_cmd.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["prices", *argv])
+    argv = ["prices", *argv]
+    args = build_parser(argv).parse_args(argv)
     code = args.handler(args)
     out, err = capsys.readouterr()
     return code, out, err
