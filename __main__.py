@@ -7,11 +7,11 @@ Config is validated (infra/config.py) before pricing, planning or any resource; 
 
 import pulumi
 
-import planner
 import pricing
-from infra.config import HF_TOKEN_KEY, PLAINTEXT_HF_TOKEN_WARNING, PROJECT, stack_config_from
-from infra.stack import deploy
-from planner.options import use_spelling
+from llm_advisor import planner
+from llm_advisor.infra.config import HF_TOKEN_KEY, PLAINTEXT_HF_TOKEN_WARNING, PROJECT, stack_config_from
+from llm_advisor.infra.stack import deploy
+from llm_advisor.planner.options import use_spelling
 
 config = pulumi.Config()
 stack_config = stack_config_from(config.get)

@@ -1,1 +1,1 @@
-"""Command-line interface of the advisor: `python -m advisor size|prices|plan|render|preview`."""
+"""`python -m advisor` from a checkout; the command line is llm_advisor.cli (installed as `llm-advisor`)."""

@@ -1,7 +1,7 @@
-"""Entry point for `python -m advisor`."""
+"""`python -m advisor` from a checkout: the same command line as the installed `llm-advisor` script."""
 
 import sys
 
-from advisor.cli import main
+from llm_advisor.cli.main import main
 
 sys.exit(main())

@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner import PlanningError, Workload, make_plan  # noqa: E402
-from planner.search import search  # noqa: E402
+from llm_advisor.planner import PlanningError, Workload, make_plan  # noqa: E402
+from llm_advisor.planner.search import search  # noqa: E402
 from pricing import load_priced_catalog, snapshot_regions  # noqa: E402
 from sizing import load_model  # noqa: E402
 

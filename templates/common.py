@@ -9,7 +9,7 @@ import math
 import re
 from typing import Literal
 
-from planner.models import Plan
+from llm_advisor.planner.models import Plan
 from sizing.precision import DTYPE_BYTES, quantized_bytes_per_param
 from sizing.vocabulary import is_load_time
 

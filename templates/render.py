@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from planner.models import Plan
+from llm_advisor.planner.models import Plan
 from sizing.vocabulary import LOAD_TIME_METHODS, Frozen, is_load_time
 from templates.common import (
     CAPACITY_LABEL,

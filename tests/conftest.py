@@ -26,7 +26,7 @@ import pytest
 import yaml
 from botocore.exceptions import EndpointConnectionError
 
-from planner.models import (
+from llm_advisor.planner.models import (
     Cost,
     LatencyBound,
     MemoryBreakdown,
@@ -450,7 +450,7 @@ def load_edited_table(monkeypatch: Any, tmp_path: Path, module: Any, path_attr: 
 
 def example_config(**overrides: str) -> dict[str, str]:
     """Pulumi.example.yaml's config (project-prefixed keys, string values) with `overrides` set."""
-    from infra.preview import PROJECT, load_stack_file
+    from llm_advisor.infra.preview import PROJECT, load_stack_file
 
     config, _ = load_stack_file(EXAMPLE)
     config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})

@@ -16,11 +16,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from infra.config import PROJECT, StackConfig, check_known_keys, config_keys, stack_config_from
-from infra.ec2 import DLAMI_SSM_PARAMETER
-from infra.eks import efa_subnet
-from infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
-from infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
+from llm_advisor.infra.config import PROJECT, StackConfig, check_known_keys, config_keys, stack_config_from
+from llm_advisor.infra.ec2 import DLAMI_SSM_PARAMETER
+from llm_advisor.infra.eks import efa_subnet
+from llm_advisor.infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
+from llm_advisor.infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
 from templates.render import RenderError, pod_requests
 from tests.conftest import (
     EC2,
@@ -47,7 +47,7 @@ def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL,
     cfg = StackConfig.model_validate(config)
 
     def program() -> None:
-        from infra.stack import deploy
+        from llm_advisor.infra.stack import deploy
 
         secret = pulumi.Output.secret(token) if token else None
         for key, value in deploy(plan, cfg, secret).items():
@@ -397,7 +397,7 @@ def test_a_pre_quantized_checkpoint_is_sized_in_its_own_format() -> None:
 
 
 def test_eks_with_several_regions_names_the_key_and_the_fix_without_the_whole_config() -> None:
-    from advisor.options_cli import describe_validation_error
+    from llm_advisor.cli.options_cli import describe_validation_error
 
     with pytest.raises(ValidationError) as caught:
         StackConfig.model_validate({**EKS, "regions": ("us-east-1", "us-west-2")})

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import StackConfig, stack_config_from
-from infra.preview import (
+from llm_advisor.infra.config import StackConfig, stack_config_from
+from llm_advisor.infra.preview import (
     run_main_program,
 )
 from tests.conftest import EC2, EKS, example_config

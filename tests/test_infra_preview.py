@@ -11,8 +11,8 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from infra.config import PLAINTEXT_HF_TOKEN_WARNING, StackConfig
-from infra.preview import (
+from llm_advisor.infra.config import PLAINTEXT_HF_TOKEN_WARNING, StackConfig
+from llm_advisor.infra.preview import (
     PROJECT,
     AwsMocks,
     load_stack_file,
@@ -21,7 +21,7 @@ from infra.preview import (
     run_main_program,
     run_program,
 )
-from infra.tree import format_run
+from llm_advisor.infra.tree import format_run
 from tests.conftest import EC2, EKS, EXAMPLE, example_config, single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +38,7 @@ def _deploy(plan, config, subnet_az_ids=None, mocks=None):
     cfg = StackConfig.model_validate(config)
 
     def program() -> None:
-        from infra.stack import deploy
+        from llm_advisor.infra.stack import deploy
 
         for key, value in deploy(plan, cfg, None).items():
             pulumi.export(key, value)
@@ -124,7 +124,7 @@ def test_plaintext_hf_token_warns_in_preview_and_in_the_program_log(tmp_path: Pa
 
 
 def test_preview_command_prints_the_plaintext_token_warning(tmp_path: Path, capsys, caplog) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     stack = tmp_path / "Pulumi.dev.yaml"
     stack.write_text(EXAMPLE.read_text() + f"  {PROJECT}:hfToken: hf_plaintextSENTINEL000\n")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.preview import PROJECT, load_stack_file, run_main_program
-from infra.tree import format_run
+from llm_advisor.infra.preview import PROJECT, load_stack_file, run_main_program
+from llm_advisor.infra.tree import format_run
 from tests.conftest import EXAMPLE, example_config, single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_secure_values_in_a_stack_file_stay_placeholders(tmp_path: Path) -> None
 
 
 def test_preview_command_prints_the_tree(capsys: pytest.CaptureFixture[str]) -> None:
-    from advisor.cli import build_parser
+    from llm_advisor.cli.main import build_parser
 
     argv = ["preview", "--config", str(EXAMPLE)]
     args = build_parser(argv).parse_args(argv)
@@ -89,7 +89,7 @@ def test_preview_command_prints_the_tree(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_render_command_writes_the_files(tmp_path: Path) -> None:
-    from advisor.render_cmd import write_bundle
+    from llm_advisor.cli.render_cmd import write_bundle
 
     written = write_bundle(single_instance_plan(), tmp_path, hf_token_secret_id="llm-advisor/hf")
     assert sorted(p.name for p in written) == [
@@ -103,7 +103,7 @@ def test_render_command_writes_the_files(tmp_path: Path) -> None:
 
 
 def test_render_command_end_to_end(tmp_path: Path) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     status = main(["render", "--model", "Qwen/Qwen3-8B", "--concurrency", "8", "--max-model-len", "4096",
                    "--pricing", "snapshot", "--out", str(tmp_path)])
@@ -119,7 +119,7 @@ def test_main_program_validates_config_before_declaring_anything() -> None:
 
     from pydantic import ValidationError
 
-    from infra.preview import RecordedResource, run_program
+    from llm_advisor.infra.preview import RecordedResource, run_program
 
     log: list[RecordedResource] = []
     config = {**example_config(clusterName=""), f"{PROJECT}:hfToken": SENTINEL}
@@ -130,7 +130,7 @@ def test_main_program_validates_config_before_declaring_anything() -> None:
 
 def test_render_onto_an_unwritable_path_exits_2_with_one_line(tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -142,7 +142,7 @@ def test_render_onto_an_unwritable_path_exits_2_with_one_line(tmp_path: Path,
 
 
 def test_write_bundle_refuses_a_plan_without_a_served_checkpoint_before_writing(tmp_path: Path) -> None:
-    from advisor.render_cmd import write_bundle
+    from llm_advisor.cli.render_cmd import write_bundle
     from templates.render import RenderError
 
     with pytest.raises(RenderError, match="--served-model"):
@@ -151,7 +151,7 @@ def test_write_bundle_refuses_a_plan_without_a_served_checkpoint_before_writing(
 
 
 def test_render_serves_the_checkpoint_named_with_served_model(tmp_path: Path, capsys) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     code = main(["render", "--model", "llama-3.1-70b", "--quantization", "awq", "--served-model",
                  "acme/Llama-70B-AWQ", "--concurrency", "4", "--max-model-len", "4096", "--pricing",
@@ -169,7 +169,7 @@ def test_render_serves_the_checkpoint_named_with_served_model(tmp_path: Path, ca
 def test_preview_with_a_missing_or_malformed_config_exits_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
 ) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     path = tmp_path / "Pulumi.dev.yaml"
     if content is not None:

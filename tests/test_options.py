@@ -13,10 +13,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from advisor.cli import build_parser, main
-from infra.config import STACK_OPTION_MODELS, DeployOptions, StackConfig, pulumi_config_schema
-from planner.models import PlanOptions, Workload
-from planner.options import cli_flag, literal_choices, opt, stack_key, use_spelling
+from llm_advisor.cli.main import build_parser, main
+from llm_advisor.infra.config import STACK_OPTION_MODELS, DeployOptions, StackConfig, pulumi_config_schema
+from llm_advisor.planner.models import PlanOptions, Workload
+from llm_advisor.planner.options import cli_flag, literal_choices, opt, stack_key, use_spelling
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def _declared() -> dict[str, Any]:
 
 
 def test_pulumi_yaml_is_the_derived_config() -> None:
-    assert pulumi_yaml_drift(_declared()) == [], "regenerate with `python -m infra.config`"
+    assert pulumi_yaml_drift(_declared()) == [], "regenerate with `python -m llm_advisor.infra.config`"
 
 
 @pytest.mark.parametrize(("key", "part", "value"), [
@@ -130,7 +130,7 @@ def test_planner_messages_follow_the_callers_spelling() -> None:
 
 
 def test_an_infeasible_stack_workload_is_told_stack_keys() -> None:
-    from planner import PlanningError, make_plan
+    from llm_advisor.planner import PlanningError, make_plan
     from pricing import load_priced_catalog
 
     workload = Workload(model="llama-3.1-405b", max_model_len=131072, concurrency=64,
@@ -150,8 +150,8 @@ def test_only_the_command_run_derives_its_flags() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys; from advisor.cli import build_parser; build_parser({argv}); "
-             "print('planner.models' in sys.modules, 'infra.config' in sys.modules)")
+    probe = ("import sys; from llm_advisor.cli.main import build_parser; build_parser({argv}); "
+             "print('llm_advisor.planner.models' in sys.modules, 'llm_advisor.infra.config' in sys.modules)")
     def loaded(argv: list[str]) -> str:
         return subprocess.run([sys.executable, "-c", probe.format(argv=argv)], cwd=ROOT, check=True,
                               capture_output=True, text=True).stdout.split()

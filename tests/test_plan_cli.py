@@ -8,9 +8,9 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from advisor.cli import main
-from advisor.plan_cmd import add_workload_arguments, memory_bar, workload_from_args
-from planner.models import Plan
+from llm_advisor.cli.main import main
+from llm_advisor.cli.plan_cmd import add_workload_arguments, memory_bar, workload_from_args
+from llm_advisor.planner.models import Plan
 
 BASE = [
     "plan",
@@ -65,7 +65,7 @@ def test_memory_bar_marks_the_utilization_budget(capsys):
 def test_workload_flags_map_to_the_workload_model():
     import argparse
 
-    from advisor.plan_cmd import add_workload_arguments
+    from llm_advisor.cli.plan_cmd import add_workload_arguments
 
     parser = argparse.ArgumentParser()
     add_workload_arguments(parser)
@@ -129,7 +129,7 @@ def test_errors_exit_2_with_one_message(capsys, argv, needle):
 def test_served_model_flag_and_report_line(capsys):
     import argparse
 
-    from advisor.plan_cmd import add_workload_arguments
+    from llm_advisor.cli.plan_cmd import add_workload_arguments
 
     parser = argparse.ArgumentParser()
     add_workload_arguments(parser)
@@ -174,7 +174,7 @@ def test_report_and_json_say_which_latency_bound_applied(capsys):
 def test_strict_dtype_flag():
     import argparse
 
-    from advisor.plan_cmd import add_workload_arguments
+    from llm_advisor.cli.plan_cmd import add_workload_arguments
 
     parser = argparse.ArgumentParser()
     add_workload_arguments(parser)

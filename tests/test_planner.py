@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from planner import PlanningError, Workload, make_plan
+from llm_advisor.planner import PlanningError, Workload, make_plan
 from pricing.economics import effective_spot_usd_per_hour
 from tests.conftest import (
     AS_OF,
@@ -102,7 +102,7 @@ def test_pcie_instance_prefers_pp_over_large_tp():
     # all-reduce stops at two PCIe GPUs (NCCL above) and its docs advise PP without NVLink, so TP=4 is
     # ranked last although the roofline rates it fastest; TP=2 x PP=2 beats TP=1 x PP=4 on throughput.
     # Batch work: no latency bound, so ranking alone decides.
-    from planner.search import search
+    from llm_advisor.planner.search import search
     from sizing import load_model
 
     cat = catalog(offer("g6e.12xlarge", G6E_12X))

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from planner import Workload, make_plan
-from planner.costing import choose_capacity
+from llm_advisor.planner import Workload, make_plan
+from llm_advisor.planner.costing import choose_capacity
 from pricing.models import InstancePrice, Offer
 from tests.conftest import (
     AS_OF,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 import sizing
-from planner import PlanningError, Workload, checkpoint, make_plan
+from llm_advisor.planner import PlanningError, Workload, checkpoint, make_plan
 from sizing import load_model
 from tests.conftest import (
     L40S,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from planner import PlanningError, Workload, make_plan
+from llm_advisor.planner import PlanningError, Workload, make_plan
 from tests.conftest import (
     G6E_X,
     LLAMA8,

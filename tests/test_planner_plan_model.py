@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from planner import Workload, make_plan
+from llm_advisor.planner import Workload, make_plan
 from pricing.models import Offer
 from tests.conftest import FACTS, LLAMA8, build_plan, catalog, offer, single_instance_plan, two_node_plan
 

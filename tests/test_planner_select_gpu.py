@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import planner
-from planner import PlanningError, gpu_tiers, select_gpu
+from llm_advisor import planner
+from llm_advisor.planner import PlanningError, gpu_tiers, select_gpu
 from pricing import load_priced_catalog
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from planner.costing import MIXED_MIN_SAVING, choose_capacity
-from planner.throughput import (
+from llm_advisor.planner.costing import MIXED_MIN_SAVING, choose_capacity
+from llm_advisor.planner.throughput import (
     BANDWIDTH_EFFICIENCY,
     ReplicaShape,
     estimate_throughput,

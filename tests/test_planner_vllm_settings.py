@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 import sizing
-from planner import PlanningError, Workload, make_plan
-from planner.search import search
+from llm_advisor.planner import PlanningError, Workload, make_plan
+from llm_advisor.planner.search import search
 from sizing import load_model
 from tests.conftest import (
     L40S,

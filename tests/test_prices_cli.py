@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor import prices_cmd
-from advisor.cli import build_parser
+from llm_advisor.cli import prices_cmd
+from llm_advisor.cli.main import build_parser
 from pricing import PricingError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def test_a_region_without_a_match_says_so(capsys: pytest.CaptureFixture[str]) ->
 ])
 def test_cli_exits_2_naming_the_nearest_valid_value(
         argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     assert main(["prices", "--pricing", "snapshot", *argv]) == 2
     err = capsys.readouterr().err

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from advisor.cli import main
+from llm_advisor.cli.main import main
 from sizing.compat import VRAMCalculator
 
 CONTRACT_KEYS = {

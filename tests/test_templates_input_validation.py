@@ -71,7 +71,7 @@ def test_render_options_and_the_plan_refuse_injection_strings() -> None:
     ("--image", "x; curl x|sh"),
 ])
 def test_render_cli_exits_2_before_writing(tmp_path: Path, capsys, flag: str, value: str) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     out = tmp_path / "out"
     code = main(["render", "--model", "Qwen/Qwen3-8B", "--concurrency", "8", "--max-model-len", "4096",

@@ -97,7 +97,7 @@ def test_render_refuses_vllm_before_0_6_naming_the_fix() -> None:
 
 
 def test_render_cli_refuses_an_old_vllm_but_plan_keeps_working(tmp_path: Path, capsys) -> None:
-    from advisor.cli import main
+    from llm_advisor.cli.main import main
 
     common = ["--model", "Qwen/Qwen3-8B", "--concurrency", "8", "--max-model-len", "4096", "--pricing",
               "snapshot", "--vllm-version", "0.5.4"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from planner.models import Plan
+from llm_advisor.planner.models import Plan
 from templates.common import EksAmiType, checkpoint_gib
 
 __all__ = ["EksAmiType", "checkpoint_gib", "ec2_root_volume_gib", "eks_volume", "hf_cache_host_path"]

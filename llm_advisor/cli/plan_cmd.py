@@ -10,33 +10,33 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from advisor.options_cli import add_options, values_from_args
+from llm_advisor.cli.options_cli import add_options, values_from_args
 
 # planner.plan pulls in pricing and boto3: imported inside the functions, so `--help` and `size` stay fast.
 if TYPE_CHECKING:
-    from planner.models import Plan, Workload
+    from llm_advisor.planner.models import Plan, Workload
 
 BAR_WIDTH = 50
 
 
 def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
-    """The workload and planning flags of `plan` (and `render`), derived from planner.models' fields."""
-    from planner.models import PlanOptions, Workload
+    """The workload and planning flags of `plan` (and `render`), derived from the planner models' fields."""
+    from llm_advisor.planner.models import PlanOptions, Workload
 
     add_options(parser, Workload)
     add_options(parser, PlanOptions)
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
-    from planner.models import Workload
+    from llm_advisor.planner.models import Workload
 
     return Workload.model_validate(values_from_args(args, Workload))
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
     """Load the catalog for the workload's regions (--pricing) and plan."""
-    from planner import make_plan
-    from planner.models import PlanOptions
+    from llm_advisor.planner import make_plan
+    from llm_advisor.planner.models import PlanOptions
     from pricing import load_priced_catalog
 
     workload = workload_from_args(args)

@@ -18,13 +18,14 @@ from pydantic import ValidationError
 # deriving them imports the option models (pydantic schemas, sizing), which `--help` and the other
 # commands need not pay for.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "size": ("advisor.size_cmd", "memory per GPU as vLLM accounts it, KV capacity, tuned utilization"),
-    "prices": ("advisor.prices_cmd",
+    "size": ("llm_advisor.cli.size_cmd",
+             "memory per GPU as vLLM accounts it, KV capacity, tuned utilization"),
+    "prices": ("llm_advisor.cli.prices_cmd",
                "GPU instance types with on-demand and spot prices (live, cached or snapshot)"),
-    "plan": ("advisor.plan_cmd", "cheapest instance/TP/PP/replica/spot layout for a workload"),
-    "render": ("advisor.render_cmd",
+    "plan": ("llm_advisor.cli.plan_cmd", "cheapest instance/TP/PP/replica/spot layout for a workload"),
+    "render": ("llm_advisor.cli.render_cmd",
                "write vllm-config.yaml, kubernetes.yaml and cloud-init.yaml for the planned layout"),
-    "preview": ("advisor.preview_cmd",
+    "preview": ("llm_advisor.cli.preview_cmd",
                 "show the resources the Pulumi program would create (offline, mocked engine)"),
 }
 
@@ -36,7 +37,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The whole CLI; with `argv`, only the command it names gets its flags (the others list in --help)."""
     chosen = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
     parser = argparse.ArgumentParser(
-        prog="python -m advisor",
+        prog="llm-advisor",
         description="LLM serving provisioning advisor: size, price, plan and provision vLLM on AWS GPUs.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except ValidationError as exc:
-        from advisor.options_cli import describe_validation_error
+        from llm_advisor.cli.options_cli import describe_validation_error
 
         print(f"error: {describe_validation_error(exc, spelling=CLI)}", file=sys.stderr)
     except ValueError as exc:

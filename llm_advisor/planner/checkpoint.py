@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from planner.errors import PlanningError
-from planner.options import opt
+from llm_advisor.planner.errors import PlanningError
+from llm_advisor.planner.options import opt
 from sizing import SizingError, load_model, quantized_checkpoint
 from sizing.vocabulary import PREQUANTIZED_ONLY, is_load_time
 

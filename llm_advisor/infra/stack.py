@@ -10,12 +10,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.config import StackConfig
-from infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
-from infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
-from infra.secrets import HfTokenSecret
-from infra.volumes import hf_cache_host_path
-from planner.models import Plan
+from llm_advisor.infra.config import StackConfig
+from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
+from llm_advisor.infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
+from llm_advisor.infra.secrets import HfTokenSecret
+from llm_advisor.infra.volumes import hf_cache_host_path
+from llm_advisor.planner.models import Plan
 from templates.models import RenderOptions
 from templates.render import (
     default_options,

@@ -25,18 +25,18 @@ from pulumi.runtime.settings import set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-import planner
-from infra.config import (
+from llm_advisor import planner
+from llm_advisor.infra.config import (
     HF_TOKEN_KEY,
     PLAINTEXT_HF_TOKEN_WARNING,
     PROJECT,
     check_known_keys,
     stack_config_from,
 )
-from planner.models import Plan
+from llm_advisor.planner.models import Plan
 from sizing.vocabulary import Frozen
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: Pulumi.yaml, __main__.py
 MOCK_ACCOUNT = "123456789012"
 MOCK_AMI = "ami-0mockdlami0000000"
 MOCK_VPC = "vpc-0mock000000000000"

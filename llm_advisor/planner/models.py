@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidatorFunctionWrapHandler, computed_field, model_validator
 
-from planner.options import Option, register
+from llm_advisor.planner.options import Option, register
 from sizing.vocabulary import (
     CapacityPreference,
     CapacityType,

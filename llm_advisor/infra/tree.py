@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra.preview import SECRET_PLACEHOLDER, MockRun, RecordedResource, is_secret_value
+from llm_advisor.infra.preview import SECRET_PLACEHOLDER, MockRun, RecordedResource, is_secret_value
 
 # Input properties worth showing per resource type (Pulumi wire names, camelCase).
 KEY_PROPERTIES: dict[str, tuple[str, ...]] = {

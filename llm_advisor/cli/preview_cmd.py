@@ -7,7 +7,7 @@ import argparse
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: Pulumi.yaml, __main__.py
 
 
 def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
@@ -22,8 +22,13 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from infra.preview import has_hf_token, load_stack_file, plaintext_secret_warnings, run_main_program
-    from infra.tree import format_run
+    from llm_advisor.infra.preview import (
+        has_hf_token,
+        load_stack_file,
+        plaintext_secret_warnings,
+        run_main_program,
+    )
+    from llm_advisor.infra.tree import format_run
 
     started = time.perf_counter()
     config, secret_keys = load_stack_file(args.config)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from planner.costing import spot_price_usd_per_hour
-from planner.models import Workload
-from planner.options import opt
-from planner.search import (
+from llm_advisor.planner.costing import spot_price_usd_per_hour
+from llm_advisor.planner.models import Workload
+from llm_advisor.planner.options import opt
+from llm_advisor.planner.search import (
     EXTRA_NODE_PENALTY,
     FP16_FALLBACK_PENALTY,
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,

@@ -31,10 +31,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from planner.costing import CapacityCost, choose_capacity
-from planner.models import ThroughputEstimate, Workload
-from planner.sizer import Precision, ReplicaSizer, precision_for, replicas_for_memory, tuned_max_num_seqs
-from planner.throughput import (
+from llm_advisor.planner.costing import CapacityCost, choose_capacity
+from llm_advisor.planner.models import ThroughputEstimate, Workload
+from llm_advisor.planner.sizer import (
+    Precision,
+    ReplicaSizer,
+    precision_for,
+    replicas_for_memory,
+    tuned_max_num_seqs,
+)
+from llm_advisor.planner.throughput import (
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     PCIE_USABLE_GB_PER_S,
     ReplicaShape,

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from advisor.options_cli import add_options
+from llm_advisor.cli.options_cli import add_options
 
 JSON_KEYS = (
     "weights_gib",
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
         help=help_text,
         description="Predict what vLLM allocates per GPU for a model on a GPU and layout.",
     )
-    from planner.models import Workload
+    from llm_advisor.planner.models import Workload
 
     # The options it shares with `plan` come from the Workload's fields; max_model_len and concurrency have
     # size's own meaning when unset.

@@ -23,9 +23,9 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from infra.volumes import EksAmiType
-from planner.models import PlanOptions, Workload
-from planner.options import Option, literal_choices, register, stack_key, unwrap_optional
+from llm_advisor.infra.volumes import EksAmiType
+from llm_advisor.planner.models import PlanOptions, Workload
+from llm_advisor.planner.options import Option, literal_choices, register, stack_key, unwrap_optional
 from sizing.vocabulary import Frozen
 from templates.common import check_image, check_served_model
 
@@ -249,5 +249,5 @@ def write_pulumi_yaml(path: Path) -> None:
     path.write_text("".join(lines[:start]) + block + "".join(lines[end:]))
 
 
-if __name__ == "__main__":  # python -m infra.config: regenerate Pulumi.yaml's config block
-    write_pulumi_yaml(Path(__file__).resolve().parent.parent / "Pulumi.yaml")
+if __name__ == "__main__":  # python -m llm_advisor.infra.config: regenerate Pulumi.yaml's config block
+    write_pulumi_yaml(Path(__file__).resolve().parents[2] / "Pulumi.yaml")

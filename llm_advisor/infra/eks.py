@@ -12,8 +12,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from infra.volumes import EksAmiType, eks_volume
-from planner.models import Plan
+from llm_advisor.infra.volumes import EksAmiType, eks_volume
+from llm_advisor.planner.models import Plan
 from templates.common import CAPACITY_LABEL, POOL_LABEL, efa_interfaces
 
 GPU_TAINT = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
@@ -124,7 +124,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
             raise ValueError(
                 "subnet_ids: EFA and a cluster placement group need every node of "
                 f"{plan.placement.instance_type} in "
-                f"one AZ; pass the one subnet infra.eks.efa_subnet() picks, not {len(subnet_ids)}"
+                f"one AZ; pass the one subnet llm_advisor.infra.eks.efa_subnet() picks, not {len(subnet_ids)}"
             )
         super().__init__("llm-advisor:eks:GpuNodeGroups", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)

@@ -12,7 +12,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from planner.options import Spelling, cli_flag, literal_choices, option, spell, unwrap_optional
+from llm_advisor.planner.options import Spelling, cli_flag, literal_choices, option, spell, unwrap_optional
 
 
 def add_options(

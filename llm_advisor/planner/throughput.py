@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.models import ThroughputEstimate
+from llm_advisor.planner.models import ThroughputEstimate
 
 BANDWIDTH_EFFICIENCY = 0.77
 COMPUTE_EFFICIENCY = 0.5

@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.models import Workload
-from planner.options import opt
+from llm_advisor.planner.models import Workload
+from llm_advisor.planner.options import opt
 from pricing.models import GpuSpec
 from sizing import (
     MIN_COMPUTE_CAPABILITY,

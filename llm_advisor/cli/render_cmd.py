@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from planner.models import Plan
+    from llm_advisor.planner.models import Plan
 
 
 class OutputDirectoryError(ValueError):
@@ -16,9 +16,9 @@ class OutputDirectoryError(ValueError):
 
 
 def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
-    from advisor.options_cli import add_options
-    from advisor.plan_cmd import add_workload_arguments
-    from infra.config import DeployOptions
+    from llm_advisor.cli.options_cli import add_options
+    from llm_advisor.cli.plan_cmd import add_workload_arguments
+    from llm_advisor.infra.config import DeployOptions
 
     parser = subparsers.add_parser(
         "render", help=help_text,
@@ -71,7 +71,7 @@ def check_strings(args: argparse.Namespace) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from advisor.plan_cmd import plan_from_args
+    from llm_advisor.cli.plan_cmd import plan_from_args
 
     check_strings(args)
     plan = plan_from_args(args)

@@ -12,9 +12,9 @@ import base64
 import pulumi
 import pulumi_aws as aws
 
-from infra.eks import ec2_assume_role_policy, encrypted_gp3, metadata_options
-from infra.volumes import ROOT_DEVICE, ec2_root_volume_gib
-from planner.models import Plan
+from llm_advisor.infra.eks import ec2_assume_role_policy, encrypted_gp3, metadata_options
+from llm_advisor.infra.volumes import ROOT_DEVICE, ec2_root_volume_gib
+from llm_advisor.planner.models import Plan
 from templates.common import VLLM_PORT, RenderError, replicas_per_instance
 
 # Public SSM parameter of the Deep Learning Base OSS Nvidia Driver GPU AMI (Amazon Linux 2023, x86_64):

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from planner.errors import PlanningError
+from llm_advisor.planner.errors import PlanningError
 from pricing.models import PricedCatalog
 from sizing.vocabulary import Frozen
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import difflib
 import math
 
-from planner.checkpoint import (
+from llm_advisor.planner.checkpoint import (
     ServedCheckpoint,
     option_note,
     resolve_served,
     served_checkpoint,
     variant_arch,
 )
-from planner.costing import spot_price_usd_per_hour
-from planner.errors import PlanningError
-from planner.explain import (
+from llm_advisor.planner.costing import spot_price_usd_per_hour
+from llm_advisor.planner.errors import PlanningError
+from llm_advisor.planner.explain import (
     binding_kind,
     capacity_warnings,
     describe,
@@ -22,7 +22,7 @@ from planner.explain import (
     infeasible_message,
     why_not,
 )
-from planner.models import (
+from llm_advisor.planner.models import (
     Alternative,
     Cost,
     LatencyBound,
@@ -33,8 +33,8 @@ from planner.models import (
     VllmSettings,
     Workload,
 )
-from planner.options import opt
-from planner.search import (
+from llm_advisor.planner.options import opt
+from llm_advisor.planner.search import (
     MAX_NODES_PER_REPLICA,
     Candidate,
     SearchResult,
@@ -42,7 +42,7 @@ from planner.search import (
     latency_bound,
     search,
 )
-from planner.sizer import weight_format
+from llm_advisor.planner.sizer import weight_format
 from pricing.models import PricedCatalog
 from sizing import CALIBRATED_VLLM_VERSIONS, SizingError, check_vllm_version, is_calibrated, load_model
 

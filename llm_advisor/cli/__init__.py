@@ -1,0 +1,1 @@
+"""Command-line interface: `llm-advisor size|prices|plan|render|preview` (also `python -m llm_advisor`)."""
