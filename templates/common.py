@@ -20,6 +20,14 @@ RAY_PORT = 6379
 # Node labels the EKS node groups carry and the pods select on.
 POOL_LABEL = "llm-advisor/pool"
 CAPACITY_LABEL = "llm-advisor/capacity"
+# The scheduling contract of a GPU node, one declaration for node groups, Karpenter NodePools, the pods
+# and the DaemonSets they rely on. Taint value "present": the NVIDIA device plugin chart's NFD worker
+# tolerates nvidia.com/gpu=present:NoSchedule (k8s-device-plugin deployments/helm values.yaml), and the
+# label nvidia.com/gpu.present=true is one the chart's default node affinity accepts without NFD.
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "present"
+GPU_TAINT_EFFECT = "NoSchedule"  # Kubernetes spelling; EKS CreateNodegroup spells it NO_SCHEDULE
+GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 # The EKS NVIDIA AMI families the node groups may use (EKS CreateNodegroup amiType).
 EksAmiType = Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"]
 

@@ -107,7 +107,7 @@ STARTUP_FIXED_ALLOWANCE_S = 900
 STARTUP_MIN_S = 1800
 STARTUP_PROBE_PERIOD_S = 10
 # The install the EKS user guide gives ("Install Kubernetes device plugin for GPUs", Helm chart nvdp);
-# the toleration lets it run on our GPU nodes, which carry nvidia.com/gpu=true:NoSchedule.
+# the toleration lets it run on our GPU nodes, which carry nvidia.com/gpu=present:NoSchedule.
 NVIDIA_DEVICE_PLUGIN_INSTALL = (
     "helm repo add nvdp https://nvidia.github.io/k8s-device-plugin && helm repo update && "
     "helm upgrade -i nvdp nvdp/nvidia-device-plugin --namespace nvidia --create-namespace "

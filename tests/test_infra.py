@@ -74,7 +74,7 @@ def test_mixed_plan_makes_an_on_demand_and_a_spot_node_group() -> None:
     assert spot["capacityType"] == "SPOT" and spot["instanceTypes"] == ["g6e.xlarge", "g6e.2xlarge"]
     for group in (od, spot):
         assert group["amiType"] == "AL2023_x86_64_NVIDIA"
-        assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+        assert group["taints"] == [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
         assert group["labels"]["llm-advisor/pool"] == "vllm-llama-3-1-8b-instruct"
         assert group["scalingConfig"] == {"desiredSize": 1, "minSize": 1, "maxSize": 1}
         assert group["subnetIds"] == ["subnet-a", "subnet-b"]

@@ -2,7 +2,7 @@
 
 EKS managed node groups are all-spot or all-on-demand (CreateNodegroup `capacityType`), so an on-demand
 base plus spot burst is two node groups. GPU nodes are not tainted by default: we taint them
-nvidia.com/gpu=true:NoSchedule and label them with the pool the rendered manifests select on.
+nvidia.com/gpu=present:NoSchedule and label them with the pool the rendered manifests select on.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pulumi_aws as aws
 
 from llm_advisor.infra.volumes import EksAmiType, eks_volume
 from llm_advisor.planner.models import Plan
-from templates.common import CAPACITY_LABEL, POOL_LABEL, efa_interfaces
+from templates.common import CAPACITY_LABEL, GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL, efa_interfaces
 
-GPU_TAINT = aws.eks.NodeGroupTaintArgs(key="nvidia.com/gpu", value="true", effect="NO_SCHEDULE")
+GPU_TAINT = aws.eks.NodeGroupTaintArgs(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE")
 # Managed policies every EKS node role needs (EKS user guide, "Amazon EKS node IAM role").
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
