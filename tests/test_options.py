@@ -14,7 +14,13 @@ import yaml
 from pydantic import ValidationError
 
 from llm_advisor.cli.main import build_parser, main
-from llm_advisor.infra.config import STACK_OPTION_MODELS, DeployOptions, StackConfig, pulumi_config_schema
+from llm_advisor.infra.config import (
+    STACK_OPTION_MODELS,
+    DeployOptions,
+    StackConfig,
+    pulumi_config_schema,
+    pulumi_template,
+)
 from llm_advisor.planner.models import PlanOptions, Workload
 from llm_advisor.planner.options import cli_flag, literal_choices, opt, stack_key, use_spelling
 
@@ -39,6 +45,14 @@ def _declared() -> dict[str, Any]:
 
 def test_pulumi_yaml_is_the_derived_config() -> None:
     assert pulumi_yaml_drift(_declared()) == [], "regenerate with `python -m llm_advisor.infra.config`"
+
+
+def test_pulumi_yaml_is_a_project_template_that_builds_its_own_venv() -> None:
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["template"] == pulumi_template(), "regenerate with `python -m llm_advisor.infra.config`"
+    # every prompted project key is a declared one, with its own description
+    assert set(project["template"]["config"]) - {"aws:region"} <= set(project["config"])
+    assert project["runtime"]["options"]["virtualenv"] == "venv"
 
 
 @pytest.mark.parametrize(("key", "part", "value"), [

@@ -24,7 +24,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "requirements.txt", "llm_advisor", "sizing", "pricing", "templates")
-RUNTIME_MODULES = ("pydantic", "boto3", "botocore", "jinja2", "yaml", "pulumi", "pulumi_aws", "pulumi_kubernetes")
+RUNTIME_MODULES = ("pydantic", "boto3", "botocore", "jinja2", "yaml", "pulumi", "pulumi_aws",
+                   "pulumi_kubernetes")
 
 pytestmark = pytest.mark.install
 
@@ -69,7 +70,8 @@ def test_wheel_metadata_has_the_console_script_and_requirements_ranges(wheel: Pa
         metadata = zf.read(f"{dist_info}/METADATA").decode()
         entry_points = zf.read(f"{dist_info}/entry_points.txt").decode()
     assert "llm-advisor = llm_advisor.cli.main:main" in entry_points
-    required = {re.sub(r"\s", "", line) for line in metadata.splitlines() if line.startswith("Requires-Dist:")}
+    required = {re.sub(r"\s", "", line) for line in metadata.splitlines()
+                if line.startswith("Requires-Dist:")}
     listed = {line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()}
     for requirement in filter(None, listed):
         name = re.split(r"[<>=!~\[]", requirement)[0]
@@ -84,8 +86,9 @@ def test_console_script_plans_from_another_directory(wheel: Path, tmp_path: Path
     python = env_dir / "bin" / "python"
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
                     str(wheel)], check=True, capture_output=True, text=True)
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.run([str(python), "-c", purelib], check=True, capture_output=True,
+                               text=True).stdout.strip())
     dep_dirs = {str(Path(importlib.util.find_spec(m).origin).parent.parent) for m in RUNTIME_MODULES}
     assert str(ROOT) not in dep_dirs
     (site / "_deps.pth").write_text("\n".join(sorted(dep_dirs)) + "\n")

@@ -240,13 +240,44 @@ def pulumi_config_schema() -> dict[str, dict[str, Any]]:
     return schema
 
 
+# The keys `pulumi new <repo>` prompts for (Pulumi docs, "Creating templates": Pulumi.yaml `template.config`),
+# with the prompt's default where the field declares none; descriptions come from the fields.
+TEMPLATE_PROMPTS: dict[str, str | None] = {
+    "model": "meta-llama/Llama-3.1-8B-Instruct", "clusterName": "inference", "capacity": None,
+}
+AWS_REGION_PROMPT = {"description": "AWS region the provider deploys in.", "default": "us-east-1"}
+
+
+def pulumi_template() -> dict[str, Any]:
+    """The `template:` block of Pulumi.yaml."""
+    schema = pulumi_config_schema()
+    prompts: dict[str, Any] = {"aws:region": AWS_REGION_PROMPT}
+    for key, default in TEMPLATE_PROMPTS.items():
+        prompts[key] = {"description": schema[key]["description"],
+                        "default": default if default is not None else schema[key]["default"]}
+    return {
+        "displayName": "llm-advisor (vLLM on AWS GPUs)",
+        "description": "Plans, prices and provisions vLLM serving for a model on EKS GPU node groups or an "
+                       "EC2 Auto Scaling group.",
+        "config": prompts,
+    }
+
+
+def _replace_block(lines: list[str], name: str, body: Any) -> list[str]:
+    """Lines with the top-level YAML block `name:` replaced; the block ends at the next unindented line."""
+    start = lines.index(f"{name}:\n")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in (" ", "\n")), len(lines))
+    block = yaml.safe_dump({name: body}, sort_keys=False, width=105)
+    return lines[:start] + [block] + lines[end:]
+
+
 def write_pulumi_yaml(path: Path) -> None:
-    """Replace the `config:` block of Pulumi.yaml with the derived one, keeping the lines around it."""
+    """Replace the `template:` and `config:` blocks of Pulumi.yaml with the derived ones, keeping the lines
+    around them."""
     lines = path.read_text().splitlines(keepends=True)
-    start = lines.index("config:\n")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
-    block = yaml.safe_dump({"config": pulumi_config_schema()}, sort_keys=False, width=105)
-    path.write_text("".join(lines[:start]) + block + "".join(lines[end:]))
+    lines = _replace_block(lines, "template", pulumi_template())
+    lines = _replace_block("".join(lines).splitlines(keepends=True), "config", pulumi_config_schema())
+    path.write_text("".join(lines))
 
 
 if __name__ == "__main__":  # python -m llm_advisor.infra.config: regenerate Pulumi.yaml's config block
