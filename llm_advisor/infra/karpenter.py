@@ -142,13 +142,14 @@ def ec2_node_class(plan: Plan, settings: KarpenterSettings) -> dict[str, Any]:
     request (karpenter-provider-aws pkg/providers/launchtemplate/launchtemplate.go generateNetworkInterfaces,
     options.EFACount)."""
     device, size_gib = eks_volume(plan, "AL2023_x86_64_NVIDIA")
-    discovery = [{"tags": {DISCOVERY_TAG: settings.discovery}}]
-    subnets = [{"id": s} for s in settings.subnet_ids] or discovery
+    def discovery() -> list[dict[str, Any]]:
+        return [{"tags": {DISCOVERY_TAG: settings.discovery}}]
+
     spec: dict[str, Any] = {
         "role": settings.node_role,
         "amiSelectorTerms": [{"alias": AL2023_ALIAS}],
-        "subnetSelectorTerms": subnets,
-        "securityGroupSelectorTerms": discovery,
+        "subnetSelectorTerms": [{"id": s} for s in settings.subnet_ids] or discovery(),
+        "securityGroupSelectorTerms": discovery(),
         "blockDeviceMappings": [{
             "deviceName": device,
             "ebs": {"volumeSize": f"{size_gib}Gi", "volumeType": "gp3", "encrypted": True,
@@ -213,8 +214,8 @@ def karpenter_manifests(plan: Plan, settings: KarpenterSettings) -> list[dict[st
 
 def render_karpenter_yaml(plan: Plan, settings: KarpenterSettings) -> str:
     objects = karpenter_manifests(plan, settings)
-    header = ("# Karpenter v1 NodePool(s) + EC2NodeClass for the plan's GPU nodes (llm-advisor target "
-              "karpenter); needs Karpenter v1 on the cluster.\n")
+    header = ("# Karpenter v1 EC2NodeClass + NodePool(s) for the plan's GPU nodes (llm-advisor target\n"
+              "# karpenter); needs Karpenter v1 running on the cluster.\n")
     return header + "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects)
 
 
