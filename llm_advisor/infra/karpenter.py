@@ -251,8 +251,10 @@ class KarpenterNodePools(pulumi.ComponentResource):
         self.register_outputs({})
 
 
-def _custom(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        f"{obj['kind'].lower()}-{obj['metadata']['name']}", api_version=obj["apiVersion"], kind=obj["kind"],
-        metadata=obj["metadata"], spec=obj["spec"], opts=opts,
+def _custom(obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    # The same resource as pulumi_kubernetes.apiextensions.CustomResource: type token
+    # kubernetes:<apiVersion>:<kind>, the object's fields as inputs.
+    return pulumi.CustomResource(
+        f"kubernetes:{obj['apiVersion']}:{obj['kind']}", f"{obj['kind'].lower()}-{obj['metadata']['name']}",
+        dict(obj), opts,
     )

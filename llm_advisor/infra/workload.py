@@ -38,14 +38,22 @@ from templates.render import startup_budget_s
 KARPENTER_REGISTRATION_S = 900
 # Namespaces that exist on every cluster: never created (nor deleted on destroy) by the stack.
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
-# Kinds the renderer emits and the resource each becomes; anything else is refused before any resource.
-_CORE_KINDS = {
-    ("v1", "ConfigMap"): k8s.core.v1.ConfigMap,
-    ("v1", "Service"): k8s.core.v1.Service,
-    ("apps/v1", "Deployment"): k8s.apps.v1.Deployment,
-}
-_CUSTOM_KINDS = {("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")}
+# Kinds the renderer emits; anything else is refused before any resource.
+_KINDS = {("v1", "ConfigMap"), ("v1", "Service"), ("apps/v1", "Deployment"),
+          ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")}
 _AWAITED_KINDS = {"Deployment", "Service"}
+
+
+class KubeObject(pulumi.CustomResource):
+    """A Kubernetes object declared by its pulumi-kubernetes type token (kubernetes:core/v1:ConfigMap,
+    kubernetes:apps/v1:Deployment, kubernetes:karpenter.sh/v1:NodePool ...), the object's fields as its
+    inputs: the same resource the typed classes declare, without importing pulumi_kubernetes.core.v1
+    (0.4 s of import alone, against the 2 s budget of `advisor preview`). Give it a Kubernetes provider."""
+
+    def __init__(self, resource_name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions):
+        api_version = obj["apiVersion"]
+        group_version = api_version if "/" in api_version else f"core/{api_version}"
+        super().__init__(f"kubernetes:{group_version}:{obj['kind']}", resource_name, dict(obj), opts)
 
 
 def gpu_toleration() -> dict[str, str]:
@@ -128,9 +136,9 @@ def workload_objects(kubernetes_yaml: str) -> list[dict[str, Any]]:
     objects = [d for d in yaml.safe_load_all(kubernetes_yaml) if d]
     for obj in objects:
         key = (obj.get("apiVersion"), obj.get("kind"))
-        if key not in _CORE_KINDS and key not in _CUSTOM_KINDS:
+        if key not in _KINDS:
             raise RenderError(f"kubernetes_yaml: cannot deploy {key[1]} ({key[0]}); the workload deploys "
-                              f"{', '.join(k for _, k in (*_CORE_KINDS, *_CUSTOM_KINDS))}")
+                              f"{', '.join(sorted(k for _, k in _KINDS))}")
     return objects
 
 
@@ -194,16 +202,19 @@ class WorkloadDeployment(pulumi.ComponentResource):
             plugins.append(_release(f"{name}-efa-device-plugin", efa_device_plugin_chart(), after_nodes))
         before: list[pulumi.Resource] = [*nodes, *plugins]
         if namespace not in BUILTIN_NAMESPACES:
-            before.append(k8s.core.v1.Namespace(f"{name}-ns", metadata={"name": namespace}, opts=after_nodes))
+            namespace_obj = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+            before.append(KubeObject(f"{name}-ns", namespace_obj, opts=after_nodes))
         if hf_token is not None:
             # stringData is a Pulumi secret: encrypted in state, masked in output; server-side apply keeps
             # no last-applied annotation, so the value is only in the Secret itself.
-            before.append(k8s.core.v1.Secret(
-                f"{name}-hf-token",
-                metadata={"name": hf_token_k8s_secret, "namespace": namespace,
-                          "labels": {"app.kubernetes.io/managed-by": "llm-advisor"}},
-                type="Opaque",
-                string_data={"HF_TOKEN": pulumi.Output.secret(hf_token)},
+            secret = {
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": hf_token_k8s_secret, "namespace": namespace,
+                             "labels": {"app.kubernetes.io/managed-by": "llm-advisor"}},
+                "stringData": {"HF_TOKEN": pulumi.Output.secret(hf_token)},
+            }
+            before.append(KubeObject(
+                f"{name}-hf-token", secret,
                 opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=before)),
             ))
         budget = readiness_budget_s(plan, karpenter)
@@ -216,7 +227,8 @@ class WorkloadDeployment(pulumi.ComponentResource):
             obj_opts = pulumi.ResourceOptions.merge(
                 on_cluster, pulumi.ResourceOptions(depends_on=depends, custom_timeouts=timeouts)
             )
-            declared.append(_object(f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}", obj, obj_opts))
+            resource_name = f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}"
+            declared.append(KubeObject(resource_name, obj, obj_opts))
         self.endpoint = pulumi.Output.from_input(endpoint_url(name, namespace))
         self.endpoint_access = endpoint_access(plan, name, namespace, budget)
         self.readiness_budget_s = budget
@@ -248,17 +260,6 @@ def _release(name: str, chart: dict[str, Any], opts: pulumi.ResourceOptions) -> 
         create_namespace=chart["namespace"] not in BUILTIN_NAMESPACES,
         values=chart["values"],
         opts=opts,
-    )
-
-
-def _object(resource_name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
-    key = (obj["apiVersion"], obj["kind"])
-    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-    if key in _CORE_KINDS:
-        return _CORE_KINDS[key](resource_name, **body, opts=opts)
-    return k8s.apiextensions.CustomResource(
-        resource_name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"],
-        spec=obj["spec"], opts=opts,
     )
 
 
