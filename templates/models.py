@@ -40,6 +40,11 @@ class RenderOptions(Frozen):
         "Bottlerocket NVIDIA AMIs include it",
     )
 
+    karpenter: bool = Field(
+        default=False,
+        description="nodes launched by Karpenter: the pods carry karpenter.sh/do-not-disrupt while they load",
+    )
+
     @field_validator("hf_token_secret_id")
     @classmethod
     def _secret_id(cls, value: str | None) -> str | None:

@@ -395,7 +395,19 @@ def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[s
         "efa_devices": efa_interfaces(plan),
         "efa_env": efa_env(plan),
         "efa_note": efa_image_note(plan, options),
+        "do_not_disrupt": do_not_disrupt(plan, options),
     }
+
+
+def do_not_disrupt(plan: Plan, options: RenderOptions) -> str | None:
+    """The karpenter.sh/do-not-disrupt pod annotation on Karpenter nodes: a duration, the pod's startup
+    budget (the leader's for a LeaderWorkerSet group), so Karpenter's voluntary disruptions wait until the
+    model has loaded and no longer ("Duration ... Provides time-based protection for the specified duration
+    after the pod starts running": Karpenter docs v1.14, concepts/disruption.md, "Pod-Level Controls")."""
+    if not options.karpenter:
+        return None
+    role = "leader" if plan.placement.instances_per_replica > 1 else "server"
+    return f"{startup_budget_s(plan, role)}s"
 
 
 def render_kubernetes(plan: Plan, options: RenderOptions, vllm_config: str) -> str:

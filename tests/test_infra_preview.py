@@ -91,9 +91,12 @@ def test_a_known_subnet_az_mapping_is_used_as_given() -> None:
 def test_eks_get_cluster_uses_the_plans_region_provider() -> None:
     plan = two_node_plan(region="us-west-2", availability_zone_ids=("usw2-az3",))
     run = _deploy(plan, EKS, subnet_az_ids={"subnet-a": "usw2-az3"})
-    (call,) = [c for c in run.calls if c.token == "aws:eks/getCluster:getCluster"]
-    assert call.args.get("region") == "us-west-2"
-    assert "aws-us-west-2" in call.provider
+    # the EFA security group's VPC lookup, and the Kubernetes provider's kubeconfig (deployWorkload)
+    calls = [c for c in run.calls if c.token == "aws:eks/getCluster:getCluster"]
+    assert len(calls) == 2
+    for call in calls:
+        assert call.args.get("region") == "us-west-2"
+        assert "aws-us-west-2" in call.provider
 
 
 def test_ec2_invokes_use_the_plans_region_provider() -> None:

@@ -28,7 +28,7 @@ ALLOWED = {
 UNITS = sorted(set(ALLOWED) - {"__main__", "bench"}, key=len, reverse=True)  # longest prefix first
 # third-party modules only these units may import
 OWNER = {"boto3": {"pricing"}, "botocore": {"pricing"}, "jinja2": {"templates"},
-         "pulumi": {INFRA, API, "__main__"}, "pulumi_aws": {INFRA}}
+         "pulumi": {INFRA, API, "__main__"}, "pulumi_aws": {INFRA}, "pulumi_kubernetes": {INFRA}}
 
 
 def unit_of(module: str) -> str:

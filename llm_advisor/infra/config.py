@@ -30,6 +30,8 @@ from sizing.vocabulary import Frozen
 from templates.common import check_image, check_served_model
 
 PROJECT = "llm-advisor"
+# Targets that deploy onto an existing EKS cluster (node groups or Karpenter), with Kubernetes manifests.
+KUBERNETES_TARGETS = ("eks", "karpenter")
 HF_TOKEN_KEY = "hfToken"
 
 
@@ -37,9 +39,11 @@ class DeployOptions(Frozen):
     """Where and how the Pulumi program deploys (target first: later checks read it). Declared once: the
     stack keys and `render`'s flags (`--namespace`, `--image`) are derived from these fields."""
 
-    target: Annotated[Literal["eks", "ec2"], Option(flag=None)] = Field(
+    target: Annotated[Literal["eks", "karpenter", "ec2"], Option(flag=None)] = Field(
         default="eks",
-        description="eks (managed node groups + manifests) or ec2 (launch template + Auto Scaling group)",
+        description="eks (managed node groups + the workload), karpenter (Karpenter NodePools + an "
+        "EC2NodeClass on an existing cluster running Karpenter v1, + the workload) or ec2 (launch template "
+        "+ Auto Scaling group)",
     )
     vllm_image: Annotated[str | None, Option(flag="--image")] = Field(
         default=None,
@@ -50,17 +54,32 @@ class DeployOptions(Frozen):
     )
     cluster_name: Annotated[str | None, Option(flag=None)] = Field(
         default=None,
-        description="existing EKS cluster to add the GPU node groups to (required for target eks)",
+        description="existing EKS cluster to add the GPU nodes to (required for targets eks and karpenter)",
     )
     subnet_ids: Annotated[tuple[str, ...], Option(flag=None)] = Field(
-        min_length=1,
+        default=(),
         description="private subnets for the GPU nodes (`pulumi config set --path 'subnetIds[0]' "
-        "subnet-...`). Multi-node (EFA) plans use the first one whose AZ offers the instance type (one AZ "
-        "for EFA and the cluster placement group)",
+        "subnet-...`), required for targets eks and ec2; target karpenter selects these when set, else the "
+        "subnets tagged karpenter.sh/discovery. Multi-node (EFA) plans use the first one whose AZ offers the "
+        "instance type (one AZ for EFA and the cluster placement group)",
     )
     node_role_arn: Annotated[str | None, Option(flag=None)] = Field(
         default=None,
-        description="IAM role ARN for the EKS nodes; unset = create one with the three EKS node policies",
+        description="IAM role ARN for the EKS nodes; unset = create one with the three EKS node policies "
+        "(target karpenter: the role Karpenter's nodes use, unset = KarpenterNodeRole-<clusterName> as "
+        "Karpenter's getting-started guide creates it)",
+    )
+    karpenter_discovery: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        description="target karpenter: the karpenter.sh/discovery tag value that selects the nodes' subnets "
+        "(unless subnetIds is set) and security groups; unset = clusterName",
+    )
+    deploy_workload: Annotated[bool, Option(flag=None)] = Field(
+        default=True,
+        description="targets eks and karpenter: Pulumi deploys the workload (namespace, NVIDIA device "
+        "plugin, EFA device plugin when needed, HF token Secret, vLLM Deployment/LeaderWorkerSet, Service) "
+        "and exports its endpoint; false = only the nodes, with the manifests as stack outputs to apply "
+        "yourself",
     )
     ami_type: Annotated[EksAmiType, Option(flag=None)] = Field(
         default="AL2023_x86_64_NVIDIA",
@@ -107,18 +126,42 @@ class _StackChecks(BaseModel):
     @field_validator("cluster_name", check_fields=False)
     @classmethod
     def _cluster_for_eks(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("target") == "eks" and not value:
+        target = info.data.get("target")
+        if target in KUBERNETES_TARGETS and not value:
             raise ValueError(
-                "required when target is eks; `pulumi config set clusterName NAME`, or use target ec2"
+                f"required when target is {target}; `pulumi config set clusterName NAME`, or use target ec2"
+            )
+        return value
+
+    @field_validator("subnet_ids", check_fields=False)
+    @classmethod
+    def _subnets_for_node_groups(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        target = info.data.get("target")
+        if target in ("eks", "ec2") and not value:
+            raise ValueError(
+                f"required when target is {target}: at least one private subnet for the GPU nodes; "
+                "`pulumi config set --path 'subnetIds[0]' subnet-...` (target karpenter can select subnets "
+                "by their karpenter.sh/discovery tag instead)"
+            )
+        return value
+
+    @field_validator("ami_type", check_fields=False)
+    @classmethod
+    def _al2023_for_karpenter(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("target") == "karpenter" and value != "AL2023_x86_64_NVIDIA":
+            raise ValueError(
+                f"target karpenter launches the EKS AL2023 NVIDIA AMI (EC2NodeClass alias al2023@...), not "
+                f"{value}; `pulumi config rm amiType` (default AL2023_x86_64_NVIDIA) or use target eks"
             )
         return value
 
     @field_validator("regions", check_fields=False)
     @classmethod
     def _one_region_for_eks(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        if info.data.get("target") == "eks" and len(value) != 1:
+        target = info.data.get("target")
+        if target in KUBERNETES_TARGETS and len(value) != 1:
             raise ValueError(
-                f"target eks deploys into the cluster's one region, got {len(value)}; keep only the "
+                f"target {target} deploys into the cluster's one region, got {len(value)}; keep only the "
                 f"cluster's region (`pulumi config set --path 'regions[0]' {value[0] if value else 'REGION'}`"
                 " and remove the others) or use target ec2"
             )

@@ -40,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout: Pulumi.yaml, __main_
 MOCK_ACCOUNT = "123456789012"
 MOCK_AMI = "ami-0mockdlami0000000"
 MOCK_VPC = "vpc-0mock000000000000"
+MOCK_CLUSTER_ENDPOINT = "https://MOCK0CLUSTER0ENDPOINT.gr7.us-east-1.eks.amazonaws.com"
+MOCK_CLUSTER_CA = "TU9DSyBDQQ=="  # base64 of "MOCK CA"
 # AZ IDs are `<region code>-az<N>`: us-east-1 -> use1-az4, ap-northeast-1 -> apne1-az1 (EC2 user guide,
 # "AZ IDs"); the region code is the area, the initials of the direction words and the number.
 _DIRECTION_CODES = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c",
@@ -60,6 +62,11 @@ class RecordedResource(Frozen):
     name: str
     custom: bool
     inputs: dict[str, Any]
+    # What the engine is told about order and waiting: URNs this resource depends on (depends_on and the
+    # resources its inputs came from), its provider reference, and its customTimeouts (create/update/delete).
+    dependencies: tuple[str, ...] = ()
+    provider: str = ""
+    custom_timeouts: dict[str, str] = {}
 
 
 class RecordedCall(Frozen):
@@ -141,7 +148,8 @@ class AwsMocks(pulumi.runtime.Mocks):
             return {"name": args.args["name"], "type": "String", "value": MOCK_AMI, "insecureValue": MOCK_AMI}
         if args.token == "aws:eks/getCluster:getCluster":
             vpc = {"vpcId": MOCK_VPC, "clusterSecurityGroupId": "sg-0mockcluster0000000"}
-            return {"name": args.args["name"], "vpcConfig": vpc}
+            return {"name": args.args["name"], "vpcConfig": vpc, "endpoint": MOCK_CLUSTER_ENDPOINT,
+                    "certificateAuthorities": [{"data": MOCK_CLUSTER_CA}]}
         if args.token == "aws:ec2/getSubnet:getSubnet":
             subnet = args.args.get("id")
             az_id = self.subnet_az_id(subnet, args.args.get("region"))
@@ -163,9 +171,19 @@ class _RecordingMonitor(MockMonitor):
                 RecordedResource(
                     urn=response.urn, parent=request.parent, type=request.type, name=request.name,
                     custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+                    dependencies=tuple(request.dependencies), provider=request.provider,
+                    custom_timeouts=_timeouts(request),
                 )
             )
         return response
+
+
+def _timeouts(request: Any) -> dict[str, str]:
+    if not request.HasField("customTimeouts"):
+        return {}
+    timeouts = request.customTimeouts
+    return {k: v for k, v in (("create", timeouts.create), ("update", timeouts.update),
+                              ("delete", timeouts.delete)) if v}
 
 
 class _EngineLog(logging.Handler):

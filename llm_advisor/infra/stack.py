@@ -13,8 +13,10 @@ import pulumi_aws as aws
 from llm_advisor.infra.config import StackConfig
 from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
 from llm_advisor.infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
+from llm_advisor.infra.karpenter import karpenter_settings, render_karpenter_yaml
 from llm_advisor.infra.secrets import HfTokenSecret
 from llm_advisor.infra.volumes import hf_cache_host_path
+from llm_advisor.infra.workload import deploy_on_cluster
 from llm_advisor.planner.models import Plan
 from templates.models import RenderOptions
 from templates.render import (
@@ -34,6 +36,7 @@ def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptio
     return default_options(
         plan, namespace=cfg.namespace, hf_token_secret_id=secret_id,
         image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type), ami_type=cfg.ami_type,
+        karpenter=cfg.target == "karpenter",
     )
 
 
@@ -46,6 +49,16 @@ def _apply_hint(plan: Plan, options: RenderOptions) -> str:
     return "\n".join([*fetch, kubectl_apply_hint(plan, options)])
 
 
+def _hint(plan: Plan, cfg: StackConfig, options: pulumi.Output[RenderOptions]) -> pulumi.Input[str]:
+    if cfg.target == "ec2":
+        return "target ec2: no Kubernetes; each instance runs vLLM under systemd (vllm@N.service)"
+    if cfg.deploy_workload:
+        note = ("# deployWorkload is on: `pulumi up` deployed all of this (device plugins, token Secret, "
+                "workload); see the endpoint and endpoint_access outputs. With deployWorkload false:\n")
+        return options.apply(lambda o: note + _apply_hint(plan, o))
+    return options.apply(lambda o: _apply_hint(plan, o))
+
+
 def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
     """Every check that can fail, before any resource: a bad input never leaves a partial stack.
     Returns the subnets the GPU nodes launch in."""
@@ -56,7 +69,7 @@ def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
     if cfg.target == "ec2":
         check_ec2_plan(plan)
         return list(cfg.subnet_ids)
-    if plan.placement.needs_efa:
+    if plan.placement.needs_efa and cfg.subnet_ids:
         az_ids = subnet_availability_zone_ids(list(cfg.subnet_ids), plan.placement.region)
         return [efa_subnet(plan, az_ids)]
     return list(cfg.subnet_ids)
@@ -84,21 +97,30 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
         "prices_as_of": plan.cost.prices_as_of.isoformat(),
         "usd_per_hour": plan.cost.usd_per_hour,
         "vllm_config": vllm_config,
-        "kubectl_apply_hint": options.apply(lambda o: _apply_hint(plan, o)) if cfg.target == "eks"
-        else "target ec2: no Kubernetes; each instance runs vLLM under systemd (vllm@N.service)",
+        "kubectl_apply_hint": _hint(plan, cfg, options),
     }
     if secret:
         outputs["hf_token_secret_arn"] = secret.arn
-    if cfg.target == "eks":
-        # The manifests as outputs too: `pulumi stack output kubernetes_yaml > kubernetes.yaml`.
-        outputs["kubernetes_yaml"] = options.apply(lambda o: render_kubernetes(plan, o, vllm_config))
+    if cfg.target != "ec2":
+        # The manifests (they do not name the token's ARN) as outputs too: `pulumi stack output
+        # kubernetes_yaml > kubernetes.yaml`; target karpenter puts its NodePools + EC2NodeClass first.
+        workload_yaml = render_kubernetes(plan, _options(plan, cfg, None), vllm_config)
+        karpenter = karpenter_settings(plan, cfg, name, subnets) if cfg.target == "karpenter" else None
+        node_yaml = render_karpenter_yaml(plan, karpenter) + "---\n" if karpenter else ""
+        outputs["kubernetes_yaml"] = node_yaml + workload_yaml
         # Only the ${HF_TOKEN} placeholder: filled from Secrets Manager (or typed) at apply time.
         outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_hf_token_secret(plan, o))
-        groups = GpuNodeGroups(
-            name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=subnets, pool=name,
-            node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
+        nodes: list[pulumi.Resource] = []
+        if cfg.target == "eks":
+            groups = GpuNodeGroups(
+                name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=subnets, pool=name,
+                node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
+            )
+            outputs["node_group_names"] = groups.node_group_names
+            nodes.append(groups)
+        outputs.update(
+            deploy_on_cluster(name, plan, cfg, workload_yaml, hf_token, nodes, provider, karpenter)
         )
-        outputs["node_group_names"] = groups.node_group_names
     else:
         user_data = secret_arn.apply(
             lambda arn: render_cloud_init(plan, _options(plan, cfg, arn), vllm_config)

@@ -25,6 +25,8 @@ KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
     "aws:secretsmanager/secretVersion:SecretVersion": ("secretString",),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": ("policyArn",),
     "aws:ec2/securityGroup:SecurityGroup": ("description",),
+    "kubernetes:helm.sh/v3:Release": ("chart", "version", "namespace"),
+    "kubernetes:core/v1:Secret": ("stringData",),
 }
 _HIDDEN_OUTPUTS = {"plan", "vllm_config", "kubernetes_yaml", "hf_token_secret_yaml"}
 
