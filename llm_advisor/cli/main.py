@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "memory per GPU as vLLM accounts it, KV capacity, tuned utilization"),
     "prices": ("llm_advisor.cli.prices_cmd",
                "GPU instance types with on-demand and spot prices (live, cached or snapshot)"),
+    "throughput": ("llm_advisor.cli.throughput_cmd",
+                   "output tokens/s, TPOT and TTFT of one layout at a fixed concurrency"),
     "plan": ("llm_advisor.cli.plan_cmd", "cheapest instance/TP/PP/replica/spot layout for a workload"),
     "render": ("llm_advisor.cli.render_cmd",
                "write vllm-config.yaml, kubernetes.yaml and cloud-init.yaml for the planned layout"),

@@ -150,9 +150,10 @@ def explanation(
         f"gpu_memory_utilization {s.advice.recommended_gpu_memory_utilization} its KV pool holds "
         f"{est.kv_cache_tokens:,} tokens.",
         f"Capacity: {_capacity_text(c, workload)}.",
-        f"Roofline: ~{s.throughput.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch "
+        f"Step-time model (requests of {workload.input_tokens:,} in / {workload.output_tokens:,} out): "
+        f"~{s.throughput.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch "
         f"{s.throughput.batch_size} ({s.throughput.bound}-bound, {s.throughput.time_per_output_token_ms:.1f} "
-        f"ms/token)"
+        f"ms/token, first token ~{s.throughput.time_to_first_token_ms or 0:,.0f} ms)"
         + (
             f", ${c.usd_per_million_output_tokens:,.3f} per million output tokens."
             if c.usd_per_million_output_tokens is not None

@@ -64,6 +64,18 @@ class Workload(Frozen):
     concurrency: int = Field(
         default=16, ge=1, description="requests in flight at max model length that the deployment must hold"
     )
+    mean_input_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="mean prompt tokens per request (throughput and latency model); unset = max_model_len "
+        "minus the output default",
+    )
+    mean_output_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="mean generated tokens per request; unset = max_model_len / 4 (a request then fills "
+        "max_model_len, the length concurrency is sized at)",
+    )
     workload_type: Annotated[WorkloadType, Option(flag="--workload")] = Field(
         default="realtime", description="realtime (latency matters) or batch (throughput per dollar)"
     )
@@ -121,6 +133,31 @@ class Workload(Frozen):
     )
 
 
+    @model_validator(mode="after")
+    def _request_fits(self) -> Workload:
+        if self.input_tokens + self.output_tokens > self.max_model_len:
+            raise ValueError(
+                f"mean_input_tokens + mean_output_tokens ({self.input_tokens} + {self.output_tokens}) exceed "
+                f"max_model_len {self.max_model_len}: shorten them or raise max_model_len to "
+                f"{self.input_tokens + self.output_tokens}"
+            )
+        return self
+
+    @property
+    def output_tokens(self) -> int:
+        """Mean generated tokens per request: the workload's, else max_model_len / 4."""
+        if self.mean_output_tokens is not None:
+            return self.mean_output_tokens
+        return max(1, self.max_model_len // 4)
+
+    @property
+    def input_tokens(self) -> int:
+        """Mean prompt tokens per request: the workload's, else the rest of max_model_len."""
+        if self.mean_input_tokens is not None:
+            return self.mean_input_tokens
+        return max(1, self.max_model_len - self.output_tokens)
+
+
 class PlanOptions(Frozen):
     """How to plan a workload, at both edges: where prices come from and what is deployed now."""
 
@@ -163,14 +200,19 @@ class MemoryBreakdown(Frozen):
 
 
 class ThroughputEstimate(Frozen):
-    """Roofline estimate for one replica at the planned batch (see planner/throughput.py)."""
+    """Step-time estimate for one replica at the planned load (see planner/throughput.py)."""
 
-    batch_size: int
-    decode_output_tokens_per_s: float = Field(description="per replica, at batch_size")
-    time_per_output_token_ms: float
+    batch_size: int = Field(description="requests the replica runs at once (the KV pool may admit fewer)")
+    decode_output_tokens_per_s: float = Field(
+        description="per replica, output tokens/s at the load, prefill included"
+    )
+    time_per_output_token_ms: float = Field(description="mean TPOT, chunked prefill mixed in")
+    time_to_first_token_ms: float | None = Field(default=None, description="mean TTFT at the load")
     prefill_tokens_per_s: float
     total_output_tokens_per_s: float = Field(description="all replicas")
-    bound: Literal["memory", "compute"]
+    bound: Literal["memory", "compute", "kv-capacity"]
+    input_tokens: int | None = Field(default=None, description="mean prompt tokens per request modelled")
+    output_tokens: int | None = Field(default=None, description="mean generated tokens per request modelled")
     notes: tuple[str, ...] = ()
 
 

@@ -41,9 +41,11 @@ from llm_advisor.planner.sizer import (
     tuned_max_num_seqs,
 )
 from llm_advisor.planner.throughput import (
+    FP8_WEIGHT_TIME_FACTOR,
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     PCIE_USABLE_GB_PER_S,
     ReplicaShape,
+    RequestShape,
     estimate_throughput,
     usd_per_million_output_tokens,
 )
@@ -193,9 +195,38 @@ def multi_node_layouts(inst: InstanceType, nodes_cap: int = MAX_NODES_PER_REPLIC
     return [Layout(tp, nodes * (g // tp), nodes, 1) for nodes in range(2, nodes_cap + 1) for tp in tps]
 
 
+def _kv_width(layer) -> int:
+    a = layer.attention
+    if a is None or a.kv_shared:
+        return 0
+    return a.num_kv_heads * (a.head_dim + a.v_head_dim)
+
+
+def arch_facts(arch) -> dict:
+    """What the step-time model reads from the architecture: the routed experts' share of the weights,
+    the experts per token, the sliding-window layers' share of the KV and their window, the query width."""
+    total = max(1, arch.total_params)
+    routed = sum(layer.routed_expert_params for layer in arch.layers)
+    widths = [(_kv_width(layer), layer.attention) for layer in arch.layers]
+    all_kv = sum(w for w, _ in widths) or 1
+    sliding = [
+        (w, a) for w, a in widths if a is not None and a.kind in ("sliding", "chunked") and a.window_tokens
+    ]
+    return dict(
+        routed_expert_fraction=routed / total,
+        num_experts=arch.num_experts,
+        experts_per_token=arch.num_experts_per_tok,
+        sliding_kv_fraction=sum(w for w, _ in sliding) / all_kv,
+        sliding_window=max((a.window_tokens for _, a in sliding), default=0),
+        attention_width=arch.num_attention_heads * arch.head_dim,
+    )
+
+
 def replica_shape(
-    inst: InstanceType, layout: Layout, est: MemoryEstimate, prec: Precision, arch
+    inst: InstanceType, layout: Layout, est: MemoryEstimate, prec: Precision, arch, cap_batch: bool = False
 ) -> ReplicaShape:
+    """The step-time model's view of one replica. `cap_batch`: cap the batch by est's KV pool and
+    max_num_seqs (the `throughput` command); the planner sizes the pool to the load instead."""
     gpu = inst.gpu
     nvlink = inst.interconnect == "nvlink" and inst.nvlink_gb_s > 0
     return ReplicaShape(
@@ -214,6 +245,11 @@ def replica_shape(
         total_params=arch.total_params,
         is_moe=arch.is_moe,
         instances_per_replica=layout.instances_per_replica,
+        weight_time_factor=FP8_WEIGHT_TIME_FACTOR if prec.quantization == "fp8" else 1.0,
+        kv_cache_tokens=est.kv_cache_tokens if cap_batch else 0,
+        max_num_seqs=est.max_num_seqs if cap_batch else 0,
+        max_num_batched_tokens=est.max_num_batched_tokens,
+        **arch_facts(arch),
     )
 
 
@@ -302,7 +338,8 @@ class Searcher:
                     "scale", f"{label}: needs {instances} instances (> {MAX_INSTANCES})", instances
                 )
             per_replica = math.ceil(w.concurrency / replicas)
-            thr = estimate_throughput(shape, per_replica, w.max_model_len, replicas, prec.notes)
+            request = RequestShape(w.input_tokens, w.output_tokens)
+            thr = estimate_throughput(shape, per_replica, request, replicas, prec.notes)
             missed = self._meets_targets(thr)
             if missed is not None:
                 if per_replica == 1:
