@@ -1,10 +1,15 @@
 """Builds a Plan's resources (provider, token secret, EKS node groups or EC2 ASG) and its stack outputs.
 
-`__main__.py` calls `deploy` after planning; tests call it with hand-built Plans under Pulumi mocks.
+`prepare` runs every check that can fail (before any resource); `declare` then declares the resources,
+under a parent (the LlmServing component) or at the stack root. `deploy` is both, for a StackConfig:
+tests call it with hand-built Plans under Pulumi mocks. Where the nodes go is a `Target` of Inputs, so
+subnet ids, the node role ARN and the cluster name may be Outputs of the caller's own resources.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -29,6 +34,35 @@ from templates.render import (
     require_served_model,
 )
 
+# Subnet ids: plain strings (looked up before any resource) or an Output of the list (looked up in an apply).
+SubnetIds = tuple[str, ...] | pulumi.Output[list[str]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the GPU nodes go. Every field may be an Output of the caller's own VPC, IAM or EKS resources;
+    the plan does not depend on them."""
+
+    subnet_ids: SubnetIds
+    cluster_name: pulumi.Input[str] | None = None
+    node_role_arn: pulumi.Input[str] | None = None
+    tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None  # on every AWS resource (default_tags)
+
+    @classmethod
+    def of(cls, cfg: StackConfig) -> Target:
+        return cls(subnet_ids=tuple(cfg.subnet_ids), cluster_name=cfg.cluster_name,
+                   node_role_arn=cfg.node_role_arn)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked deployment: the plan, its options, where it goes and the subnets its nodes launch in."""
+
+    plan: Plan
+    cfg: StackConfig
+    target: Target
+    subnets: Sequence[str] | pulumi.Output[list[str]]
+
 
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
     return default_options(
@@ -46,33 +80,66 @@ def _apply_hint(plan: Plan, options: RenderOptions) -> str:
     return "\n".join([*fetch, kubectl_apply_hint(plan, options)])
 
 
-def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
+def _efa_subnet_of(plan: Plan, subnet_ids: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
+    """efa_subnet for subnet ids known only as an Output: the DescribeSubnets look-ups run in an apply, so a
+    list without a subnet in an offering AZ fails when the ids are known, not before the first resource."""
+    region = plan.placement.region
+
+    def pick(ids: list[str]) -> pulumi.Output[list[str]]:
+        zones = [aws.ec2.get_subnet_output(id=s, region=region).availability_zone_id for s in ids]
+        return pulumi.Output.all(*zones).apply(
+            lambda az_ids: [efa_subnet(plan, dict(zip(ids, az_ids, strict=True)))]
+        )
+
+    return subnet_ids.apply(pick)
+
+
+def prepare(plan: Plan, cfg: StackConfig, target: Target | None = None) -> Prepared:
     """Every check that can fail, before any resource: a bad input never leaves a partial stack.
-    Returns the subnets the GPU nodes launch in."""
+    Picks the subnets the GPU nodes launch in (one, in an AZ offering the type, for an EFA plan)."""
+    target = target or Target.of(cfg)
     require_served_model(plan)
     efa_interfaces(plan)
     # the vLLM config (quantization the checkpoint allows), then the pods' requests and image
     render_kubernetes(plan, _options(plan, cfg, None), render_vllm_config(plan))
+    subnets: Sequence[str] | pulumi.Output[list[str]] = target.subnet_ids
     if cfg.target == "ec2":
         check_ec2_plan(plan)
-        return list(cfg.subnet_ids)
-    if plan.placement.needs_efa:
-        az_ids = subnet_availability_zone_ids(list(cfg.subnet_ids), plan.placement.region)
-        return [efa_subnet(plan, az_ids)]
-    return list(cfg.subnet_ids)
+    elif plan.placement.needs_efa:
+        if isinstance(target.subnet_ids, pulumi.Output):
+            subnets = _efa_subnet_of(plan, target.subnet_ids)
+        else:
+            az_ids = subnet_availability_zone_ids(list(target.subnet_ids), plan.placement.region)
+            subnets = [efa_subnet(plan, az_ids)]
+    return Prepared(plan=plan, cfg=cfg, target=target, subnets=subnets)
 
 
-def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> dict[str, Any]:
-    """Declare every resource of the stack; returns the stack outputs (name -> value or Output).
+def declare(
+    prepared: Prepared, hf_token: pulumi.Input[str] | None, parent: pulumi.Resource | None = None,
+    adopt_root_resources: bool = False,
+) -> dict[str, Any]:
+    """Declare every resource of a prepared deployment; returns the stack outputs (name -> value or Output).
 
+    `parent` is the component the resources belong to (None: the stack root). `adopt_root_resources`
+    aliases them to the names this program declared at the stack root before it became a component, so
+    `pulumi up` moves an existing stack's resources under the component instead of replacing them.
     The pods' requests are sized from the plan's node shape (placement.node_vcpus/node_memory_gib)."""
-    subnets = _check_before_resources(plan, cfg)
+    plan, cfg, target = prepared.plan, prepared.cfg, prepared.target
     name = object_name(plan)
     vllm_config = render_vllm_config(plan)
     # Everything lands in the plan's region, whatever the ambient aws:region says.
     region = plan.placement.region
-    provider = aws.Provider(f"aws-{region}", region=region)
-    in_region = pulumi.ResourceOptions(providers=[provider])
+    moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if adopt_root_resources else None
+    provider = aws.Provider(
+        f"{name}-aws-{region}", region=region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=target.tags) if target.tags is not None else None,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            aliases=[pulumi.Alias(name=f"aws-{region}", parent=pulumi.ROOT_STACK_RESOURCE)]
+            if adopt_root_resources else None,
+        ),
+    )
+    in_region = pulumi.ResourceOptions(providers=[provider], parent=parent, aliases=moved)
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
     options = secret_arn.apply(lambda arn: _options(plan, cfg, arn))
@@ -95,8 +162,8 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
         # Only the ${HF_TOKEN} placeholder: filled from Secrets Manager (or typed) at apply time.
         outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_hf_token_secret(plan, o))
         groups = GpuNodeGroups(
-            name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=subnets, pool=name,
-            node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
+            name, plan, cluster_name=target.cluster_name or "", subnet_ids=prepared.subnets, pool=name,
+            node_role_arn=target.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
         )
         outputs["node_group_names"] = groups.node_group_names
     else:
@@ -104,9 +171,17 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
             lambda arn: render_cloud_init(plan, _options(plan, cfg, arn), vllm_config)
         )
         asg = GpuAutoScalingGroup(
-            name, plan, subnet_ids=subnets, user_data=user_data,
+            name, plan, subnet_ids=prepared.subnets, user_data=user_data,
             hf_token_read_policy=secret.read_policy() if secret else None,
             associate_public_ip=cfg.associate_public_ip, opts=in_region,
         )
         outputs["asg_name"] = asg.asg_name
+    # "endpoint": the workload's URL, set here once the workload itself is deployed (LlmServing.endpoint).
     return outputs
+
+
+def deploy(
+    plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None, target: Target | None = None
+) -> dict[str, Any]:
+    """Check, then declare every resource of the stack at the stack root; returns the stack outputs."""
+    return declare(prepare(plan, cfg, target), hf_token)
