@@ -1,34 +1,28 @@
-"""Pulumi composition root: stack config -> Workload -> priced catalog -> Plan -> rendered configs ->
-GPU node groups (EKS) or Auto Scaling group (EC2) -> stack outputs.
+"""Pulumi composition root: stack config -> one LlmServing component (plan, rendered configs, GPU node
+groups or Auto Scaling group) -> stack outputs. The stack and the library are the same code path.
 
 Config is validated (infra/config.py) before pricing, planning or any resource; `pricing: snapshot`
-(or a fresh cache) keeps `pulumi preview` offline.
+(or a fresh cache) keeps `pulumi preview` offline. Started by Pulumi's language host as a plugin
+(PulumiPlugin.yaml, `pulumi package add`), this file hosts the component instead (llm_advisor/provider.py).
 """
 
 import pulumi
 
-import pricing
-from llm_advisor import planner
-from llm_advisor.infra.config import HF_TOKEN_KEY, PLAINTEXT_HF_TOKEN_WARNING, PROJECT, stack_config_from
-from llm_advisor.infra.stack import deploy
-from llm_advisor.planner.options import use_spelling
+from llm_advisor.provider import running_as_plugin, serve
 
-config = pulumi.Config()
-stack_config = stack_config_from(config.get)
-catalog = pricing.load_priced_catalog(stack_config.regions, pricing=stack_config.pricing)
-for warning in catalog.warnings:
-    pulumi.log.warn(warning)
-# The deployed type is kept unless the best plan saves more than churnThreshold: price noise does not
-# replace node groups on `pulumi up`.
-options = stack_config.plan_options()
-with use_spelling("stack"):  # the planner's messages name maxModelLen, not --max-model-len
-    plan = planner.make_plan(
-        stack_config.to_workload(), catalog,
-        previous_instance_type=options.previous_instance_type, churn_threshold=options.churn_threshold,
-    )
-# The plan carries its node shape (vCPUs/RAM of the priced types): deploy sizes the pods' requests from it.
-hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
-if hf_token is not None and not pulumi.runtime.is_config_secret(f"{PROJECT}:{HF_TOKEN_KEY}"):
-    pulumi.log.warn(PLAINTEXT_HF_TOKEN_WARNING)
-for key, value in deploy(plan, stack_config, hf_token).items():
-    pulumi.export(key, value)
+if running_as_plugin(__name__):
+    serve()
+else:
+    from llm_advisor.component import LlmServing, args_from_stack_config
+    from llm_advisor.infra.config import HF_TOKEN_KEY, PLAINTEXT_HF_TOKEN_WARNING, PROJECT, stack_config_from
+
+    config = pulumi.Config()
+    stack_config = stack_config_from(config.get)
+    hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
+    if hf_token is not None and not pulumi.runtime.is_config_secret(f"{PROJECT}:{HF_TOKEN_KEY}"):
+        pulumi.log.warn(PLAINTEXT_HF_TOKEN_WARNING)
+    # adopt_root_resources: the resources this program declared at the stack root before it used the
+    # component move under it on the next `pulumi up` instead of being replaced.
+    serving = LlmServing(PROJECT, args_from_stack_config(stack_config, hf_token), adopt_root_resources=True)
+    for key, value in serving.stack_outputs().items():
+        pulumi.export(key, value)

@@ -8,3 +8,14 @@ regular package later on sys.path wins, PEP 420).
 """
 
 __version__ = "0.2.0"
+
+# The Pulumi component, imported on first use (PEP 562): `import llm_advisor` stays free of pulumi.
+_COMPONENT = ("LlmServing", "LlmServingArgs", "LlmServingArgsError")
+
+
+def __getattr__(name: str):
+    if name in _COMPONENT:
+        from llm_advisor import component
+
+        return getattr(component, name)
+    raise AttributeError(f"module 'llm_advisor' has no attribute {name!r}")

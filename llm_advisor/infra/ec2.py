@@ -8,6 +8,7 @@ is set explicitly here.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -57,7 +58,7 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         self,
         name: str,
         plan: Plan,
-        subnet_ids: list[str],
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
         user_data: pulumi.Input[str],
         hf_token_read_policy: pulumi.Input[str] | None = None,
         associate_public_ip: bool = False,
@@ -68,7 +69,9 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         profile = self._instance_profile(name, hf_token_read_policy)
         region = plan.placement.region
-        security_group = self._security_group(name, region, subnet_ids[0], replicas_per_instance(plan))
+        first_subnet = (subnet_ids[0] if isinstance(subnet_ids, (list, tuple))
+                        else pulumi.Output.from_input(subnet_ids).apply(lambda ids: ids[0]))
+        security_group = self._security_group(name, region, first_subnet, replicas_per_instance(plan))
         # Every invoke: parent=self (the component's regional provider) and region=plan.placement.region.
         ami = aws.ssm.get_parameter_output(
             name=DLAMI_SSM_PARAMETER, region=region, opts=pulumi.InvokeOutputOptions(parent=self)
@@ -133,7 +136,9 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             aws.iam.RolePolicy(f"{name}-hf-token", role=role.id, policy=read_policy, opts=self._child)
         return aws.iam.InstanceProfile(f"{name}-profile", role=role.name, opts=self._child)
 
-    def _security_group(self, name: str, region: str, subnet_id: str, servers: int) -> aws.ec2.SecurityGroup:
+    def _security_group(
+        self, name: str, region: str, subnet_id: pulumi.Input[str], servers: int
+    ) -> aws.ec2.SecurityGroup:
         """vLLM ports open to the VPC only; all egress (image pull, Hugging Face, Secrets Manager)."""
         in_region = pulumi.InvokeOutputOptions(parent=self)
         subnet = aws.ec2.get_subnet_output(id=subnet_id, region=region, opts=in_region)

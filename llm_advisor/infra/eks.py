@@ -8,6 +8,7 @@ nvidia.com/gpu=present:NoSchedule and label them with the pool the rendered mani
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -113,14 +114,15 @@ class GpuNodeGroups(pulumi.ComponentResource):
         name: str,
         plan: Plan,
         cluster_name: pulumi.Input[str],
-        subnet_ids: list[str],
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
         pool: str,
         node_role_arn: pulumi.Input[str] | None = None,
         ami_type: EksAmiType = "AL2023_x86_64_NVIDIA",
         opts: pulumi.ResourceOptions | None = None,
     ):
         efa_count = efa_interfaces(plan)  # fails on an EFA plan without a count, before any resource
-        if plan.placement.needs_efa and len(subnet_ids) != 1:
+        # Subnet ids known only as an Output are the caller's to pick (llm_advisor.infra.stack does).
+        if plan.placement.needs_efa and isinstance(subnet_ids, (list, tuple)) and len(subnet_ids) != 1:
             raise ValueError(
                 "subnet_ids: EFA and a cluster placement group need every node of "
                 f"{plan.placement.instance_type} in "
@@ -129,7 +131,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
         super().__init__("llm-advisor:eks:GpuNodeGroups", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         role_arn = node_role_arn or self._node_role(name)
-        subnets = list(subnet_ids)
+        subnets = list(subnet_ids) if isinstance(subnet_ids, (list, tuple)) else subnet_ids
         template = self._launch_template(name, plan, cluster_name, ami_type, efa_count)
         groups = [
             aws.eks.NodeGroup(

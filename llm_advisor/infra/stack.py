@@ -1,10 +1,16 @@
-"""Builds a Plan's resources (provider, token secret, EKS node groups or EC2 ASG) and its stack outputs.
+"""Builds a Plan's resources (provider, token secret, EKS node groups, Karpenter pools or EC2 ASG, and the
+workload on the cluster) and its stack outputs.
 
-`__main__.py` calls `deploy` after planning; tests call it with hand-built Plans under Pulumi mocks.
+`prepare` runs every check that can fail (before any resource); `declare` then declares the resources,
+under a parent (the LlmServing component) or at the stack root. `deploy` is both, for a StackConfig:
+tests call it with hand-built Plans under Pulumi mocks. Where the nodes go is a `Target` of Inputs, so
+subnet ids, the node role ARN and the cluster name may be Outputs of the caller's own resources.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -13,10 +19,15 @@ import pulumi_aws as aws
 from llm_advisor.infra.config import StackConfig
 from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
 from llm_advisor.infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
-from llm_advisor.infra.karpenter import karpenter_settings, render_karpenter_yaml
+from llm_advisor.infra.karpenter import (
+    KarpenterSettings,
+    karpenter_manifests,
+    karpenter_settings,
+    render_karpenter_yaml,
+)
 from llm_advisor.infra.secrets import HfTokenSecret
 from llm_advisor.infra.volumes import hf_cache_host_path
-from llm_advisor.infra.workload import deploy_on_cluster
+from llm_advisor.infra.workload import deploy_on_cluster, workload_objects
 from llm_advisor.planner.models import Plan
 from templates.models import RenderOptions
 from templates.render import (
@@ -30,6 +41,37 @@ from templates.render import (
     render_vllm_config,
     require_served_model,
 )
+
+# Subnet ids: plain strings (looked up before any resource) or an Output of the list (looked up in an apply).
+SubnetIds = tuple[str, ...] | pulumi.Output[list[str]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the GPU nodes go. Every field may be an Output of the caller's own VPC, IAM or EKS resources;
+    the plan does not depend on them."""
+
+    subnet_ids: SubnetIds
+    cluster_name: pulumi.Input[str] | None = None
+    node_role_arn: pulumi.Input[str] | None = None
+    tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None  # on every AWS resource (default_tags)
+
+    @classmethod
+    def of(cls, cfg: StackConfig) -> Target:
+        return cls(subnet_ids=tuple(cfg.subnet_ids), cluster_name=cfg.cluster_name,
+                   node_role_arn=cfg.node_role_arn)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked deployment: the plan, its options, where it goes and the subnets its nodes launch in."""
+
+    plan: Plan
+    cfg: StackConfig
+    target: Target
+    subnets: Sequence[str] | pulumi.Output[list[str]]
+    workload_yaml: str | None = None  # the rendered vLLM objects (targets eks and karpenter)
+    karpenter: KarpenterSettings | None = None  # target karpenter
 
 
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
@@ -59,33 +101,88 @@ def _hint(plan: Plan, cfg: StackConfig, options: pulumi.Output[RenderOptions]) -
     return options.apply(lambda o: _apply_hint(plan, o))
 
 
-def _check_before_resources(plan: Plan, cfg: StackConfig) -> list[str]:
+def _plain_karpenter_target(target: Target) -> None:
+    """Target karpenter renders the cluster, subnets and role into the NodePool/EC2NodeClass YAML at plan
+    time: they must be plain values, not Outputs of other resources."""
+    for key, value in (("clusterName", target.cluster_name), ("subnetIds", target.subnet_ids),
+                       ("nodeRoleArn", target.node_role_arn)):
+        if isinstance(value, pulumi.Output):
+            raise ValueError(f"{key}: target karpenter needs a plain value (it is written into the "
+                             "EC2NodeClass at plan time), not an Output of another resource")
+
+
+def _efa_subnet_of(plan: Plan, subnet_ids: pulumi.Output[list[str]]) -> pulumi.Output[list[str]]:
+    """efa_subnet for subnet ids known only as an Output: the DescribeSubnets look-ups run in an apply, so a
+    list without a subnet in an offering AZ fails when the ids are known, not before the first resource."""
+    region = plan.placement.region
+
+    def pick(ids: list[str]) -> pulumi.Output[list[str]]:
+        zones = [aws.ec2.get_subnet_output(id=s, region=region).availability_zone_id for s in ids]
+        return pulumi.Output.all(*zones).apply(
+            lambda az_ids: [efa_subnet(plan, dict(zip(ids, az_ids, strict=True)))]
+        )
+
+    return subnet_ids.apply(pick)
+
+
+def prepare(plan: Plan, cfg: StackConfig, target: Target | None = None) -> Prepared:
     """Every check that can fail, before any resource: a bad input never leaves a partial stack.
-    Returns the subnets the GPU nodes launch in."""
+    Picks the subnets the GPU nodes launch in (one, in an AZ offering the type, for an EFA plan)."""
+    target = target or Target.of(cfg)
     require_served_model(plan)
     efa_interfaces(plan)
     # the vLLM config (quantization the checkpoint allows), then the pods' requests and image
     render_kubernetes(plan, _options(plan, cfg, None), render_vllm_config(plan))
+    subnets: Sequence[str] | pulumi.Output[list[str]] = target.subnet_ids
     if cfg.target == "ec2":
         check_ec2_plan(plan)
-        return list(cfg.subnet_ids)
-    if plan.placement.needs_efa and cfg.subnet_ids:
-        az_ids = subnet_availability_zone_ids(list(cfg.subnet_ids), plan.placement.region)
-        return [efa_subnet(plan, az_ids)]
-    return list(cfg.subnet_ids)
+        return Prepared(plan=plan, cfg=cfg, target=target, subnets=subnets)
+    if cfg.target == "karpenter":
+        _plain_karpenter_target(target)
+    if plan.placement.needs_efa:
+        if isinstance(target.subnet_ids, pulumi.Output):
+            subnets = _efa_subnet_of(plan, target.subnet_ids)
+        elif target.subnet_ids:  # karpenter may select subnets by its discovery tag instead
+            az_ids = subnet_availability_zone_ids(list(target.subnet_ids), plan.placement.region)
+            subnets = [efa_subnet(plan, az_ids)]
+    # The manifests (they do not name the token's ARN) and, for karpenter, the pools' limits from catalog
+    # facts: both can refuse, so both are built here, before any resource.
+    workload_yaml = render_kubernetes(plan, _options(plan, cfg, None), render_vllm_config(plan))
+    workload_objects(workload_yaml)
+    karpenter = None
+    if cfg.target == "karpenter":
+        karpenter = karpenter_settings(plan, cfg, object_name(plan), list(subnets))
+        karpenter_manifests(plan, karpenter)
+    return Prepared(plan=plan, cfg=cfg, target=target, subnets=subnets, workload_yaml=workload_yaml,
+                    karpenter=karpenter)
 
 
-def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> dict[str, Any]:
-    """Declare every resource of the stack; returns the stack outputs (name -> value or Output).
+def declare(
+    prepared: Prepared, hf_token: pulumi.Input[str] | None, parent: pulumi.Resource | None = None,
+    adopt_root_resources: bool = False,
+) -> dict[str, Any]:
+    """Declare every resource of a prepared deployment; returns the stack outputs (name -> value or Output).
 
+    `parent` is the component the resources belong to (None: the stack root). `adopt_root_resources`
+    aliases them to the names this program declared at the stack root before it became a component, so
+    `pulumi up` moves an existing stack's resources under the component instead of replacing them.
     The pods' requests are sized from the plan's node shape (placement.node_vcpus/node_memory_gib)."""
-    subnets = _check_before_resources(plan, cfg)
+    plan, cfg, target = prepared.plan, prepared.cfg, prepared.target
     name = object_name(plan)
     vllm_config = render_vllm_config(plan)
     # Everything lands in the plan's region, whatever the ambient aws:region says.
     region = plan.placement.region
-    provider = aws.Provider(f"aws-{region}", region=region)
-    in_region = pulumi.ResourceOptions(providers=[provider])
+    moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if adopt_root_resources else None
+    provider = aws.Provider(
+        f"{name}-aws-{region}", region=region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=target.tags) if target.tags is not None else None,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            aliases=[pulumi.Alias(name=f"aws-{region}", parent=pulumi.ROOT_STACK_RESOURCE)]
+            if adopt_root_resources else None,
+        ),
+    )
+    in_region = pulumi.ResourceOptions(providers=[provider], parent=parent, aliases=moved)
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
     options = secret_arn.apply(lambda arn: _options(plan, cfg, arn))
@@ -102,33 +199,41 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
     if secret:
         outputs["hf_token_secret_arn"] = secret.arn
     if cfg.target != "ec2":
-        # The manifests (they do not name the token's ARN) as outputs too: `pulumi stack output
-        # kubernetes_yaml > kubernetes.yaml`; target karpenter puts its NodePools + EC2NodeClass first.
-        workload_yaml = render_kubernetes(plan, _options(plan, cfg, None), vllm_config)
-        karpenter = karpenter_settings(plan, cfg, name, subnets) if cfg.target == "karpenter" else None
+        assert prepared.workload_yaml is not None
+        # The manifests as outputs too: `pulumi stack output kubernetes_yaml > kubernetes.yaml`; target
+        # karpenter puts its NodePools + EC2NodeClass first.
+        karpenter = prepared.karpenter
         node_yaml = render_karpenter_yaml(plan, karpenter) + "---\n" if karpenter else ""
-        outputs["kubernetes_yaml"] = node_yaml + workload_yaml
+        outputs["kubernetes_yaml"] = node_yaml + prepared.workload_yaml
         # Only the ${HF_TOKEN} placeholder: filled from Secrets Manager (or typed) at apply time.
         outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_hf_token_secret(plan, o))
         nodes: list[pulumi.Resource] = []
         if cfg.target == "eks":
             groups = GpuNodeGroups(
-                name, plan, cluster_name=cfg.cluster_name or "", subnet_ids=subnets, pool=name,
-                node_role_arn=cfg.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
+                name, plan, cluster_name=target.cluster_name or "", subnet_ids=prepared.subnets, pool=name,
+                node_role_arn=target.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
             )
             outputs["node_group_names"] = groups.node_group_names
             nodes.append(groups)
-        outputs.update(
-            deploy_on_cluster(name, plan, cfg, workload_yaml, hf_token, nodes, provider, karpenter)
-        )
+        outputs.update(deploy_on_cluster(
+            name, plan, cfg, prepared.workload_yaml, hf_token, nodes, provider, karpenter,
+            cluster_name=target.cluster_name or "", parent=parent,
+        ))
     else:
         user_data = secret_arn.apply(
             lambda arn: render_cloud_init(plan, _options(plan, cfg, arn), vllm_config)
         )
         asg = GpuAutoScalingGroup(
-            name, plan, subnet_ids=subnets, user_data=user_data,
+            name, plan, subnet_ids=prepared.subnets, user_data=user_data,
             hf_token_read_policy=secret.read_policy() if secret else None,
             associate_public_ip=cfg.associate_public_ip, opts=in_region,
         )
         outputs["asg_name"] = asg.asg_name
     return outputs
+
+
+def deploy(
+    plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None, target: Target | None = None
+) -> dict[str, Any]:
+    """Check, then declare every resource of the stack at the stack root; returns the stack outputs."""
+    return declare(prepare(plan, cfg, target), hf_token)

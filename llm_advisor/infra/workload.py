@@ -235,8 +235,9 @@ class WorkloadDeployment(pulumi.ComponentResource):
         self.register_outputs({"endpoint": self.endpoint})
 
 
-def cluster_provider(name: str, cluster_name: str, region: str,
-                     aws_provider: pulumi.ProviderResource | None = None) -> k8s.Provider:
+def cluster_provider(name: str, cluster_name: pulumi.Input[str], region: str,
+                     aws_provider: pulumi.ProviderResource | None = None,
+                     parent: pulumi.Resource | None = None) -> k8s.Provider:
     """A Kubernetes provider for the cluster, its kubeconfig built from DescribeCluster (aws.eks.get_cluster
     in the plan's region). Server-side apply (pulumi-kubernetes v4 default, set explicitly) keeps no
     kubectl.kubernetes.io/last-applied-configuration annotation, which would copy a Secret's value."""
@@ -244,10 +245,11 @@ def cluster_provider(name: str, cluster_name: str, region: str,
         name=cluster_name, region=region, opts=pulumi.InvokeOutputOptions(provider=aws_provider)
     )
     profile = pulumi.Config("aws").get("profile")
-    config = pulumi.Output.all(cluster.endpoint, cluster.certificate_authorities[0].data).apply(
-        lambda parts: kubeconfig(cluster_name, region, parts[0], parts[1], profile)
+    config = pulumi.Output.all(cluster_name, cluster.endpoint, cluster.certificate_authorities[0].data).apply(
+        lambda parts: kubeconfig(parts[0], region, parts[1], parts[2], profile)
     )
-    return k8s.Provider(f"{name}-k8s", kubeconfig=config, enable_server_side_apply=True)
+    return k8s.Provider(f"{name}-k8s", kubeconfig=config, enable_server_side_apply=True,
+                        opts=pulumi.ResourceOptions(parent=parent))
 
 
 def _release(name: str, chart: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
@@ -273,20 +275,24 @@ def deploy_on_cluster(
     aws_provider: pulumi.ProviderResource | None,
     karpenter: KarpenterSettings | None = None,
     hf_token_k8s_secret: str = "hf-token",
+    cluster_name: pulumi.Input[str] | None = None,
+    parent: pulumi.Resource | None = None,
 ) -> dict[str, Any]:
     """Targets eks and karpenter, after the node groups (if any): the Karpenter pools, then the workload
-    (when deployWorkload). Returns the stack outputs it adds. `cfg` is the StackConfig."""
+    (when deployWorkload). Returns the stack outputs it adds. `cfg` is the StackConfig; `cluster_name`
+    (default cfg's) may be an Output of the caller's cluster; `parent` is the LlmServing component."""
     workload_objects(kubernetes_yaml)  # refuse an undeployable manifest before any resource
     if karpenter is not None:
         karpenter_manifests(plan, karpenter)  # limits need catalog facts: fail before any resource
     outputs: dict[str, Any] = {}
     if karpenter is None and not cfg.deploy_workload:
         return outputs
-    provider = cluster_provider(name, cfg.cluster_name, plan.placement.region, aws_provider)
+    cluster = cluster_name if cluster_name is not None else cfg.cluster_name
+    provider = cluster_provider(name, cluster, plan.placement.region, aws_provider, parent)
     if karpenter is not None:
         pools = KarpenterNodePools(
             name, plan, karpenter, provider,
-            opts=pulumi.ResourceOptions(providers=[aws_provider] if aws_provider else None),
+            opts=pulumi.ResourceOptions(providers=[aws_provider] if aws_provider else None, parent=parent),
         )
         nodes = [*nodes, pools]
         outputs["node_pool_names"] = [p["metadata"]["name"] for p in node_pools(plan, karpenter)]
@@ -295,6 +301,7 @@ def deploy_on_cluster(
             name, plan, provider=provider, kubernetes_yaml=kubernetes_yaml, namespace=cfg.namespace,
             hf_token=hf_token, hf_token_k8s_secret=hf_token_k8s_secret, nodes=nodes, ami_type=cfg.ami_type
             if karpenter is None else "AL2023_x86_64_NVIDIA", karpenter=karpenter is not None,
+            opts=pulumi.ResourceOptions(parent=parent),
         )
         outputs["endpoint"] = workload.endpoint
         outputs["endpoint_access"] = workload.endpoint_access
