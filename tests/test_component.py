@@ -70,7 +70,7 @@ def test_every_input_and_output_has_a_type_and_a_description() -> None:
     assert undescribed(package_schema) == []
     resource = _resource(package_schema)
     assert resource["isComponent"] and resource["description"].startswith("vLLM serving on AWS GPUs")
-    assert set(resource["requiredInputs"]) == {"model"}  # subnetIds: required for eks/ec2 only (karpenter discovers)
+    assert set(resource["requiredInputs"]) == {"model"}  # subnetIds: eks/ec2 only (karpenter discovers)
     assert {"plan", "instanceType", "usdPerHour", "priceSource", "priceDate", "nodeGroupNames",
             "autoScalingGroupName", "vllmConfig", "kubernetesManifests", "endpoint",
             } <= set(resource["properties"])
