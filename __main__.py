@@ -27,7 +27,8 @@ with use_spelling("stack"):  # the planner's messages name maxModelLen, not --ma
         previous_instance_type=options.previous_instance_type, churn_threshold=options.churn_threshold,
     )
 # The plan carries its node shape (vCPUs/RAM of the priced types): deploy sizes the pods' requests from it.
-hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
+# An Output marked secret, or None when unset or empty (public models set the declared secret key to "").
+hf_token = config.get_secret(HF_TOKEN_KEY) if pulumi.runtime.get_config(f"{PROJECT}:{HF_TOKEN_KEY}") else None
 if hf_token is not None and not pulumi.runtime.is_config_secret(f"{PROJECT}:{HF_TOKEN_KEY}"):
     pulumi.log.warn(PLAINTEXT_HF_TOKEN_WARNING)
 for key, value in deploy(plan, stack_config, hf_token).items():

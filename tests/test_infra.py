@@ -153,12 +153,28 @@ def test_efa_count_comes_from_the_plan_and_matches_the_pods() -> None:
     assert [i["interfaceType"] for i in interfaces].count("efa") == 1
     manifests = list(yaml.safe_load_all(run.outputs["kubernetes_yaml"]))
     lws = next(d for d in manifests if d and d["kind"] == "LeaderWorkerSet")
+    # The stock image has no EFA libraries: no EFA device requested, no EFA plugin, and the hint says so.
+    for role in ("leaderTemplate", "workerTemplate"):
+        container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
+        assert "vpc.amazonaws.com/efa" not in container["resources"]["limits"]
+    assert "aws-efa-k8s-device-plugin" not in run.outputs["kubectl_apply_hint"]
+    assert "TCP sockets" in run.outputs["kubectl_apply_hint"]
+    efa_build = {**EKS, "vllmImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/vllm-efa:v0.11.0",
+                 "efaImage": True}
+    run = deploy_run(two_node_plan(), efa_build)
+    docs = yaml.safe_load_all(run.outputs["kubernetes_yaml"])
+    lws = next(d for d in docs if d and d["kind"] == "LeaderWorkerSet")
     for role in ("leaderTemplate", "workerTemplate"):
         container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
         assert container["resources"]["limits"]["vpc.amazonaws.com/efa"] == 32
         assert container["resources"]["requests"]["vpc.amazonaws.com/efa"] == 32
-    assert "EFA device plugin" in run.outputs["kubectl_apply_hint"]
-    assert "TCP sockets" in run.outputs["kubectl_apply_hint"]
+    hint = run.outputs["kubectl_apply_hint"]
+    assert "aws-efa-k8s-device-plugin" in hint and '"value": "present"' in hint
+
+
+def test_efa_image_without_an_image_is_refused_naming_the_key() -> None:
+    with pytest.raises(ValidationError, match="efaImage"):
+        StackConfig.model_validate({**EKS, "efaImage": True})
 
 
 def test_an_efa_plan_without_a_count_cannot_be_built() -> None:
@@ -179,15 +195,20 @@ def test_vllm_image_config_reaches_pods_and_user_data() -> None:
     image = "123.dkr.ecr.us-east-1.amazonaws.com/vllm-efa:0.11"
     eks = deploy_run(two_node_plan(), {**EKS, "vllmImage": image})
     assert f'image: "{image}"' in eks.outputs["kubernetes_yaml"]
-    assert "stock vllm/vllm-openai" not in eks.outputs["kubectl_apply_hint"]
+    assert "not declared an EFA build" in eks.outputs["kubectl_apply_hint"]
     ec2 = deploy_run(spot_plan(), {**EC2, "vllmImage": image})
     user_data = base64.b64decode(plain(ec2.of_type(LAUNCH_TEMPLATE)[0].inputs)["userData"]).decode()
     assert f"--entrypoint vllm {image} serve" in user_data
 
 
-def test_bottlerocket_pods_cache_on_the_data_volume() -> None:
-    run = deploy_run(single_instance_plan(), {**EKS, "amiType": "BOTTLEROCKET_x86_64_NVIDIA"})
-    assert 'path: "/local/hf-cache"' in run.outputs["kubernetes_yaml"]
+def test_pods_cache_in_an_emptydir_that_pod_security_baseline_allows() -> None:
+    # Pod Security Standards, baseline: "HostPath volumes must be forbidden". The emptyDir lives in the
+    # kubelet's ephemeral storage: the root volume on AL2023, the data volume (/local) on Bottlerocket,
+    # the volume eks_volume sizes for the checkpoint.
+    for ami in ("AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"):
+        run = deploy_run(single_instance_plan(), {**EKS, "amiType": ami})
+        assert "    hostPath:" not in run.outputs["kubernetes_yaml"]
+        assert "sizeLimit: \"17Gi\"" in run.outputs["kubernetes_yaml"]
 
 
 def test_single_node_plan_has_no_efa_interfaces() -> None:
@@ -300,7 +321,10 @@ def test_stack_outputs() -> None:
     assert "tensor-parallel-size: 8" in run.outputs["vllm_config"]
     assert "kind: LeaderWorkerSet" in run.outputs["kubernetes_yaml"]
     assert "kubectl apply -f kubernetes.yaml" in run.outputs["kubectl_apply_hint"]
-    assert "envsubst < hf-token-secret.yaml" in run.outputs["kubectl_apply_hint"]
+    # kubectl create (no last-applied annotation), token on stdin; never `kubectl apply` of the Secret
+    hint = run.outputs["kubectl_apply_hint"]
+    assert "create secret generic hf-token --from-file=HF_TOKEN=/dev/stdin" in hint
+    assert "hf-token-secret.yaml | kubectl apply" not in run.outputs["kubectl_apply_hint"]
     assert "aws secretsmanager get-secret-value" in run.outputs["kubectl_apply_hint"]
     assert SENTINEL not in json.dumps(run.outputs)
 
@@ -354,9 +378,12 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_defaults() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["name"] == PROJECT and project["runtime"]["name"] == "python"
     declared = project["config"]
-    # hfToken is optional (public models need none): a declared key without a default would be required.
-    assert set(declared) == set(config_keys()) and "hfToken" not in declared
-    assert {k for k, v in declared.items() if "default" not in v} == {"model", "subnetIds"}
+    # hfToken is a declared secret (Pulumi refuses a plain-text value); required, empty for public models
+    # (a secret with a default "" fails Pulumi's validation since 3.202, pulumi/pulumi#21865).
+    assert set(declared) == {*config_keys(), "hfToken"}
+    assert declared["hfToken"]["secret"] is True and "default" not in declared["hfToken"]
+    assert {k for k, v in declared.items() if "default" not in v} == {"model", "subnetIds", "hfToken"}
+    declared = {k: v for k, v in declared.items() if k != "hfToken"}
     for spec in declared.values():
         assert spec["type"] in {"string", "integer", "boolean", "array"} and spec["description"]
     defaults = {k: (json.dumps(v["default"]) if v["type"] == "array" else str(v["default"]).lower()

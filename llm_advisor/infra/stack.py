@@ -14,7 +14,6 @@ from llm_advisor.infra.config import StackConfig
 from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
 from llm_advisor.infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
 from llm_advisor.infra.secrets import HfTokenSecret
-from llm_advisor.infra.volumes import hf_cache_host_path
 from llm_advisor.planner.models import Plan
 from templates.models import RenderOptions
 from templates.render import (
@@ -33,7 +32,7 @@ from templates.render import (
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
     return default_options(
         plan, namespace=cfg.namespace, hf_token_secret_id=secret_id,
-        image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type), ami_type=cfg.ami_type,
+        image=cfg.vllm_image, efa_image=cfg.efa_image, ami_type=cfg.ami_type,
     )
 
 
