@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -19,51 +18,24 @@ from pydantic import ValidationError
 from llm_advisor.infra.config import PROJECT, StackConfig, check_known_keys, config_keys, stack_config_from
 from llm_advisor.infra.ec2 import DLAMI_SSM_PARAMETER
 from llm_advisor.infra.eks import efa_subnet
-from llm_advisor.infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
+from llm_advisor.infra.preview import MOCK_AMI, is_secret_value
 from llm_advisor.infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
 from templates.render import RenderError, pod_requests
 from tests.conftest import (
     EC2,
     EKS,
+    SENTINEL,
+    deploy_run,
     options_for,
+    plain,
     single_instance_plan,
     spot_plan,
     two_node_plan,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SENTINEL = "hf_SENTINELtoken0123456789abcdef"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-
-
-# Mocked DescribeSubnets answers: subnet-a is in an AZ that does not offer p5.48xlarge in the test plan
-# (two_node_plan.availability_zone_ids = use1-az4, use1-az6), subnet-b is.
-SUBNET_AZ_IDS = {"subnet-a": "use1-az1", "subnet-b": "use1-az6", "subnet-c": "use1-az2"}
-
-
-def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL,
-               log: list | None = None, subnet_az_ids: dict[str, str] | None = None) -> MockRun:
-    cfg = StackConfig.model_validate(config)
-
-    def program() -> None:
-        from llm_advisor.infra.stack import deploy
-
-        secret = pulumi.Output.secret(token) if token else None
-        for key, value in deploy(plan, cfg, secret).items():
-            pulumi.export(key, value)
-
-    answers = SUBNET_AZ_IDS if subnet_az_ids is None else subnet_az_ids
-    return run_program(program, {}, log=log, subnet_az_ids=answers)
-
-
-def plain(value: Any) -> Any:
-    """Wire values are doubles: 2.0 -> 2 for comparisons."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def test_mixed_plan_makes_an_on_demand_and_a_spot_node_group() -> None:
@@ -97,7 +69,7 @@ def test_launch_template_disk_imdsv2_encryption() -> None:
     # 20 GiB OS + 30 GiB image + 14.96 GiB x 1.1 checkpoint = 66.5 -> 70 GiB
     assert mapping == {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 70, "volumeType": "gp3",
                                                           "encrypted": "true", "deleteOnTermination": "true"}}
-    assert inputs["metadataOptions"] == {"httpTokens": "required", "httpPutResponseHopLimit": 2,
+    assert inputs["metadataOptions"] == {"httpTokens": "required", "httpPutResponseHopLimit": 1,
                                          "httpEndpoint": "enabled"}
     assert "imageId" not in inputs  # EKS picks the AMI from ami_type
     assert "networkInterfaces" not in inputs and "placement" not in inputs and run_lt

@@ -60,6 +60,7 @@ class RecordedResource(Frozen):
     name: str
     custom: bool
     inputs: dict[str, Any]
+    dependencies: tuple[str, ...] = ()
 
 
 class RecordedCall(Frozen):
@@ -163,6 +164,7 @@ class _RecordingMonitor(MockMonitor):
                 RecordedResource(
                     urn=response.urn, parent=request.parent, type=request.type, name=request.name,
                     custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
+                    dependencies=tuple(request.dependencies),
                 )
             )
         return response
