@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
 from llm_advisor.infra.config import StackConfig
 from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
@@ -27,6 +26,19 @@ from templates.render import (
     render_vllm_config,
     require_served_model,
 )
+
+GLOBAL_SERVICES = ("aws:iam/",)  # IAM is global: its resources take no region
+
+
+def in_plan_region(region: str) -> pulumi.ResourceTransformation:
+    """A transformation for a component's children: every regional aws resource gets `region`."""
+
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not args.type_.startswith("aws:") or args.type_.startswith(GLOBAL_SERVICES):
+            return None
+        return pulumi.ResourceTransformationResult({**args.props, "region": region}, args.opts)
+
+    return transform
 
 
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
@@ -68,10 +80,11 @@ def deploy(plan: Plan, cfg: StackConfig, hf_token: pulumi.Input[str] | None) -> 
     subnets = _check_before_resources(plan, cfg)
     name = object_name(plan)
     vllm_config = render_vllm_config(plan)
-    # Everything lands in the plan's region, whatever the ambient aws:region says.
-    region = plan.placement.region
-    provider = aws.Provider(f"aws-{region}", region=region)
-    in_region = pulumi.ResourceOptions(providers=[provider])
+    # Everything lands in the plan's region, whatever the ambient aws:region says, through the DEFAULT
+    # provider: it is configured from the stack's aws:* settings (profile, assumeRoles, defaultTags,
+    # allowedAccountIds ...), which an explicit aws.Provider would silently drop. pulumi-aws v7 takes the
+    # region per resource ("Migrating to v7": resources and invokes have a `region` argument).
+    in_region = pulumi.ResourceOptions(transformations=[in_plan_region(plan.placement.region)])
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
     options = secret_arn.apply(lambda arn: _options(plan, cfg, arn))
