@@ -14,7 +14,6 @@ import math
 from typing import Any
 
 from llm_advisor.planner.models import Plan
-from pricing import instance_catalog
 from templates.common import RenderError, checkpoint_gib
 from templates.daemonsets import EFA_RESOURCE, NVIDIA_GPU_RESOURCE, PodSchedulingSpec
 
@@ -97,16 +96,10 @@ def node_types(plan: Plan) -> tuple[str, ...]:
     return tuple(dict.fromkeys((plan.placement.instance_type, *plan.placement.spot_instance_types)))
 
 
-def node_gpus(plan: Plan, instance_type: str) -> int:
-    """GPUs of a node of this type: the catalog's count, else what the plan puts on one node."""
-    facts = _catalog().get(instance_type)
-    if facts is not None:
-        return facts.gpu_count
+def node_gpus(plan: Plan) -> int:
+    """GPUs of a node the plan uses: the GPUs of the pods it packs there (the whole node on every planned
+    layout: the planner fills instances; a catalog lookup is not templates/' job, docs/architecture.md)."""
     return plan.vllm.gpus_per_replica * pods_per_node(plan) // plan.placement.instances_per_replica
-
-
-def _catalog() -> dict[str, Any]:
-    return {i.instance_type: i for i in instance_catalog()}
 
 
 def pods_per_node(plan: Plan) -> int:
@@ -117,13 +110,11 @@ def pods_per_node(plan: Plan) -> int:
 
 def node_allocatable(plan: Plan, instance_type: str, efa_devices: int,
                      vcpus: int | None = None, memory_gib: float | None = None) -> dict[str, int]:
-    """allocatable() of one of the plan's node types: its vCPUs/RAM from the catalog (else the plan's node
-    shape, the fewest among its types), unless given."""
-    facts = _catalog().get(instance_type)
+    """allocatable() of one of the plan's node types, with the plan's node shape (placement.node_vcpus /
+    node_memory_gib: the fewest among its types, from the priced catalog) unless given."""
     at = plan.placement
-    vcpus = vcpus or (facts.vcpus if facts else at.node_vcpus)
-    memory_gib = memory_gib or (facts.memory_gib if facts else at.node_memory_gib)
-    return allocatable(instance_type, vcpus, memory_gib, node_gpus(plan, instance_type), efa_devices)
+    return allocatable(instance_type, vcpus or at.node_vcpus, memory_gib or at.node_memory_gib,
+                       node_gpus(plan), efa_devices)
 
 
 def worst_allocatable(plan: Plan, efa_devices: int, vcpus: int, memory_gib: float) -> dict[str, int]:
