@@ -18,7 +18,9 @@ else:
 
     config = pulumi.Config()
     stack_config = stack_config_from(config.get)
-    hf_token = config.get_secret(HF_TOKEN_KEY)  # an Output marked secret, or None when unset
+    # An Output marked secret, or None when unset or empty (public models set the declared secret key to "").
+    hf_token = (config.get_secret(HF_TOKEN_KEY)
+                if pulumi.runtime.get_config(f"{PROJECT}:{HF_TOKEN_KEY}") else None)
     if hf_token is not None and not pulumi.runtime.is_config_secret(f"{PROJECT}:{HF_TOKEN_KEY}"):
         pulumi.log.warn(PLAINTEXT_HF_TOKEN_WARNING)
     # adopt_root_resources: the resources this program declared at the stack root before it used the

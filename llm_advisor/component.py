@@ -143,6 +143,12 @@ class LlmServingArgs(TypedDict, total=False):
         "aws-ofi-nccl) so multi-node NCCL uses EFA instead of TCP sockets; unset = vllm/vllm-openai:v<vLLM "
         "release>. Form: an image reference [REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST]."
     )
+    efa_image: bool
+    (
+        "vllmImage is an EFA build (libfabric + aws-ofi-nccl): multi-node pods request the node's EFA "
+        "devices and the EFA device plugin is needed; false = no EFA device requested, NCCL between nodes "
+        "over TCP sockets (the stock image has no EFA libraries). Default: false."
+    )
     cluster_name: pulumi.Input[str]
     (
         "existing EKS cluster to add the GPU nodes to (required for targets eks and karpenter). May be an "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sizing.vocabulary import Frozen
 from templates.common import EksAmiType, check_hf_token_secret_id, check_image
@@ -29,10 +29,10 @@ class RenderOptions(Frozen):
         default=None,
         description="container image overriding the pinned vllm/vllm-openai one (e.g. an EFA-enabled build)",
     )
-    hf_cache_host_path: str = Field(
-        default="/opt/hf-cache",
-        description="node directory holding the Hugging Face cache (on the volume sized for the weights)",
-        pattern=r"^/[A-Za-z0-9/_.-]*$",
+    efa_image: bool = Field(
+        default=False,
+        description="the image carries libfabric + aws-ofi-nccl (an EFA build): multi-node pods request "
+        "the node's EFA devices; false = no EFA device requested, NCCL between nodes over TCP sockets",
     )
     ami_type: EksAmiType = Field(
         default="AL2023_x86_64_NVIDIA",
@@ -44,6 +44,15 @@ class RenderOptions(Frozen):
         default=False,
         description="nodes launched by Karpenter: the pods carry karpenter.sh/do-not-disrupt while they load",
     )
+
+    @model_validator(mode="after")
+    def _efa_image_is_named(self) -> RenderOptions:
+        if self.efa_image and not self.image:
+            raise ValueError(
+                "efaImage / --efa-image: the stock vllm/vllm-openai image has no libfabric/aws-ofi-nccl; "
+                "name the EFA build with vllmImage / --image, or leave efaImage false"
+            )
+        return self
 
     @field_validator("hf_token_secret_id")
     @classmethod

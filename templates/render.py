@@ -18,6 +18,7 @@ from llm_advisor.planner.models import Plan
 from sizing.vocabulary import LOAD_TIME_METHODS, Frozen, is_load_time
 from templates.common import (
     CAPACITY_LABEL,
+    GPU_PRESENT_LABEL,
     POOL_LABEL,
     RAY_PORT,
     VLLM_PORT,
@@ -29,7 +30,15 @@ from templates.common import (
     require_served_model,
     vllm_release,
 )
+from templates.daemonsets import (
+    EFA_DEVICE_PLUGIN_CHART,
+    daemonset_pods,
+    device_plugin_releases,
+    gpu_tolerations,
+    helm_install_command,
+)
 from templates.models import RenderedBundle, RenderedFile, RenderOptions, slugify
+from templates.scheduling import pods_per_node, vllm_requests
 
 __all__ = ["CAPACITY_LABEL", "POOL_LABEL", "RAY_PORT", "VLLM_PORT", "RenderError", "efa_interfaces",
            "replicas_per_instance",
@@ -49,6 +58,9 @@ CONFIG_CHECKSUM_ANNOTATION = "llm-advisor/config-sha256"
 # Where the Hugging Face hub cache lives inside the vllm/vllm-openai image (HF_HOME default
 # ~/.cache/huggingface, the image runs as root); the pods mount the node's cache directory here.
 HF_CACHE_MOUNT = "/root/.cache/huggingface"
+# EC2 target: the instance's directory for the HF cache (on the root volume infra/ sizes for the
+# checkpoint); Docker bind-mounts it, so a restarted server finds the weights already downloaded.
+EC2_HF_CACHE_DIR = "/opt/hf-cache"
 
 # Plan dtype -> vLLM --dtype choice (arg_utils.py: auto, half, float16, bfloat16, float, float32).
 _DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
@@ -61,10 +73,6 @@ _DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
 # "For inflight 4bit quantization with BitsAndBytes, you need to explicitly specify the quantization
 # argument"); vLLM's `fp8` method quantizes a bf16/fp16 checkpoint's weights at load time. The method
 # names are sizing.vocabulary.LOAD_TIME_METHODS.
-# The extended resource the aws-efa-k8s-device-plugin advertises; pods request EFA devices through it
-# (AWS EKS user guide, "Manage EFA devices on Amazon EKS": "The EFA device plugin advertises EFA devices
-# as vpc.amazonaws.com/efa ... request EFA devices in the container resource requests and limits").
-EFA_RESOURCE = "vpc.amazonaws.com/efa"
 # Families whose EFA supports RDMA read/write (GPUDirect RDMA). aws/sagemaker-training-toolkit
 # torch_distributed.py sets FI_EFA_USE_DEVICE_RDMA=1 only for its EFA-RDMA instance list (p4d, p4de,
 # p5 ...); on an EFA without RDMA support libfabric refuses the setting, so it is per family here.
@@ -76,27 +84,6 @@ _EFA_RDMA_FAMILIES = frozenset({"p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "
 RAY_RETRY_INTERVAL_S = 5
 RAY_WORKER_JOIN_TIMEOUT_S = 300
 RAY_LEADER_WAIT_S = 1200
-# Node capacity kept back from the vLLM pods (the pods request the rest):
-# - kube-reserved as the EKS AMIs compute it (amazon-eks-ami / Bottlerocket kube-reserved: memory
-#   255 MiB + 11 MiB x max pods; CPU 6% of the first core, 1% of the second, 0.5% of cores 3-4, 0.25% of
-#   the rest), with max pods at the EKS user guide's recommended maximum (110 below 30 vCPUs, 250 from 30;
-#   "Amazon EKS recommended maximum Pods for each Amazon EC2 instance type"), an upper bound of the
-#   ENI-derived count on these types;
-# - the kubelet's hard eviction threshold memory.available<100Mi (EKS AMI kubelet config);
-# - the gap between the nominal RAM (DescribeInstanceTypes MemoryInfo) and the MemTotal the kubelet
-#   sees: the kernel's page descriptors (64 B struct page per 4 KiB page = 1.5625%) plus a 512 MiB
-#   allowance for the kernel image, crash kernel and firmware reservations;
-# - a fixed DaemonSet allowance of 1 GiB and 500 millicores for the node's DaemonSets (VPC CNI,
-#   kube-proxy, EKS Pod Identity agent, NVIDIA and EFA device plugins, one log/metrics agent).
-_EKS_MAX_PODS_SMALL, _EKS_MAX_PODS_LARGE, _EKS_MAX_PODS_VCPU_THRESHOLD = 110, 250, 30
-_KUBE_RESERVED_BASE_MIB, _KUBE_RESERVED_PER_POD_MIB = 255, 11
-_KUBE_RESERVED_CPU_TIERS = ((1, 0.06), (1, 0.01), (2, 0.005))  # (cores, fraction); then 0.25% each
-_KUBE_RESERVED_CPU_REST = 0.0025
-_EVICTION_HARD_MIB = 100
-_STRUCT_PAGE_FRACTION = 64 / 4096
-_KERNEL_RESERVED_MIB = 512
-DAEMONSET_ALLOWANCE_MIB = 1024
-DAEMONSET_ALLOWANCE_MILLICORES = 500
 # Startup probe budget of a vLLM container: the weights are downloaded into the HF cache on the node's
 # gp3 volume and read back from it. The launch templates leave gp3 at its baseline throughput of
 # 125 MiB/s (EBS user guide, "General Purpose SSD volumes": gp3 "baseline ... 125 MiB/s"), which bounds
@@ -106,15 +93,6 @@ GP3_BASELINE_MIB_PER_S = 125
 STARTUP_FIXED_ALLOWANCE_S = 900
 STARTUP_MIN_S = 1800
 STARTUP_PROBE_PERIOD_S = 10
-# The install the EKS user guide gives ("Install Kubernetes device plugin for GPUs", Helm chart nvdp);
-# the toleration lets it run on our GPU nodes, which carry nvidia.com/gpu=present:NoSchedule.
-NVIDIA_DEVICE_PLUGIN_INSTALL = (
-    "helm repo add nvdp https://nvidia.github.io/k8s-device-plugin && helm repo update && "
-    "helm upgrade -i nvdp nvdp/nvidia-device-plugin --namespace nvidia --create-namespace "
-    "--set-json 'tolerations=[{\"key\":\"nvidia.com/gpu\",\"operator\":\"Exists\","
-    "\"effect\":\"NoSchedule\"}]'"
-)
-
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
     undefined=jinja2.StrictUndefined,
@@ -148,14 +126,14 @@ def vllm_image(plan: Plan, override: str | None = None) -> str:
     return f"{VLLM_IMAGE_REPOSITORY}:v{major}.{minor}.{patch}"
 
 
-def efa_env(plan: Plan) -> tuple[tuple[str, str], ...]:
-    """libfabric settings NCCL needs to use EFA (empty for plans without EFA).
+def efa_env(plan: Plan, options: RenderOptions) -> tuple[tuple[str, str], ...]:
+    """libfabric settings NCCL needs to use EFA (empty for plans without EFA or without an EFA image).
 
     FI_PROVIDER=efa pins libfabric to the EFA provider (fi_efa(7)); FI_EFA_USE_DEVICE_RDMA=1 enables
     GPUDirect RDMA on the families that support it (see _EFA_RDMA_FAMILIES). Both only take effect when
     the image carries libfabric + the aws-ofi-nccl plugin; otherwise NCCL uses its socket transport.
     """
-    if not plan.placement.needs_efa:
+    if not pod_efa_devices(plan, options):
         return ()
     env = [("FI_PROVIDER", "efa")]
     if plan.placement.instance_type.split(".", 1)[0] in _EFA_RDMA_FAMILIES:
@@ -167,12 +145,13 @@ def efa_image_note(plan: Plan, options: RenderOptions) -> str | None:
     """What EFA needs from the image, said plainly (None for plans without EFA)."""
     if not plan.placement.needs_efa:
         return None
-    if options.image:
-        return (f"EFA: image {options.image} must carry libfabric and the aws-ofi-nccl plugin, or NCCL "
-                "between nodes falls back to TCP sockets")
-    return ("EFA: the stock vllm/vllm-openai image has no libfabric/aws-ofi-nccl, so NCCL between nodes uses "
-            "TCP sockets (correct, slower); set an EFA-enabled image (render --image / config vllmImage) "
-            "to use the EFA devices")
+    if options.efa_image:
+        return (f"EFA: image {options.image} is declared an EFA build (efaImage): the pods request the "
+                f"node's {efa_interfaces(plan)} EFA devices, which needs the EFA device plugin")
+    return ("EFA: the image is not declared an EFA build, so the pods request no EFA device and NCCL "
+            "between nodes uses TCP sockets (correct, slower); the stock vllm/vllm-openai image has no "
+            "libfabric/aws-ofi-nccl. With an EFA-enabled image set vllmImage and efaImage true "
+            "(render --image IMAGE --efa-image)")
 
 
 def object_name(plan: Plan) -> str:
@@ -285,45 +264,59 @@ def workloads(plan: Plan, options: RenderOptions) -> tuple[PodSet, ...]:
     return tuple(w for w in parts if w.replicas > 0)
 
 
-def pods_per_node(plan: Plan) -> int:
-    return replicas_per_instance(plan) if plan.placement.instances_per_replica == 1 else 1
+def nodes_for(plan: Plan, capacity: str) -> int:
+    """Nodes of the node group a workload of this capacity type selects (all of them unless mixed)."""
+    at = plan.placement
+    if at.capacity_type != "mixed":
+        return at.instance_count
+    return at.on_demand_instances if capacity == "on-demand" else at.spot_instances
 
 
-def kube_reserved_millicores(vcpus: int) -> int:
-    """EKS kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of cores 3-4, 0.25% above."""
-    left, reserved = vcpus, 0.0
-    for cores, fraction in _KUBE_RESERVED_CPU_TIERS:
-        take = min(left, cores)
-        reserved, left = reserved + take * fraction, left - take
-    return math.ceil((reserved + left * _KUBE_RESERVED_CPU_REST) * 1000)
+def rollout(plan: Plan, podset: PodSet) -> dict[str, object]:
+    """How a Deployment replaces its pods on the fixed-size node group it selects.
+
+    Spare pod slots (the group's nodes x pods per node - replicas) become maxSurge with maxUnavailable 0:
+    the new pod starts before an old one stops, so serving capacity never drops. Without a spare slot a
+    surge pod would stay Pending (no free GPU) and block the rollout, so: several replicas replace one at
+    a time (maxSurge 0, maxUnavailable 1: the others keep serving), a single replica is Recreated.
+    A PodDisruptionBudget (maxUnavailable 1) and a zone spread come with several replicas."""
+    slots = nodes_for(plan, podset.capacity) * pods_per_node(plan)
+    spare = max(0, slots - podset.replicas)
+    several = podset.replicas > 1
+    if spare:
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": min(spare, podset.replicas),
+                                                               "maxUnavailable": 0}}
+    elif several:
+        strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
+    else:
+        strategy = {"type": "Recreate"}
+    return {"strategy": strategy, "pdb": several, "spread": several}
 
 
-def node_reserved(vcpus: int, memory_gib: float) -> tuple[int, int]:
-    """(millicores, MiB) of a node the vLLM pods may not request (see the constants above)."""
-    max_pods = _EKS_MAX_PODS_SMALL if vcpus < _EKS_MAX_PODS_VCPU_THRESHOLD else _EKS_MAX_PODS_LARGE
-    memory_mib = memory_gib * 1024
-    memtotal_gap_mib = memory_mib * _STRUCT_PAGE_FRACTION + _KERNEL_RESERVED_MIB
-    kube_reserved_mib = _KUBE_RESERVED_BASE_MIB + _KUBE_RESERVED_PER_POD_MIB * max_pods
-    reserved_mib = memtotal_gap_mib + kube_reserved_mib + _EVICTION_HARD_MIB + DAEMONSET_ALLOWANCE_MIB
-    return kube_reserved_millicores(vcpus) + DAEMONSET_ALLOWANCE_MILLICORES, math.ceil(reserved_mib)
+# The HF cache volume: the whole checkpoint plus 10% for safetensors metadata, tokenizer files and the
+# hub's .incomplete copy while downloading (the same slack infra/volumes.py sizes the node disk with).
+HF_CACHE_SLACK = 1.1
+
+
+def hf_cache_gib(plan: Plan) -> int:
+    """sizeLimit and ephemeral-storage request of the pod's HF cache emptyDir (whole GiB)."""
+    return max(1, math.ceil(checkpoint_gib(plan) * HF_CACHE_SLACK))
 
 
 def pod_requests(plan: Plan, options: RenderOptions) -> tuple[int, int]:
-    """(millicores, MiB of memory) each vLLM pod requests: the node's capacity less the reserve, shared
-    by the pods packed on it. Requests only (Burstable QoS): a memory limit would OOM-kill vLLM for a
-    transient host-memory peak (weights staged in host RAM while loading)."""
-    vcpus, memory_gib = options.node_vcpus, options.node_memory_gib
-    reserved_millicores, reserved_mib = node_reserved(vcpus, memory_gib)
-    pods = pods_per_node(plan)
-    # Whole 100 millicores / MiB, rounded down: the requests of all pods stay within allocatable.
-    cpu = (vcpus * 1000 - reserved_millicores) // pods // 100 * 100
-    memory = math.floor((memory_gib * 1024 - reserved_mib) / pods)
-    if cpu < 1000 or memory < 1024:
-        raise RenderError(
-            f"node_vcpus/node_memory_gib: {vcpus} vCPUs and {memory_gib:g} GiB leave less than 1 vCPU / "
-            f"1 GiB for each of {pods} vLLM pod(s) after the node reserve; use a larger instance type"
-        )
-    return cpu, memory
+    """(millicores, MiB of memory) each vLLM pod requests: templates.scheduling.vllm_requests, what
+    vLLM needs by a stated rule, at most its share of the node's allocatable after the DaemonSets' room.
+    Requests only (Burstable QoS): a memory limit would OOM-kill vLLM for a transient host-memory peak."""
+    daemonsets = daemonset_pods(pod_efa_devices(plan, options) > 0,
+                                nvidia=options.ami_type == "AL2023_x86_64_NVIDIA")
+    return vllm_requests(plan, efa_interfaces(plan), daemonsets, options.node_vcpus, options.node_memory_gib)
+
+
+def pod_efa_devices(plan: Plan, options: RenderOptions) -> int:
+    """EFA devices each pod requests: every interface of its node, only with an EFA image (options.efa_image:
+    libfabric + aws-ofi-nccl); the stock vllm/vllm-openai image has neither, so it requests none and NCCL
+    uses TCP sockets."""
+    return efa_interfaces(plan) if options.efa_image else 0
 
 
 def startup_budget_s(plan: Plan, role: str) -> int:
@@ -392,8 +385,12 @@ def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[s
         "leader_script": RAY_LEADER_SCRIPT,
         "worker_script": RAY_WORKER_SCRIPT,
         "hf_cache_mount": HF_CACHE_MOUNT,
-        "efa_devices": efa_interfaces(plan),
-        "efa_env": efa_env(plan),
+        "hf_cache_gib": hf_cache_gib(plan),
+        "efa_devices": pod_efa_devices(plan, options),
+        "efa_env": efa_env(plan, options),
+        "gpu_tolerations": gpu_tolerations(),
+        "gpu_present_label": GPU_PRESENT_LABEL,
+        "rollouts": {w.name: rollout(plan, w) for w in workloads(plan, options)},
         "efa_note": efa_image_note(plan, options),
         "do_not_disrupt": do_not_disrupt(plan, options),
     }
@@ -418,7 +415,8 @@ def render_kubernetes(plan: Plan, options: RenderOptions, vllm_config: str) -> s
 
 
 def render_hf_token_secret(plan: Plan, options: RenderOptions) -> str:
-    """A Secret manifest holding only the placeholder `${HF_TOKEN}`, filled by envsubst at apply time."""
+    """A Secret manifest holding only the placeholder `${HF_TOKEN}` (for GitOps tools that substitute it);
+    its header says how to create the Secret without it (hf_token_fill_command)."""
     return _ENV.get_template("hf-token-secret.yaml.j2").render(
         options=options, fill_command=hf_token_fill_command(plan, options)
     )
@@ -445,37 +443,44 @@ def render_cloud_init(plan: Plan, options: RenderOptions, vllm_config: str) -> s
         plan=plan, options=options, image=vllm_image(plan, options.image), vllm_config=vllm_config,
         servers=servers, serve_command=shlex.join(serve_args(plan)), served_model=require_served_model(plan),
         config_dir=CONFIG_DIR, config_file=CONFIG_FILE, port=VLLM_PORT, hf_cache_mount=HF_CACHE_MOUNT,
+        ec2_hf_cache_dir=EC2_HF_CACHE_DIR,
     )
 
 
 def hf_token_fill_command(plan: Plan, options: RenderOptions) -> str:
-    """How to turn hf-token-secret.yaml into the Secret: the value goes through envsubst from an
-    environment variable (from Secrets Manager when the stack created one, else typed without echo),
-    so it never lands in a file, a command line or shell history."""
+    """How to create the token Secret without the token touching a file, a command line or an annotation:
+    the value comes from Secrets Manager (when the stack created one) or is typed without echo, and goes
+    to `kubectl create secret --from-file=HF_TOKEN=/dev/stdin` on standard input. `kubectl create` (without
+    --save-config) writes no kubectl.kubernetes.io/last-applied-configuration annotation, which a
+    client-side `kubectl apply` fills with the whole object, token included (kubectl apply docs,
+    "last-applied-configuration"); the old Secret is deleted first so a new token replaces it."""
+    ns, name = shlex.quote(options.namespace), shlex.quote(options.hf_token_k8s_secret)
+    delete = f"kubectl -n {ns} delete secret {name} --ignore-not-found"
+    create = f"kubectl -n {ns} create secret generic {name} --from-file=HF_TOKEN=/dev/stdin"
     if options.hf_token_secret_id:
         source = (
-            f"HF_TOKEN=\"$(aws secretsmanager get-secret-value --region {shlex.quote(plan.placement.region)} "
-            f"--secret-id {shlex.quote(options.hf_token_secret_id)} --query SecretString --output text)\""
+            f"aws secretsmanager get-secret-value --region {shlex.quote(plan.placement.region)} "
+            f"--secret-id {shlex.quote(options.hf_token_secret_id)} --query SecretString --output text"
         )
-    else:
-        source = "read -rs HF_TOKEN"
-    return f"{source} && export HF_TOKEN && envsubst < hf-token-secret.yaml | kubectl apply -f -"
+        return f"{delete} && {source} | {create}"
+    # printf is a shell builtin: the token is in no process's argument list.
+    return f"read -rs HF_TOKEN && {delete} && printf %s \"$HF_TOKEN\" | {create}"
 
 
 def kubectl_apply_hint(plan: Plan, options: RenderOptions) -> str:
-    """Commands that put the rendered manifests on a cluster (token Secret first)."""
+    """Commands that put the rendered manifests on a cluster: device plugins, token Secret, manifests."""
     steps = []
-    if options.ami_type == "AL2023_x86_64_NVIDIA":
-        # EKS user guide, "Install Kubernetes device plugin for GPUs": with the EKS-optimized AL2023 NVIDIA
-        # AMIs "you must install the NVIDIA Kubernetes device plugin"; Bottlerocket NVIDIA AMIs include it.
-        steps.append("# AL2023 NVIDIA nodes need the NVIDIA device plugin (nvidia.com/gpu), once per "
-                     "cluster:")
-        steps.append(NVIDIA_DEVICE_PLUGIN_INSTALL)
+    efa = pod_efa_devices(plan, options) > 0
+    nvidia = options.ami_type == "AL2023_x86_64_NVIDIA"
+    # EKS user guide, "Install Kubernetes device plugin for GPUs": with the EKS-optimized AL2023 NVIDIA
+    # AMIs "you must install the NVIDIA Kubernetes device plugin"; Bottlerocket NVIDIA AMIs include it.
+    for chart, values in device_plugin_releases(efa, nvidia=nvidia):
+        what = "EFA" if chart == EFA_DEVICE_PLUGIN_CHART else "NVIDIA"
+        steps.append(f"# the {what} device plugin, tolerating the GPU taint, once per cluster:")
+        steps.append(helm_install_command(chart, values))
     if plan.placement.instances_per_replica > 1:
         steps.append("# needs the LeaderWorkerSet controller: https://lws.sigs.k8s.io/docs/installation/")
     if plan.placement.needs_efa:
-        steps.append(f"# needs the EFA device plugin ({EFA_RESOURCE}): "
-                     "https://github.com/aws/eks-charts/tree/master/stable/aws-efa-k8s-device-plugin")
         steps.append(f"# {efa_image_note(plan, options)}")
     fill = hf_token_fill_command(plan, options)
     # Without a stack-managed token the Secret is only needed for gated models (pods read it optionally).

@@ -22,10 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pulumi
 import pytest
 import yaml
 from botocore.exceptions import EndpointConnectionError
 
+from llm_advisor.infra.config import StackConfig
+from llm_advisor.infra.preview import MockRun, run_program
 from llm_advisor.planner.models import (
     Cost,
     LatencyBound,
@@ -455,3 +458,38 @@ def example_config(**overrides: str) -> dict[str, str]:
     config, _ = load_stack_file(EXAMPLE)
     config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
     return config
+
+
+# --- Pulumi program under mocks (infra tests) ------------------------------------------------------------
+SENTINEL = "hf_SENTINELtoken0123456789abcdef"
+
+
+# Mocked DescribeSubnets answers: subnet-a is in an AZ that does not offer p5.48xlarge in the test plan
+# (two_node_plan.availability_zone_ids = use1-az4, use1-az6), subnet-b is.
+SUBNET_AZ_IDS = {"subnet-a": "use1-az1", "subnet-b": "use1-az6", "subnet-c": "use1-az2"}
+
+
+def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL,
+               log: list | None = None, subnet_az_ids: dict[str, str] | None = None) -> MockRun:
+    cfg = StackConfig.model_validate(config)
+
+    def program() -> None:
+        from llm_advisor.infra.stack import deploy
+
+        secret = pulumi.Output.secret(token) if token else None
+        for key, value in deploy(plan, cfg, secret).items():
+            pulumi.export(key, value)
+
+    answers = SUBNET_AZ_IDS if subnet_az_ids is None else subnet_az_ids
+    return run_program(program, {}, log=log, subnet_az_ids=answers)
+
+
+def plain(value: Any) -> Any:
+    """Wire values are doubles: 2.0 -> 2 for comparisons."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -19,51 +18,24 @@ from pydantic import ValidationError
 from llm_advisor.infra.config import PROJECT, StackConfig, check_known_keys, config_keys, stack_config_from
 from llm_advisor.infra.ec2 import DLAMI_SSM_PARAMETER
 from llm_advisor.infra.eks import efa_subnet
-from llm_advisor.infra.preview import MOCK_AMI, MockRun, is_secret_value, run_program
+from llm_advisor.infra.preview import MOCK_AMI, is_secret_value
 from llm_advisor.infra.volumes import checkpoint_gib, ec2_root_volume_gib, eks_volume
 from templates.render import RenderError, pod_requests
 from tests.conftest import (
     EC2,
     EKS,
+    SENTINEL,
+    deploy_run,
     options_for,
+    plain,
     single_instance_plan,
     spot_plan,
     two_node_plan,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SENTINEL = "hf_SENTINELtoken0123456789abcdef"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-
-
-# Mocked DescribeSubnets answers: subnet-a is in an AZ that does not offer p5.48xlarge in the test plan
-# (two_node_plan.availability_zone_ids = use1-az4, use1-az6), subnet-b is.
-SUBNET_AZ_IDS = {"subnet-a": "use1-az1", "subnet-b": "use1-az6", "subnet-c": "use1-az2"}
-
-
-def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL,
-               log: list | None = None, subnet_az_ids: dict[str, str] | None = None) -> MockRun:
-    cfg = StackConfig.model_validate(config)
-
-    def program() -> None:
-        from llm_advisor.infra.stack import deploy
-
-        secret = pulumi.Output.secret(token) if token else None
-        for key, value in deploy(plan, cfg, secret).items():
-            pulumi.export(key, value)
-
-    answers = SUBNET_AZ_IDS if subnet_az_ids is None else subnet_az_ids
-    return run_program(program, {}, log=log, subnet_az_ids=answers)
-
-
-def plain(value: Any) -> Any:
-    """Wire values are doubles: 2.0 -> 2 for comparisons."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def test_mixed_plan_makes_an_on_demand_and_a_spot_node_group() -> None:
@@ -97,7 +69,7 @@ def test_launch_template_disk_imdsv2_encryption() -> None:
     # 20 GiB OS + 30 GiB image + 14.96 GiB x 1.1 checkpoint = 66.5 -> 70 GiB
     assert mapping == {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 70, "volumeType": "gp3",
                                                           "encrypted": "true", "deleteOnTermination": "true"}}
-    assert inputs["metadataOptions"] == {"httpTokens": "required", "httpPutResponseHopLimit": 2,
+    assert inputs["metadataOptions"] == {"httpTokens": "required", "httpPutResponseHopLimit": 1,
                                          "httpEndpoint": "enabled"}
     assert "imageId" not in inputs  # EKS picks the AMI from ami_type
     assert "networkInterfaces" not in inputs and "placement" not in inputs and run_lt
@@ -153,12 +125,28 @@ def test_efa_count_comes_from_the_plan_and_matches_the_pods() -> None:
     assert [i["interfaceType"] for i in interfaces].count("efa") == 1
     manifests = list(yaml.safe_load_all(run.outputs["kubernetes_yaml"]))
     lws = next(d for d in manifests if d and d["kind"] == "LeaderWorkerSet")
+    # The stock image has no EFA libraries: no EFA device requested, no EFA plugin, and the hint says so.
+    for role in ("leaderTemplate", "workerTemplate"):
+        container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
+        assert "vpc.amazonaws.com/efa" not in container["resources"]["limits"]
+    assert "aws-efa-k8s-device-plugin" not in run.outputs["kubectl_apply_hint"]
+    assert "TCP sockets" in run.outputs["kubectl_apply_hint"]
+    efa_build = {**EKS, "vllmImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/vllm-efa:v0.11.0",
+                 "efaImage": True}
+    run = deploy_run(two_node_plan(), efa_build)
+    docs = yaml.safe_load_all(run.outputs["kubernetes_yaml"])
+    lws = next(d for d in docs if d and d["kind"] == "LeaderWorkerSet")
     for role in ("leaderTemplate", "workerTemplate"):
         container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
         assert container["resources"]["limits"]["vpc.amazonaws.com/efa"] == 32
         assert container["resources"]["requests"]["vpc.amazonaws.com/efa"] == 32
-    assert "EFA device plugin" in run.outputs["kubectl_apply_hint"]
-    assert "TCP sockets" in run.outputs["kubectl_apply_hint"]
+    hint = run.outputs["kubectl_apply_hint"]
+    assert "aws-efa-k8s-device-plugin" in hint and '"value": "present"' in hint
+
+
+def test_efa_image_without_an_image_is_refused_naming_the_key() -> None:
+    with pytest.raises(ValidationError, match="efaImage"):
+        StackConfig.model_validate({**EKS, "efaImage": True})
 
 
 def test_an_efa_plan_without_a_count_cannot_be_built() -> None:
@@ -179,15 +167,20 @@ def test_vllm_image_config_reaches_pods_and_user_data() -> None:
     image = "123.dkr.ecr.us-east-1.amazonaws.com/vllm-efa:0.11"
     eks = deploy_run(two_node_plan(), {**EKS, "vllmImage": image})
     assert f'image: "{image}"' in eks.outputs["kubernetes_yaml"]
-    assert "stock vllm/vllm-openai" not in eks.outputs["kubectl_apply_hint"]
+    assert "not declared an EFA build" in eks.outputs["kubectl_apply_hint"]
     ec2 = deploy_run(spot_plan(), {**EC2, "vllmImage": image})
     user_data = base64.b64decode(plain(ec2.of_type(LAUNCH_TEMPLATE)[0].inputs)["userData"]).decode()
     assert f"--entrypoint vllm {image} serve" in user_data
 
 
-def test_bottlerocket_pods_cache_on_the_data_volume() -> None:
-    run = deploy_run(single_instance_plan(), {**EKS, "amiType": "BOTTLEROCKET_x86_64_NVIDIA"})
-    assert 'path: "/local/hf-cache"' in run.outputs["kubernetes_yaml"]
+def test_pods_cache_in_an_emptydir_that_pod_security_baseline_allows() -> None:
+    # Pod Security Standards, baseline: "HostPath volumes must be forbidden". The emptyDir lives in the
+    # kubelet's ephemeral storage: the root volume on AL2023, the data volume (/local) on Bottlerocket,
+    # the volume eks_volume sizes for the checkpoint.
+    for ami in ("AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"):
+        run = deploy_run(single_instance_plan(), {**EKS, "amiType": ami})
+        assert "    hostPath:" not in run.outputs["kubernetes_yaml"]
+        assert "sizeLimit: \"17Gi\"" in run.outputs["kubernetes_yaml"]
 
 
 def test_single_node_plan_has_no_efa_interfaces() -> None:
@@ -300,7 +293,10 @@ def test_stack_outputs() -> None:
     assert "tensor-parallel-size: 8" in run.outputs["vllm_config"]
     assert "kind: LeaderWorkerSet" in run.outputs["kubernetes_yaml"]
     assert "kubectl apply -f kubernetes.yaml" in run.outputs["kubectl_apply_hint"]
-    assert "envsubst < hf-token-secret.yaml" in run.outputs["kubectl_apply_hint"]
+    # kubectl create (no last-applied annotation), token on stdin; never `kubectl apply` of the Secret
+    hint = run.outputs["kubectl_apply_hint"]
+    assert "create secret generic hf-token --from-file=HF_TOKEN=/dev/stdin" in hint
+    assert "hf-token-secret.yaml | kubectl apply" not in run.outputs["kubectl_apply_hint"]
     assert "aws secretsmanager get-secret-value" in run.outputs["kubectl_apply_hint"]
     assert SENTINEL not in json.dumps(run.outputs)
 
@@ -354,10 +350,13 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_defaults() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["name"] == PROJECT and project["runtime"]["name"] == "python"
     declared = project["config"]
-    # hfToken is optional (public models need none): a declared key without a default would be required.
-    assert set(declared) == set(config_keys()) and "hfToken" not in declared
+    # hfToken is a declared secret (Pulumi refuses a plain-text value); required, empty for public models
+    # (a secret with a default "" fails Pulumi's validation since 3.202, pulumi/pulumi#21865).
+    assert set(declared) == {*config_keys(), "hfToken"}
+    assert declared["hfToken"]["secret"] is True and "default" not in declared["hfToken"]
     # subnetIds defaults to [] (target karpenter may select subnets by tag); eks and ec2 require it.
-    assert {k for k, v in declared.items() if "default" not in v} == {"model"}
+    assert {k for k, v in declared.items() if "default" not in v} == {"model", "hfToken"}
+    declared = {k: v for k, v in declared.items() if k != "hfToken"}
     for spec in declared.values():
         assert spec["type"] in {"string", "integer", "boolean", "array"} and spec["description"]
     defaults = {k: (json.dumps(v["default"]) if v["type"] == "array" else str(v["default"]).lower()

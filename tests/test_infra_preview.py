@@ -88,18 +88,19 @@ def test_a_known_subnet_az_mapping_is_used_as_given() -> None:
 
 # --- 3: every invoke goes to the plan's region --------------------------------------------------------
 
-def test_eks_get_cluster_uses_the_plans_region_provider() -> None:
+def test_eks_get_cluster_uses_the_plans_region_through_the_default_provider() -> None:
     plan = two_node_plan(region="us-west-2", availability_zone_ids=("usw2-az3",))
     run = _deploy(plan, EKS, subnet_az_ids={"subnet-a": "usw2-az3"})
     # the EFA security group's VPC lookup, and the Kubernetes provider's kubeconfig (deployWorkload)
     calls = [c for c in run.calls if c.token == "aws:eks/getCluster:getCluster"]
     assert len(calls) == 2
-    for call in calls:
+    subnets = [c for c in run.calls if c.token == "aws:ec2/getSubnet:getSubnet"]  # the EFA subnet lookup
+    for call in [*calls, subnets[0]]:
         assert call.args.get("region") == "us-west-2"
-        assert "aws-us-west-2" in call.provider
+        assert "aws-us-west-2" not in call.provider  # the default provider keeps the stack's aws:* settings
 
 
-def test_ec2_invokes_use_the_plans_region_provider() -> None:
+def test_ec2_invokes_use_the_plans_region() -> None:
     plan = single_instance_plan(region="eu-west-1")
     run = _deploy(plan, EC2)
     tokens = {c.token for c in run.calls}
@@ -107,7 +108,20 @@ def test_ec2_invokes_use_the_plans_region_provider() -> None:
     assert expected <= tokens
     for call in run.calls:
         assert call.args.get("region") == "eu-west-1", call.token
-        assert "aws-eu-west-1" in call.provider, call.token
+
+
+@pytest.mark.parametrize(("factory", "config"), [(two_node_plan, EKS), (single_instance_plan, EC2)])
+def test_the_stacks_aws_settings_survive(factory, config) -> None:
+    # An explicit aws.Provider(region=...) took none of aws:assumeRoles / aws:defaultTags / aws:profile /
+    # aws:allowedAccountIds: a team deployed with the wrong credentials or without its tags. Every
+    # resource now uses the default provider (configured from those settings) with a per-resource region.
+    plan = factory(region="eu-west-1", availability_zone_ids=())
+    run = _deploy(plan, config, subnet_az_ids={"subnet-a": "euw1-az1", "subnet-b": "euw1-az2"})
+    assert run.of_type("pulumi:providers:aws") == []
+    regional = [r for r in run.resources if r.custom and r.type.startswith("aws:")
+                and not r.type.startswith("aws:iam/")]
+    assert regional and all(r.inputs.get("region") == "eu-west-1" for r in regional)
+    assert all("region" not in r.inputs for r in run.resources if r.type.startswith("aws:iam/"))
 
 
 # --- 13: a plaintext hfToken in the stack file is warned about ----------------------------------------

@@ -33,7 +33,7 @@ def pulumi_yaml_drift(declared: dict[str, Any]) -> list[str]:
     drift = [f"{k}: not declared by the models" for k in declared if k not in derived]
     drift += [f"{k}: missing from Pulumi.yaml" for k in derived if k not in declared]
     for key in set(declared) & set(derived):
-        for part in ("type", "items", "default", "description"):
+        for part in ("type", "items", "default", "description", "secret"):
             if declared[key].get(part) != derived[key].get(part):
                 drift.append(f"{key}.{part}: {declared[key].get(part)!r} != {derived[key].get(part)!r}")
     return drift
@@ -83,7 +83,7 @@ def _flags(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 @pytest.mark.parametrize(("command", "models", "own"), [
     ("plan", (Workload, PlanOptions), {"--help", "--json"}),
     ("render", (Workload, PlanOptions),
-     {"--help", "--out", "--hf-token-secret-id", "--namespace", "--image"}),
+     {"--help", "--out", "--hf-token-secret-id", "--namespace", "--image", "--efa-image"}),
 ])
 def test_cli_flags_are_the_models_fields(command: str, models: tuple, own: set[str]) -> None:
     flags = _flags(_sub_parser(command))

@@ -260,7 +260,9 @@ def test_leader_and_worker_run_the_ray_scripts() -> None:
 
 
 def test_efa_plan_pods_request_every_efa_device_and_set_libfabric_env() -> None:
-    _, bundle = bundle_for("two-node")
+    plan = two_node_plan()
+    bundle = render_bundle(plan, options_for(plan, image="example.com/vllm-efa:1",
+                                             efa_image=True))
     lws = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "LeaderWorkerSet")
     for role in ("leaderTemplate", "workerTemplate"):
         container = lws["spec"]["leaderWorkerTemplate"][role]["spec"]["containers"][0]
@@ -270,6 +272,16 @@ def test_efa_plan_pods_request_every_efa_device_and_set_libfabric_env() -> None:
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["FI_PROVIDER"] == "efa" and env["FI_EFA_USE_DEVICE_RDMA"] == "1"
     assert "aws-efa-k8s-device-plugin" in bundle.file("kubernetes.yaml").content
+    assert "aws-efa-k8s-device-plugin --repo" in bundle.kubectl_apply_hint
+
+
+def test_stock_image_requests_no_efa_device_nor_libfabric_env() -> None:
+    _, bundle = bundle_for("two-node")
+    lws = next(d for d in _k8s_docs(bundle.file("kubernetes.yaml").content) if d["kind"] == "LeaderWorkerSet")
+    container = lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]["containers"][0]
+    assert "vpc.amazonaws.com/efa" not in container["resources"]["limits"]
+    assert "FI_PROVIDER" not in {e["name"] for e in container["env"]}
+    assert "aws-efa-k8s-device-plugin --repo" not in bundle.kubectl_apply_hint
 
 
 def test_efa_count_comes_from_the_plan() -> None:
@@ -277,10 +289,13 @@ def test_efa_count_comes_from_the_plan() -> None:
     assert efa_interfaces(two_node_plan(efa_interfaces_per_instance=4)) == 4
     assert efa_interfaces(single_instance_plan()) == 0
     plan = two_node_plan(efa_interfaces_per_instance=4)
-    text = render_bundle(plan, options_for(plan)).file("kubernetes.yaml").content
+    efa_build = options_for(plan, image="example.com/vllm-efa:1", efa_image=True)
+    text = render_bundle(plan, efa_build).file("kubernetes.yaml").content
     assert "vpc.amazonaws.com/efa: 4" in text and "vpc.amazonaws.com/efa: 32" not in text
     # g6e.48xlarge has EFA but no RDMA read: FI_PROVIDER only.
-    assert efa_env(two_node_plan(instance_type="g6e.48xlarge")) == (("FI_PROVIDER", "efa"),)
+    g6e = two_node_plan(instance_type="g6e.48xlarge")
+    assert efa_env(g6e, options_for(g6e, image="example.com/vllm-efa:1", efa_image=True)) == (
+        ("FI_PROVIDER", "efa"),)
     with pytest.raises(ValidationError, match="efa_interfaces_per_instance"):  # the Plan refuses it
         two_node_plan(efa_interfaces_per_instance=0)
 

@@ -80,8 +80,9 @@ def test_the_objects_are_the_rendered_manifests() -> None:
     run = deploy_run(spot_plan(), EKS)
     rendered = workload_objects(run.outputs["kubernetes_yaml"])
     declared = {(r.type.split(":")[-1], r.inputs["metadata"]["name"]): r.inputs for r in kube_resources(run)
-                if r.type in (DEPLOYMENT, SERVICE, "kubernetes:core/v1:ConfigMap")}
-    assert len(declared) == len(rendered) == 3
+                if r.type in (DEPLOYMENT, SERVICE, "kubernetes:core/v1:ConfigMap",
+                              "kubernetes:policy/v1:PodDisruptionBudget")}
+    assert len(declared) == len(rendered) == 4  # ConfigMap, Deployment, Service, PDB (2 replicas)
     for obj in rendered:
         inputs = declared[(obj["kind"], obj["metadata"]["name"])]
         assert {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")} == {

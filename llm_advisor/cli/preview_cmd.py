@@ -18,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "Pulumi.example.yaml",
                         help="stack config file (Pulumi.<stack>.yaml); default Pulumi.example.yaml")
     parser.add_argument("--show-outputs", action="store_true", help="also print the rendered vLLM config")
+    parser.add_argument("--json", action="store_true",
+                        help="print the scheduling check as JSON: node groups (labels, taints, allocatable) "
+                        "and every pod (tolerations, selectors, requests), with its problems")
     parser.set_defaults(handler=handle)
 
 
@@ -33,6 +36,14 @@ def handle(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     config, secret_keys = load_stack_file(args.config)
     run = run_main_program(config, secret_keys)
+    if args.json:
+        import json
+
+        from llm_advisor.infra.schedule import scheduling_report
+
+        report = scheduling_report(run)
+        print(json.dumps(report, indent=2, sort_keys=True))
+        return 1 if report["problems"] else 0
     print(format_run(run, show_config=args.show_outputs))
     # The program logs the same warning with pulumi.log.warn (in run.warnings, printed above) during a
     # real `pulumi preview`/`up`; said here too, before anything else can fail.

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     )
     add_workload_arguments(parser)  # --served-model included: the planner decides what vLLM loads
     parser.add_argument("--out", required=True, type=Path, help="directory to write the files into")
-    add_options(parser, DeployOptions, only=("namespace", "vllm_image"), fill_defaults=True)
+    add_options(parser, DeployOptions, only=("namespace", "vllm_image", "efa_image"), fill_defaults=True)
     parser.add_argument(
         "--hf-token-secret-id", default=None,
         help="AWS Secrets Manager id of the Hugging Face token (omit for public models)",
@@ -36,13 +36,14 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
 
 def write_bundle(
     plan: Plan, out: Path, namespace: str = "default", hf_token_secret_id: str | None = None,
-    image: str | None = None,
+    image: str | None = None, efa_image: bool = False,
 ) -> list[Path]:
     """Render the plan and write each file under `out`; returns the paths written."""
     from templates.render import default_options, render_bundle
 
     options = default_options(plan, namespace=namespace,
-                              hf_token_secret_id=hf_token_secret_id, image=image)
+                              hf_token_secret_id=hf_token_secret_id, image=image,
+                              efa_image=efa_image)
     bundle = render_bundle(plan, options)  # before touching the disk: a refused plan writes nothing
     files = [*((r.name, r.content) for r in bundle.files), ("APPLY.txt", bundle.kubectl_apply_hint + "\n")]
     try:
@@ -75,7 +76,12 @@ def handle(args: argparse.Namespace) -> int:
 
     check_strings(args)
     plan = plan_from_args(args)
-    for path in write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.vllm_image):
+    if args.efa_image and not args.vllm_image:
+        raise SystemExit("--efa-image: name the EFA build with --image (the stock vllm/vllm-openai image has "
+                         "no libfabric/aws-ofi-nccl)")
+    paths = write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.vllm_image,
+                         args.efa_image)
+    for path in paths:
         print(f"wrote {path}")
     at = plan.placement
     print(f"\n{at.replicas} replica(s) of {plan.served.served_model} on {at.instance_count} x "

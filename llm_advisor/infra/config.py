@@ -52,6 +52,12 @@ class DeployOptions(Frozen):
         "vllm/vllm-openai:v<vLLM release>. Form: an image reference "
         "[REGISTRY[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST]",
     )
+    efa_image: Annotated[bool, Option(flag="--efa-image")] = Field(
+        default=False,
+        description="vllmImage is an EFA build (libfabric + aws-ofi-nccl): multi-node pods request the "
+        "node's EFA devices and the EFA device plugin is needed; false = no EFA device requested, NCCL "
+        "between nodes over TCP sockets (the stock image has no EFA libraries)",
+    )
     cluster_name: Annotated[str | None, Option(flag=None)] = Field(
         default=None,
         description="existing EKS cluster to add the GPU nodes to (required for targets eks and karpenter)",
@@ -122,6 +128,16 @@ class _StackChecks(BaseModel):
     @classmethod
     def _image_form(cls, value: str | None) -> str | None:
         return None if value is None else check_image(value)
+
+    @field_validator("efa_image", check_fields=False)
+    @classmethod
+    def _efa_image_named(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("vllm_image"):
+            raise ValueError(
+                "true needs vllmImage naming the EFA build (the stock vllm/vllm-openai image has no "
+                "libfabric/aws-ofi-nccl); set vllmImage or leave efaImage false"
+            )
+        return value
 
     @field_validator("cluster_name", check_fields=False)
     @classmethod
@@ -280,6 +296,7 @@ def pulumi_config_schema() -> dict[str, dict[str, Any]]:
             text += f" One of: {', '.join(choices)}."
         entry["description"] = text
         schema[key] = entry
+    schema[HF_TOKEN_KEY] = HF_TOKEN_SCHEMA
     return schema
 
 
@@ -312,6 +329,18 @@ def _replace_block(lines: list[str], name: str, body: Any) -> list[str]:
     end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in (" ", "\n")), len(lines))
     block = yaml.safe_dump({name: body}, sort_keys=False, width=105)
     return lines[:start] + [block] + lines[end:]
+
+
+# hfToken is declared `secret: true` (Pulumi docs, "Project file reference", config `secret`: the CLI then
+# refuses a plain-text value). It has no default: a secret key with `default: ""` fails validation since
+# Pulumi 3.202 ("must be encrypted as it's secret", pulumi/pulumi#21865), so every stack sets it, empty
+# for public models (`pulumi config set --secret hfToken ""`); the program treats "" as no token.
+HF_TOKEN_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "secret": True,
+    "description": "Hugging Face token for gated models, always encrypted: `pulumi config set --secret "
+    "hfToken hf_...`; public models set it empty (`pulumi config set --secret hfToken \"\"`).",
+}
 
 
 def write_pulumi_yaml(path: Path) -> None:

@@ -15,15 +15,30 @@ import pulumi_aws as aws
 
 from llm_advisor.infra.volumes import EksAmiType, eks_volume
 from llm_advisor.planner.models import Plan
-from templates.common import CAPACITY_LABEL, GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL, efa_interfaces
+from templates.common import (
+    CAPACITY_LABEL,
+    GPU_PRESENT_LABEL,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    POOL_LABEL,
+    efa_interfaces,
+)
 
 GPU_TAINT = aws.eks.NodeGroupTaintArgs(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE")
-# Managed policies every EKS node role needs (EKS user guide, "Amazon EKS node IAM role").
+# Managed policies every EKS node role needs (EKS user guide, "Amazon EKS node IAM role"); image pulls
+# use AmazonEC2ContainerRegistryPullOnly, the pull-only subset the guide now recommends over ReadOnly
+# (which also lists and describes every repository).
 NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
     "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
 )
+# EKS managed node group updates (EKS API NodegroupUpdateConfig.updateStrategy): DEFAULT launches the new
+# nodes first (up to twice the AZ count more, "Understand each phase of node updates"), MINIMAL
+# "terminates the old instances before launching the new instances ... useful ... with hardware
+# accelerators such as GPUs": one node at a time, never a doubled GPU fleet; the PodDisruptionBudget keeps
+# the other replicas serving.
+NODE_UPDATE_STRATEGY = "MINIMAL"
 
 
 def ec2_assume_role_policy() -> str:
@@ -39,9 +54,12 @@ def ec2_assume_role_policy() -> str:
 
 
 def metadata_options() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
-    """IMDSv2 only; hop limit 2 so containers (one network hop away) still reach IMDS."""
+    """IMDSv2 only, hop limit 1: only the host reaches IMDS, so pods (one network hop away) cannot take
+    the node role's credentials (EKS best practices, "Restrict access to the instance profile assigned to
+    the worker node"). Nothing here needs 2: the VPC CNI and kube-proxy run on the host network; on the
+    EC2 target the token is fetched by a host unit, not the container."""
     return aws.ec2.LaunchTemplateMetadataOptionsArgs(
-        http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=2
+        http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
     )
 
 
@@ -92,6 +110,14 @@ def efa_subnet(plan: Plan, subnet_az_ids: dict[str, str]) -> str:
     )
 
 
+def node_labels(pool: str, capacity_type: str) -> dict[str, str]:
+    """Labels of a GPU node group: our pool and capacity (the vLLM pods select on them) and
+    nvidia.com/gpu.present=true, which the NVIDIA device plugin's node affinity requires without Node
+    Feature Discovery (templates.daemonsets)."""
+    capacity = capacity_type.lower().replace("_", "-")
+    return {POOL_LABEL: pool, CAPACITY_LABEL: capacity, GPU_PRESENT_LABEL: "true"}
+
+
 def node_groups_for(plan: Plan) -> list[tuple[str, str, int, list[str]]]:
     """(suffix, EKS capacity type, node count, instance types) per node group the plan needs."""
     groups = []
@@ -130,7 +156,10 @@ class GpuNodeGroups(pulumi.ComponentResource):
             )
         super().__init__("llm-advisor:eks:GpuNodeGroups", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
-        role_arn = node_role_arn or self._node_role(name)
+        # A created role's policy attachments come before the node groups (nodes join only with them) and
+        # go after them on destroy (permissions never vanish mid-delete).
+        attachments: list[pulumi.Resource] = []
+        role_arn = node_role_arn or self._node_role(name, attachments)
         subnets = list(subnet_ids) if isinstance(subnet_ids, (list, tuple)) else subnet_ids
         template = self._launch_template(name, plan, cluster_name, ami_type, efa_count)
         groups = [
@@ -146,29 +175,31 @@ class GpuNodeGroups(pulumi.ComponentResource):
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                     desired_size=count, min_size=count, max_size=count
                 ),
-                update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-                labels={POOL_LABEL: pool, CAPACITY_LABEL: capacity_type.lower().replace("_", "-")},
+                update_config=aws.eks.NodeGroupUpdateConfigArgs(
+                    max_unavailable=1, update_strategy=NODE_UPDATE_STRATEGY
+                ),
+                labels=node_labels(pool, capacity_type),
                 taints=[GPU_TAINT],
                 launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                     id=template.id, version=template.latest_version.apply(str)
                 ),
-                opts=self._child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
             )
             for suffix, capacity_type, count, instance_types in node_groups_for(plan)
         ]
         self.node_group_names = pulumi.Output.all(*[g.node_group_name for g in groups])
         self.register_outputs({"node_group_names": self.node_group_names})
 
-    def _node_role(self, name: str) -> pulumi.Output[str]:
+    def _node_role(self, name: str, attachments: list[pulumi.Resource]) -> pulumi.Output[str]:
         role = aws.iam.Role(
             f"{name}-node-role",
             assume_role_policy=ec2_assume_role_policy(),
             opts=self._child,
         )
         for i, policy_arn in enumerate(NODE_POLICIES):
-            aws.iam.RolePolicyAttachment(
+            attachments.append(aws.iam.RolePolicyAttachment(
                 f"{name}-node-policy-{i}", role=role.name, policy_arn=policy_arn, opts=self._child
-            )
+            ))
         return role.arn
 
     def _launch_template(

@@ -237,7 +237,7 @@ class KarpenterNodePools(pulumi.ComponentResource):
             # EFA traffic of a replica's nodes in one spread-free network segment (EC2 user guide,
             # "Placement groups": cluster strategy), selected by name in the EC2NodeClass.
             self.placement_group = aws.ec2.PlacementGroup(
-                f"{name}-pg", name=settings.placement_group, strategy="cluster",
+                f"{name}-pg", name=settings.placement_group, strategy="cluster", region=plan.placement.region,
                 opts=pulumi.ResourceOptions(parent=self),
             )
         node_class, *pools = karpenter_manifests(plan, settings)

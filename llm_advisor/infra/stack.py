@@ -1,4 +1,4 @@
-"""Builds a Plan's resources (provider, token secret, EKS node groups, Karpenter pools or EC2 ASG, and the
+"""Builds a Plan's resources (token secret, EKS node groups, Karpenter pools or EC2 ASG, and the
 workload on the cluster) and its stack outputs.
 
 `prepare` runs every check that can fail (before any resource); `declare` then declares the resources,
@@ -26,7 +26,6 @@ from llm_advisor.infra.karpenter import (
     render_karpenter_yaml,
 )
 from llm_advisor.infra.secrets import HfTokenSecret
-from llm_advisor.infra.volumes import hf_cache_host_path
 from llm_advisor.infra.workload import deploy_on_cluster, workload_objects
 from llm_advisor.planner.models import Plan
 from templates.models import RenderOptions
@@ -74,10 +73,39 @@ class Prepared:
     karpenter: KarpenterSettings | None = None  # target karpenter
 
 
+GLOBAL_SERVICES = ("aws:iam/",)  # IAM is global: its resources take no region
+# Resources of ours whose `tags` input is a plain key -> value map (the ASG's is a list of tag blocks and
+# gets its tags through the launch template's tag specifications instead).
+TAGGABLE = ("aws:iam/role:Role", "aws:iam/policy:Policy", "aws:iam/instanceProfile:InstanceProfile",
+            "aws:ec2/launchTemplate:LaunchTemplate", "aws:eks/nodeGroup:NodeGroup",
+            "aws:secretsmanager/secret:Secret", "aws:ec2/placementGroup:PlacementGroup")
+
+
+def in_plan_region(
+    region: str, tags: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None
+) -> pulumi.ResourceTransformation:
+    """A transformation for a component's children: every regional aws resource gets `region`, and the
+    caller's `tags` (LlmServing's tags arg) go on every taggable one, under the resource's own tags. The
+    stack's aws:defaultTags still apply through the default provider."""
+
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not args.type_.startswith("aws:"):
+            return None
+        props = dict(args.props)
+        if not args.type_.startswith(GLOBAL_SERVICES):
+            props["region"] = region
+        if tags is not None and args.type_ in TAGGABLE:
+            own = props.get("tags")
+            props["tags"] = pulumi.Output.all(tags, own).apply(lambda both: {**both[0], **(both[1] or {})})
+        return pulumi.ResourceTransformationResult(props, args.opts)
+
+    return transform
+
+
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
     return default_options(
         plan, namespace=cfg.namespace, hf_token_secret_id=secret_id,
-        image=cfg.vllm_image, hf_cache_host_path=hf_cache_host_path(cfg.ami_type), ami_type=cfg.ami_type,
+        image=cfg.vllm_image, efa_image=cfg.efa_image, ami_type=cfg.ami_type,
         karpenter=cfg.target == "karpenter",
     )
 
@@ -170,19 +198,14 @@ def declare(
     plan, cfg, target = prepared.plan, prepared.cfg, prepared.target
     name = object_name(plan)
     vllm_config = render_vllm_config(plan)
-    # Everything lands in the plan's region, whatever the ambient aws:region says.
-    region = plan.placement.region
+    # Everything lands in the plan's region, whatever the ambient aws:region says, through the DEFAULT
+    # provider: it is configured from the stack's aws:* settings (profile, assumeRoles, defaultTags,
+    # allowedAccountIds ...), which an explicit aws.Provider would silently drop. pulumi-aws v7 takes the
+    # region per resource ("Migrating to v7": resources and invokes have a `region` argument).
     moved = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)] if adopt_root_resources else None
-    provider = aws.Provider(
-        f"{name}-aws-{region}", region=region,
-        default_tags=aws.ProviderDefaultTagsArgs(tags=target.tags) if target.tags is not None else None,
-        opts=pulumi.ResourceOptions(
-            parent=parent,
-            aliases=[pulumi.Alias(name=f"aws-{region}", parent=pulumi.ROOT_STACK_RESOURCE)]
-            if adopt_root_resources else None,
-        ),
+    in_region = pulumi.ResourceOptions(
+        transformations=[in_plan_region(plan.placement.region, target.tags)], parent=parent, aliases=moved,
     )
-    in_region = pulumi.ResourceOptions(providers=[provider], parent=parent, aliases=moved)
     secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
     secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
     options = secret_arn.apply(lambda arn: _options(plan, cfg, arn))
@@ -216,7 +239,7 @@ def declare(
             outputs["node_group_names"] = groups.node_group_names
             nodes.append(groups)
         outputs.update(deploy_on_cluster(
-            name, plan, cfg, prepared.workload_yaml, hf_token, nodes, provider, karpenter,
+            name, plan, cfg, prepared.workload_yaml, hf_token, nodes, None, karpenter,
             cluster_name=target.cluster_name or "", parent=parent,
         ))
     else:

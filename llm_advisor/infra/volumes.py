@@ -10,7 +10,7 @@ import math
 from llm_advisor.planner.models import Plan
 from templates.common import EksAmiType, checkpoint_gib
 
-__all__ = ["EksAmiType", "checkpoint_gib", "ec2_root_volume_gib", "eks_volume", "hf_cache_host_path"]
+__all__ = ["EksAmiType", "checkpoint_gib", "ec2_root_volume_gib", "eks_volume"]
 
 # Allowance for the vllm/vllm-openai CUDA image: about 10 GB compressed on Docker Hub for v0.10/v0.11,
 # roughly twice that once unpacked by containerd/Docker; rounded up to leave room for one upgrade pull.
@@ -51,10 +51,3 @@ def eks_volume(plan: Plan, ami_type: EksAmiType) -> tuple[str, int]:
 def ec2_root_volume_gib(plan: Plan) -> int:
     """Root volume of a DLAMI instance: the AMI's snapshot plus the image and the checkpoint."""
     return _round_up(DLAMI_ROOT_SNAPSHOT_GIB + _data_gib(plan))
-
-
-def hf_cache_host_path(ami_type: EksAmiType) -> str:
-    """Node directory the pods mount as the Hugging Face cache, on the volume eks_volume sizes: the root
-    volume on AL2023; on Bottlerocket the root filesystem is read-only and the data volume (/dev/xvdb,
-    which eks_volume sizes) is mounted at /local (Bottlerocket README, "Storage")."""
-    return "/local/hf-cache" if ami_type == "BOTTLEROCKET_x86_64_NVIDIA" else "/opt/hf-cache"

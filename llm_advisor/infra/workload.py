@@ -40,7 +40,7 @@ KARPENTER_REGISTRATION_S = 900
 BUILTIN_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
 # Kinds the renderer emits; anything else is refused before any resource.
 _KINDS = {("v1", "ConfigMap"), ("v1", "Service"), ("apps/v1", "Deployment"),
-          ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")}
+          ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"), ("policy/v1", "PodDisruptionBudget")}
 _AWAITED_KINDS = {"Deployment", "Service"}
 
 
