@@ -40,21 +40,23 @@ class HelmChart(Frozen):
     namespace: str
 
 
-# NVIDIA/k8s-device-plugin deployments/helm/nvidia-device-plugin (Chart.yaml version 0.17.1; the install
-# the EKS user guide gives in "Install Kubernetes device plugin for GPUs" uses this repository). Its
-# values.yaml default affinity accepts a node that NFD labelled feature.node.kubernetes.io/pci-10de.present
-# or that carries nvidia.com/gpu.present=true; its default tolerations include nvidia.com/gpu Exists.
+# NVIDIA/k8s-device-plugin deployments/helm/nvidia-device-plugin, Chart.yaml @ v0.20.0 (commit 1b826acc,
+# 2026-08-19); the repository is the one the EKS user guide installs from ("Install Kubernetes device
+# plugin for GPUs"). Its values.yaml default affinity accepts a node that NFD labelled
+# feature.node.kubernetes.io/pci-10de.present or that carries nvidia.com/gpu.present=true; its default
+# tolerations include nvidia.com/gpu Exists. We set both explicitly (Helm values replace lists).
 NVIDIA_DEVICE_PLUGIN_CHART = HelmChart(
     release="nvdp", name="nvidia-device-plugin", repo="https://nvidia.github.io/k8s-device-plugin",
-    version="0.17.1", namespace="nvidia",
+    version="0.20.0", namespace="nvidia",
 )
-# aws/eks-charts stable/aws-efa-k8s-device-plugin (chart v0.5.8, image tag v0.5.8 in its README). Its
-# daemonset.yaml tolerates only CriticalAddonsOnly plus `.Values.tolerations` (default []), so without our
-# toleration it never runs on a tainted GPU node; its node affinity requires node.kubernetes.io/instance-type
-# In supportedInstanceLabels.values (the EFA-capable types) and eks.amazonaws.com/compute-type NotIn [auto].
+# aws/eks-charts stable/aws-efa-k8s-device-plugin, Chart.yaml version v0.5.30 (commit 52396092,
+# 2026-08-03; EKS user guide, "Manage EFA devices on Amazon EKS"). Its daemonset.yaml tolerates only
+# CriticalAddonsOnly plus `.Values.tolerations` (default []), so without our toleration it never runs on a
+# tainted GPU node; its node affinity requires node.kubernetes.io/instance-type In
+# supportedInstanceLabels.values (the EFA-capable types) and eks.amazonaws.com/compute-type NotIn [auto].
 EFA_DEVICE_PLUGIN_CHART = HelmChart(
     release="aws-efa-k8s-device-plugin", name="aws-efa-k8s-device-plugin",
-    repo="https://aws.github.io/eks-charts", version="v0.5.8", namespace="kube-system",
+    repo="https://aws.github.io/eks-charts", version="v0.5.30", namespace="kube-system",
 )
 # The EFA chart's default requests (values.yaml `resources.requests`: cpu 10m, memory 20Mi); the NVIDIA
 # chart sets none (values.yaml `resources: {}`).

@@ -118,7 +118,7 @@ def test_node_groups_depend_on_the_node_roles_policy_attachments() -> None:
 
 def test_device_plugin_releases_are_pinned_and_tolerate_our_taint() -> None:
     releases = dict((c.name, v) for c, v in device_plugin_releases(efa=True))
-    assert NVIDIA_DEVICE_PLUGIN_CHART.version == "0.17.1"
+    assert NVIDIA_DEVICE_PLUGIN_CHART.version == "0.20.0"
     for values in releases.values():
         assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} in (
             values["tolerations"])

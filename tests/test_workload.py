@@ -57,7 +57,7 @@ def test_eks_deploys_the_workload_after_the_node_groups_and_the_device_plugin() 
     chart = nvidia_device_plugin_chart()
     assert plugin.inputs["chart"] == "nvidia-device-plugin" and plugin.inputs["version"] == chart["version"]
     assert plugin.inputs["repositoryOpts"] == {"repo": "https://nvidia.github.io/k8s-device-plugin"}
-    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in (
+    assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} in (
         plugin.inputs["values"]["tolerations"])
     groups = {g.urn for g in run.of_type(NODE_GROUP)}
     assert len(groups) == 2 and groups <= set(plugin.dependencies)
@@ -150,8 +150,8 @@ def test_efa_plan_adds_the_efa_device_plugin_before_the_leaderworkerset() -> Non
     assert set(releases) == {"nvidia-device-plugin", "aws-efa-k8s-device-plugin"}
     efa = releases["aws-efa-k8s-device-plugin"]
     assert efa.inputs["version"] == efa_device_plugin_chart()["version"]
-    assert efa.inputs["values"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists",
-                                                   "effect": "NoSchedule"}]
+    assert efa.inputs["values"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Equal",
+                                                   "value": "present", "effect": "NoSchedule"}]
     (lws,) = run.of_type("kubernetes:leaderworkerset.x-k8s.io/v1:LeaderWorkerSet")
     assert {r.urn for r in releases.values()} <= set(lws.dependencies)
     (service,) = run.of_type(SERVICE)

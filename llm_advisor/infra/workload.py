@@ -22,13 +22,16 @@ import yaml
 from llm_advisor.infra.karpenter import KarpenterNodePools, KarpenterSettings, karpenter_manifests, node_pools
 from llm_advisor.planner.models import Plan
 from templates.common import (
-    GPU_PRESENT_LABEL,
-    GPU_TAINT_EFFECT,
-    GPU_TAINT_KEY,
-    POOL_LABEL,
     VLLM_PORT,
     EksAmiType,
     RenderError,
+)
+from templates.daemonsets import (
+    EFA_DEVICE_PLUGIN_CHART,
+    NVIDIA_DEVICE_PLUGIN_CHART,
+    HelmChart,
+    efa_device_plugin_values,
+    nvidia_device_plugin_values,
 )
 from templates.render import startup_budget_s
 
@@ -56,52 +59,20 @@ class KubeObject(pulumi.CustomResource):
         super().__init__(f"kubernetes:{group_version}:{obj['kind']}", resource_name, dict(obj), opts)
 
 
-def gpu_toleration() -> dict[str, str]:
-    """Tolerates our GPU taint whatever its value (templates.common holds the contract)."""
-    return {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": GPU_TAINT_EFFECT}
+def _chart(chart: HelmChart, values: dict[str, Any]) -> dict[str, Any]:
+    return {"chart": chart.name, "repo": chart.repo, "version": chart.version, "namespace": chart.namespace,
+            "values": values}
 
 
-# merged with templates/daemonsets.py
 def nvidia_device_plugin_chart() -> dict[str, Any]:
-    """The NVIDIA device plugin Helm chart, pinned, with values that put it on our GPU nodes.
-
-    Chart and version: k8s-device-plugin deployments/helm/nvidia-device-plugin/Chart.yaml @ v0.20.0
-    (NVIDIA/k8s-device-plugin commit 1b826acc, 2026-08-19), repository https://nvidia.github.io/k8s-device-plugin
-    as the EKS user guide installs it ("Install Kubernetes device plugin for GPUs"). Its values.yaml @ v0.20.0
-    schedules the DaemonSet only on nodes labelled by NFD or with nvidia.com/gpu.present=true, and tolerates
-    nvidia.com/gpu:NoSchedule; we keep that toleration (explicitly, values replace lists) and add our pool
-    label as another node-affinity term, so the plugin lands on our GPU nodes with or without NFD."""
-    return {
-        "chart": "nvidia-device-plugin",
-        "repo": "https://nvidia.github.io/k8s-device-plugin",
-        "version": "0.20.0",
-        "namespace": "nvidia",
-        "values": {
-            "tolerations": [gpu_toleration()],
-            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [
-                    {"matchExpressions": [{"key": GPU_PRESENT_LABEL, "operator": "In", "values": ["true"]}]},
-                    {"matchExpressions": [{"key": POOL_LABEL, "operator": "Exists"}]},
-                ],
-            }}},
-        },
-    }
+    """The NVIDIA device plugin release: pin and values from templates.daemonsets (the one declaration the
+    scheduling check holds against the nodes)."""
+    return _chart(NVIDIA_DEVICE_PLUGIN_CHART, nvidia_device_plugin_values())
 
 
-# merged with templates/daemonsets.py
 def efa_device_plugin_chart() -> dict[str, Any]:
-    """The EFA device plugin Helm chart (advertises vpc.amazonaws.com/efa), pinned, tolerating our taint.
-
-    aws/eks-charts stable/aws-efa-k8s-device-plugin/Chart.yaml version v0.5.30 (commit 52396092,
-    2026-08-03), repository https://aws.github.io/eks-charts (EKS user guide, "Manage EFA devices on Amazon
-    EKS"); its values.yaml ships `tolerations: []` and selects EFA-capable instance types itself."""
-    return {
-        "chart": "aws-efa-k8s-device-plugin",
-        "repo": "https://aws.github.io/eks-charts",
-        "version": "v0.5.30",
-        "namespace": "kube-system",
-        "values": {"tolerations": [gpu_toleration()]},
-    }
+    """The EFA device plugin release (advertises vpc.amazonaws.com/efa), from templates.daemonsets."""
+    return _chart(EFA_DEVICE_PLUGIN_CHART, efa_device_plugin_values())
 
 
 def kubeconfig(
