@@ -1,4 +1,4 @@
-"""Compares sizing predictions with the real vLLM startup figures in ../shared/data/vllm_reference_logs.csv.
+"""Compares sizing predictions with the real vLLM startup figures in bench/data/vllm_startup_logs.csv.
 
 Run from anywhere: `python bench/accuracy.py [path/to/vllm_reference_logs.csv]`. Prints one line per
 row (weights, KV GiB and KV tokens: logged, predicted, error), the rows it could not use and why, and
@@ -27,7 +27,16 @@ from sizing import (  # noqa: E402
     load_model,
 )
 
-DEFAULT_CSV = ROOT.parent / "shared" / "data" / "vllm_reference_logs.csv"
+# In the repository, one source per row: shared/data/vllm_reference_logs.csv plus rows collected for issue 15.
+DEFAULT_CSV = ROOT / "bench" / "data" / "vllm_startup_logs.csv"
+# Release bands the report splits by (docs/sizing.md): V0 accounting, early V1, NCCL outside the budget,
+# and the releases people run now (CUDA-graph estimate in the budget from 0.20, 0.92 default).
+BANDS = (
+    ((0, 2), (0, 7), "0.2-0.7 (V0)"),
+    ((0, 8), (0, 10), "0.8-0.10"),
+    ((0, 11), (0, 18), "0.11-0.18"),
+    ((0, 19), (0, 33), "0.19-0.33"),
+)
 
 # CSV model text -> catalog id (and quantization) where the text is not itself a catalog id.
 MODEL_MAP = {
@@ -69,6 +78,25 @@ class Row(NamedTuple):
     kv_gib: tuple[float | None, float | None]
     kv_tokens: tuple[float | None, float | None]
     modelled: bool = True
+    features: tuple[str, ...] = ()
+    source: str = ""
+
+
+def _features(est, arch) -> tuple[str, ...]:
+    """The row's features the report splits by."""
+    kinds = set(arch.attention_layer_kinds)
+    found = []
+    if est.tensor_parallel_size > 1:
+        found.append("TP>1")
+    if est.pipeline_parallel_size > 1:
+        found.append("PP>1")
+    if kinds & {"sliding", "chunked", "mamba"}:
+        found.append("sliding/hybrid")
+    if arch.is_moe:
+        found.append("MoE")
+    if est.quantization != "none":
+        found.append("quantized")
+    return tuple(found) or ("dense TP1 16-bit",)
 
 
 # Rows served through an LMCache KV connector: it turns the hybrid KV manager off and reserves memory of
@@ -161,6 +189,8 @@ def _row(rec: dict[str, str]) -> Row:
         (_num(rec["kv_cache_gib"]), kv),
         (tokens_logged, tokens_pred),
         not connector,
+        _features(est, inp.arch),
+        rec["source"].split(" ")[0],
     )
 
 
@@ -176,7 +206,15 @@ def _before_fix(rec: dict[str, str]) -> Row | None:
         f"{est.model.split('/')[-1][:30]:30s} {est.gpu:10s} TP{est.tensor_parallel_size} PP"
         f"{est.pipeline_parallel_size} v{est.vllm_version:6s}"
     )
-    return Row(label + "  ", (None, None), (None, None), (logged, est.num_gpu_blocks * est.block_size))
+    return Row(
+        label + "  ",
+        (None, None),
+        (None, None),
+        (logged, est.num_gpu_blocks * est.block_size),
+        True,
+        _features(est, inp.arch),
+        rec["source"].split(" ")[0],
+    )
 
 
 def _rescale_tokens(est, kv_gib: float) -> float:
@@ -211,8 +249,8 @@ def main(argv: list[str]) -> int:
     path = Path(argv[1]) if len(argv) > 1 else DEFAULT_CSV
     if not path.is_file():
         print(
-            f"error: reference CSV not found at {path} (expected ../shared/data/vllm_reference_logs.csv "
-            "next to the repository, or pass its path)",
+            f"error: reference CSV not found at {path} (expected bench/data/vllm_startup_logs.csv in the "
+            "repository, or pass its path)",
             file=sys.stderr,
         )
         return 2
@@ -250,7 +288,54 @@ def main(argv: list[str]) -> int:
                     f"  median |error| {name:10s}: {statistics.median(errs):5.2f} %  over {len(errs)} rows "
                     f"(mean {statistics.fmean(errs):.2f} %)"
                 )
+    _report_split(modelled)
     return _report_calibrated(modelled)
+
+
+def _band(label: str) -> str:
+    version = tuple(map(int, re.search(r" v(\d+)\.(\d+)", label).groups()))
+    return next(name for low, high, name in BANDS if low <= version <= high)
+
+
+def _p90(sorted_errs: list[float]) -> float:
+    """Nearest-rank 90th percentile."""
+    return sorted_errs[min(len(sorted_errs) - 1, int(0.9 * len(sorted_errs)))]
+
+
+def _report_split(modelled: list[Row]) -> None:
+    """Median / p90 |error| of KV GiB and tokens (one error per row, GiB preferred) by band and feature."""
+
+    def stats(rows: list[Row]) -> str:
+        errs = sorted(
+            abs(e)
+            for e in (_err(r.kv_gib) if _err(r.kv_gib) is not None else _err(r.kv_tokens) for r in rows)
+            if e is not None
+        )
+        weights = [abs(e) for e in (_err(r.weights) for r in rows) if e is not None]
+        if not errs and not weights:
+            return "no KV or weights rows"
+        kv = (
+            f"KV median {statistics.median(errs):6.2f} % p90 {_p90(errs):7.2f} %"
+            f" ({len(errs)} rows)"
+            if errs
+            else "KV -"
+        )
+        w = (
+            f"weights median {statistics.median(weights):5.2f} % ({len(weights)} rows)"
+            if weights
+            else "weights -"
+        )
+        return f"{kv}; {w}; sources {len({r.source for r in rows})}"
+
+    print("by release band (KV: GiB where logged, else tokens/blocks):")
+    for _, _, name in BANDS:
+        chosen = [r for r in modelled if _band(r.label) == name]
+        print(f"  {name:18s} {stats(chosen)}")
+    print("by feature (a row counts under each of its features):")
+    for feature in ("dense TP1 16-bit", "TP>1", "PP>1", "sliding/hybrid", "MoE", "quantized"):
+        chosen = [r for r in modelled if feature in r.features]
+        print(f"  {feature:18s} {stats(chosen)}")
+    print("nothing is fitted on these rows in issue 15, so there is no leave-one-source-out refit to report")
 
 
 def _report_calibrated(modelled: list[Row]) -> int:

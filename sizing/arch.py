@@ -16,7 +16,7 @@ from sizing.vocabulary import Frozen, Quantization
 # ModelArch.source of an architecture read from a local config.json (hf_config.arch_from_file).
 LOCAL_CONFIG_SOURCE = "local config.json"
 
-AttentionKind = Literal["full", "sliding", "chunked", "mla"]
+AttentionKind = Literal["full", "sliding", "chunked", "mla", "mamba"]
 QuantScope = Literal["all_linear", "mlp_only", "experts_only"]
 
 
@@ -29,6 +29,17 @@ class AttentionSpec(Frozen):
     v_head_dim: int = Field(ge=0, description="V elements per head; 0 for MLA (no separate V)")
     window_tokens: int | None = Field(default=None, description="sliding window or attention chunk")
     kv_shared: bool = Field(default=False, description="reuses another layer's KV (Gemma-3n/4): no pages")
+    state_elements: int = Field(
+        default=0,
+        ge=0,
+        description="mamba / linear-attention layers: elements of one request's recurrent state (conv + "
+        "temporal), all split across TP ranks (v1/kv_cache_interface.py MambaSpec)",
+    )
+    indexer_bytes: int = Field(
+        default=0,
+        ge=0,
+        description="sparse-MLA (DSA) indexer K cache per token, fp8 values + fp32 scale per 128, replicated",
+    )
 
 
 class LayerSpec(Frozen):
@@ -141,9 +152,10 @@ class ModelArch(Frozen):
 
     @cached_property
     def active_params(self) -> int:
-        """Parameters one token touches: everything except the routed experts it is not sent to."""
+        """Parameters one text token touches: everything except the routed experts it is not sent to and
+        the vision tower (which runs on images only; publishers' active counts leave it out)."""
         inactive = sum(layer.routed_expert_params - layer.active_expert_params for layer in self.layers)
-        return self.total_params - inactive
+        return self.total_params - inactive - self.vision_params
 
     @cached_property
     def attention_layer_kinds(self) -> tuple[str, ...]:

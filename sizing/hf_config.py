@@ -7,6 +7,7 @@ hidden x kv_heads*head_dim, MoE routers are hidden x experts.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -371,11 +372,161 @@ def _starcoder2(cfg: Config, model_type: str) -> dict[str, Any]:
     return {**base, "layers": layers, "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", True))}
 
 
+# transformers models/gemma3/configuration_gemma3.py, Gemma3TextConfig.__init__ defaults: the published
+# multimodal config.json (google/gemma-3-4b/12b/27b-it) nests the language model under `text_config` and
+# omits these, so vLLM (which reads the config through transformers) runs with the defaults.
+GEMMA3_TEXT_DEFAULTS: dict[str, Any] = {
+    "vocab_size": 262_208,
+    "max_position_embeddings": 131_072,
+    "sliding_window_pattern": 6,
+    "head_dim": 256,
+    "num_key_value_heads": 4,
+    "tie_word_embeddings": True,
+}
+
+
+def _gemma3(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Gemma 3: text-only (gemma3_text, flat) or multimodal (gemma3: the LM under text_config + SigLIP).
+
+    The multimodal projector (vLLM gemma3_mm.py Gemma3MultiModalProjector: mm_input_projection_weight
+    vision_hidden x text_hidden + mm_soft_emb_norm) is counted with the vision tower.
+    """
+    text = {**GEMMA3_TEXT_DEFAULTS, **(cfg.get("text_config") or cfg)}
+    facts = _dense_family(text, "gemma3_text")
+    facts["vocab_size"] = int(text["vocab_size"])
+    facts["max_position_embeddings"] = text.get("max_position_embeddings")
+    vision = cfg.get("vision_config")
+    if isinstance(vision, Mapping):
+        v_h = int(vision.get("hidden_size") or 0)
+        facts["vision_params"] = _vision_params(vision) + v_h * facts["hidden_size"] + v_h
+    return facts
+
+
+def _glm4_moe(cfg: Config, model_type: str) -> dict[str, Any]:
+    """GLM-4.5 / 4.6 / 4.7 (vLLM glm4_moe.py): GQA attention (qkv bias when attention_bias, optional
+    q/k norm), first_k_dense_replace dense layers, then n_routed_experts + n_shared_experts with a sigmoid
+    router carrying e_score_correction_bias. The MTP layer (num_nextn_predict_layers) is not loaded by
+    Glm4MoeForCausalLM (its weights are skipped in load_weights), so it is not counted.
+    """
+    base = _dense_family({**cfg, "model_type": model_type}, model_type)
+    h, hd = base["hidden_size"], base["head_dim"]
+    n_exp = int(_req(cfg, "n_routed_experts", model_type))
+    top_k = int(_req(cfg, "num_experts_per_tok", model_type))
+    moe_inter = int(_req(cfg, "moe_intermediate_size", model_type))
+    n_shared = int(cfg.get("n_shared_experts") or 0)
+    first_dense = int(cfg.get("first_k_dense_replace") or 0)
+    qk_norm = 2 * hd if cfg.get("use_qk_norm") else 0
+    layers = []
+    for i, layer in enumerate(base["layers"]):
+        update: dict[str, Any] = {"norm_params": layer.norm_params + qk_norm}
+        if i >= first_dense:
+            per = 3 * h * moe_inter
+            update.update(
+                dense_mlp_params=0,
+                routed_expert_params=n_exp * per,
+                active_expert_params=top_k * per,
+                shared_expert_params=n_shared * per,
+                router_params=h * n_exp + n_exp,
+            )
+        layers.append(layer.model_copy(update=update))
+    return {
+        **base,
+        "layers": tuple(layers),
+        "num_experts": n_exp,
+        "num_experts_per_tok": top_k,
+        "moe_intermediate_size": moe_inter,
+    }
+
+
+# GLM-5 (glm_moe_dsa) indexer shape where a config copy omits it: index_n_heads 32, index_head_dim 128,
+# index_topk 2048 (the published zai-org GLM-5 config.json; the same values as DeepSeek-V3.2's indexer
+# except its 64 heads).
+GLM5_INDEXER_DEFAULTS = {"index_n_heads": 32, "index_head_dim": 128}
+INDEXER_QUANT_BLOCK = 128  # vLLM deepseek_v2.py Indexer: fp8 K with one fp32 scale per 128 elements
+
+
+def _glm_moe_dsa(cfg: Config, model_type: str) -> dict[str, Any]:
+    """GLM-5 (vLLM maps GlmMoeDsaForCausalLM onto deepseek_v2.py): MLA + a DeepSeek-V3.2-style sparse
+    attention indexer per layer (wq_b q_lora x heads*dim, wk hidden x dim, k_norm, weights_proj hidden x
+    heads, all ReplicatedLinear) whose fp8 K cache adds index_head_dim + 4 bytes per 128 per token.
+    """
+    facts = _mla_family({**cfg, "topk_method": cfg.get("topk_method") or "noaux_tc"}, model_type)
+    heads = int(cfg.get("index_n_heads") or GLM5_INDEXER_DEFAULTS["index_n_heads"])
+    dim = int(cfg.get("index_head_dim") or GLM5_INDEXER_DEFAULTS["index_head_dim"])
+    h, q_lora = facts["hidden_size"], int(cfg.get("q_lora_rank") or facts["hidden_size"])
+    indexer = q_lora * heads * dim + h * dim + 2 * dim + h * heads
+    cache = dim + dim // INDEXER_QUANT_BLOCK * 4
+    facts["layers"] = tuple(
+        layer.model_copy(
+            update=dict(
+                attn_replicated_params=layer.attn_replicated_params + indexer,
+                attention=layer.attention.model_copy(update={"indexer_bytes": cache}),
+            )
+        )
+        for layer in facts["layers"]
+    )
+    return facts
+
+
+def _qwen3_next(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Qwen3-Next (vLLM qwen3_next.py): every full_attention_interval-th layer is gated full attention
+    (q_proj doubled for the output gate, q/k norm), the others Gated DeltaNet linear attention, whose
+    recurrent state vLLM keeps in MambaSpec pages through the hybrid KV manager; every layer is MoE with
+    a gated shared expert.
+
+    Gated DeltaNet per layer: in_proj_qkvz hidden x (2 key_dim + 2 value_dim), in_proj_ba hidden x 2 nv,
+    conv1d conv_dim x kernel (conv_dim = 2 key_dim + value_dim), dt_bias and A_log (nv), out_proj
+    value_dim x hidden: all split by TP; the gated RMSNorm (head_v_dim) is replicated. State per request
+    (MambaStateShapeCalculator.gated_delta_net_state_shape): conv (conv_dim / tp) x (kernel - 1) and
+    temporal (nv / tp) x head_k_dim x head_v_dim, in the model dtype with mamba_ssm_cache_dtype auto.
+    """
+    n = int(_req(cfg, "num_hidden_layers", model_type))
+    types = cfg.get("layer_types")
+    if not types:
+        interval = int(cfg.get("full_attention_interval") or 4)
+        types = ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(n)]
+    if len(types) != n:
+        raise SizingError(f"layer_types has {len(types)} entries but num_hidden_layers is {n}")
+    base = _moe_family({**cfg, "layer_types": None, "sliding_window": None}, "qwen3_moe")
+    h, heads, hd = base["hidden_size"], base["num_attention_heads"], base["head_dim"]
+    nk = int(_req(cfg, "linear_num_key_heads", model_type))
+    nv = int(_req(cfg, "linear_num_value_heads", model_type))
+    dk = int(_req(cfg, "linear_key_head_dim", model_type))
+    dv = int(_req(cfg, "linear_value_head_dim", model_type))
+    kernel = int(_req(cfg, "linear_conv_kernel_dim", model_type))
+    key_dim, value_dim = nk * dk, nv * dv
+    conv_dim = 2 * key_dim + value_dim
+    linear_params = (
+        h * (2 * key_dim + 2 * value_dim) + h * 2 * nv + conv_dim * kernel + 2 * nv + value_dim * h
+    )
+    spec = AttentionSpec(
+        kind="mamba",
+        num_kv_heads=1,
+        head_dim=1,
+        v_head_dim=0,
+        state_elements=conv_dim * (kernel - 1) + nv * dk * dv,
+    )
+    layers = []
+    for layer, kind in zip(base["layers"], types, strict=True):
+        if kind == "linear_attention":
+            update = dict(
+                attention=spec, attn_sharded_params=linear_params, kv_proj_params=0, norm_params=2 * h + dv
+            )
+        elif kind == "full_attention":
+            update = dict(attn_sharded_params=layer.attn_sharded_params + h * heads * hd)
+        else:
+            raise SizingError(f"layer_types entry {kind!r} is not full_attention or linear_attention")
+        layers.append(layer.model_copy(update=update))
+    return {**base, "layers": tuple(layers)}
+
+
 BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
-    **{
-        t: _dense_family
-        for t in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3", "gemma3_text")
-    },
+    **{t: _dense_family for t in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2")},
+    "gemma3": _gemma3,
+    "gemma3_text": _gemma3,
+    "glm4_moe": _glm4_moe,
+    "glm_moe_dsa": _glm_moe_dsa,
+    "qwen3_next": _qwen3_next,
     **{t: _moe_family for t in ("mixtral", "qwen2_moe", "qwen3_moe")},
     **{t: _mla_family for t in ("deepseek_v2", "deepseek_v3", "kimi_k2")},
     "gpt_oss": _gpt_oss,
@@ -445,22 +596,118 @@ def _rope_scaled_max_len(rope_scaling: Any, model_type: str, max_len: int) -> in
     return int(max_len * factor)
 
 
+# Model types people meet that map onto a supported family by architecture (the nearest one to try, or to
+# compare with): named in the error, never loaded silently as that family.
+NEAREST_FAMILY = {
+    "qwen3_5": "qwen3_next",
+    "qwen3_5_moe": "qwen3_next",
+    "kimi_linear": "qwen3_next",
+    "falcon_h1": "qwen3_next",
+    "nemotron_h": "qwen3_next",
+    "jamba": "qwen3_next",
+    "mamba2": "qwen3_next",
+    "deepseek_v32": "glm_moe_dsa",
+    "glm4_moe_lite": "deepseek_v3",
+    "glm4": "llama",
+    "mistral3": "mistral",
+    "gemma3n": "gemma3",
+    "llama4_text": "llama4",
+    "olmoe": "qwen3_moe",
+    "minimax_m2": "qwen3_moe",
+    "phi": "phi3",
+    "phimoe": "mixtral",
+    "qwen3_vl": "qwen3",
+    "qwen3_vl_moe": "qwen3_moe",
+    "qwen2_vl": "qwen2",
+    "qwen2_5_vl": "qwen2",
+    "mllama": "llama",
+    "llava": "llama",
+    "cohere": "llama",
+    "granite": "llama",
+}
+
+# Bounds a real config.json stays within (largest published values x ~8: Llama 4 Scout's 10,485,760
+# positions, Gemma 3's 262,208-token vocabulary, Llama 3.1 405B's 126 layers and 16,384 hidden size).
+FIELD_BOUNDS = {
+    "hidden_size": 131_072,
+    "num_hidden_layers": 1_024,
+    "num_attention_heads": 4_096,
+    "num_key_value_heads": 4_096,
+    "head_dim": 4_096,
+    "intermediate_size": 1_048_576,
+    "moe_intermediate_size": 1_048_576,
+    "vocab_size": 4_194_304,
+    "max_position_embeddings": 134_217_728,
+    "num_experts": 65_536,
+    "num_local_experts": 65_536,
+    "n_routed_experts": 65_536,
+    "num_experts_per_tok": 1_024,
+    "kv_lora_rank": 65_536,
+    "sliding_window": 134_217_728,
+}
+
+
+def _unsupported(model_type: str, hf_id: str) -> SizingError:
+    nearest = NEAREST_FAMILY.get(model_type) or next(
+        iter(difflib.get_close_matches(model_type, BUILDERS, n=1, cutoff=0.0)), "llama"
+    )
+    return SizingError(
+        f"model_type {model_type!r} of {hf_id} is not supported; nearest supported family: {nearest!r} "
+        f"(supported: {', '.join(sorted(BUILDERS))})"
+    )
+
+
+def validate_config(cfg: Config, hf_id: str) -> None:
+    """Bounds and integer types of the architecture fields (top level and text_config) and attention
+    divisibility: num_attention_heads % num_key_value_heads == 0 (vLLM's GQA groups query heads evenly).
+    Errors name the file (hf_id is the path for a local config.json) and the field.
+    """
+    for scope, section in (("", cfg), ("text_config.", cfg.get("text_config"))):
+        if not isinstance(section, Mapping):
+            if scope and section is not None:
+                raise SizingError(
+                    f"{hf_id}: field 'text_config' must be an object, got {type(section).__name__}"
+                )
+            continue
+        for key, bound in FIELD_BOUNDS.items():
+            value = section.get(key)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+                raise SizingError(f"{hf_id}: field '{scope}{key}' must be an integer, got {value!r}")
+            if not 1 <= value <= bound:
+                raise SizingError(
+                    f"{hf_id}: field '{scope}{key}' is {value}; it must be between 1 and {bound}"
+                )
+        heads, kv = section.get("num_attention_heads"), section.get("num_key_value_heads")
+        if isinstance(heads, int) and isinstance(kv, int) and heads % kv:
+            raise SizingError(
+                f"{hf_id}: field '{scope}num_key_value_heads' ({kv}) must divide "
+                f"'{scope}num_attention_heads' ({heads}): each KV head serves a whole group of query heads"
+            )
+
+
 def arch_from_config(
     cfg: Config, hf_id: str, source: str, aliases: tuple[str, ...] = (), **overrides: Any
 ) -> ModelArch:
-    """Builds a ModelArch from a config.json mapping; unknown model_type raises naming the known ones."""
+    """Builds a ModelArch from a config.json mapping; unknown model_type raises naming the nearest family."""
     if not isinstance(cfg, Mapping):
         raise SizingError(f"config for {hf_id} must be a JSON object, got {type(cfg).__name__}")
     model_type = str(cfg.get("model_type") or "")
     builder = BUILDERS.get(model_type)
     if builder is None:
-        raise SizingError(
-            f"model_type {model_type!r} of {hf_id} is not supported; supported: {', '.join(sorted(BUILDERS))}"
-        )
+        if not model_type:
+            raise SizingError(
+                f"{hf_id}: field 'model_type' is missing; a Hugging Face config.json names its family there "
+                f"(supported: {', '.join(sorted(BUILDERS))})"
+            )
+        raise _unsupported(model_type, hf_id)
+    validate_config(cfg, hf_id)
     try:
         facts = builder(cfg, model_type)
         text = cfg.get("text_config") or cfg
-        facts.setdefault("vocab_size", _req(text, "vocab_size", model_type))
+        if "vocab_size" not in facts:
+            facts["vocab_size"] = _req(text, "vocab_size", model_type)
         facts.setdefault("max_position_embeddings", text.get("max_position_embeddings"))
         if facts.get("max_position_embeddings") is None:
             facts["max_position_embeddings"] = 4096
@@ -488,9 +735,21 @@ def arch_from_config(
 def arch_from_file(path: Path) -> ModelArch:
     """A local config.json (no Hub access): the hf_id is the file's path."""
     try:
-        cfg = json.loads(path.read_text())
+        data = path.read_bytes()
     except OSError as exc:
         raise SizingError(f"cannot read config.json {path}: {exc.strerror}") from exc
+    if b"\x00" in data[:65536]:
+        raise SizingError(
+            f"{path} is a binary file, not a config.json (a safetensors/GGUF/archive?); pass the model's "
+            "config.json"
+        )
+    try:
+        cfg = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SizingError(
+            f"{path} is not UTF-8 text (byte {exc.start}); a config.json is UTF-8 JSON - pass the model's "
+            "config.json"
+        ) from exc
     except json.JSONDecodeError as exc:
         raise SizingError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})") from exc
     return arch_from_config(cfg, hf_id=str(path), source=f"{LOCAL_CONFIG_SOURCE} {path}")

@@ -24,6 +24,7 @@ from sizing.vllm_versions import (
     check_block_size,
     check_scheduler_limits,
     is_calibrated,
+    parse_full_version,
     vllm_defaults,
 )
 
@@ -35,6 +36,14 @@ NCCL_V0_GIB = 1.79  # PR #10511: Llama-3-8B non_torch 1.79 GiB at TP1 -> 3.58 at
 CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB = 0.1, 0.006  # llm-d: 0.1 (28 layers) .. 1.03 GiB (gpt-oss)
 V0_AUTO_CHUNKED_CONTEXT, V0_MIN_MNBT = 32768, 2048  # arg_utils.py `max_model_len > 32768`; max(mml, 2048)
 PRE_MLA_HEAD_SIZE = 256  # deepseek_v2.py before v0.7.1: Attention(num_local_heads, 256, ...), q/k/v padded
+MODEL_DTYPE_BYTES = 2  # bf16/fp16 model dtype: mamba state with mamba_ssm_cache_dtype "auto"
+# v1/kv_cache_interface.py MLAAttentionSpec: cache_dtype_str "fp8_ds_mla" pages 656 bytes per token
+# (512 fp8 latent + 4 fp32 scales + 64 bf16 rope) for sparse (DSA) MLA with an fp8 KV cache (§3).
+FP8_DS_MLA_BYTES = 656
+HYBRID_KERNEL_ALIGNMENT = 16  # FlashAttentionBackend.get_supported_kernel_block_sizes(): [MultipleOf(16)]
+# Qwen3-Next / Gated DeltaNet hybrids run on the V1 hybrid manager from vLLM 0.10.2 (the release that
+# added Qwen3NextForCausalLM, Sep 2025).
+MAMBA_HYBRID_MIN_VERSION = (0, 10, 2)
 
 
 class Resolved(NamedTuple):
@@ -64,6 +73,7 @@ class StageFacts(NamedTuple):
     bytes_per_block: int
     blocks_per_request: int
     num_groups: int
+    block_tokens: int
 
 
 def pp_stage_bounds(num_layers: int, pp: int) -> tuple[tuple[int, int], ...]:
@@ -87,22 +97,38 @@ def _layer_classes(arch: ModelArch) -> tuple[tuple[LayerSpec, ...], tuple[int, .
 
 
 def _layer_kv_bytes(arch: ModelArch, layer: LayerSpec, tp: int, kv_bytes: int, acc: VllmAccounting) -> int:
-    """KV bytes one token costs in one layer on one TP rank (kv_cache_interface.py page sizes)."""
+    """KV bytes one token costs in one layer on one TP rank (kv_cache_interface.py page sizes).
+
+    For a mamba / linear-attention layer: the bytes of one request's recurrent state (MambaSpec page),
+    in the model dtype (mamba_ssm_cache_dtype "auto"; --kv-cache-dtype does not apply to it).
+    """
     att = layer.attention
     if att is None or att.kv_shared:
         return 0
+    if att.kind == "mamba":
+        return att.state_elements // tp * MODEL_DTYPE_BYTES
     if att.kind == "mla":
         if acc.mla_cache:
-            return att.head_dim * kv_bytes  # kv_lora_rank + qk_rope_head_dim, replicated on every rank
+            if att.indexer_bytes and kv_bytes == 1:  # sparse MLA fp8: "fp8_ds_mla", 656 B per token
+                return FP8_DS_MLA_BYTES + att.indexer_bytes
+            return att.head_dim * kv_bytes + att.indexer_bytes  # kv_lora_rank + rope dim, replicated
         # before 0.7.1: full per-head K and V of the MLA heads, each padded to 256 (PRE_MLA_HEAD_SIZE)
         return 2 * max(1, arch.num_attention_heads // tp) * PRE_MLA_HEAD_SIZE * kv_bytes
     return max(1, att.num_kv_heads // tp) * (att.head_dim + att.v_head_dim) * kv_bytes
 
 
+class KvGeometry(NamedTuple):
+    token_bytes: int  # attention KV bytes per token (mamba state excluded)
+    bytes_per_block: int
+    blocks_per_request: int
+    groups: int
+    block_tokens: int  # the block size vLLM runs with (raised for attention + mamba hybrids)
+
+
 def _kv_geometry(
     arch: ModelArch, counts: list[tuple[LayerSpec, int]], r: Resolved, tp: int, pp: int = 1
-) -> tuple[int, int, int, int]:
-    """(bytes per token, bytes per block, blocks one max_model_len request needs, KV cache groups)."""
+) -> KvGeometry:
+    """KV bytes per token and block, blocks one max_model_len request needs, KV cache groups, block size."""
     per_kind: dict[str, list[tuple[int, int]]] = {}
     windows: dict[str, int] = {}
     for layer, count in counts:
@@ -113,21 +139,45 @@ def _kv_geometry(
             per_kind.setdefault(kind, []).append((size, count))
             windows.setdefault(kind, layer.attention.window_tokens or 0)
     if not per_kind:
-        return 0, 0, 0, 0
-    token_bytes = sum(size * count for sizes in per_kind.values() for size, count in sizes)
-    if len(per_kind) == 1:  # uniform: one group, num_blocks = available // (sum of page sizes)
+        return KvGeometry(0, 0, 0, 0, r.block_size)
+    token_bytes = sum(
+        size * count for kind, sizes in per_kind.items() if kind != "mamba" for size, count in sizes
+    )
+    if len(per_kind) == 1 and "mamba" not in per_kind:  # uniform: num_blocks = available // sum of pages
         (kind,) = per_kind
-        return token_bytes, token_bytes * r.block_size, _blocks_per_request(kind, windows[kind], r, pp), 1
+        return KvGeometry(
+            token_bytes,
+            token_bytes * r.block_size,
+            _blocks_per_request(kind, windows[kind], r, pp),
+            1,
+            r.block_size,
+        )
+    block = r.block_size
+    attn_token = max(
+        (size for kind, sizes in per_kind.items() if kind != "mamba" for size, _ in sizes), default=0
+    )
+    if "mamba" in per_kind and attn_token:
+        # platforms/interface.py (0.11-0.33; models/config.py HybridAttentionMambaModelConfig before):
+        # attn_block_size = align * cdiv(mamba_page, align * attn_page_1_token), align = max(16, block_size)
+        # (FlashAttention's MultipleOf(16)); the mamba page is then padded up to the attention page.
+        mamba_page = max(size for size, _ in per_kind["mamba"])
+        align = max(HYBRID_KERNEL_ALIGNMENT, r.block_size)
+        block = max(block, align * -(-mamba_page // (align * attn_token)))
+        page = block * attn_token
+    elif "mamba" in per_kind:  # attention-free stage: one padded state page per layer
+        page = max(size for size, _ in per_kind["mamba"])
+    else:
+        page = attn_token * block
     # Hybrid manager: groups of `group_size` layers share one block pool (kv_cache_utils.py).
+    r_block = r._replace(block_size=block)
     layers_per_kind = {kind: sum(count for _, count in sizes) for kind, sizes in per_kind.items()}
     group_size = min(layers_per_kind.values())
-    page = max(size for sizes in per_kind.values() for size, _ in sizes) * r.block_size
     blocks, groups = 0, 0
     for kind, n_layers in layers_per_kind.items():
         n = -(-n_layers // group_size)
         groups += n
-        blocks += n * _blocks_per_request(kind, windows[kind], r, pp)
-    return token_bytes, group_size * page, blocks, groups
+        blocks += n * (1 if kind == "mamba" else _blocks_per_request(kind, windows[kind], r_block, pp))
+    return KvGeometry(token_bytes, group_size * page, blocks, groups, block)
 
 
 def _blocks_per_request(kind: str, window: int, r: Resolved, pp: int = 1) -> int:
@@ -214,9 +264,7 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
             weights += arch.hidden_size * 2 + (
                 0 if arch.tie_word_embeddings and pp == 1 else embedding_bytes(arch, tp)
             )
-        token, block, per_req, groups = _kv_geometry(
-            arch, [(classes[c], n) for c, n in counts.items()], r, tp, pp
-        )
+        geo = _kv_geometry(arch, [(classes[c], n) for c, n in counts.items()], r, tp, pp)
         graph_layers = (end - start) * (2 if arch.is_moe else 1)
         stages.append(
             StageFacts(
@@ -224,10 +272,11 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
                 activation_bytes=_activation_bytes(arch, r, tp, last),
                 non_torch_bytes=_non_torch_bytes(r, tp * pp),
                 cudagraph_bytes=(CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_LAYER_GIB * graph_layers) * GIB,
-                kv_bytes_per_token=token,
-                bytes_per_block=block,
-                blocks_per_request=per_req,
-                num_groups=groups,
+                kv_bytes_per_token=geo.token_bytes,
+                bytes_per_block=geo.bytes_per_block,
+                blocks_per_request=geo.blocks_per_request,
+                num_groups=geo.groups,
+                block_tokens=geo.block_tokens,
             )
         )
     return tuple(stages)
@@ -244,6 +293,12 @@ def _resolve(inp: SizingInput) -> Resolved:
     if quant == arch.quantization:
         _check_method_support(arch, gpu)
     check_layout(arch, inp.tensor_parallel_size, inp.pipeline_parallel_size, quant)
+    if "mamba" in arch.attention_layer_kinds and parse_full_version(acc.version) < MAMBA_HYBRID_MIN_VERSION:
+        raise SizingError(
+            f"{arch.hf_id} ({arch.model_type}) mixes attention with linear-attention (mamba-style) layers, "
+            f"which vLLM serves from 0.10.2; vLLM {acc.version} cannot load it: "
+            "use --vllm-version 0.10.2 or later"
+        )
     mml = inp.max_model_len or arch.max_position_embeddings
     if mml > arch.max_position_embeddings:
         raise SizingError(
@@ -358,7 +413,7 @@ def _estimate(
     if r.acc.tokens_from_concurrency and math.isfinite(concurrency):
         tokens = int(concurrency * r.max_model_len)
     else:
-        tokens = blocks // max(1, stage.num_groups) * r.block_size
+        tokens = blocks // max(1, stage.num_groups) * stage.block_tokens
     notes = _notes(r)
     return MemoryEstimate(
         model=r.arch.hf_id,
@@ -374,7 +429,7 @@ def _estimate(
         cudagraph_gib=stage.cudagraph_bytes / GIB,
         kv_cache_gib=available / GIB,
         kv_bytes_per_token=stage.kv_bytes_per_token,
-        block_size=r.block_size,
+        block_size=stage.block_tokens,
         num_gpu_blocks=blocks,
         kv_cache_tokens=tokens,
         max_model_len=r.max_model_len,

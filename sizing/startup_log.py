@@ -1,0 +1,242 @@
+"""Reads a vLLM startup log (releases 0.2-0.33): the settings it echoes and the memory figures it logs.
+
+Pure text parsing, no I/O: `parse_startup_log(text)` returns a StartupLog or raises SizingError for a log of
+another engine, a log with nothing vLLM-shaped in it, or one that ends before vLLM sized its KV cache.
+The line shapes, by release (vLLM source, the logger calls named):
+
+* engine banner: "Initializing an LLM engine (v0.6.3) with config: model='...', ..." (V0
+  engine/llm_engine.py), "Initializing a V1 LLM engine (v0.11.0) with config: ..." (v1/engine/core.py);
+  "vLLM API server version 0.11.0" (entrypoints/openai/api_server.py); the config echo carries
+  tensor_parallel_size, pipeline_parallel_size, max_seq_len, dtype, quantization, kv_cache_dtype.
+* "non-default args: {...}" (0.10+, entrypoints/utils.py) or "args: Namespace(...)" (older api_server).
+* weights: "Loading model weights took 14.9888 GB" (V0 worker/model_runner.py; bytes / 2^30 despite "GB")
+  and "Model loading took 14.9888 GiB and 5.2 seconds" (V1 gpu_model_runner.py::load_model).
+* profiling (V0 0.6.5-0.10 worker.py and V1 0.8-0.10 at INFO): "total_gpu_memory (79.19GiB) x
+  gpu_memory_utilization (0.90) = 71.27GiB", "model weights take ...GiB; non_torch_memory takes ...GiB;
+  PyTorch activation peak memory takes ...GiB; the rest of the memory reserved for KV Cache is ...GiB".
+* "Available KV cache memory: 53.29 GiB" (V1 gpu_worker.py::determine_available_memory),
+  "GPU KV cache size: 436,352 tokens" and "Maximum concurrency for 8,192 tokens per request: 53.27x"
+  (v1/core/kv_cache_utils.py), "# GPU blocks: 27272, # CPU blocks: 2048" (V0 executor/gpu_executor.py,
+  "# cuda blocks" in some releases), "Graph capturing finished in 12 secs, took 0.52 GiB".
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from typing import Any
+
+from pydantic import Field
+
+from sizing.errors import SizingError
+from sizing.vocabulary import Frozen
+
+# Words other engines print at startup and vLLM does not: the engine named in the error.
+OTHER_ENGINES = (
+    ("SGLang", re.compile(r"\bsglang\b|sglang\.srt|\[TP\d+\] Load weight", re.IGNORECASE)),
+    ("Text Generation Inference", re.compile(r"text_generation_launcher|text_generation_router", re.I)),
+    ("llama.cpp", re.compile(r"llama_model_loader|llm_load_tensors|llama_new_context_with_model")),
+    ("TensorRT-LLM", re.compile(r"\[TRT-LLM\]|tensorrt_llm", re.IGNORECASE)),
+    ("Ollama", re.compile(r"\bollama\b", re.IGNORECASE)),
+)
+NUM = r"(-?[\d,]*\.?\d+)"
+
+
+class StartupLog(Frozen):
+    """What one vLLM startup log says. Figures are per GPU (the rank that printed them); None = not logged."""
+
+    vllm_version: str | None = None
+    model: str | None = None
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    max_model_len: int | None = None
+    quantization: str | None = None
+    kv_cache_dtype: str = "auto"
+    gpu_memory_utilization: float | None = None
+    max_num_batched_tokens: int | None = None
+    max_num_seqs: int | None = None
+    block_size: int | None = None
+    total_gpu_memory_gib: float | None = None
+    weights_gib: float | None = None
+    activation_peak_gib: float | None = None
+    non_torch_gib: float | None = None
+    kv_cache_gib: float | None = None
+    kv_cache_tokens: int | None = None
+    gpu_blocks: int | None = None
+    max_concurrency: float | None = None
+    cudagraph_gib: float | None = None
+    lines: dict[str, int] = Field(default_factory=dict, description="figure -> 1-based line it came from")
+
+
+def _num(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _settings(text: str) -> dict[str, Any]:
+    """key=value pairs of the config echo, the `non-default args: {...}` dict and `Namespace(...)`."""
+    found: dict[str, Any] = {}
+    for match in re.finditer(r"(\w+)=('[^']*'|\"[^\"]*\"|[\w.\-]+)", text):
+        found.setdefault(match.group(1), match.group(2).strip("'\""))
+    for match in re.finditer(r"non-default args: (\{.*\})", text):
+        try:
+            found.update({k: v for k, v in ast.literal_eval(match.group(1)).items() if v is not None})
+        except (ValueError, SyntaxError):
+            pass
+    return found
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(str(value).replace(",", ""))
+    except (TypeError, ValueError):
+        return None
+
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "weights_gib": re.compile(rf"(?:Model loading took|Loading model weights took) {NUM} ?Gi?B"),
+    "total_gpu_memory_gib": re.compile(rf"total_gpu_memory \({NUM} ?GiB\)"),
+    "profile_util": re.compile(rf"gpu_memory_utilization \({NUM}\)"),
+    "non_torch_gib": re.compile(rf"non_torch_memory takes {NUM} ?GiB"),
+    "activation_peak_gib": re.compile(rf"PyTorch activation peak memory takes {NUM} ?GiB"),
+    "kv_rest": re.compile(rf"reserved for KV Cache is {NUM} ?GiB"),
+    "kv_cache_gib": re.compile(rf"Available KV cache memory: {NUM} ?GiB"),
+    "kv_cache_tokens": re.compile(rf"GPU KV cache size: {NUM} tokens"),
+    "max_concurrency": re.compile(rf"Maximum concurrency for {NUM} tokens per request: {NUM}x"),
+    "gpu_blocks": re.compile(rf"# (?:GPU|cuda) blocks: {NUM}"),
+    "cudagraph_gib": re.compile(rf"Graph capturing finished in {NUM} secs?, took {NUM} ?GiB"),
+    "version": re.compile(r"(?:LLM engine \(v|vLLM API server version |vLLM version )v?(\d+\.\d+(?:\.\d+)?)"),
+    "chunked_mnbt": re.compile(r"max_num_batched_tokens=(\d+)"),
+}
+VLLM_MARKERS = re.compile(r"vllm|LLM engine|Model loading took|Loading model weights took|KV cache", re.I)
+
+
+def _find(name: str, lines: list[str], group: int = 1) -> tuple[float, int] | None:
+    """The last match of a figure (later ranks repeat it; the last is what the engine ran with)."""
+    hit = None
+    for number, line in enumerate(lines, 1):
+        match = PATTERNS[name].search(line)
+        if match:
+            hit = (_num(match.group(group)), number)
+    return hit
+
+
+def parse_startup_log(text: str, source: str = "log") -> StartupLog:
+    """The settings and figures of a vLLM startup log; SizingError naming why when it is not one."""
+    if not text.strip():
+        raise SizingError(f"{source} is empty; pass the output of `vllm serve` up to 'Application startup'")
+    vllm_like = VLLM_MARKERS.search(text)
+    for engine, pattern in OTHER_ENGINES:
+        if pattern.search(text) and not re.search(r"Model loading took|KV cache size", text):
+            raise SizingError(
+                f"{source} looks like a {engine} log, not vLLM; check-log reads vLLM startup logs (0.2-0.33)"
+            )
+    if not vllm_like:
+        raise SizingError(
+            f"{source} has nothing a vLLM startup log prints (no engine banner, 'Model loading took', "
+            "'KV cache' lines); pass the output of `vllm serve` from its start"
+        )
+    lines = text.splitlines()
+    figures: dict[str, Any] = {}
+    where: dict[str, int] = {}
+    for name in (
+        "weights_gib",
+        "total_gpu_memory_gib",
+        "non_torch_gib",
+        "activation_peak_gib",
+        "kv_cache_gib",
+        "kv_cache_tokens",
+        "gpu_blocks",
+    ):
+        hit = _find(name, lines)
+        if hit:
+            figures[name], where[name] = hit
+    if "kv_cache_gib" not in figures and (hit := _find("kv_rest", lines)):
+        figures["kv_cache_gib"], where["kv_cache_gib"] = hit
+    if hit := _find("max_concurrency", lines, 2):
+        figures["max_concurrency"], where["max_concurrency"] = hit
+    if hit := _find("cudagraph_gib", lines, 2):
+        figures["cudagraph_gib"], where["cudagraph_gib"] = hit
+    if not any(k in figures for k in ("kv_cache_gib", "kv_cache_tokens", "gpu_blocks")):
+        last = "model loading" if "weights_gib" in figures else "engine start"
+        raise SizingError(
+            f"{source} is truncated: it ends before vLLM sized the KV cache (last step logged: {last}); "
+            "pass the log up to 'GPU KV cache size' / '# GPU blocks'"
+        )
+    settings = _settings(text)
+    version = None
+    for line in lines:
+        if match := PATTERNS["version"].search(line):
+            version = match.group(1)
+    util = settings.get("gpu_memory_utilization")
+    if (hit := _find("profile_util", lines)) is not None:
+        util = hit[0]
+    mnbt = settings.get("max_num_batched_tokens")
+    quant = settings.get("quantization")
+    block = _int(settings.get("block_size"))
+    return StartupLog(
+        vllm_version=version,
+        model=settings.get("model"),
+        tensor_parallel_size=_int(settings.get("tensor_parallel_size")) or 1,
+        pipeline_parallel_size=_int(settings.get("pipeline_parallel_size")) or 1,
+        max_model_len=_int(settings.get("max_seq_len") or settings.get("max_model_len")),
+        quantization=None if quant in (None, "None") else str(quant),
+        kv_cache_dtype=str(settings.get("kv_cache_dtype") or "auto"),
+        gpu_memory_utilization=float(util) if util is not None else None,
+        max_num_batched_tokens=_int(mnbt),
+        max_num_seqs=_int(settings.get("max_num_seqs")),
+        block_size=block if block and block > 1 else None,
+        **{k: (int(v) if k in ("kv_cache_tokens", "gpu_blocks") else v) for k, v in figures.items()},
+        lines=where,
+    )
+
+
+class LineCheck(Frozen):
+    """One figure: what the log says, what sizing predicts for the same settings, and the error."""
+
+    figure: str
+    logged: float | None
+    predicted: float | None
+    line: int | None = None
+
+    @property
+    def error_pct(self) -> float | None:
+        if self.logged is None or self.predicted is None or self.logged == 0:
+            return None
+        return 100 * (self.predicted - self.logged) / abs(self.logged)
+
+
+def compare(log: StartupLog, est: Any) -> tuple[LineCheck, ...]:
+    """Logged vs predicted (a sizing MemoryEstimate for the log's settings), figure by figure."""
+    blocks_pred = est.num_gpu_blocks
+    rows = [
+        ("weights_gib", log.weights_gib, est.weights_gib),
+        ("activation_peak_gib", log.activation_peak_gib, est.activation_peak_gib),
+        ("non_torch_gib", log.non_torch_gib, est.non_torch_gib),
+        ("cudagraph_gib", log.cudagraph_gib, est.cudagraph_gib),
+        ("kv_cache_gib", log.kv_cache_gib, est.kv_cache_gib),
+        ("kv_cache_tokens", log.kv_cache_tokens, est.kv_cache_tokens),
+        ("gpu_blocks", log.gpu_blocks, blocks_pred),
+        ("max_concurrency", log.max_concurrency, est.max_concurrency),
+    ]
+    return tuple(
+        LineCheck(figure=name, logged=logged, predicted=pred, line=log.lines.get(name))
+        for name, logged, pred in rows
+        if logged is not None
+    )
+
+
+def utilization_for_kv(log: StartupLog, est: Any, target_tokens: int) -> float | None:
+    """gpu_memory_utilization that gives `target_tokens` of KV on this GPU, from the log's own non-KV memory
+    (util x total - logged KV) and its bytes per KV token (logged GiB / logged tokens where both are logged,
+    else the predicted bytes per token); None when the log lacks the KV GiB it needs.
+    """
+    if log.kv_cache_gib is None:
+        return None
+    total = log.total_gpu_memory_gib or est.total_gpu_memory_gib
+    util = log.gpu_memory_utilization or est.gpu_memory_utilization
+    non_kv = util * total - log.kv_cache_gib
+    if log.kv_cache_tokens and log.kv_cache_gib > 0:
+        per_token = log.kv_cache_gib / log.kv_cache_tokens
+    else:
+        per_token = est.kv_bytes_per_token / 2**30
+    return (non_kv + target_tokens * per_token) / total
