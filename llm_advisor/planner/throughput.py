@@ -72,7 +72,7 @@ class StepParams:
 
 
 # `python bench/throughput.py --fit` prints these; tests/test_throughput_model.py checks they are the fit.
-FITTED = StepParams(bandwidth_efficiency=0.95, step_overhead_s=0.0007, layer_overhead_s=0.0)
+FITTED = StepParams(bandwidth_efficiency=0.95, step_overhead_s=0.003, layer_overhead_s=0.0)
 
 COMPUTE_EFFICIENCY = 0.5
 OVERLAP_LOSS = 0.5
