@@ -158,3 +158,49 @@ def test_one_layout_caps_the_batch_by_the_vllm_kv_pool():
 def test_one_layout_refuses_an_unknown_gpu_naming_the_known_ones():
     with pytest.raises(ValueError, match="gpu: 'H900' is not a known GPU.*H100"):
         layout_estimate("meta-llama/Llama-3.1-8B-Instruct", "H900", 1, 128, 128)
+
+
+def _runs_with(tmp_path, rows: list[dict[str, str]]):
+    import csv
+
+    fields = list(next(csv.DictReader(CSV.open(encoding="utf-8"))).keys())
+    out = tmp_path / "runs.csv"
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return load_runs(out)
+
+
+def _row(**kw: str) -> dict[str, str]:
+    import csv
+
+    rows = csv.DictReader(CSV.open(encoding="utf-8"))
+    base = next(r for r in rows if r["source_id"] == "dennislee-a100-qwen2")
+    return {**base, **kw}
+
+
+def test_a_burst_row_is_predicted_with_pure_decode_steps(tmp_path):
+    from llm_advisor.planner.calibration import predict
+
+    closed, burst = _runs_with(tmp_path, [_row(concurrency="100", arrival="closed"),
+                                          _row(concurrency="100", arrival="burst")])
+    pc, pb = predict(closed, P), predict(burst, P)
+    # same total work, so the same rate; the burst's TPOT carries no prefill tokens and is shorter
+    assert pb["output_tokens_per_s"] == pc["output_tokens_per_s"]
+    step, _ = step_seconds(burst.shape, 100, 0.0, burst.request.decode_context, 0.0, P)
+    assert pb["time_per_output_token_ms"] == pytest.approx(step * 1e3, rel=1e-9)
+    assert pb["time_per_output_token_ms"] < pc["time_per_output_token_ms"]
+
+
+def test_an_unknown_arrival_names_the_key_and_the_choices(tmp_path):
+    with pytest.raises(ValueError, match=r"arrival: 'poisson'.*\('closed', 'burst'\)"):
+        _runs_with(tmp_path, [_row(arrival="poisson")])
+
+
+def test_the_fit_ignores_rows_of_other_engines(tmp_path):
+    vllm = _runs_with(tmp_path, [_row(concurrency="1"), _row(concurrency="20", arrival="burst")])
+    other = _runs_with(tmp_path, [_row(concurrency="1", engine="nim", time_per_output_token_ms="1.0")])
+    assert fit(list(vllm) + list(other)) == fit(vllm)
+    # and a set with no vLLM row at all is still fitted (on everything), not left empty
+    assert fit(other) != fit(vllm)

@@ -5,6 +5,16 @@ table). Each row is one fixed-concurrency run with known input/output lengths; a
 published. The loss is the mean squared log ratio predicted / measured over every published metric
 (output tokens/s, TPOT, TTFT), so a 2x miss costs the same in either direction. The fit is a coarse grid
 then a fine grid around its best point: deterministic, a few hundred model evaluations.
+
+Only vLLM rows are fitted (FIT_ENGINES): the planner renders vLLM, and NIM / TensorRT-LLM / SGLang rows come
+from other kernels and schedulers; they stay in the CSV and are reported with the vLLM-fitted parameters.
+
+Arrival: `closed` rows are closed loops at a fixed concurrency (`vllm bench serve --max-concurrency C`), the
+steady state replica_timing models. `burst` rows sent all C requests at once (benchmark_serving with
+`--request-rate inf`, no --max-concurrency, --num-prompts C): every prompt is prefilled at the start, so the
+mean TPOT is (nearly all) pure decode steps of the whole batch; it is predicted as PP x t_step(d = C / PP,
+p = 0). The output tokens/s of a burst is the same total work (C prompts and C x output tokens) as the
+steady state's cycle, so replica_timing's rate is kept; a burst's TTFT is its prefill queue and is not used.
 """
 
 from __future__ import annotations
@@ -17,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_advisor.planner.one_layout import layout_estimate
-from llm_advisor.planner.throughput import ReplicaShape, RequestShape, StepParams, replica_timing
+from llm_advisor.planner.throughput import (
+    ReplicaShape,
+    RequestShape,
+    StepParams,
+    replica_timing,
+    step_seconds,
+)
 
 METRICS = ("output_tokens_per_s", "time_per_output_token_ms", "time_to_first_token_ms")
 # The grid: bandwidth efficiency, per-step overhead (s), per-layer overhead (s).
@@ -30,6 +46,8 @@ FINE_STEPS = (0.01, 0.0001, 2e-6)
 # Upper bounds: HBM delivers at most ~95% of its datasheet bandwidth to a streaming kernel (an assumption
 # in line with the 77% measured end to end on an A100, johnmusgrave.com); overheads stay within the grid.
 MAX = (0.95, 0.003, 40e-6)
+FIT_ENGINES = frozenset({"vllm"})
+ARRIVALS = ("closed", "burst")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,15 @@ class Run:
     def source(self) -> str:
         return self.row["source_id"]
 
+    @property
+    def arrival(self) -> str:
+        return (self.row.get("arrival") or "closed").strip()
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the fit uses this run (vLLM rows only)."""
+        return self.row["engine"].strip() in FIT_ENGINES
+
     def measured(self, metric: str) -> float | None:
         text = self.row[metric].strip()
         return float(text) if text else None
@@ -58,6 +85,9 @@ def load_runs(path: Path) -> list[Run]:
     probe = StepParams(0.8, 0.0, 0.0)  # any valid parameters: only the shape is kept
     for row in rows:
         request = RequestShape(int(row["input_tokens"]), int(row["output_tokens"]))
+        if (row.get("arrival") or "closed").strip() not in ARRIVALS:
+            arrival = row.get("arrival")
+            raise ValueError(f"arrival: {arrival!r} in row {row['source_id']}; use one of {ARRIVALS}")
         concurrency = int(row["concurrency"])
         quant = row["quantization"].strip() or None
         _, shape = layout_estimate(
@@ -78,9 +108,15 @@ def load_runs(path: Path) -> list[Run]:
 
 def predict(run: Run, params: StepParams) -> dict[str, float]:
     t = replica_timing(run.shape, run.concurrency, run.request, params)
+    tpot = t.time_per_output_token_s
+    if run.arrival == "burst":  # all prompts prefilled up front: decode steps of the whole batch
+        pp = run.shape.pipeline_parallel_size
+        decode = max(1.0, t.batch / pp)
+        step, _ = step_seconds(run.shape, decode, 0.0, run.request.decode_context, 0.0, params)
+        tpot = pp * step
     return {
         "output_tokens_per_s": t.output_tokens_per_s,
-        "time_per_output_token_ms": t.time_per_output_token_s * 1e3,
+        "time_per_output_token_ms": tpot * 1e3,
         "time_to_first_token_ms": t.time_to_first_token_s * 1e3,
     }
 
@@ -102,7 +138,9 @@ def _best(runs: Sequence[Run], grid: tuple[Sequence[float], ...]) -> StepParams:
 
 
 def fit(runs: Sequence[Run]) -> StepParams:
-    """The parameters that minimise the loss on `runs` (coarse grid, then a fine grid around its best)."""
+    """The parameters that minimise the loss on the vLLM runs among `runs` (all of them when none is vLLM):
+    a coarse grid, then a fine grid around its best point."""
+    runs = [r for r in runs if r.fitted] or list(runs)
     coarse = _best(runs, COARSE)
     centre = (coarse.bandwidth_efficiency, coarse.step_overhead_s, coarse.layer_overhead_s)
     fine = tuple(
@@ -115,7 +153,7 @@ def fit(runs: Sequence[Run]) -> StepParams:
 def leave_one_source_out(
     runs: Sequence[Run], fitter: Callable[[Sequence[Run]], StepParams] = fit
 ) -> list[tuple[Run, dict[str, float]]]:
-    """Each run predicted with parameters fitted on the other sources' runs only."""
+    """Each run predicted with parameters fitted on the other sources' (vLLM) runs only."""
     out = []
     for source in sorted({r.source for r in runs}):
         held = [r for r in runs if r.source == source]

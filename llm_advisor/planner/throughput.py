@@ -25,9 +25,11 @@ Context read by a decode step: input + output / 2, the mean over a request's dec
 Terms and where each comes from:
 - bandwidth_efficiency, step_overhead_s, layer_overhead_s: the three free parameters, FITTED by
   `python bench/throughput.py --fit` on bench/data/serving_calibration.csv (published runs, one URL per
-  row); that script prints the leave-one-source-out error. A per-step fixed cost (scheduler, sampler,
-  CUDA-graph launch) and a per-layer cost (kernel launches, norms, rotary) are why small models decode far
-  below their bandwidth roofline (issue 12: "no fixed per-step or per-layer cost").
+  row; vLLM rows only); that script prints the leave-one-source-out error. Both the efficiency (0.95) and
+  the per-step cost (3 ms) end at the grid's caps on the 23-row set (docs/planner.md). A per-step fixed
+  cost (scheduler, sampler, CUDA-graph launch) and a per-layer cost (kernel launches, norms, rotary) are
+  why small models decode far below their bandwidth roofline (issue 12: "no fixed per-step or per-layer
+  cost").
 - COMPUTE_EFFICIENCY 0.5: an assumption (half of dense peak for large prefill GEMMs), as before.
 - OVERLAP_LOSS 0.5: memory and compute do not overlap perfectly (issue 12 found max() optimistic); half of
   the shorter phase is charged - an assumption, not fitted (the calibration set is too small to separate
@@ -72,7 +74,7 @@ class StepParams:
 
 
 # `python bench/throughput.py --fit` prints these; tests/test_throughput_model.py checks they are the fit.
-FITTED = StepParams(bandwidth_efficiency=0.95, step_overhead_s=0.0007, layer_overhead_s=0.0)
+FITTED = StepParams(bandwidth_efficiency=0.95, step_overhead_s=0.003, layer_overhead_s=0.0)
 
 COMPUTE_EFFICIENCY = 0.5
 OVERLAP_LOSS = 0.5
