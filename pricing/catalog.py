@@ -283,8 +283,8 @@ class _Loader:
         if no_credentials is not None:
             raise AwsUnavailableError(f"--pricing live needs AWS credentials: {no_credentials} (environment, "
                                       "AWS_PROFILE / shared config files, SSO, container or EC2 instance "
-                                      "metadata); configure them (aws configure, AWS_PROFILE) or use --pricing "
-                                      "auto/snapshot")
+                                      "metadata); configure them (aws configure, AWS_PROFILE) or use "
+                                      "--pricing auto/snapshot")
         if failed:
             detail = "; ".join(f"{r}: {_describe(e)}" for r, e in failed.items())
             done = [r for r in regions if r not in failed]
