@@ -111,7 +111,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_as_text(estimate, advice, _formats(inp, estimate)))
         print(_serving_line(serving))
-    return 0
+    return _exit_status(estimate, advice)
+
+
+def _exit_status(est: Any, advice: Any) -> int:
+    """0 when the layout fits (and holds --concurrency when given); else one error line and exit 2, the
+    status of a workload that fits nowhere (README "Exit codes"), after the full report: a script reads
+    `fits` from --json or the status, a person reads the shortfall."""
+    import sys
+
+    if est.fits and (advice is None or advice.fits):
+        return 0
+    sys.stdout.flush()
+    if not est.fits:
+        print(f"error: {est.model} does not fit on {est.gpu} at TP={est.tensor_parallel_size} "
+              f"PP={est.pipeline_parallel_size}: short by {_shortfall_gib(est):.2f} GiB per GPU for one "
+              f"{est.max_model_len}-token request; try a larger --tp/--pp, a larger GPU, quantization or a "
+              "smaller --max-model-len", file=sys.stderr)
+    else:
+        print(f"error: {advice.concurrency} x {est.max_model_len}-token requests do not fit at utilization "
+              f"{advice.ceiling:.2f}: short by {advice.shortfall_gib:.2f} GiB per GPU; try a larger --tp, "
+              "--kv-cache-dtype fp8, quantization or a lower --concurrency", file=sys.stderr)
+    return 2
+
+
+def _shortfall_gib(est: Any) -> float:
+    """GiB per GPU missing for one max_model_len request's KV (the KV pool may be negative: weights and
+    the rest already exceed the budget)."""
+    need = est.kv_bytes_per_token * est.max_model_len / 2**30
+    return max(0.0, need - est.kv_cache_gib)
 
 
 def _serving(arch: Any, quantization: str) -> dict[str, Any]:
@@ -174,6 +202,10 @@ def _as_json(est: Any, advice: Any) -> dict[str, Any]:
     for key in JSON_KEYS:
         value = getattr(est, key)
         out[key] = round(value, 4) if isinstance(value, float) else value
+    # A budget already exceeded by the weights leaves no KV pool, not a negative one: kv_cache_gib is
+    # never below 0; memory_shortfall_gib says how much is missing for one max_model_len request.
+    out["kv_cache_gib"] = max(0.0, out["kv_cache_gib"])
+    out["memory_shortfall_gib"] = 0.0 if est.fits else round(_shortfall_gib(est), 3)
     out.update(
         quantization=est.quantization,
         kv_cache_dtype=est.kv_cache_dtype,
@@ -222,8 +254,9 @@ def _as_text(est: Any, advice: Any, formats: tuple[str, str]) -> str:
         f"{est.max_num_batched_tokens}, max_num_seqs {est.max_num_seqs})",
         f"  {'non-torch':<22}{est.non_torch_gib:9.2f} GiB",
         f"  {'CUDA graphs':<22}{est.cudagraph_gib:9.2f} GiB",
-        f"  {'KV cache':<22}{est.kv_cache_gib:9.2f} GiB  ({est.kv_bytes_per_token:,} B/token, "
-        f"block {est.block_size}, {est.num_gpu_blocks:,} blocks)",
+        f"  {'KV cache':<22}{max(0.0, est.kv_cache_gib):9.2f} GiB  ({est.kv_bytes_per_token:,} B/token, "
+        f"block {est.block_size}, {est.num_gpu_blocks:,} blocks"
+        + (f"; short by {_shortfall_gib(est):.2f} GiB" if not est.fits else "") + ")",
         f"  {'KV tokens':<22}{est.kv_cache_tokens:>9,}",
         f"  {'max concurrency':<22}{est.max_concurrency:9.2f} x {est.max_model_len}-token requests"
         f"  -> {'fits' if est.fits else 'DOES NOT FIT: vLLM refuses to start'}",
