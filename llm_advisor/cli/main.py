@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(describe_validation_error(exc, spelling=CLI), EXIT_USAGE)
     except ValueError as exc:
         # Every layer raises a ValueError subclass naming the failed constraint and what would work.
-        return _fail(str(exc), int(getattr(exc, "exit_code", EXIT_USAGE)))
+        return _fail(str(exc), int(getattr(exc, "exit_code", EXIT_USAGE)), getattr(exc, "warnings", ()))
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             # `llm-advisor plan --json | head`: the reader left. Point stdout at /dev/null so the
@@ -98,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
                      f"the command line; {DEBUG_ENV}=1 shows the traceback", EXIT_INTERNAL)
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(message: str, code: int, warnings: tuple[str, ...] = ()) -> int:
+    """The error line first (scripts read the first line), then any warnings that may explain it."""
     sys.stdout.flush()
     print(f"error: {message}", file=sys.stderr)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return code

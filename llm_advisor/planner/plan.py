@@ -13,7 +13,7 @@ from llm_advisor.planner.checkpoint import (
     variant_arch,
 )
 from llm_advisor.planner.costing import spot_price_usd_per_hour
-from llm_advisor.planner.errors import PlanningError
+from llm_advisor.planner.errors import NoFeasibleLayout, PlanningError
 from llm_advisor.planner.explain import (
     binding_kind,
     capacity_warnings,
@@ -89,7 +89,7 @@ def make_plan(
         sized_arch = variant_arch(arch, weight_format(workload, arch.quantization)) or arch
     result = search(workload, catalog, sized_arch)
     if not result.ranked:
-        raise PlanningError(_infeasible(workload, catalog, sized_arch, result))
+        raise NoFeasibleLayout(_infeasible(workload, catalog, sized_arch, result))
     chosen, note = _apply_churn(result.ranked, previous_instance_type, deployed_region, churn_threshold)
     checkpoint = (
         served.checkpoint
