@@ -1,5 +1,5 @@
 """`render --out`: a temp directory renamed into place, a manifest, foreign directories refused without
---force, stale files of an earlier render removed, and a failed write leaving the old output whole (issue 11)."""
+--force, stale files of an earlier render removed, and a failed write leaving the old output whole."""
 
 from __future__ import annotations
 
