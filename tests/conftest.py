@@ -455,3 +455,12 @@ def example_config(**overrides: str) -> dict[str, str]:
     config, _ = load_stack_file(EXAMPLE)
     config.update({f"{PROJECT}:{k}": v for k, v in overrides.items()})
     return config
+
+
+@pytest.fixture(autouse=True)
+def no_ambient_aws_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands resolve their region from AWS_REGION, AWS_DEFAULT_REGION and the profile (cli/region.py):
+    tests start from none of the developer's, so an unflagged plan prices us-east-1 everywhere."""
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/llm-advisor-tests/aws-config")

@@ -18,20 +18,25 @@ if TYPE_CHECKING:
     from llm_advisor.planner.models import Plan, Workload
 
 BAR_WIDTH = 50
+REGION_HELP = ("default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the AWS profile's region, else "
+               "us-east-1")
 
 
 def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     """The workload and planning flags of `plan` (and `render`), derived from the planner models' fields."""
     from llm_advisor.planner.models import PlanOptions, Workload
 
-    add_options(parser, Workload)
+    add_options(parser, Workload, without_default={"regions": REGION_HELP})
     add_options(parser, PlanOptions)
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
+    from llm_advisor.cli.region import resolve_regions
     from llm_advisor.planner.models import Workload
 
-    return Workload.model_validate(values_from_args(args, Workload))
+    values = values_from_args(args, Workload)
+    values["regions"] = resolve_regions(values.get("regions"))  # flags, AWS_REGION, ... (cli/region.py)
+    return Workload.model_validate(values)
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
