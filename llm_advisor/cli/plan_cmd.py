@@ -36,6 +36,10 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
 
     values = values_from_args(args, Workload)
     values["regions"] = resolve_regions(values.get("regions"))  # flags, AWS_REGION, ... (cli/region.py)
+    if values.get("served_model") is not None:
+        from templates.common import check_served_model
+
+        check_served_model(values["served_model"])  # at plan time, as render checks it (ORG/NAME form)
     return Workload.model_validate(values)
 
 

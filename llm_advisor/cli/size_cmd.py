@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 from llm_advisor.cli.options_cli import add_options
@@ -43,7 +44,12 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
                          "holds it"},
     )
     p.add_argument("--gpu", required=True, help="GPU as AWS names it (H100, A10G, L4, A100 ...) or RTX 4090")
-    p.add_argument("--gpu-memory-gib", type=float, help="AWS per-GPU memory; picks A100 40/80, V100 16/32")
+    p.add_argument("--gpu-memory-gib", type=float,
+                   help="AWS per-GPU memory; picks A100 40/80, V100 16/32 or a g6f L4 slice; another size "
+                        "needs --custom-gpu")
+    p.add_argument("--custom-gpu", action="store_true",
+                   help="--gpu-memory-gib is a GPU variant AWS does not sell (a MIG slice, another card): "
+                        "the named GPU's figures are scaled to that memory")
     p.add_argument("--tp", type=int, default=1, help="tensor_parallel_size (default 1)")
     p.add_argument("--pp", type=int, default=1, help="pipeline_parallel_size (default 1)")
     p.add_argument("--max-num-batched-tokens", type=int, help="default: vLLM's for this GPU and release")
@@ -83,12 +89,26 @@ def _check_positive(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sizing import SizingInput, estimate_memory, gpu_profile, load_model, recommend_utilization
+    from sizing import (
+        SizingError,
+        SizingInput,
+        estimate_memory,
+        gpu_profile,
+        load_model,
+        recommend_utilization,
+    )
 
     _check_positive(args)
+    memory = args.gpu_memory_gib
+    if memory is not None and not (math.isfinite(memory) and memory > 0):
+        raise SizingError(f"--gpu-memory-gib must be a positive number of GiB (got {memory}); e.g. 80 for an "
+                          "A100 80GB")
+    gpu = gpu_profile(args.gpu, memory)
+    if args.gpu_memory_gib is not None and not args.custom_gpu:
+        _check_real_variant(args.gpu, args.gpu_memory_gib, gpu)
     inp = SizingInput(
         arch=load_model(args.model),  # names resolved once, here at the edge
-        gpu=gpu_profile(args.gpu, args.gpu_memory_gib),
+        gpu=gpu,
         tensor_parallel_size=args.tp,
         pipeline_parallel_size=args.pp,
         dtype=args.dtype,
@@ -140,6 +160,34 @@ def _shortfall_gib(est: Any) -> float:
     the rest already exceed the budget)."""
     need = est.kv_bytes_per_token * est.max_model_len / 2**30
     return max(0.0, need - est.kv_cache_gib)
+
+
+# A memory size matches a variant within 2 %: the tolerance sizing.gpus applies before scaling a profile.
+VARIANT_TOLERANCE = 0.02
+
+
+def real_variants(gpu: Any) -> list[float]:
+    """Per-GPU memory sizes (GiB, as AWS MemoryInfo reports them) this GPU is sold in: the GPU table's rows
+    of its AWS name (A100 40/80, V100 16/32) and the snapshot's instance types (g6f/gr6f L4 slices)."""
+    from pricing.snapshot import instance_catalog
+    from sizing.gpus import gpu_table
+
+    if not gpu.aws_name:
+        return [round(gpu.total_memory_gib, 2)]
+    sizes = {row.aws_memory_gib for row in gpu_table() if row.aws_name == gpu.aws_name and row.aws_memory_gib}
+    sizes |= {i.gpu_memory_gib for i in instance_catalog() if i.gpu_name == gpu.aws_name}
+    return sorted(round(x, 2) for x in sizes)
+
+
+def _check_real_variant(name: str, memory_gib: float, gpu: Any) -> None:
+    from sizing import SizingError
+
+    sizes = real_variants(gpu)
+    if any(abs(memory_gib - s) <= VARIANT_TOLERANCE * s for s in sizes):
+        return
+    raise SizingError(f"--gpu-memory-gib {memory_gib:g}: no {name} variant has that memory (sold as "
+                      f"{', '.join(f'{s:g}' for s in sizes)} GiB); pass one of those, or add --custom-gpu to "
+                      "size a variant AWS does not sell")
 
 
 def _serving(arch: Any, quantization: str) -> dict[str, Any]:
