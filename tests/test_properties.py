@@ -102,8 +102,9 @@ def test_model_and_region_strings(model: str, region: str, capsys: pytest.Captur
 
 
 def product(usd: str) -> str:
+    dimension = {"d": {"pricePerUnit": {"USD": usd}}}
     return json.dumps({"product": {"attributes": {"instanceType": "g5.xlarge"}},
-                       "terms": {"OnDemand": {"t": {"priceDimensions": {"d": {"pricePerUnit": {"USD": usd}}}}}}})
+                       "terms": {"OnDemand": {"t": {"priceDimensions": dimension}}}})
 
 
 @FAST
