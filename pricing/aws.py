@@ -46,6 +46,15 @@ AWS_CONFIG = Config(retries={"mode": "adaptive", "total_max_attempts": 3}, conne
                     max_pool_connections=PRICING_CONCURRENCY)
 PRICING_SEMAPHORE = threading.BoundedSemaphore(PRICING_CONCURRENCY)
 REGION_DEADLINE_S = 60.0
+# --pricing auto has a fallback, so a dead or wrong endpoint must not hold the command up: each region's
+# whole live attempt (credential lookup included) gets AUTO_BUDGET_S, after which cached or snapshot
+# prices are used. Its clients fail fast too: a 2 s connect and 5 s read timeout and 2 attempts in all
+# (botocore Config connect_timeout / read_timeout / retries.total_max_attempts, boto3 "Retries" guide),
+# so one request cannot outlast the budget by much, and the budget cuts the rest (run_bounded abandons
+# a call still in flight). A healthy region prices in about 2-4 s (bench/pricing.py), well inside it.
+AUTO_BUDGET_S = 10.0
+AUTO_AWS_CONFIG = Config(retries={"mode": "adaptive", "total_max_attempts": 2}, connect_timeout=2,
+                         read_timeout=5, max_pool_connections=PRICING_CONCURRENCY)
 # The Pricing API ("AWS Price List Service", endpoint prefix api.pricing) has endpoints only in
 # us-east-1, eu-central-1 and ap-south-1 in the aws partition (botocore data/endpoints.json, 1.43); the
 # region priced is the regionCode filter. Its GetProducts errors include ThrottlingException ("You've
@@ -104,6 +113,18 @@ class NoCredentialsFound(PricingError):
 
 class DeadlineExceeded(PricingError):
     """A region's live fetch ran past its deadline."""
+
+
+class MalformedAwsResponse(PricingError):
+    """AWS (or whatever answered in its place: a proxy, a wrong AWS_ENDPOINT_URL) sent a payload of the
+    wrong shape: an HTML page parsed as an empty answer, a missing key, a number that is not one."""
+
+
+# Errors a parser raises on a payload of the wrong shape (never on a good one): turned into
+# MalformedAwsResponse at the region boundary, so they fall back like any AWS fault.
+PAYLOAD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+ENDPOINT_HINT = ("check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_PRICING and any HTTP "
+                 "proxy (HTTPS_PROXY)")
 
 
 class Deadline:
@@ -168,17 +189,17 @@ def _injected(clients: Any) -> bool:
     return clients is not None and not hasattr(clients, "client") and callable(clients)
 
 
-def client_factory(clients: Any = None) -> ClientFactory:
+def client_factory(clients: Any = None, config: Config = AWS_CONFIG) -> ClientFactory:
     """(service, region) -> client: an injected callable as is, else clients of a boto3 Session
     (default: a new one on the standard chain, honouring AWS_PROFILE, AWS_REGION and endpoint overrides
     such as AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL_PRICING, which botocore reads itself)."""
     if _injected(clients):
         return clients
     session = clients if clients is not None else boto3.session.Session()
-    return lambda service, region: session.client(service, region_name=region, config=AWS_CONFIG)
+    return lambda service, region: session.client(service, region_name=region, config=config)
 
 
-def resolve_clients(clients: Any = None) -> ClientFactory:
+def resolve_clients(clients: Any = None, config: Config = AWS_CONFIG) -> ClientFactory:
     """client_factory, after resolving a Session's credentials exactly once (NoCredentialsFound if none).
 
     botocore caches credentials it found, but re-runs the whole chain on every client while it has none
@@ -192,7 +213,7 @@ def resolve_clients(clients: Any = None) -> ClientFactory:
     session = clients if clients is not None else boto3.session.Session()
     if session.get_credentials() is None:
         raise NoCredentialsFound(NO_CREDENTIALS)
-    return client_factory(session)
+    return client_factory(session, config)
 
 
 def pricing_api_region(regions: Sequence[str]) -> str:
@@ -363,8 +384,29 @@ def fetch_region_offers(
     deadline: Deadline | None = None, *, warnings: list[str] | None = None,
 ) -> tuple[Offer, ...]:
     """Every accelerator offer of one region with live on-demand and spot prices (`warnings` collects
-    the types left without an on-demand price)."""
+    the types left without an on-demand price).
+
+    A payload of the wrong shape raises MalformedAwsResponse, and an answer listing no accelerator type
+    at all (every region sells some: what answered is not EC2) raises PricingError, so neither is taken
+    for a region with nothing to sell, nor cached.
+    """
+    try:
+        return _fetch_region_offers(region, ec2, pricing, now, include_local_zones, deadline, warnings)
+    except PricingError:
+        raise
+    except PAYLOAD_ERRORS as exc:
+        raise MalformedAwsResponse(f"{region}: AWS answered in an unexpected shape ({type(exc).__name__}: "
+                                   f"{exc}); {ENDPOINT_HINT}") from exc
+
+
+def _fetch_region_offers(
+    region: str, ec2: Any, pricing: Any, now: datetime, include_local_zones: bool,
+    deadline: Deadline | None, warnings: list[str] | None,
+) -> tuple[Offer, ...]:
     types = fetch_instance_types(ec2, deadline)
+    if not types:
+        raise MalformedAwsResponse(f"{region}: DescribeInstanceTypes listed no GPU or Neuron instance type, "
+                                   f"which no AWS region does; {ENDPOINT_HINT}")
     offered = fetch_offerings(ec2, [t.instance_type for t in types], include_local_zones, deadline)
     types = tuple(t for t in types if t.instance_type in offered)
     names = [t.instance_type for t in types]

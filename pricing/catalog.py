@@ -2,8 +2,11 @@
 
 auto     : fresh cache -> live (writes the cache) -> on failure, the newer of a stale cache and the bundled
            snapshot, each fallback with a warning; regions fall back independently.
-live     : live only (the cache is written); any failing region raises PricingError naming the failed
-           regions and the ones that succeeded (those are cached, so a rerun with auto uses them).
+           The live attempt has a budget of aws.AUTO_BUDGET_S (10 s) per region, credential lookup included.
+live     : live only (the cache is written); any failing region raises AwsUnavailableError naming the
+           failed regions and the ones that succeeded (those are cached, so a rerun with auto uses them).
+Every price is checked at each boundary (live answer, cache file, snapshot; pricing/validate.py): an
+offer with a non-positive, non-finite or implausible figure is dropped with a warning.
 snapshot : the bundled dated snapshot; no AWS call, no cache.
 """
 
@@ -18,9 +21,10 @@ from time import monotonic
 from typing import Any
 
 from pricing.cache import CachedRegion, default_cache_dir, read_cache, write_cache
-from pricing.errors import PricingError
+from pricing.errors import AwsUnavailableError, PricingError
 from pricing.models import Offer, PricedCatalog, SpotPlacementScore
 from pricing.snapshot import SNAPSHOT_ON_DEMAND_AS_OF, snapshot_instance, snapshot_prices, snapshot_regions
+from pricing.validate import checked_offers
 from sizing.vocabulary import PricingMode
 
 # Every region gets its own worker, so all regions start together and their deadlines (all created before
@@ -72,13 +76,24 @@ def _check_regions(regions: Sequence[str], pricing: PricingMode) -> tuple[str, .
 
 
 @cache
-def _snapshot_offers(region: str, include_local_zones: bool) -> tuple[Offer, ...]:
+def _checked_snapshot_offers(region: str, include_local_zones: bool,
+                             ) -> tuple[tuple[Offer, ...], tuple[str, ...]]:
     offers = []
     for price in snapshot_prices(region, include_local_zones):
         instance = snapshot_instance(price.instance_type)
         if instance is not None:
             offers.append(Offer(instance=instance, price=price))
-    return tuple(offers)
+    kept, warnings = checked_offers(offers, "bundled snapshot")
+    return kept, tuple(warnings)
+
+
+def _snapshot_offers(region: str, include_local_zones: bool, warnings: list[str] | None = None,
+                     ) -> tuple[Offer, ...]:
+    """The snapshot's offers of a region, each checked like any other price (pricing/validate.py)."""
+    kept, dropped = _checked_snapshot_offers(region, include_local_zones)
+    if warnings is not None:
+        warnings.extend(dropped)
+    return kept
 
 
 def snapshot_warning(regions: Sequence[str], now: datetime, reason: str) -> str:
@@ -95,26 +110,29 @@ def _from_cache(entry: CachedRegion) -> tuple[Offer, ...]:
 
 def _fetch_live(
     regions: Sequence[str], factory: Any, now: datetime, include_local_zones: bool,
-    warnings: dict[str, list[str]],
+    warnings: dict[str, list[str]], deadline_s: float | None = None, clock: Any = None,
 ) -> dict[str, tuple[Offer, ...] | Exception]:
-    """Fetch regions concurrently, each under its own deadline; a region maps to its offers or its error.
+    """Fetch regions concurrently, each under its own deadline (`deadline_s`, default the live mode's
+    REGION_DEADLINE_S); a region maps to its offers or its error.
 
     `warnings` collects, per region, the partial failures a region survived (a type left unpriced).
     """
     from pricing.aws import REGION_DEADLINE_S, Deadline, fetch_region_offers, pricing_api_region, run_bounded
 
+    deadline_s = REGION_DEADLINE_S if deadline_s is None else deadline_s
+    clock = clock if clock is not None else monotonic
     live_errors = _live_errors()
     try:
         pricing = factory("pricing", pricing_api_region(regions))
         ec2 = {r: factory("ec2", r) for r in regions}  # made here: boto3 sessions are not thread-safe
-    except live_errors as exc:
+    except (*live_errors, ValueError) as exc:  # ValueError: botocore's "Invalid endpoint" for a bad URL
         return dict.fromkeys(regions, exc)
-    deadlines = {r: Deadline(REGION_DEADLINE_S, monotonic, r) for r in regions}  # one shared start
+    deadlines = {r: Deadline(deadline_s, clock, r) for r in regions}  # one shared start
     tasks = {r: (lambda r=r: fetch_region_offers(r, ec2[r], pricing, now, include_local_zones,
                                                  deadlines[r], warnings=warnings.setdefault(r, [])))
              for r in regions}
     workers = len(regions) if MAX_REGION_WORKERS is None else MAX_REGION_WORKERS
-    results = run_bounded(tasks, workers, REGION_DEADLINE_S + IN_FLIGHT_GRACE_S, "region fetch")
+    results = run_bounded(tasks, workers, deadline_s + IN_FLIGHT_GRACE_S, "region fetch")
     for result in results.values():
         if isinstance(result, Exception) and not isinstance(result, live_errors):
             raise result  # a bug, not an AWS failure: do not hide it behind a fallback
@@ -125,7 +143,8 @@ def _live_errors() -> tuple[type[Exception], ...]:
     """The failures of a live fetch that fall back (an AWS or parse error), not bugs to surface."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    return (BotoCoreError, ClientError, PricingError)
+    # OSError: a transport failure botocore did not wrap (a reset mid-read surfacing from urllib3/http).
+    return (BotoCoreError, ClientError, PricingError, OSError)
 
 
 def _describe(exc: Exception) -> str:
@@ -142,29 +161,59 @@ def _reason(exc: Exception) -> str:
 class _Loader:
     """One load: the per-region choice of source, and the warnings it produced."""
 
-    def __init__(self, cache_dir: Path, max_age_s: float, clients: Any, lz: bool, now: datetime):
+    def __init__(self, cache_dir: Path, max_age_s: float, clients: Any, lz: bool, now: datetime,
+                 budget_s: float | None = None, clock: Any = None):
         self.cache_dir, self.max_age_s, self.clients = cache_dir, max_age_s, clients
         self.lz, self.now = lz, now
+        # budget_s: the whole live attempt (credentials, every call, the in-flight grace) in auto;
+        # None = the live mode's own REGION_DEADLINE_S per region.
+        self.budget_s = budget_s
+        self.clock = clock if clock is not None else (lambda: monotonic())  # looked up when called
         self.warnings: list[str] = []
 
     def cached(self, region: str) -> CachedRegion | None:
         entry, problem = read_cache(self.cache_dir, region, self.lz)
         if problem:
             self.warnings.append(problem)
-        return entry
+        if entry is None:
+            return None
+        kept, dropped = checked_offers(entry.offers, f"cached ({self.cache_dir})")
+        self.warnings.extend(dropped)
+        return entry if not dropped else entry.model_copy(update={"offers": kept})
 
     def live(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...] | Exception]:
-        from pricing.aws import NoCredentialsFound, resolve_clients  # boto3: only when AWS is called
+        from pricing.aws import (  # boto3: only when AWS is called
+            AUTO_AWS_CONFIG,
+            AWS_CONFIG,
+            DeadlineExceeded,
+            NoCredentialsFound,
+            resolve_clients,
+        )
 
+        started = self.clock()
+        config = AUTO_AWS_CONFIG if self.budget_s is not None else AWS_CONFIG
         try:
-            factory = resolve_clients(self.clients)  # credentials resolved once, before any client
+            factory = resolve_clients(self.clients, config)  # credentials resolved once, before any client
         except NoCredentialsFound as exc:
             return dict.fromkeys(regions, exc)
+        deadline_s = None
+        if self.budget_s is not None:
+            deadline_s = self.budget_s - IN_FLIGHT_GRACE_S - (self.clock() - started)
+            if deadline_s <= 0:
+                return dict.fromkeys(regions, DeadlineExceeded(
+                    f"the AWS credential lookup used up the {self.budget_s:g} s live budget"))
         partial: dict[str, list[str]] = {}
-        results = _fetch_live(regions, factory, self.now, self.lz, partial)
-        for region, result in results.items():
+        results = _fetch_live(regions, factory, self.now, self.lz, partial, deadline_s, self.clock)
+        for region, result in list(results.items()):
             if isinstance(result, Exception):
                 continue
+            kept, dropped = checked_offers(result, "live")
+            if result and not kept:  # nothing plausible came back: a fault, not a region with nothing
+                results[region] = PricingError(f"every live price failed the plausibility checks "
+                                               f"({dropped[0]})")
+                continue
+            results[region] = result = kept
+            self.warnings.extend(dropped)
             self.warnings.extend(partial.get(region, ()))
             if partial.get(region):  # an incomplete fetch is not cached: the next run retries it
                 continue
@@ -204,7 +253,7 @@ class _Loader:
                                  f"snapshot does not cover it; it has: {', '.join(snapshot_regions())}")
             return ()
         self.warnings.append(snapshot_warning([region], self.now, reason))
-        return _snapshot_offers(region, self.lz)
+        return _snapshot_offers(region, self.lz, self.warnings)
 
     def auto(self, regions: Sequence[str]) -> dict[str, tuple[Offer, ...]]:
         out: dict[str, tuple[Offer, ...]] = {}
@@ -232,18 +281,19 @@ class _Loader:
         failed = {r: v for r, v in results.items() if isinstance(v, Exception)}
         no_credentials = next((e for e in failed.values() if isinstance(e, NoCredentialsFound)), None)
         if no_credentials is not None:
-            raise PricingError(f"--pricing live needs AWS credentials: {no_credentials} (environment, "
-                               "AWS_PROFILE / shared config files, SSO, container or EC2 instance metadata); "
-                               "configure them (aws configure, AWS_PROFILE) or use --pricing auto/snapshot")
+            raise AwsUnavailableError(f"--pricing live needs AWS credentials: {no_credentials} (environment, "
+                                      "AWS_PROFILE / shared config files, SSO, container or EC2 instance "
+                                      "metadata); configure them (aws configure, AWS_PROFILE) or use "
+                                      "--pricing auto/snapshot")
         if failed:
             detail = "; ".join(f"{r}: {_describe(e)}" for r, e in failed.items())
             done = [r for r in regions if r not in failed]
             succeeded = (f"; {', '.join(done)} succeeded (their prices went to the cache, so --pricing auto "
                          "reuses them)"
                          if done else "; no region succeeded")
-            raise PricingError(f"--pricing live failed for {', '.join(failed)} ({detail}){succeeded}; use "
-                               "--pricing auto to fall back to cached or snapshot prices for the failed "
-                               "regions, or drop them, or use --pricing snapshot")
+            raise AwsUnavailableError(f"--pricing live failed for {', '.join(failed)} ({detail}){succeeded}; "
+                                      "use --pricing auto to fall back to cached or snapshot prices for the "
+                                      "failed regions, or drop them, or use --pricing snapshot")
         return {r: v for r, v in results.items() if not isinstance(v, Exception)}
 
 
@@ -269,10 +319,13 @@ def load_priced_catalog(
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)  # a naive time is taken as UTC, like every AWS timestamp
     if pricing == "snapshot":
-        by_region = {r: _snapshot_offers(r, include_local_zones) for r in checked}
         warnings = [snapshot_warning(checked, now, "--pricing snapshot")]
+        by_region = {r: _snapshot_offers(r, include_local_zones, warnings) for r in checked}
     else:
-        loader = _Loader(cache_dir or default_cache_dir(), max_cache_age_s, clients, include_local_zones, now)
+        from pricing.aws import AUTO_BUDGET_S
+
+        loader = _Loader(cache_dir or default_cache_dir(), max_cache_age_s, clients, include_local_zones, now,
+                         budget_s=AUTO_BUDGET_S if pricing == "auto" else None)
         by_region = loader.auto(checked) if pricing == "auto" else loader.strict_live(checked)
         warnings = loader.warnings
     offers = tuple(o for r in checked for o in by_region[r])
@@ -299,6 +352,6 @@ def spot_placement_scores(
     try:
         ec2 = resolve_clients(clients)("ec2", checked[0])
         return fetch_spot_placement_scores(ec2, instance_types, checked, target_capacity)
-    except (BotoCoreError, ClientError, NoCredentialsFound) as exc:
-        raise PricingError(f"spot placement scores unavailable ({_describe(exc)}); they need AWS "
+    except (BotoCoreError, ClientError, NoCredentialsFound, OSError, ValueError) as exc:
+        raise AwsUnavailableError(f"spot placement scores unavailable ({_describe(exc)}); they need AWS "
                            "credentials allowed to call ec2:GetSpotPlacementScores") from exc

@@ -493,3 +493,10 @@ def plain(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+@pytest.fixture(autouse=True)
+def no_ambient_aws_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands resolve their region from AWS_REGION, AWS_DEFAULT_REGION and the profile (cli/region.py):
+    tests start from none of the developer's, so an unflagged plan prices us-east-1 everywhere."""
+    for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/llm-advisor-tests/aws-config")

@@ -83,7 +83,7 @@ def _flags(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
 @pytest.mark.parametrize(("command", "models", "own"), [
     ("plan", (Workload, PlanOptions), {"--help", "--json"}),
     ("render", (Workload, PlanOptions),
-     {"--help", "--out", "--hf-token-secret-id", "--namespace", "--image", "--efa-image"}),
+     {"--help", "--out", "--force", "--hf-token-secret-id", "--namespace", "--image", "--efa-image"}),
 ])
 def test_cli_flags_are_the_models_fields(command: str, models: tuple, own: set[str]) -> None:
     flags = _flags(_sub_parser(command))

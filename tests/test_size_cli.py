@@ -118,20 +118,27 @@ def test_text_output_has_a_budget_bar(capsys) -> None:
 
 
 def test_text_output_reports_a_workload_that_does_not_fit(capsys) -> None:
-    code, out, _ = run(
-        capsys,
-        "--model",
-        "llama3.1-70b",
-        "--gpu",
-        "L4",
-        "--tp",
-        "8",
-        "--max-model-len",
-        "8192",
-        "--concurrency",
-        "100",
-    )
-    assert code == 0 and "does not fit at utilization 0.95: short by" in out
+    code, out, err = run(capsys, "--model", "llama3.1-70b", "--gpu", "L4", "--tp", "8",
+                         "--max-model-len", "8192", "--concurrency", "100")
+    # The full report still prints; the status is 2 (README "Exit codes") with one error line.
+    assert code == 2 and "does not fit at utilization 0.95: short by" in out
+    assert err.count("\n") == 1 and err.startswith("error: 100 x 8192-token requests do not fit")
+
+
+def test_a_layout_that_does_not_fit_exits_2_with_no_negative_figure(capsys) -> None:
+    code, out, err = run(capsys, "--model", "llama3.1-70b", "--gpu", "L4", "--json")
+    data = json.loads(out)
+    assert code == 2 and data["fits"] is False and data["kv_cache_gib"] == 0.0
+    assert data["memory_shortfall_gib"] > 100  # 131 GiB of weights on a 22 GiB GPU
+    assert all(v >= 0 for v in data.values() if isinstance(v, (int, float)))
+    assert err.startswith("error: meta-llama/Llama-3.1-70B-Instruct does not fit on L4 at TP=1 PP=1: short")
+    code, out, _ = run(capsys, "--model", "llama3.1-70b", "--gpu", "L4")
+    assert code == 2 and "-" not in out.split("KV cache")[1].split("GiB")[0]
+
+
+def test_a_layout_that_fits_exits_0(capsys) -> None:
+    code, out, _ = run(capsys, "--model", "llama3.1-8b", "--gpu", "L40S", "--max-model-len", "8192", "--json")
+    assert code == 0 and json.loads(out)["fits"] is True and json.loads(out)["memory_shortfall_gib"] == 0.0
 
 
 @pytest.mark.parametrize(
@@ -194,7 +201,8 @@ def test_compatibility_calculator_returns_what_its_formula_gives() -> None:
     [
         (("--model", "llama3.1-8b", "--gpu", "H100"), "bf16 weights, bf16 KV cache"),
         (("--model", "llama3.1-8b", "--gpu", "H100", "--dtype", "fp16"), "fp16 weights, fp16 KV cache"),
-        (("--model", "llama3.1-8b", "--gpu", "T4", "--max-model-len", "2048"), "fp16 weights"),  # no bf16
+        # no bf16 before Ampere; TP=2: 15 GiB of weights do not fit one 16 GiB T4
+        (("--model", "llama3.1-8b", "--gpu", "T4", "--max-model-len", "2048", "--tp", "2"), "fp16 weights"),
         (("--model", "gpt-oss-20b", "--gpu", "H100"), "mxfp4 (checkpoint), bf16 KV cache"),
         (("--model", "qwen3-32b-fp8", "--gpu", "H100", "--kv-cache-dtype", "fp8"), "fp8 (checkpoint), fp8"),
         (("--model", "qwen2.5-7b", "--gpu", "L4", "--quantization", "awq"), "awq int4 weights"),

@@ -1,4 +1,14 @@
-"""Argument dispatch and the one place that turns errors into a message and exit status 2.
+"""Argument dispatch and the one place that turns errors into one `error:` line and an exit status.
+
+Exit statuses (README.md "Exit codes", the same for every command):
+  0  success
+  1  internal error: a bug (one line; LLM_ADVISOR_DEBUG=1 shows the traceback)
+  2  bad input (a flag, file, stack key or region), a workload that fits nowhere, `size` with a layout that
+     does not fit (its report is still printed), `render --out` refused or not writable
+  3  AWS unavailable where live data was required (--pricing live, --placement-scores)
+  130 interrupted (Ctrl-C)
+Every layer raises a ValueError subclass (SizingError, PricingError, PlanningError, ...) whose message names
+the input and what would work; an error type may carry its own `exit_code` (AwsUnavailableError: 3).
 
 Each sub-command lives in its own module exposing `register(subparsers, help_text)` (its help line is in
 COMMANDS); only the command being run is imported, and it imports its heavy dependencies (pulumi, boto3)
@@ -33,7 +43,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "compare a real vLLM startup log with the sizing of the same settings"),
 }
 
+EXIT_OK = 0
+EXIT_INTERNAL = 1
 EXIT_USAGE = 2
+EXIT_AWS_UNAVAILABLE = 3  # pricing.errors.AwsUnavailableError.exit_code
+EXIT_INTERRUPTED = 130
+EXIT_CODES = {EXIT_OK: "success",
+              EXIT_INTERNAL: "internal error (a bug; LLM_ADVISOR_DEBUG=1 shows the traceback)",
+              EXIT_USAGE: "bad input, or a workload or layout that does not fit",
+              EXIT_AWS_UNAVAILABLE: "AWS unavailable where live data was required (--pricing live)",
+              EXIT_INTERRUPTED: "interrupted"}
+DEBUG_ENV = "LLM_ADVISOR_DEBUG"
 CLI = "cli"  # how this edge spells options (planner.options)
 
 
@@ -55,19 +75,37 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser(argv).parse_args(argv)
+    args = build_parser(argv).parse_args(argv)  # argparse: usage line and exit 2 on an unknown flag
     try:
         return int(args.handler(args) or 0)
     except ValidationError as exc:
         from llm_advisor.cli.options_cli import describe_validation_error
 
-        print(f"error: {describe_validation_error(exc, spelling=CLI)}", file=sys.stderr)
+        return _fail(describe_validation_error(exc, spelling=CLI), EXIT_USAGE)
     except ValueError as exc:
         # Every layer raises a ValueError subclass naming the failed constraint and what would work.
-        print(f"error: {exc}", file=sys.stderr)
-    except BrokenPipeError:
-        # `python -m advisor plan --json | head`: the reader left. Point stdout at /dev/null so the
-        # interpreter's final flush does not raise again (the recipe in Python's `signal` docs).
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    return EXIT_USAGE
+        return _fail(str(exc), int(getattr(exc, "exit_code", EXIT_USAGE)), getattr(exc, "warnings", ()))
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            # `llm-advisor plan --json | head`: the reader left. Point stdout at /dev/null so the
+            # interpreter's final flush does not raise again (the recipe in Python's `signal` docs).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_INTERNAL
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: one line, not a traceback, unless asked for
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return _fail(f"internal error ({type(exc).__name__}: {exc}); this is a bug, please report it with "
+                     f"the command line; {DEBUG_ENV}=1 shows the traceback", EXIT_INTERNAL)
+
+
+def _fail(message: str, code: int, warnings: tuple[str, ...] = ()) -> int:
+    """The error line first (scripts read the first line), then any warnings that may explain it."""
+    sys.stdout.flush()
+    print(f"error: {message}", file=sys.stderr)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return code

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from llm_advisor.cli.options_cli import add_options, values_from_args
@@ -17,37 +18,62 @@ if TYPE_CHECKING:
     from llm_advisor.planner.models import Plan, Workload
 
 BAR_WIDTH = 50
+REGION_HELP = ("default: $AWS_REGION, else $AWS_DEFAULT_REGION, else the AWS profile's region, else "
+               "us-east-1")
 
 
 def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     """The workload and planning flags of `plan` (and `render`), derived from the planner models' fields."""
     from llm_advisor.planner.models import PlanOptions, Workload
 
-    add_options(parser, Workload)
+    add_options(parser, Workload, without_default={"regions": REGION_HELP})
     add_options(parser, PlanOptions)
 
 
 def workload_from_args(args: argparse.Namespace) -> Workload:
+    from llm_advisor.cli.region import resolve_regions
     from llm_advisor.planner.models import Workload
 
-    return Workload.model_validate(values_from_args(args, Workload))
+    values = values_from_args(args, Workload)
+    values["regions"] = resolve_regions(values.get("regions"))  # flags, AWS_REGION, ... (cli/region.py)
+    if values.get("served_model") is not None:
+        from templates.common import check_served_model
+
+        check_served_model(values["served_model"])  # at plan time, as render checks it (ORG/NAME form)
+    return Workload.model_validate(values)
 
 
 def plan_from_args(args: argparse.Namespace) -> Plan:
     """Load the catalog for the workload's regions (--pricing) and plan."""
     from llm_advisor.planner import make_plan
+    from llm_advisor.planner.errors import NoFeasibleLayout
     from llm_advisor.planner.models import PlanOptions
     from pricing import load_priced_catalog
 
     workload = workload_from_args(args)
     options = PlanOptions.model_validate(values_from_args(args, PlanOptions))
     catalog = load_priced_catalog(workload.regions, pricing=options.pricing)
-    return make_plan(
-        workload,
-        catalog,
-        previous_instance_type=options.previous_instance_type,
-        churn_threshold=options.churn_threshold,
-    )
+    try:
+        return make_plan(
+            workload,
+            catalog,
+            previous_instance_type=options.previous_instance_type,
+            churn_threshold=options.churn_threshold,
+        )
+    except NoFeasibleLayout as exc:
+        # The plan's warnings would have carried the catalog's (a fallback to the snapshot, a dropped
+        # price): the CLI edge says them after the error line, since they may be why nothing fits.
+        exc.warnings = catalog.warnings  # type: ignore[attr-defined]
+        raise
+
+
+def print_warnings(warnings: Iterable[str]) -> None:
+    """Each warning as one `warning: ...` line on stderr, flushed before anything else is printed: with
+    both streams on one terminal or file (2>&1) a block-buffered stdout could otherwise cut them mid-line."""
+    sys.stdout.flush()
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    sys.stderr.flush()
 
 
 def memory_bar(plan: Plan, width: int = BAR_WIDTH) -> list[str]:
@@ -162,15 +188,10 @@ def report(plan: Plan) -> str:
 
 def handle(args: argparse.Namespace) -> int:
     plan = plan_from_args(args)
-    if args.json:
+    if args.json:  # the Plan's own `warnings` list carries them (stdout stays one JSON document)
         print(json.dumps(plan.model_dump(mode="json"), indent=2))
         return 0
-    # Warnings go to stderr whole lines first, flushed before the report starts: with both streams on one
-    # terminal or file (2>&1) a block-buffered stdout could otherwise be cut mid-line by them.
-    sys.stdout.flush()
-    for w in plan.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    sys.stderr.flush()
+    print_warnings(plan.warnings)
     print(report(plan))
     sys.stdout.flush()
     return 0

@@ -35,6 +35,7 @@ def handle(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     config, secret_keys = load_stack_file(args.config)
+    check_project_prefix(config, args.config)
     run = run_main_program(config, secret_keys)
     if args.json:
         import json
@@ -45,6 +46,11 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 1 if report["problems"] else 0
     print(format_run(run, show_config=args.show_outputs))
+    # The planner's warnings (fp16 on a T4, "mixed became all on-demand", a price fallback), each once:
+    # those the program logged are in run.warnings, printed above.
+    for warning in plan_warnings(config):
+        if warning not in run.warnings:
+            print(f"\nwarning: {warning}")
     # The program logs the same warning with pulumi.log.warn (in run.warnings, printed above) during a
     # real `pulumi preview`/`up`; said here too, before anything else can fail.
     for warning in plaintext_secret_warnings(config, secret_keys):
@@ -56,3 +62,43 @@ def handle(args: argparse.Namespace) -> int:
     elapsed_s = time.perf_counter() - started
     print(f"\n{len(run.resources)} resources, previewed in {elapsed_s:.1f} s (mocked engine)")
     return 0
+
+
+def plan_warnings(config: dict[str, str]) -> list[str]:
+    """The warnings of the plan the program made from this stack config (planned again, offline as the
+    program was: same catalog source, same cache)."""
+    import pricing
+    from llm_advisor import planner
+    from llm_advisor.infra.config import PROJECT, stack_config_from
+    from llm_advisor.planner.options import use_spelling
+    from llm_advisor.planner.warnings import unsaid_warnings
+
+    stack = stack_config_from(lambda key: config.get(f"{PROJECT}:{key}"))
+    catalog = pricing.load_priced_catalog(stack.regions, pricing=stack.pricing)
+    options = stack.plan_options()
+    with use_spelling("stack"):
+        plan = planner.make_plan(stack.to_workload(), catalog,
+                                 previous_instance_type=options.previous_instance_type,
+                                 churn_threshold=options.churn_threshold)
+    return unsaid_warnings(plan)
+
+
+# Namespaces of provider config that live beside the project's own keys in a stack file.
+PROVIDER_NAMESPACES = frozenset({"aws", "kubernetes", "pulumi"})
+
+
+def check_project_prefix(config: dict[str, str], path: Path) -> None:
+    """Keys written under another project's name (`myproj:model`) are not this program's: say so, instead
+    of the "model: Field required" they would otherwise cause."""
+    from llm_advisor.infra.config import PROJECT, config_keys
+
+    ours = set(config_keys())
+    foreign = {PROJECT, *PROVIDER_NAMESPACES}
+    stray = sorted(k for k in config if ":" in k and k.split(":", 1)[0] not in foreign
+                   and k.split(":", 1)[1] in ours)
+    if stray:
+        other = stray[0].split(":", 1)[0]
+        first = stray[0].split(":", 1)[1]
+        raise ValueError(f"{path}: keys {', '.join(stray)} are under project {other!r}, but this program is "
+                         f"{PROJECT!r} (Pulumi.yaml name); rename them to {PROJECT}:{first} and so on, or "
+                         "write them without a prefix")

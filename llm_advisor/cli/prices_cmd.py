@@ -10,7 +10,6 @@ import argparse
 import difflib
 import functools
 import json
-import os
 import re
 import sys
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 JSON_KEYS = ("instance_type", "region", "gpu_name", "gpu_count", "gpu_memory_gib", "on_demand_usd_per_hour",
              "spot_usd_per_hour", "spot_usd_per_hour_by_az", "interruption_band", "price_source",
              "prices_as_of")
-DEFAULT_REGION = "us-east-1"
 # Names people use for a GPU -> the name AWS GpuInfo/NeuronInfo reports (after pricing/quirks.py).
 # "A100-80GB", "A100 80 GB", "h100_80gib": a trailing memory size in GB/GiB.
 MEMORY_SUFFIX = re.compile(r"^(?P<name>.*?)[\s_-]*(?P<gb>\d+(?:\.\d+)?)\s*gi?b$", re.IGNORECASE)
@@ -35,7 +33,8 @@ def register(subparsers: Any, help_text: str) -> None:
                     "USD/h, spot discount, Spot Advisor interruption band; a line per region says where "
                     "the prices come from and how old they are.")
     parser.add_argument("--region", action="append", default=None,
-                        help="AWS region (repeatable); default $AWS_REGION or us-east-1")
+                        help="AWS region (repeatable); default $AWS_REGION, else $AWS_DEFAULT_REGION, else "
+                             "the AWS profile's region, else us-east-1")
     parser.add_argument("--gpu", help="only this GPU: H100, h200, A100-80GB, L40S, 'RTX PRO 6000' ...")
     parser.add_argument("--instance-type", help="only this instance type, e.g. p5.48xlarge")
     parser.add_argument("--pricing", choices=("auto", "live", "snapshot"), default="auto",
@@ -50,9 +49,9 @@ def register(subparsers: Any, help_text: str) -> None:
 
 
 def _regions(args: argparse.Namespace) -> list[str]:
-    if args.region:
-        return args.region
-    return [os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION]
+    from llm_advisor.cli.region import resolve_regions
+
+    return list(resolve_regions(args.region))  # the same order in every command (cli/region.py)
 
 
 def normalize_gpu(name: str) -> str:

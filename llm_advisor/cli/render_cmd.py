@@ -7,12 +7,12 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from templates.output import OutputDirectoryError, write_output_dir
+
 if TYPE_CHECKING:
     from llm_advisor.planner.models import Plan
 
-
-class OutputDirectoryError(ValueError):
-    """--out names a path the files cannot be written to."""
+__all__ = ["OutputDirectoryError", "write_bundle"]
 
 
 def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
@@ -25,7 +25,13 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
         description="Plan the workload (same options as `plan`) and render its launch configuration.",
     )
     add_workload_arguments(parser)  # --served-model included: the planner decides what vLLM loads
-    parser.add_argument("--out", required=True, type=Path, help="directory to write the files into")
+    parser.add_argument("--out", required=True,
+                        help="directory to write the files into: a new or empty one, or one an earlier "
+                             "render wrote (replaced whole, atomically); a manifest .llm-advisor-render.json "
+                             "lists what was written")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a directory holding other files too (rendered files are replaced, "
+                             "files an earlier render wrote and this one does not are removed, others kept)")
     add_options(parser, DeployOptions, only=("namespace", "vllm_image", "efa_image"), fill_defaults=True)
     parser.add_argument(
         "--hf-token-secret-id", default=None,
@@ -35,10 +41,11 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
 
 
 def write_bundle(
-    plan: Plan, out: Path, namespace: str = "default", hf_token_secret_id: str | None = None,
-    image: str | None = None, efa_image: bool = False,
+    plan: Plan, out: Path | str, namespace: str = "default", hf_token_secret_id: str | None = None,
+    image: str | None = None, efa_image: bool = False, force: bool = False,
 ) -> list[Path]:
-    """Render the plan and write each file under `out`; returns the paths written."""
+    """Render the plan and write each file under `out` (templates/output.py: a temp directory renamed into
+    place, a manifest, a foreign directory refused unless `force`); returns the paths written."""
     from templates.render import default_options, render_bundle
 
     options = default_options(plan, namespace=namespace,
@@ -46,16 +53,7 @@ def write_bundle(
                               efa_image=efa_image)
     bundle = render_bundle(plan, options)  # before touching the disk: a refused plan writes nothing
     files = [*((r.name, r.content) for r in bundle.files), ("APPLY.txt", bundle.kubectl_apply_hint + "\n")]
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        for name, content in files:
-            (out / name).write_text(content)
-    except OSError as exc:
-        raise OutputDirectoryError(
-            f"--out {out}: cannot write there ({exc.strerror or exc}); pass a writable directory, "
-            "e.g. --out ./deploy"
-        ) from exc
-    return [out / name for name, _ in files]
+    return write_output_dir(out, files, force=force)
 
 
 def check_strings(args: argparse.Namespace) -> None:
@@ -72,19 +70,26 @@ def check_strings(args: argparse.Namespace) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from llm_advisor.cli.plan_cmd import plan_from_args
+    from llm_advisor.cli.plan_cmd import plan_from_args, print_warnings
 
     check_strings(args)
+    if not args.out.strip():  # before planning: an empty --out would have meant the current directory
+        raise OutputDirectoryError("--out is empty; name the directory to write into, e.g. --out ./deploy")
     plan = plan_from_args(args)
     if args.efa_image and not args.vllm_image:
-        raise SystemExit("--efa-image: name the EFA build with --image (the stock vllm/vllm-openai image has "
+        raise ValueError("--efa-image: name the EFA build with --image (the stock vllm/vllm-openai image has "
                          "no libfabric/aws-ofi-nccl)")
-    paths = write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.vllm_image,
-                         args.efa_image)
-    for path in paths:
+    try:
+        written = write_bundle(plan, args.out, args.namespace, args.hf_token_secret_id, args.vllm_image,
+                               args.efa_image, force=args.force)
+    except ValueError as exc:  # the error line first, then the plan's warnings (main.py)
+        exc.warnings = plan.warnings  # type: ignore[attr-defined]
+        raise
+    print_warnings(plan.warnings)
+    for path in written:
         print(f"wrote {path}")
     at = plan.placement
     print(f"\n{at.replicas} replica(s) of {plan.served.served_model} on {at.instance_count} x "
           f"{at.instance_type} ({at.region}, {at.capacity_type}); apply with:")
-    print((args.out / "APPLY.txt").read_text(), end="")
+    print(Path(args.out, "APPLY.txt").read_text(), end="")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from typing import Any
 
 from llm_advisor.cli.options_cli import add_options
@@ -43,7 +44,12 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
                          "holds it"},
     )
     p.add_argument("--gpu", required=True, help="GPU as AWS names it (H100, A10G, L4, A100 ...) or RTX 4090")
-    p.add_argument("--gpu-memory-gib", type=float, help="AWS per-GPU memory; picks A100 40/80, V100 16/32")
+    p.add_argument("--gpu-memory-gib", type=float,
+                   help="AWS per-GPU memory; picks A100 40/80, V100 16/32 or a g6f L4 slice; another size "
+                        "needs --custom-gpu")
+    p.add_argument("--custom-gpu", action="store_true",
+                   help="--gpu-memory-gib is a GPU variant AWS does not sell (a MIG slice, another card): "
+                        "the named GPU's figures are scaled to that memory")
     p.add_argument("--tp", type=int, default=1, help="tensor_parallel_size (default 1)")
     p.add_argument("--pp", type=int, default=1, help="pipeline_parallel_size (default 1)")
     p.add_argument("--max-num-batched-tokens", type=int, help="default: vLLM's for this GPU and release")
@@ -83,12 +89,26 @@ def _check_positive(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from sizing import SizingInput, estimate_memory, gpu_profile, load_model, recommend_utilization
+    from sizing import (
+        SizingError,
+        SizingInput,
+        estimate_memory,
+        gpu_profile,
+        load_model,
+        recommend_utilization,
+    )
 
     _check_positive(args)
+    memory = args.gpu_memory_gib
+    if memory is not None and not (math.isfinite(memory) and memory > 0):
+        raise SizingError(f"--gpu-memory-gib must be a positive number of GiB (got {memory}); e.g. 80 for an "
+                          "A100 80GB")
+    gpu = gpu_profile(args.gpu, memory)
+    if args.gpu_memory_gib is not None and not args.custom_gpu:
+        _check_real_variant(args.gpu, args.gpu_memory_gib, gpu)
     inp = SizingInput(
         arch=load_model(args.model),  # names resolved once, here at the edge
-        gpu=gpu_profile(args.gpu, args.gpu_memory_gib),
+        gpu=gpu,
         tensor_parallel_size=args.tp,
         pipeline_parallel_size=args.pp,
         dtype=args.dtype,
@@ -111,7 +131,63 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_as_text(estimate, advice, _formats(inp, estimate)))
         print(_serving_line(serving))
-    return 0
+    return _exit_status(estimate, advice)
+
+
+def _exit_status(est: Any, advice: Any) -> int:
+    """0 when the layout fits (and holds --concurrency when given); else one error line and exit 2, the
+    status of a workload that fits nowhere (README "Exit codes"), after the full report: a script reads
+    `fits` from --json or the status, a person reads the shortfall."""
+    import sys
+
+    if est.fits and (advice is None or advice.fits):
+        return 0
+    sys.stdout.flush()
+    if not est.fits:
+        print(f"error: {est.model} does not fit on {est.gpu} at TP={est.tensor_parallel_size} "
+              f"PP={est.pipeline_parallel_size}: short by {_shortfall_gib(est):.2f} GiB per GPU for one "
+              f"{est.max_model_len}-token request; try a larger --tp/--pp, a larger GPU, quantization or a "
+              "smaller --max-model-len", file=sys.stderr)
+    else:
+        print(f"error: {advice.concurrency} x {est.max_model_len}-token requests do not fit at utilization "
+              f"{advice.ceiling:.2f}: short by {advice.shortfall_gib:.2f} GiB per GPU; try a larger --tp, "
+              "--kv-cache-dtype fp8, quantization or a lower --concurrency", file=sys.stderr)
+    return 2
+
+
+def _shortfall_gib(est: Any) -> float:
+    """GiB per GPU missing for one max_model_len request's KV (the KV pool may be negative: weights and
+    the rest already exceed the budget)."""
+    need = est.kv_bytes_per_token * est.max_model_len / 2**30
+    return max(0.0, need - est.kv_cache_gib)
+
+
+# A memory size matches a variant within 2 %: the tolerance sizing.gpus applies before scaling a profile.
+VARIANT_TOLERANCE = 0.02
+
+
+def real_variants(gpu: Any) -> list[float]:
+    """Per-GPU memory sizes (GiB, as AWS MemoryInfo reports them) this GPU is sold in: the GPU table's rows
+    of its AWS name (A100 40/80, V100 16/32) and the snapshot's instance types (g6f/gr6f L4 slices)."""
+    from pricing.snapshot import instance_catalog
+    from sizing.gpus import gpu_table
+
+    if not gpu.aws_name:
+        return [round(gpu.total_memory_gib, 2)]
+    sizes = {row.aws_memory_gib for row in gpu_table() if row.aws_name == gpu.aws_name and row.aws_memory_gib}
+    sizes |= {i.gpu_memory_gib for i in instance_catalog() if i.gpu_name == gpu.aws_name}
+    return sorted(round(x, 2) for x in sizes)
+
+
+def _check_real_variant(name: str, memory_gib: float, gpu: Any) -> None:
+    from sizing import SizingError
+
+    sizes = real_variants(gpu)
+    if any(abs(memory_gib - s) <= VARIANT_TOLERANCE * s for s in sizes):
+        return
+    raise SizingError(f"--gpu-memory-gib {memory_gib:g}: no {name} variant has that memory (sold as "
+                      f"{', '.join(f'{s:g}' for s in sizes)} GiB); pass one of those, or add --custom-gpu to "
+                      "size a variant AWS does not sell")
 
 
 def _serving(arch: Any, quantization: str) -> dict[str, Any]:
@@ -174,6 +250,10 @@ def _as_json(est: Any, advice: Any) -> dict[str, Any]:
     for key in JSON_KEYS:
         value = getattr(est, key)
         out[key] = round(value, 4) if isinstance(value, float) else value
+    # A budget already exceeded by the weights leaves no KV pool, not a negative one: kv_cache_gib is
+    # never below 0; memory_shortfall_gib says how much is missing for one max_model_len request.
+    out["kv_cache_gib"] = max(0.0, out["kv_cache_gib"])
+    out["memory_shortfall_gib"] = 0.0 if est.fits else round(_shortfall_gib(est), 3)
     out.update(
         quantization=est.quantization,
         kv_cache_dtype=est.kv_cache_dtype,
@@ -222,8 +302,9 @@ def _as_text(est: Any, advice: Any, formats: tuple[str, str]) -> str:
         f"{est.max_num_batched_tokens}, max_num_seqs {est.max_num_seqs})",
         f"  {'non-torch':<22}{est.non_torch_gib:9.2f} GiB",
         f"  {'CUDA graphs':<22}{est.cudagraph_gib:9.2f} GiB",
-        f"  {'KV cache':<22}{est.kv_cache_gib:9.2f} GiB  ({est.kv_bytes_per_token:,} B/token, "
-        f"block {est.block_size}, {est.num_gpu_blocks:,} blocks)",
+        f"  {'KV cache':<22}{max(0.0, est.kv_cache_gib):9.2f} GiB  ({est.kv_bytes_per_token:,} B/token, "
+        f"block {est.block_size}, {est.num_gpu_blocks:,} blocks"
+        + (f"; short by {_shortfall_gib(est):.2f} GiB" if not est.fits else "") + ")",
         f"  {'KV tokens':<22}{est.kv_cache_tokens:>9,}",
         f"  {'max concurrency':<22}{est.max_concurrency:9.2f} x {est.max_model_len}-token requests"
         f"  -> {'fits' if est.fits else 'DOES NOT FIT: vLLM refuses to start'}",

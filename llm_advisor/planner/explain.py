@@ -268,6 +268,12 @@ EARLY_KINDS = ("layout", "precision", "price")
 
 def binding_kind(result: SearchResult) -> str | None:
     late = next((k for k in LATE_KINDS if k in result.rejections), None)
+    if late == "latency" and "throughput" in result.rejections:
+        # Both bounds rejected candidates: blame the one that rejected more. A tokens/s target no layout can
+        # reach rejects nearly every candidate; a few that also miss the latency bound at batch 1 must not
+        # make it read as a latency problem (issue 11).
+        if result.rejections["throughput"][0] > result.rejections["latency"][0]:
+            return "throughput"
     if late is not None:
         return late
     early = [k for k in EARLY_KINDS if k in result.rejections]

@@ -13,7 +13,7 @@ from llm_advisor.planner.checkpoint import (
     variant_arch,
 )
 from llm_advisor.planner.costing import spot_price_usd_per_hour
-from llm_advisor.planner.errors import PlanningError
+from llm_advisor.planner.errors import NoFeasibleLayout, PlanningError
 from llm_advisor.planner.explain import (
     binding_kind,
     capacity_warnings,
@@ -89,7 +89,7 @@ def make_plan(
         sized_arch = variant_arch(arch, weight_format(workload, arch.quantization)) or arch
     result = search(workload, catalog, sized_arch)
     if not result.ranked:
-        raise PlanningError(_infeasible(workload, catalog, sized_arch, result))
+        raise NoFeasibleLayout(_infeasible(workload, catalog, sized_arch, result))
     chosen, note = _apply_churn(result.ranked, previous_instance_type, deployed_region, churn_threshold)
     checkpoint = (
         served.checkpoint
@@ -283,6 +283,9 @@ def _build(
             f"{', '.join(CALIBRATED_VLLM_VERSIONS)}; docs/sizing.md); its memory accounting comes from "
             "source reading only: check the KV cache size vLLM logs at startup"
         )
+    waste = wasteful_utilization(s.advice.recommended_gpu_memory_utilization, workload)
+    if waste is not None:
+        planner_warnings.append(waste)
     spot_types = _spot_types(catalog, c)
     vcpus, memory_gib = _node_shape(catalog, c, spot_types)
     return Plan(
@@ -428,6 +431,11 @@ def _halving_option(
 ) -> str | None:
     """The largest halving of `field` (max_model_len or concurrency) that becomes feasible, with its cost."""
     value = getattr(workload, field)
+    limit = arch.max_position_embeddings if field == "max_model_len" else None
+    if limit is not None and value > limit:
+        # Beyond the model's own limit the "(the model's limit)" option says what to do; halving the asked
+        # value would hint lengths no checkpoint serves ("down to 15625000000", issue 11).
+        return None
     for _ in range(HALVINGS):
         if value // 2 < floor:
             break
@@ -494,3 +502,26 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
     return infeasible_message(
         workload, arch.hf_id, workload.dtype if fmt == "none" else fmt, result, options, facts
     )
+
+
+# Below this tuned gpu_memory_utilization more than half of each GPU's memory, which the plan pays for,
+# holds neither weights nor KV cache: memory did not choose the layout, a speed bound did (a policy threshold:
+# at 0.5 the same model and KV would fit GPUs of half the memory, the step between AWS GPU sizes,
+# e.g. L4 22 GiB -> L40S 45 GiB -> H100 80 GiB, sizing/data/gpus.json).
+WASTEFUL_UTILIZATION = 0.5
+
+
+def wasteful_utilization(utilization: float | None, workload: Workload) -> str | None:
+    """A warning when the chosen layout leaves most of its GPU memory idle, naming the bound that chose it."""
+    if utilization is None or utilization >= WASTEFUL_UTILIZATION:
+        return None
+    reasons = []
+    if workload.max_time_per_output_token_ms is not None:
+        reasons.append(f"{opt('max_time_per_output_token_ms')} {workload.max_time_per_output_token_ms:g}")
+    if workload.target_output_tokens_per_s is not None:
+        target = workload.target_output_tokens_per_s
+        reasons.append(f"{opt('target_output_tokens_per_s')} {target:g}")
+    why = " and ".join(reasons) or "the latency bound"
+    return (f"wasteful layout: gpu_memory_utilization {utilization:.2f} is below {WASTEFUL_UTILIZATION} "
+            f"(more than half of each GPU's memory, paid for, stays empty); {why} chose it, not memory: "
+            "relax it to pay for less")
