@@ -34,7 +34,8 @@ def time_cold(config: Path, runs: int) -> list[float]:
 def time_in_process(config: Path, runs: int) -> tuple[list[float], int]:
     """Wall time of run_main_program alone (imports already paid), and the resource count."""
     sys.path.insert(0, str(ROOT))
-    from llm_advisor.infra.preview import load_stack_file, run_main_program
+    from llm_advisor.infra.preview import load_stack_file
+    from llm_advisor.program import run_main_program
 
     values, secret_keys = load_stack_file(config)
     logging.disable(logging.WARNING)  # the snapshot-age warning, once per run, is not what is timed

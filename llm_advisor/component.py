@@ -27,6 +27,7 @@ from llm_advisor import planner
 from llm_advisor.infra.config import StackConfig, pulumi_config_schema
 from llm_advisor.infra.stack import Target, declare, prepare
 from llm_advisor.planner.options import literal_choices, unwrap_optional, use_spelling
+from llm_advisor.planner.warnings import log_plan_warnings
 
 TYPE = "llm-advisor:index:LlmServing"
 # Stack options that may be Outputs: where the nodes go, not what is planned (field names). Every other
@@ -91,8 +92,8 @@ class LlmServingArgs(TypedDict, total=False):
     """auto | on-demand | spot | mixed (on-demand base + spot burst). Default: auto."""
     regions: list[str]
     (
-        "AWS regions to price; the plan picks one (target eks takes exactly the cluster's region). Default: "
-        "[us-east-1]."
+        "AWS regions to price; the plan picks one (target eks takes exactly the cluster's region). Empty: "
+        "the stack's aws:region, else us-east-1. Default: [us-east-1]."
     )
     max_usd_per_hour: float
     """budget cap in USD per hour for the whole deployment; unset = none."""
@@ -258,6 +259,9 @@ class LlmServing(pulumi.ComponentResource):
                 churn_threshold=options.churn_threshold,
             )
             prepared = prepare(plan, cfg, target)
+        # The planner's own warnings (fp16 on a GPU without bf16, a wasteful layout, "mixed became all
+        # on-demand"), each once, after the catalog's: `pulumi preview`/`up` shows them.
+        log_plan_warnings(plan, pulumi.log.warn, already=catalog.warnings)
         super().__init__(TYPE, name, None, opts)
         outputs = declare(prepared, hf_token, parent=self, adopt_root_resources=adopt_root_resources)
         self._stack_outputs = outputs

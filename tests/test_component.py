@@ -366,7 +366,7 @@ def _aliases(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 def test_the_stack_program_adopts_its_root_resources_and_the_library_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from llm_advisor.infra.preview import run_main_program
+    from llm_advisor.program import run_main_program
     from tests.conftest import example_config
 
     seen = _aliases(monkeypatch)

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 
 from llm_advisor.infra.config import StackConfig, stack_config_from
-from llm_advisor.infra.preview import (
-    run_main_program,
-)
+from llm_advisor.program import run_main_program
 from tests.conftest import EC2, EKS, example_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,10 +18,10 @@ from llm_advisor.infra.preview import (
     load_stack_file,
     plaintext_secret_warnings,
     region_az_ids,
-    run_main_program,
     run_program,
 )
 from llm_advisor.infra.tree import format_run
+from llm_advisor.program import run_main_program
 from tests.conftest import EC2, EKS, EXAMPLE, example_config, single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from llm_advisor.infra import eks
-from llm_advisor.infra.preview import load_stack_file, run_main_program
+from llm_advisor.infra.preview import load_stack_file
 from llm_advisor.infra.schedule import scheduling_report
+from llm_advisor.program import run_main_program
 from templates.daemonsets import (
     EFA_DEVICE_PLUGIN_CHART,
     NVIDIA_DEVICE_PLUGIN_CHART,

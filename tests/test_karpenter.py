@@ -27,7 +27,8 @@ from llm_advisor.infra.karpenter import (
     pool_limits,
     render_karpenter_yaml,
 )
-from llm_advisor.infra.preview import MockRun, run_main_program, run_program
+from llm_advisor.infra.preview import MockRun, run_program
+from llm_advisor.program import run_main_program
 from templates.render import RenderError, startup_budget_s
 from tests.conftest import example_config, single_instance_plan, spot_plan, two_node_plan
 

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from llm_advisor.infra.preview import PROJECT, load_stack_file, run_main_program
+from llm_advisor.infra.preview import PROJECT, load_stack_file
 from llm_advisor.infra.tree import format_run
+from llm_advisor.program import run_main_program
 from tests.conftest import EXAMPLE, example_config, single_instance_plan, two_node_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,3 +179,19 @@ def test_preview_with_a_missing_or_malformed_config_exits_2_with_one_line(
     assert main(["preview", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: --config {path}: {message}")
+
+
+@pytest.mark.parametrize(("regions", "aws_region", "planned"), [
+    (None, "us-west-2", "us-west-2"),  # `pulumi new` prompts for aws:region: the stack plans there
+    ("[]", "us-west-2", "us-west-2"),  # Pulumi.yaml's declared default for regions is []
+    (None, None, "us-east-1"),  # neither: the field's default
+    ('["us-east-2"]', "us-west-2", "us-east-2"),  # an explicit regions wins
+])
+def test_regions_unset_follow_the_stacks_aws_region(regions: str | None, aws_region: str | None,
+                                                    planned: str) -> None:
+    config = {k: v for k, v in example_config().items() if k != f"{PROJECT}:regions"}
+    if regions is not None:
+        config[f"{PROJECT}:regions"] = regions
+    if aws_region is not None:
+        config["aws:region"] = aws_region
+    assert run_main_program(config).outputs["plan"]["placement"]["region"] == planned

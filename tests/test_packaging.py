@@ -105,6 +105,12 @@ def test_console_script_plans_from_another_directory(wheel: Path, tmp_path: Path
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["placement"]["instance_type"] and plan["cost"]["usd_per_hour"] > 0
+    # the offline `pulumi preview` of a stack file runs the packaged stack program (no checkout)
+    shutil.copy2(ROOT / "Pulumi.example.yaml", elsewhere / "Pulumi.dev.yaml")
+    preview = subprocess.run([str(env_dir / "bin" / "llm-advisor"), "preview", "--config", "Pulumi.dev.yaml"],
+                             cwd=elsewhere, env=env, capture_output=True, text=True, timeout=120)
+    assert preview.returncode == 0, preview.stderr
+    assert "aws:eks/nodeGroup:NodeGroup" in preview.stdout and "endpoint:" in preview.stdout
     where = subprocess.run(
         [str(python), "-c", "import llm_advisor, sizing, templates; print(llm_advisor.__file__); "
          "print(templates.__file__)"], cwd=elsewhere, env=env, capture_output=True, text=True, check=True,

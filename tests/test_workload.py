@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from llm_advisor.infra.config import PROJECT, StackConfig
-from llm_advisor.infra.preview import MockRun, is_secret_value, run_main_program, run_program
+from llm_advisor.infra.preview import MockRun, is_secret_value, run_program
 from llm_advisor.infra.tree import format_run, mask
 from llm_advisor.infra.workload import (
     efa_device_plugin_chart,
@@ -20,6 +20,7 @@ from llm_advisor.infra.workload import (
     readiness_budget_s,
     workload_objects,
 )
+from llm_advisor.program import run_main_program
 from templates.render import RenderError, startup_budget_s
 from tests.conftest import EKS, example_config, single_instance_plan, spot_plan, two_node_plan
 

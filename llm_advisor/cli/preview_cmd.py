@@ -7,16 +7,20 @@ import argparse
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # the checkout: Pulumi.yaml, __main__.py
+ROOT = Path(__file__).resolve().parents[2]  # in a checkout: Pulumi.yaml, Pulumi.example.yaml
+EXAMPLE = ROOT / "Pulumi.example.yaml"
 
 
 def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     parser = subparsers.add_parser(
         "preview", help=help_text,
-        description="Runs __main__.py under pulumi.runtime.set_mocks with a stack config file.",
+        description="Runs the stack program (llm_advisor.program, what __main__.py runs) under "
+                    "pulumi.runtime.set_mocks with a stack config file.",
     )
-    parser.add_argument("--config", type=Path, default=ROOT / "Pulumi.example.yaml",
-                        help="stack config file (Pulumi.<stack>.yaml); default Pulumi.example.yaml")
+    parser.add_argument("--config", type=Path, default=EXAMPLE if EXAMPLE.is_file() else None,
+                        required=not EXAMPLE.is_file(),
+                        help="stack config file (Pulumi.<stack>.yaml); in a checkout, default "
+                        "Pulumi.example.yaml")
     parser.add_argument("--show-outputs", action="store_true", help="also print the rendered vLLM config")
     parser.add_argument("--json", action="store_true",
                         help="print the scheduling check as JSON: node groups (labels, taints, allocatable) "
@@ -25,13 +29,9 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from llm_advisor.infra.preview import (
-        has_hf_token,
-        load_stack_file,
-        plaintext_secret_warnings,
-        run_main_program,
-    )
+    from llm_advisor.infra.preview import has_hf_token, load_stack_file, plaintext_secret_warnings
     from llm_advisor.infra.tree import format_run
+    from llm_advisor.program import run_main_program
 
     started = time.perf_counter()
     config, secret_keys = load_stack_file(args.config)
@@ -46,11 +46,6 @@ def handle(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2, sort_keys=True))
         return 1 if report["problems"] else 0
     print(format_run(run, show_config=args.show_outputs))
-    # The planner's warnings (fp16 on a T4, "mixed became all on-demand", a price fallback), each once:
-    # those the program logged are in run.warnings, printed above.
-    for warning in plan_warnings(config):
-        if warning not in run.warnings:
-            print(f"\nwarning: {warning}")
     # The program logs the same warning with pulumi.log.warn (in run.warnings, printed above) during a
     # real `pulumi preview`/`up`; said here too, before anything else can fail.
     for warning in plaintext_secret_warnings(config, secret_keys):
@@ -62,25 +57,6 @@ def handle(args: argparse.Namespace) -> int:
     elapsed_s = time.perf_counter() - started
     print(f"\n{len(run.resources)} resources, previewed in {elapsed_s:.1f} s (mocked engine)")
     return 0
-
-
-def plan_warnings(config: dict[str, str]) -> list[str]:
-    """The warnings of the plan the program made from this stack config (planned again, offline as the
-    program was: same catalog source, same cache)."""
-    import pricing
-    from llm_advisor import planner
-    from llm_advisor.infra.config import PROJECT, stack_config_from
-    from llm_advisor.planner.options import use_spelling
-    from llm_advisor.planner.warnings import unsaid_warnings
-
-    stack = stack_config_from(lambda key: config.get(f"{PROJECT}:{key}"))
-    catalog = pricing.load_priced_catalog(stack.regions, pricing=stack.pricing)
-    options = stack.plan_options()
-    with use_spelling("stack"):
-        plan = planner.make_plan(stack.to_workload(), catalog,
-                                 previous_instance_type=options.previous_instance_type,
-                                 churn_threshold=options.churn_threshold)
-    return unsaid_warnings(plan)
 
 
 # Namespaces of provider config that live beside the project's own keys in a stack file.

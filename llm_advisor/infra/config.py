@@ -229,9 +229,20 @@ def _parse_value(key: str, value: str) -> Any:
     return value
 
 
-def stack_config_from(get: Any) -> StackConfig:
-    """Build the StackConfig from a `get(key) -> str | None` (pulumi.Config.get, or a dict's get)."""
+# The stack key that follows the provider's region when the stack leaves it empty: Pulumi.yaml declares it
+# with default [] (a declared default is what the program reads for an unset key, so "unset" must be a
+# value of its own), and `pulumi new` prompts for aws:region, not for a list.
+REGIONS_KEY = "regions"
+
+
+def stack_config_from(get: Any, aws_region: str | None = None) -> StackConfig:
+    """Build the StackConfig from a `get(key) -> str | None` (pulumi.Config.get, or a dict's get).
+    `regions` unset or empty: [aws_region] (the stack's aws:region) when given, else the field's default."""
     raw = {key: _parse_value(key, value) for key in config_keys() if (value := get(key)) is not None}
+    if not raw.get(REGIONS_KEY):
+        raw.pop(REGIONS_KEY, None)
+        if aws_region:
+            raw[REGIONS_KEY] = [aws_region]
     return StackConfig.model_validate(raw)
 
 
@@ -295,6 +306,9 @@ def pulumi_config_schema() -> dict[str, dict[str, Any]]:
         if choices and not all(c in text for c in choices):
             text += f" One of: {', '.join(choices)}."
         entry["description"] = text
+        if key == REGIONS_KEY:
+            entry["default"] = []
+            entry["description"] += (f" Empty: the stack's aws:region, else {', '.join(info.default)}.")
         schema[key] = entry
     schema[HF_TOKEN_KEY] = HF_TOKEN_SCHEMA
     return schema

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import runpy
-import sys
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -31,12 +29,10 @@ from llm_advisor.infra.config import (
     PLAINTEXT_HF_TOKEN_WARNING,
     PROJECT,
     check_known_keys,
-    stack_config_from,
 )
 from llm_advisor.planner.models import Plan
 from sizing.vocabulary import Frozen
 
-ROOT = Path(__file__).resolve().parents[2]  # the checkout: Pulumi.yaml, __main__.py
 MOCK_ACCOUNT = "123456789012"
 MOCK_AMI = "ami-0mockdlami0000000"
 MOCK_VPC = "vpc-0mock000000000000"
@@ -287,23 +283,8 @@ def load_stack_file(path: Path) -> tuple[dict[str, str], tuple[str, ...]]:
     return config, tuple(secrets)
 
 
-def run_main_program(
-    config: Mapping[str, str], secret_keys: tuple[str, ...] = (), main_path: Path = ROOT / "__main__.py"
-) -> MockRun:
-    """Validate the config (before any resource), then run __main__.py under mocks."""
-    project_keys = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
-    check_known_keys(list(project_keys))
-    stack_config_from(project_keys.get)
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    mocks = AwsMocks()
-    with _observing_plans(mocks):
-        return run_program(lambda: runpy.run_path(str(main_path), run_name="__pulumi_main__") and None,
-                           config, secret_keys, mocks=mocks)
-
-
 @contextlib.contextmanager
-def _observing_plans(mocks: AwsMocks) -> Iterator[None]:
+def observing_plans(mocks: AwsMocks) -> Iterator[None]:
     """Show the mocks each Plan the program makes (its offering AZs place the subnets the mock cannot
     look up), by wrapping planner.make_plan for the duration of the run."""
     original = planner.make_plan
