@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import pulumi
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -27,9 +26,10 @@ from llm_advisor.infra.karpenter import (
     pool_limits,
     render_karpenter_yaml,
 )
-from llm_advisor.infra.preview import MockRun, run_program
+from llm_advisor.infra.preview import MockRun
 from llm_advisor.program import run_main_program
 from templates.render import RenderError, startup_budget_s
+from tests.conftest import deploy_run as shared_deploy_run
 from tests.conftest import example_config, single_instance_plan, spot_plan, two_node_plan
 
 HERE = Path(__file__).resolve().parent
@@ -41,19 +41,11 @@ SCHEMAS = {
 KARPENTER = {"model": "m", "target": "karpenter", "clusterName": "inference"}
 NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool"
 NODECLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
-SUBNET_AZ_IDS = {"subnet-a": "use1-az1", "subnet-b": "use1-az6"}
 
 
 def deploy_run(plan, config: dict[str, Any], log: list | None = None) -> MockRun:
-    cfg = StackConfig.model_validate(config)
-
-    def program() -> None:
-        from llm_advisor.infra.stack import deploy
-
-        for key, value in deploy(plan, cfg, None).items():
-            pulumi.export(key, value)
-
-    return run_program(program, {}, log=log, subnet_az_ids=SUBNET_AZ_IDS)
+    """Target karpenter, no token."""
+    return shared_deploy_run(plan, config, token=None, log=log)
 
 
 def requirements(pool: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,14 +4,12 @@ device plugin Helm releases, the token Secret, the rendered objects, their order
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
-from llm_advisor.infra.config import PROJECT, StackConfig
-from llm_advisor.infra.preview import MockRun, is_secret_value, run_program
+from llm_advisor.infra.config import PROJECT
+from llm_advisor.infra.preview import MockRun, is_secret_value
 from llm_advisor.infra.tree import format_run, mask
 from llm_advisor.infra.workload import (
     efa_device_plugin_chart,
@@ -22,27 +20,21 @@ from llm_advisor.infra.workload import (
 )
 from llm_advisor.program import run_main_program
 from templates.render import RenderError, startup_budget_s
-from tests.conftest import EKS, example_config, single_instance_plan, spot_plan, two_node_plan
+from tests.conftest import (
+    EKS,
+    SENTINEL,
+    deploy_run,
+    example_config,
+    single_instance_plan,
+    spot_plan,
+    two_node_plan,
+)
 
-SENTINEL = "hf_SENTINELworkload0123456789abcdef"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
 SECRET = "kubernetes:core/v1:Secret"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-SUBNET_AZ_IDS = {"subnet-a": "use1-az1", "subnet-b": "use1-az6"}
-
-
-def deploy_run(plan, config: dict[str, Any], token: str | None = SENTINEL) -> MockRun:
-    cfg = StackConfig.model_validate(config)
-
-    def program() -> None:
-        from llm_advisor.infra.stack import deploy
-
-        for key, value in deploy(plan, cfg, pulumi.Output.secret(token) if token else None).items():
-            pulumi.export(key, value)
-
-    return run_program(program, {}, subnet_az_ids=SUBNET_AZ_IDS)
 
 
 def kube_resources(run: MockRun) -> list:
