@@ -1,5 +1,6 @@
 """Times `python -m advisor preview` on Pulumi.example.yaml: a cold process per run, and the in-process
-mocked run of the stack program (llm_advisor.program.run_main_program), several runs each; target < 2 s cold (issue 9).
+mocked run of the stack program (llm_advisor.program.run_main_program), several runs each;
+target < 2 s cold (issue 9).
 
 Run: `python bench/preview.py [--runs 5] [--config Pulumi.example.yaml]`.
 """

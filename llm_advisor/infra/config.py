@@ -329,6 +329,8 @@ def pulumi_template() -> dict[str, Any]:
     for key, default in TEMPLATE_PROMPTS.items():
         prompts[key] = {"description": schema[key]["description"],
                         "default": default if default is not None else schema[key]["default"]}
+    # The declared secret has no default (see HF_TOKEN_SCHEMA), so `pulumi new` asks for it, encrypted.
+    prompts[HF_TOKEN_KEY] = {"description": HF_TOKEN_SCHEMA["description"], "secret": True}
     return {
         "displayName": "llm-advisor (vLLM on AWS GPUs)",
         "description": "Plans, prices and provisions vLLM serving for a model on EKS GPU node groups or an "
