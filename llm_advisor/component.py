@@ -181,6 +181,12 @@ class LlmServingArgs(TypedDict, total=False):
     )
     ami_type: str
     """EKS AMI type: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA. Default: AL2023_x86_64_NVIDIA."""
+    kubernetes_version: str
+    (
+        "the EKS cluster's Kubernetes version (1.XX): picks the NVIDIA driver amiType ships for it "
+        "(sizing/data/vllm_images.json) to check the image's CUDA build against; unset = the driver of "
+        "current AMI releases."
+    )
     namespace: str
     """Kubernetes namespace of the rendered manifests. Default: default."""
     associate_public_ip: bool
