@@ -101,6 +101,13 @@ class DeployOptions(Frozen):
         "it (sizing/data/vllm_images.json) to check the image's CUDA build against; unset = the driver of "
         "current AMI releases",
     )
+    ami_id: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        pattern=r"^ami-[0-9a-f]{8,17}$",
+        description="target ec2: the AMI to launch; unset = the Deep Learning Base OSS Nvidia Driver GPU AMI "
+        "(AL2023) the SSM parameter names at the first `pulumi up`, then kept (no drift); set it (e.g. to a "
+        "newer release's ami-id) to upgrade: the instance refresh rolls the instances",
+    )
     namespace: str = Field(default="default", description="Kubernetes namespace of the rendered manifests")
     associate_public_ip: Annotated[bool, Option(flag=None)] = Field(
         default=False,
