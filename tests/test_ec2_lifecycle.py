@@ -52,3 +52,14 @@ def test_ami_id_is_the_explicit_update_path() -> None:
 def test_a_malformed_ami_id_names_the_key() -> None:
     with pytest.raises(ValidationError, match="amiId"):
         StackConfig.model_validate({**EC2, "amiId": "latest"})
+
+
+def test_gp3_throughput_and_iops_are_sized_to_the_checkpoint() -> None:
+    from llm_advisor.infra.volumes import CHECKPOINT_READ_BUDGET_S, checkpoint_gib, gp3_performance
+
+    plan = spot_plan()
+    throughput, iops = gp3_performance(plan)
+    assert 125 <= throughput <= 1000 and 3000 <= iops <= 16000 and throughput <= iops * 0.25
+    assert throughput == 1000 or checkpoint_gib(plan) * 1024 / throughput <= CHECKPOINT_READ_BUDGET_S
+    ebs = plain(deploy_run(plan, EC2).of_type(LAUNCH_TEMPLATE)[0].inputs)["blockDeviceMappings"][0]["ebs"]
+    assert (ebs["throughput"], ebs["iops"]) == (throughput, iops)

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from llm_advisor.infra.eks import ec2_assume_role_policy, encrypted_gp3, metadata_options
-from llm_advisor.infra.volumes import ROOT_DEVICE, ec2_root_volume_gib
+from llm_advisor.infra.volumes import ROOT_DEVICE, ec2_root_volume_gib, gp3_performance
 from llm_advisor.planner.models import Plan
 from templates.common import VLLM_PORT, RenderError, replicas_per_instance
 
@@ -117,7 +117,9 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             f"{name}-lt",
             name_prefix=f"{name}-",
             image_id=image_id,
-            block_device_mappings=[encrypted_gp3(ROOT_DEVICE, ec2_root_volume_gib(plan))],
+            block_device_mappings=[
+                encrypted_gp3(ROOT_DEVICE, ec2_root_volume_gib(plan), gp3_performance(plan))
+            ],
             metadata_options=metadata_options(),
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
             network_interfaces=[
