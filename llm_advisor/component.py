@@ -182,6 +182,18 @@ class LlmServingArgs(TypedDict, total=False):
     )
     ami_type: str
     """EKS AMI type: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA. Default: AL2023_x86_64_NVIDIA."""
+    kubernetes_version: str
+    (
+        "the EKS cluster's Kubernetes version (1.XX): picks the NVIDIA driver amiType ships for it "
+        "(sizing/data/vllm_images.json) to check the image's CUDA build against; unset = the driver of "
+        "current AMI releases."
+    )
+    ami_id: str
+    (
+        "target ec2: the AMI to launch; unset = the Deep Learning Base OSS Nvidia Driver GPU AMI (AL2023) "
+        "the SSM parameter names at the first `pulumi up`, then kept (no drift); set it (e.g. to a newer "
+        "release's ami-id) to upgrade: the instance refresh rolls the instances."
+    )
     namespace: str
     """Kubernetes namespace of the rendered manifests. Default: default."""
     associate_public_ip: bool

@@ -68,7 +68,8 @@ def test_launch_template_disk_imdsv2_encryption() -> None:
     (mapping,) = inputs["blockDeviceMappings"]
     # 20 GiB OS + 30 GiB image + 14.96 GiB x 1.1 checkpoint = 66.5 -> 70 GiB
     assert mapping == {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 70, "volumeType": "gp3",
-                                                          "encrypted": "true", "deleteOnTermination": "true"}}
+                                                          "encrypted": "true", "deleteOnTermination": "true",
+                                                          "throughput": 125, "iops": 3000}}  # gp3 baseline
     assert inputs["metadataOptions"] == {"httpTokens": "required", "httpPutResponseHopLimit": 1,
                                          "httpEndpoint": "enabled"}
     assert "imageId" not in inputs  # EKS picks the AMI from ami_type

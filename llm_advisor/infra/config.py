@@ -26,10 +26,13 @@ from pydantic.fields import FieldInfo
 from llm_advisor.infra.volumes import EksAmiType
 from llm_advisor.planner.models import PlanOptions, Workload
 from llm_advisor.planner.options import Option, literal_choices, register, stack_key, unwrap_optional
+from sizing.errors import SizingError
+from sizing.images import NodeAmi, driver_error
 from sizing.vocabulary import Frozen
 from templates.common import check_image, check_served_model
 
 PROJECT = "llm-advisor"
+EC2_AMI: NodeAmi = "EC2_DLAMI_AL2023"  # the AMI target ec2 launches (infra/ec2.py DLAMI_SSM_PARAMETER)
 # Targets that deploy onto an existing EKS cluster (node groups or Karpenter), with Kubernetes manifests.
 KUBERNETES_TARGETS = ("eks", "karpenter")
 HF_TOKEN_KEY = "hfToken"
@@ -91,6 +94,20 @@ class DeployOptions(Frozen):
         default="AL2023_x86_64_NVIDIA",
         description="EKS AMI type: AL2023_x86_64_NVIDIA or BOTTLEROCKET_x86_64_NVIDIA",
     )
+    kubernetes_version: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        pattern=r"^1\.\d{2}$",
+        description="the EKS cluster's Kubernetes version (1.XX): picks the NVIDIA driver amiType ships for "
+        "it (sizing/data/vllm_images.json) to check the image's CUDA build against; unset = the driver of "
+        "current AMI releases",
+    )
+    ami_id: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        pattern=r"^ami-[0-9a-f]{8,17}$",
+        description="target ec2: the AMI to launch; unset = the Deep Learning Base OSS Nvidia Driver GPU AMI "
+        "(AL2023) the SSM parameter names at the first `pulumi up`, then kept (no drift); set it (e.g. to a "
+        "newer release's ami-id) to upgrade: the instance refresh rolls the instances",
+    )
     namespace: str = Field(default="default", description="Kubernetes namespace of the rendered manifests")
     associate_public_ip: Annotated[bool, Option(flag=None)] = Field(
         default=False,
@@ -99,6 +116,11 @@ class DeployOptions(Frozen):
 
 
 register(DeployOptions)
+
+
+def node_ami(target: str | None, ami_type: str) -> NodeAmi:
+    """The AMI the GPU nodes boot: the DLAMI on target ec2, else amiType (karpenter: AL2023 only)."""
+    return EC2_AMI if target == "ec2" else ami_type  # type: ignore[return-value]
 # Every stack key, in validation order (DeployOptions.target first); the edges' groups, for Pulumi.yaml.
 STACK_OPTION_MODELS: tuple[type[Frozen], ...] = (DeployOptions, Workload, PlanOptions)
 
@@ -171,6 +193,24 @@ class _StackChecks(BaseModel):
             )
         return value
 
+    @field_validator("vllm_version", check_fields=False)
+    @classmethod
+    def _driver_runs_image(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """The node AMI's NVIDIA driver must be new enough for the pinned image's CUDA (a custom vllmImage
+        is not checked: its CUDA build is unknown)."""
+        if info.data.get("vllm_image") or "ami_type" not in info.data:
+            return value
+        ami = node_ami(info.data.get("target"), info.data["ami_type"])
+        kube = info.data.get("kubernetes_version") if ami != EC2_AMI else None
+        try:
+            err = driver_error(value, ami, kube)
+        except SizingError:
+            return value  # an unsupported release is reported by the planner, naming the range
+        if err is not None:
+            key = "amiType/kubernetesVersion" if kube else "amiType"
+            raise ValueError(f"{key}: {err}")
+        return value
+
     @field_validator("regions", check_fields=False)
     @classmethod
     def _one_region_for_eks(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
@@ -188,7 +228,13 @@ class _StackChecks(BaseModel):
         fields = {name: getattr(self, name) for name in Workload.model_fields if name in ours}
         # EC2 user data runs independent single-instance servers (no Ray across instances): the planner
         # must find a layout whose replica fits one instance.
-        return Workload(**fields, max_instances_per_replica=1 if self.target == "ec2" else None)
+        # The planner drops GPUs the pinned image (or the node AMI's driver) cannot run.
+        return Workload(
+            **fields,
+            max_instances_per_replica=1 if self.target == "ec2" else None,
+            node_ami=node_ami(self.target, self.ami_type),
+            custom_image=self.vllm_image is not None,
+        )
 
     def plan_options(self) -> PlanOptions:
         return PlanOptions(**{name: getattr(self, name) for name in PlanOptions.model_fields})

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from llm_advisor.infra.eks import ec2_assume_role_policy, encrypted_gp3, metadata_options
-from llm_advisor.infra.volumes import ROOT_DEVICE, ec2_root_volume_gib
+from llm_advisor.infra.volumes import ROOT_DEVICE, ec2_root_volume_gib, gp3_performance
 from llm_advisor.planner.models import Plan
 from templates.common import VLLM_PORT, RenderError, replicas_per_instance
 
@@ -23,6 +23,9 @@ from templates.common import VLLM_PORT, RenderError, replicas_per_instance
 DLAMI_SSM_PARAMETER = (
     "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id"
 )
+# vLLM needs minutes to pull the image and load weights before it is healthy: the ASG health-check grace
+# period and the instance refresh's warm-up both wait this long for a new instance.
+STARTUP_GRACE_S = 1800
 # Lets operators reach instances through Session Manager instead of SSH (no key pair, no open port 22).
 SSM_CORE_POLICY = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
@@ -36,6 +39,35 @@ def check_ec2_plan(plan: Plan) -> None:
             "target runs single-instance replicas. Use target eks (LeaderWorkerSet) or a plan that fits "
             "one instance (larger instance type or quantization fp8)"
         )
+
+
+def instance_refresh(plan: Plan) -> aws.autoscaling.GroupInstanceRefreshArgs:
+    """Roll the instances when the launch template changes (new AMI, user data, volume), one at a time.
+
+    EC2 Auto Scaling user guide, "Use an instance refresh to update instances in an Auto Scaling group":
+    MinHealthyPercentage is the share of desired capacity kept in service while instances are replaced
+    (default 90), and a change to the group's launch template or mixed instances policy starts a refresh
+    when `instance_refresh` is set (pulumi-aws autoscaling.Group, `instance_refresh`). Keeping
+    floor(100 x (N - 1) / N) replaces one of N instances at a time without buying more GPUs (a single
+    instance is replaced with a gap: there is nothing else to keep serving).
+    """
+    count = plan.placement.instance_count
+    return aws.autoscaling.GroupInstanceRefreshArgs(
+        strategy="Rolling",
+        preferences=aws.autoscaling.GroupInstanceRefreshPreferencesArgs(
+            min_healthy_percentage=100 * (count - 1) // count,
+            max_healthy_percentage=100,
+            instance_warmup=str(STARTUP_GRACE_S),
+            skip_matching=True,  # instances already on the new template are not replaced again
+        ),
+    )
+
+
+def ami_pin_options(ami_id: str | None) -> pulumi.ResourceOptions:
+    """Launch-template options pinning the AMI: with no amiId, the SSM answer of the first `pulumi up` is
+    kept in state (`ignore_changes` on imageId) so a newer DLAMI release does not roll the fleet on every
+    run; setting amiId is the explicit update path (the template changes, the instance refresh rolls)."""
+    return pulumi.ResourceOptions(ignore_changes=[] if ami_id else ["imageId"])
 
 
 def instances_distribution(plan: Plan) -> aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs:
@@ -53,6 +85,7 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
     """Instance role (reads only the token secret), security group, launch template, ASG."""
 
     asg_name: pulumi.Output[str]
+    ami_id: pulumi.Output[str]
 
     def __init__(
         self,
@@ -62,6 +95,7 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         user_data: pulumi.Input[str],
         hf_token_read_policy: pulumi.Input[str] | None = None,
         associate_public_ip: bool = False,
+        ami_id: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         check_ec2_plan(plan)
@@ -73,14 +107,19 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
                         else pulumi.Output.from_input(subnet_ids).apply(lambda ids: ids[0]))
         security_group = self._security_group(name, region, first_subnet, replicas_per_instance(plan))
         # Every invoke: parent=self (the component's regional provider) and region=plan.placement.region.
-        ami = aws.ssm.get_parameter_output(
-            name=DLAMI_SSM_PARAMETER, region=region, opts=pulumi.InvokeOutputOptions(parent=self)
-        )
+        if ami_id is None:
+            image_id: pulumi.Input[str] = aws.ssm.get_parameter_output(
+                name=DLAMI_SSM_PARAMETER, region=region, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).insecure_value
+        else:
+            image_id = ami_id
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             name_prefix=f"{name}-",
-            image_id=ami.insecure_value,
-            block_device_mappings=[encrypted_gp3(ROOT_DEVICE, ec2_root_volume_gib(plan))],
+            image_id=image_id,
+            block_device_mappings=[
+                encrypted_gp3(ROOT_DEVICE, ec2_root_volume_gib(plan), gp3_performance(plan))
+            ],
             metadata_options=metadata_options(),
             iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
             network_interfaces=[
@@ -95,7 +134,7 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             user_data=pulumi.Output.from_input(user_data).apply(
                 lambda text: base64.b64encode(text.encode()).decode()
             ),
-            opts=self._child,
+            opts=pulumi.ResourceOptions.merge(self._child, ami_pin_options(ami_id)),
         )
         at = plan.placement
         instance_types = list(dict.fromkeys((at.instance_type, *at.spot_instance_types)))
@@ -107,8 +146,8 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             max_size=plan.placement.instance_count,
             # Replace spot instances at elevated interruption risk before they are reclaimed.
             capacity_rebalance=True,
-            # vLLM needs minutes to pull the image and load weights before it is healthy.
-            health_check_grace_period=1800,
+            health_check_grace_period=STARTUP_GRACE_S,
+            instance_refresh=instance_refresh(plan),
             mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
                 instances_distribution=instances_distribution(plan),
                 launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
@@ -125,7 +164,8 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             opts=self._child,
         )
         self.asg_name = group.name
-        self.register_outputs({"asg_name": self.asg_name})
+        self.ami_id = template.image_id
+        self.register_outputs({"asg_name": self.asg_name, "ami_id": self.ami_id})
 
     def _instance_profile(self, name: str, read_policy: pulumi.Input[str] | None) -> aws.iam.InstanceProfile:
         role = aws.iam.Role(f"{name}-role", assume_role_policy=ec2_assume_role_policy(), opts=self._child)

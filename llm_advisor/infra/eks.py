@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from llm_advisor.infra.volumes import EksAmiType, eks_volume
+from llm_advisor.infra.volumes import EksAmiType, eks_volume, gp3_performance
 from llm_advisor.planner.models import Plan
 from templates.common import (
     CAPACITY_LABEL,
@@ -63,11 +63,16 @@ def metadata_options() -> aws.ec2.LaunchTemplateMetadataOptionsArgs:
     )
 
 
-def encrypted_gp3(device_name: str, size_gib: int) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+def encrypted_gp3(
+    device_name: str, size_gib: int, performance: tuple[int, int] | None = None
+) -> aws.ec2.LaunchTemplateBlockDeviceMappingArgs:
+    """An encrypted gp3 volume; `performance` = (throughput MiB/s, IOPS) from volumes.gp3_performance."""
+    throughput, iops = performance or (None, None)
     return aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
         device_name=device_name,
         ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-            volume_size=size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"
+            volume_size=size_gib, volume_type="gp3", encrypted="true", delete_on_termination="true",
+            throughput=throughput, iops=iops,
         ),
     )
 
@@ -217,7 +222,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
         return aws.ec2.LaunchTemplate(
             f"{name}-lt",
             name_prefix=f"{name}-",
-            block_device_mappings=[encrypted_gp3(device, size_gib)],
+            block_device_mappings=[encrypted_gp3(device, size_gib, gp3_performance(plan))],
             metadata_options=metadata_options(),
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(

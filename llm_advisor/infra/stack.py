@@ -249,9 +249,10 @@ def declare(
         asg = GpuAutoScalingGroup(
             name, plan, subnet_ids=prepared.subnets, user_data=user_data,
             hf_token_read_policy=secret.read_policy() if secret else None,
-            associate_public_ip=cfg.associate_public_ip, opts=in_region,
+            associate_public_ip=cfg.associate_public_ip, ami_id=cfg.ami_id, opts=in_region,
         )
         outputs["asg_name"] = asg.asg_name
+        outputs["ami_id"] = asg.ami_id  # pin it with `pulumi config set amiId <this>` (docs/deploy.md)
     return outputs
 
 

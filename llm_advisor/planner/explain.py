@@ -27,6 +27,8 @@ KIND_TEXT = {
     "weights": "GPU memory: the weights (plus activation peak and overhead) do not fit",
     "precision": "precision: the requested format (fp8/mxfp4, or bf16 with strict_dtype) cannot run on the "
     "GPUs offered",
+    "image": "the container image: its CUDA build (or the node AMI's NVIDIA driver) does not support the "
+    "GPUs offered (sizing/data/vllm_images.json)",
     "price": "capacity: no price for the requested capacity type",
     "layout": "vLLM refuses the configuration (parallel layout or the model's limits)",
 }
@@ -263,7 +265,7 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
 # A candidate that got further (priced, then sized) names the constraint to relax; among candidates that
 # sizing or precision rules refused outright, the most common reason is the one to report.
 LATE_KINDS = ("budget", "latency", "throughput", "scale", "context", "weights")
-EARLY_KINDS = ("layout", "precision", "price")
+EARLY_KINDS = ("layout", "precision", "image", "price")
 
 
 def binding_kind(result: SearchResult) -> str | None:

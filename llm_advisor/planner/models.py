@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidatorFunctionWrapHandler, computed_field, model_validator
 
 from llm_advisor.planner.options import Option, register
+from sizing.images import NodeAmi
 from sizing.vocabulary import (
     CapacityPreference,
     CapacityType,
@@ -130,6 +131,17 @@ class Workload(Frozen):
         ge=1,
         description="most instances one replica may span with PP over EFA (1: single-instance replicas only, "
         "as the EC2 target needs); unset = the planner's limit of 4",
+    )
+    # The Pulumi program derives these from amiType / target and vllmImage: no stack key, no flag.
+    node_ami: Annotated[NodeAmi | None, Option(flag=None, key=None)] = Field(
+        default=None,
+        description="the node AMI whose NVIDIA driver must support the GPU (sizing/data/vllm_images.json); "
+        "unset = no AMI check",
+    )
+    custom_image: Annotated[bool, Option(flag=None, key=None)] = Field(
+        default=False,
+        description="a custom image replaces the pinned vllm/vllm-openai one: its CUDA build is unknown, so "
+        "GPUs are not checked against the pinned image's compute capabilities",
     )
 
 

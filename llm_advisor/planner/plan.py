@@ -283,6 +283,11 @@ def _build(
             f"{', '.join(CALIBRATED_VLLM_VERSIONS)}; docs/sizing.md); its memory accounting comes from "
             "source reading only: check the KV cache size vLLM logs at startup"
         )
+    if "image" in result.rejections:  # GPUs the pinned image or the node AMI cannot run: say which, and why
+        count, example = result.rejections["image"]
+        planner_warnings.append(
+            f"excluded {count} GPU instance shape(s) the image cannot run, e.g. {example.detail}"
+        )
     waste = wasteful_utilization(s.advice.recommended_gpu_memory_utilization, workload)
     if waste is not None:
         planner_warnings.append(waste)

@@ -50,6 +50,7 @@ from llm_advisor.planner.throughput import (
     usd_per_million_output_tokens,
 )
 from pricing.models import InstanceType, Offer, PricedCatalog
+from sizing.images import gpu_error
 from sizing.models import MemoryEstimate, UtilizationAdvice
 
 MAX_INSTANCES = 64  # a plan beyond this many GPU instances is past typical account quotas: reported instead
@@ -393,6 +394,8 @@ class Searcher:
         prec = precision_for(self.workload, self.arch.quantization, inst.gpu)
         if isinstance(prec, str):
             results: list[Sized | Rejected] = [Rejected("precision", prec)]
+        elif (image_err := self._image_error(inst)) is not None:
+            results = [Rejected("image", image_err)]
         elif (err := self.sizer.profile_error(inst.gpu, inst.gpu_memory_gib)) is not None:
             results = [Rejected("layout", err)]
         else:
@@ -403,6 +406,13 @@ class Searcher:
                     self.span_capped += 1  # Workload.max_instances_per_replica may be what binds
         self._shapes[key] = results
         return results
+
+    def _image_error(self, inst: InstanceType) -> str | None:
+        """The pinned image (or the node AMI's driver) cannot run this GPU (sizing/data/vllm_images.json)."""
+        w = self.workload
+        if w.custom_image:  # its CUDA build is unknown: only the AMI's driver is checked
+            return gpu_error(None, inst.gpu_name, inst.gpu.compute_capability, w.node_ami, image_known=False)
+        return gpu_error(w.vllm_version, inst.gpu_name, inst.gpu.compute_capability, w.node_ami)
 
     def _may_span(self, inst: InstanceType, results: list) -> bool:
         """PP across instances: the model does not fit one instance, the type has EFA, the model has PP."""
