@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from llm_advisor.planner.models import Plan
+from sizing.images import image_tag
 from sizing.vocabulary import LOAD_TIME_METHODS, Frozen, is_load_time
 from templates.common import (
     CAPACITY_LABEL,
@@ -26,6 +27,7 @@ from templates.common import (
     check_renderable_vllm_version,
     checkpoint_gib,
     efa_interfaces,
+    gp3_performance,
     replicas_per_instance,
     require_served_model,
     vllm_release,
@@ -45,7 +47,6 @@ __all__ = ["CAPACITY_LABEL", "POOL_LABEL", "RAY_PORT", "VLLM_PORT", "RenderError
            "require_served_model"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
-VLLM_IMAGE_REPOSITORY = "vllm/vllm-openai"
 CONFIG_DIR = "/etc/vllm"
 CONFIG_FILE = "vllm-config.yaml"
 CONFIG_PATH = f"{CONFIG_DIR}/{CONFIG_FILE}"
@@ -85,11 +86,10 @@ RAY_RETRY_INTERVAL_S = 5
 RAY_WORKER_JOIN_TIMEOUT_S = 300
 RAY_LEADER_WAIT_S = 1200
 # Startup probe budget of a vLLM container: the weights are downloaded into the HF cache on the node's
-# gp3 volume and read back from it. The launch templates leave gp3 at its baseline throughput of
-# 125 MiB/s (EBS user guide, "General Purpose SSD volumes": gp3 "baseline ... 125 MiB/s"), which bounds
-# both the download's writes and the load's reads. Plus a fixed allowance for the image pull (~10 GB)
-# and CUDA graph capture / torch.compile, and, on a LeaderWorkerSet leader, the Ray group wait.
-GP3_BASELINE_MIB_PER_S = 125
+# gp3 volume and read back from it, at the throughput the launch templates provision for the checkpoint
+# (templates.common.gp3_performance), which bounds both the download's writes and the load's reads. Plus
+# a fixed allowance for the image pull (~10 GB) and CUDA graph capture / torch.compile, and, on a
+# LeaderWorkerSet leader, the Ray group wait.
 STARTUP_FIXED_ALLOWANCE_S = 900
 STARTUP_MIN_S = 1800
 STARTUP_PROBE_PERIOD_S = 10
@@ -118,12 +118,13 @@ class PodSet(Frozen):
 
 
 def vllm_image(plan: Plan, override: str | None = None) -> str:
-    """The image to run: `override` when given, else vllm/vllm-openai pinned to the plan's release
-    (`0.11` -> `v0.11.0`)."""
+    """The image to run: `override` when given, else the release's pinned vllm/vllm-openai image from the
+    image table the planner checks GPUs and AMIs against (sizing/data/vllm_images.json; `0.11` ->
+    `v0.11.0`), so the image rendered is the image checked."""
     if override:
         return override
-    major, minor, patch = vllm_release(plan)
-    return f"{VLLM_IMAGE_REPOSITORY}:v{major}.{minor}.{patch}"
+    vllm_release(plan)  # a release the renderer supports (raises RenderError otherwise)
+    return image_tag(plan.vllm.vllm_version)
 
 
 def efa_env(plan: Plan, options: RenderOptions) -> tuple[tuple[str, str], ...]:
@@ -321,9 +322,11 @@ def pod_efa_devices(plan: Plan, options: RenderOptions) -> int:
 
 def startup_budget_s(plan: Plan, role: str) -> int:
     """Seconds a vLLM container may take to become healthy: download + load of the checkpoint at the
-    gp3 baseline, the fixed allowance, and the Ray group wait on a leader; at least 30 minutes."""
+    gp3 throughput the node's volume is given, the fixed allowance, and the Ray group wait on a leader;
+    at least 30 minutes."""
     checkpoint_mib = checkpoint_gib(plan) * 1024
-    budget = 2 * checkpoint_mib / GP3_BASELINE_MIB_PER_S + STARTUP_FIXED_ALLOWANCE_S
+    throughput_mib_s, _ = gp3_performance(plan)  # what the launch templates provision (templates.common)
+    budget = 2 * checkpoint_mib / throughput_mib_s + STARTUP_FIXED_ALLOWANCE_S
     if role == "leader":
         budget += RAY_LEADER_WAIT_S
     return max(STARTUP_MIN_S, math.ceil(budget))
@@ -378,6 +381,7 @@ def _pod_context(plan: Plan, options: RenderOptions, vllm_config: str) -> dict[s
         "memory_request": f"{memory_mib}Mi",
         "startup_period_s": STARTUP_PROBE_PERIOD_S,
         "startup_thresholds": {role: startup_failure_threshold(plan, role) for role in ("server", "leader")},
+        "gp3_mib_s": gp3_performance(plan)[0],
         "pool_label": POOL_LABEL,
         "capacity_label": CAPACITY_LABEL,
         "port": VLLM_PORT,

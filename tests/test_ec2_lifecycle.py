@@ -55,7 +55,7 @@ def test_a_malformed_ami_id_names_the_key() -> None:
 
 
 def test_gp3_throughput_and_iops_are_sized_to_the_checkpoint() -> None:
-    from llm_advisor.infra.volumes import CHECKPOINT_READ_BUDGET_S, checkpoint_gib, gp3_performance
+    from templates.common import CHECKPOINT_READ_BUDGET_S, checkpoint_gib, gp3_performance
 
     plan = spot_plan()
     throughput, iops = gp3_performance(plan)

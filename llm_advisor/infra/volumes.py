@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from llm_advisor.planner.models import Plan
-from templates.common import EksAmiType, checkpoint_gib
+from templates.common import EksAmiType, checkpoint_gib, gp3_performance
 
 __all__ = ["EksAmiType", "checkpoint_gib", "ec2_root_volume_gib", "eks_volume", "gp3_performance"]
 
@@ -51,22 +51,3 @@ def eks_volume(plan: Plan, ami_type: EksAmiType) -> tuple[str, int]:
 def ec2_root_volume_gib(plan: Plan) -> int:
     """Root volume of a DLAMI instance: the AMI's snapshot plus the image and the checkpoint."""
     return _round_up(DLAMI_ROOT_SNAPSHOT_GIB + _data_gib(plan))
-
-
-# gp3 bounds (Amazon EBS user guide, "General Purpose SSD volumes"): baseline 3,000 IOPS and 125 MiB/s,
-# provisionable to 16,000 IOPS and 1,000 MiB/s, at most 0.25 MiB/s of throughput per provisioned IOPS.
-GP3_BASELINE_MIB_S, GP3_MAX_MIB_S = 125, 1000
-GP3_BASELINE_IOPS, GP3_MAX_IOPS = 3000, 16000
-GP3_MIB_S_PER_IOPS = 0.25
-# Time budget for reading the checkpoint off the volume once (a policy choice: 10 minutes, well inside the
-# ASG's 1800 s health-check grace; at baseline 125 MiB/s a 140 GiB checkpoint would need ~19 minutes).
-CHECKPOINT_READ_BUDGET_S = 600
-
-
-def gp3_performance(plan: Plan) -> tuple[int, int]:
-    """(throughput MiB/s, IOPS) so one node's checkpoint share reads within CHECKPOINT_READ_BUDGET_S,
-    clamped to gp3's range, with the IOPS the throughput needs at 0.25 MiB/s per IOPS."""
-    need = math.ceil(checkpoint_gib(plan) * 1024 / CHECKPOINT_READ_BUDGET_S)
-    throughput = min(max(need, GP3_BASELINE_MIB_S), GP3_MAX_MIB_S)
-    iops = min(max(math.ceil(throughput / GP3_MIB_S_PER_IOPS), GP3_BASELINE_IOPS), GP3_MAX_IOPS)
-    return throughput, iops
