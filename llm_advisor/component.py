@@ -119,6 +119,36 @@ class LlmServingArgs(TypedDict, total=False):
         "vLLM release (X.Y or X.Y.Z) to size for and pin the vllm/vllm-openai image to; unset = the latest "
         "modelled."
     )
+    batch_input_tokens: int
+    (
+        "batch only: prompt tokens the whole job must process; with batch_output_tokens the plan minimises "
+        "the total cost to finish; unset = a standing load ranked per million output tokens."
+    )
+    batch_output_tokens: int
+    (
+        "batch only: output tokens the whole job must generate; the plan reports total cost, hours and USD "
+        "per million tokens."
+    )
+    deadline_hours: float
+    (
+        "batch only: hours by which the job must finish (spot interruptions included); the plan adds copies "
+        "of the fleet to meet it; unset = none."
+    )
+    min_replicas: int
+    (
+        "fewest replicas to run (availability); 1 = cost first, the report prices the highly available "
+        "variant (2 replicas across 2 AZs) beside it. Default: 1."
+    )
+    availability_zones: int
+    (
+        "spread replicas over at least this many AZs (one instance or more per AZ; the type must be offered "
+        "in that many). Default: 1."
+    )
+    on_demand_discount: float
+    (
+        "your discount on on-demand prices (Savings Plans, enterprise agreement: 0.2 = 20% off); spot is not "
+        "discounted. Default: 0.0."
+    )
     pricing: str
     """auto (live, then cache, then bundled snapshot) | live | snapshot (offline). Default: auto."""
     current_instance_type: str

@@ -228,6 +228,13 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
         f"ranked at {_usd(alt.ranking_usd_per_hour)}/h vs {_usd(chosen.ranking_usd_per_hour)}/h with the "
         f"complexity penalty ({penalty_text(alt) or 'none'}; plan: {penalty_text(chosen) or 'none'})"
     )
+    if chosen.rank_cost is not None and alt.rank_cost is not None:
+        what = "total to finish the job" if chosen.batch is not None else "per million output tokens"
+        ranked = (
+            f"ranked at {_usd(alt.rank_cost)} vs {_usd(chosen.rank_cost)} {what} (batch work is bought by "
+            f"the token; complexity penalty: {penalty_text(alt) or 'none'}; plan: "
+            f"{penalty_text(chosen) or 'none'})"
+        )
     if ka < kc:  # ranks above the plan: only when the churn threshold kept the deployed type
         lead = (
             f"{_usd(-diff)}/h cheaper ({-diff / max(uc, 1e-9):.1%})"
