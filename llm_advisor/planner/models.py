@@ -467,22 +467,31 @@ class BatchEstimate(Frozen):
 
 
 class Tradeoff(_Derives):
-    """What a rule or preference costs against the best plan without it, or a cheaper labelled variant."""
+    """What a rule or preference costs against the best plan without it, or a cheaper labelled variant.
 
-    kind: Literal["capacity", "target", "availability", "variant", "budget"]
+    Costs are in the plan's ranking unit: USD/h (realtime), USD per million output tokens (batch), or the
+    USD total to finish (batch with a volume)."""
+
+    kind: Literal["capacity", "target", "availability", "variant"]
     rule: str = Field(description="the rule, preference or variant, in words")
-    plan_usd_per_hour: float = Field(description="the plan's expected USD/h")
-    other_usd_per_hour: float | None = Field(description="the compared plan's USD/h; None: infeasible")
+    unit: Literal["USD/h", "USD per million output tokens", "USD total"]
+    plan_cost: float = Field(description="the plan's cost in `unit`")
+    other_cost: float | None = Field(description="the compared plan's cost in `unit`; None: none is feasible")
     other: str = Field(description="the compared plan in one line (or why there is none)")
     changes_numerics: bool = Field(default=False, description="variant: other weights or KV precision")
     checkpoint: str | None = Field(default=None, description="variant: the repo vLLM would load")
 
-    @computed_field(description="(other - plan) / plan: negative = the compared plan is cheaper")
+    @computed_field(description="|other_cost - plan_cost| / plan_cost (see other_is_cheaper)")
     @property
-    def other_vs_plan(self) -> float | None:
-        if self.other_usd_per_hour is None or self.plan_usd_per_hour <= 0:
+    def difference_share(self) -> float | None:
+        if self.other_cost is None or self.plan_cost <= 0:
             return None
-        return round((self.other_usd_per_hour - self.plan_usd_per_hour) / self.plan_usd_per_hour, 4)
+        return round(abs(self.other_cost - self.plan_cost) / self.plan_cost, 4)
+
+    @computed_field(description="the compared plan costs less than the plan")
+    @property
+    def other_is_cheaper(self) -> bool:
+        return self.other_cost is not None and self.other_cost < self.plan_cost
 
 
 class LatencyBound(Frozen):
