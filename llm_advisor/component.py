@@ -27,6 +27,7 @@ from llm_advisor import planner
 from llm_advisor.infra.config import StackConfig, pulumi_config_schema
 from llm_advisor.infra.stack import Target, declare, prepare
 from llm_advisor.planner.options import literal_choices, unwrap_optional, use_spelling
+from llm_advisor.planner.warnings import log_plan_warnings
 
 TYPE = "llm-advisor:index:LlmServing"
 # Stack options that may be Outputs: where the nodes go, not what is planned (field names). Every other
@@ -282,12 +283,16 @@ class LlmServing(pulumi.ComponentResource):
         # The deployed type is kept unless the best plan saves more than churnThreshold: price noise does
         # not replace node groups. Messages name args as the stack and the schema do (maxModelLen).
         with use_spelling("stack"):
+            # hfToken set: a gated model's weights can be downloaded (the planner warns otherwise)
+            workload = cfg.to_workload().model_copy(update={"has_hf_token": hf_token is not None})
             plan = planner.make_plan(
-                cfg.to_workload(), catalog,
+                workload, catalog,
                 previous_instance_type=options.previous_instance_type,
                 churn_threshold=options.churn_threshold,
             )
             prepared = prepare(plan, cfg, target)
+        # the planner's own warnings (a gated model without hfToken, a dear capacity preference ...)
+        log_plan_warnings(plan, pulumi.log.warn, already=catalog.warnings)
         super().__init__(TYPE, name, None, opts)
         outputs = declare(prepared, hf_token, parent=self, adopt_root_resources=adopt_root_resources)
         self._stack_outputs = outputs
