@@ -423,6 +423,11 @@ def _variants(workload: Workload, arch) -> list[tuple[str, Workload]]:
         )
     if w.capacity != "auto":
         out.append((opt("capacity", "auto"), w.model_copy(update={"capacity": "auto"})))
+    if w.deadline_hours is not None:
+        out.append((f"no {opt('deadline_hours')}", w.model_copy(update={"deadline_hours": None})))
+    if w.min_replicas > 1 or w.availability_zones > 1:
+        single = w.model_copy(update={"min_replicas": 1, "availability_zones": 1})
+        out.append((f"{opt('min_replicas', 1)} {opt('availability_zones', 1)}", single))
     return out
 
 

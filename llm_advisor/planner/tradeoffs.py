@@ -21,7 +21,7 @@ ranking unit (USD/h realtime, USD per million output tokens batch, USD total for
 from __future__ import annotations
 
 from llm_advisor.planner.checkpoint import variant_arch
-from llm_advisor.planner.explain import describe
+from llm_advisor.planner.explain import KIND_TEXT, binding_kind, describe
 from llm_advisor.planner.models import Tradeoff, Workload
 from llm_advisor.planner.options import opt
 from llm_advisor.planner.search import Candidate, search
@@ -126,10 +126,11 @@ def _availability(workload: Workload, catalog: PricedCatalog, arch, chosen: Cand
         f"highly available: {opt('min_replicas', HA_REPLICAS)} {opt('availability_zones', HA_ZONES)} "
         "(survives losing one node or one AZ)"
     )
-    other = _best(ha, catalog, arch)
-    if other is not None:
-        return [_compare("availability", rule, chosen, workload, other)]
-    text = "none feasible"
+    res = search(ha, catalog, arch)
+    if res.ranked:
+        return [_compare("availability", rule, chosen, workload, res.ranked[0])]
+    kind = binding_kind(res)
+    text = f"none feasible ({KIND_TEXT.get(kind, kind) if kind else 'no offers'})"
     if workload.max_usd_per_hour is not None:
         over = _best(ha.model_copy(update={"max_usd_per_hour": None}), catalog, arch)
         if over is not None:
