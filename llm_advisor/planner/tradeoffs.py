@@ -8,8 +8,8 @@ ranking unit (USD/h realtime, USD per million output tokens batch, USD total for
 * target: the instances-per-replica cap (the Pulumi EC2 target runs no Ray cluster across instances, so
   each replica must fit one instance) against the plan without the cap.
 * availability: realtime plans with one replica in one AZ are priced beside the highly available variant
-  (2 replicas across 2 AZs); plans that ask for availability are priced beside the plan without it. A
-  budget holds for the variant too: one over it is named with its cost.
+  (2 replicas across 2 AZs, in the plan's region); plans that ask for availability are priced beside
+  the plan without it. A budget holds for the variant too: one over it is named with its cost.
 * variants: for a 16-bit checkpoint with no --quantization, fp8 weights (vLLM quantizes at load time, or
   a listed FP8 checkpoint), a listed INT4 checkpoint (AWQ, else GPTQ) and an fp8 KV cache are re-planned
   in the plan's region; one that cuts the cost by more than VARIANT_MIN_SAVING (20 %) is listed, marked
@@ -121,7 +121,14 @@ def _availability(workload: Workload, catalog: PricedCatalog, arch, chosen: Cand
         return [_compare("availability", rule, chosen, workload, other)] if other is not None else []
     if workload.workload_type != "realtime":
         return []
-    ha = workload.model_copy(update={"min_replicas": HA_REPLICAS, "availability_zones": HA_ZONES})
+    # in the plan's region: the cost of making this deployment available, not of moving it
+    ha = workload.model_copy(
+        update={
+            "min_replicas": HA_REPLICAS,
+            "availability_zones": HA_ZONES,
+            "regions": (chosen.offer.price.region,),
+        }
+    )
     rule = (
         f"highly available: {opt('min_replicas', HA_REPLICAS)} {opt('availability_zones', HA_ZONES)} "
         "(survives losing one node or one AZ)"
