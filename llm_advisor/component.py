@@ -120,6 +120,36 @@ class LlmServingArgs(TypedDict, total=False):
         "vLLM release (X.Y or X.Y.Z) to size for and pin the vllm/vllm-openai image to; unset = the latest "
         "modelled."
     )
+    batch_input_tokens: int
+    (
+        "batch only: prompt tokens the whole job must process; with batch_output_tokens the plan minimises "
+        "the total cost to finish; unset = a standing load ranked per million output tokens."
+    )
+    batch_output_tokens: int
+    (
+        "batch only: output tokens the whole job must generate; the plan reports total cost, hours and USD "
+        "per million tokens."
+    )
+    deadline_hours: float
+    (
+        "batch only: hours by which the job must finish (spot interruptions included); the plan adds copies "
+        "of the fleet to meet it; unset = none."
+    )
+    min_replicas: int
+    (
+        "fewest replicas to run (availability); 1 = cost first, the report prices the highly available "
+        "variant (2 replicas across 2 AZs) beside it. Default: 1."
+    )
+    availability_zones: int
+    (
+        "spread replicas over at least this many AZs (one instance or more per AZ; the type must be offered "
+        "in that many). Default: 1."
+    )
+    on_demand_discount: float
+    (
+        "your discount on on-demand prices (Savings Plans, enterprise agreement: 0.2 = 20% off); spot is not "
+        "discounted. Default: 0.0."
+    )
     pricing: str
     """auto (live, then cache, then bundled snapshot) | live | snapshot (offline). Default: auto."""
     current_instance_type: str
@@ -265,14 +295,16 @@ class LlmServing(pulumi.ComponentResource):
         # The deployed type is kept unless the best plan saves more than churnThreshold: price noise does
         # not replace node groups. Messages name args as the stack and the schema do (maxModelLen).
         with use_spelling("stack"):
+            # hfToken set: a gated model's weights can be downloaded (the planner warns otherwise)
+            workload = cfg.to_workload().model_copy(update={"has_hf_token": hf_token is not None})
             plan = planner.make_plan(
-                cfg.to_workload(), catalog,
+                workload, catalog,
                 previous_instance_type=options.previous_instance_type,
                 churn_threshold=options.churn_threshold,
             )
             prepared = prepare(plan, cfg, target)
-        # The planner's own warnings (fp16 on a GPU without bf16, a wasteful layout, "mixed became all
-        # on-demand"), each once, after the catalog's: `pulumi preview`/`up` shows them.
+        # The planner's own warnings (a gated model without hfToken, fp16 on a GPU without bf16, a wasteful
+        # layout, a dear capacity preference), each once, after the catalog's: `pulumi preview` shows them.
         log_plan_warnings(plan, pulumi.log.warn, already=catalog.warnings)
         super().__init__(TYPE, name, None, opts)
         outputs = declare(prepared, hf_token, parent=self, adopt_root_resources=adopt_root_resources)

@@ -8,6 +8,7 @@ from sizing.arch import AttentionSpec, LayerSpec, ModelArch
 from sizing.catalog import catalog_entries, list_models, load_model
 from sizing.checkpoints import (
     QuantizedCheckpoint,
+    gated_repo,
     load_time_quantization,
     quantized_checkpoint,
     quantized_checkpoints,
@@ -64,6 +65,7 @@ __all__ = [
     "check_vllm_version",
     "estimate_memory",
     "MIN_COMPUTE_CAPABILITY",
+    "gated_repo",
     "gpu_profile",
     "gpu_table",
     "is_calibrated",

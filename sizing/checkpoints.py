@@ -14,6 +14,7 @@ Only repos whose names were seen in public vLLM / serving configs are listed, in
 
 from __future__ import annotations
 
+import fnmatch
 from functools import cache
 
 from sizing.arch import ModelArch
@@ -80,3 +81,12 @@ def load_time_quantization(arch: ModelArch, quantization: str) -> str | None:
     raise SizingError(
         f"{arch.hf_id} ships {own} weights and vLLM cannot turn them into {quantization} at load time; {fix}"
     )
+
+
+def gated_repo(hf_id: str | None) -> str | None:
+    """The catalog's gated-repo pattern `hf_id` matches (sizing/data/models.json, section gated_repos), or
+    None: vLLM then needs a Hugging Face token whose account accepted the repo's terms to download it."""
+    if not hf_id:
+        return None
+    rows = model_table().gated_repos
+    return next((g.pattern for g in rows if fnmatch.fnmatchcase(hf_id.lower(), g.pattern.lower())), None)

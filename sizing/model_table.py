@@ -72,14 +72,22 @@ class QuantizedCheckpoint(Frozen):
     source: str
 
 
+class GatedRepos(Frozen):
+    """Hugging Face repos whose files need an accepted licence and a token (a shell-style pattern)."""
+
+    pattern: str = Field(description="fnmatch pattern over ORG/NAME, e.g. meta-llama/*")
+    source: str
+
+
 class ModelTable(Frozen):
     models: tuple[CatalogEntry, ...]
     renamed: tuple[RenamedRepo, ...]
     quantized_checkpoints: tuple[QuantizedCheckpoint, ...]
+    gated_repos: tuple[GatedRepos, ...] = ()
 
 
 def _rows(raw: dict[str, Any], section: str, schema: type[Frozen]) -> tuple[Any, ...]:
-    return validated_rows(MODEL_TABLE_PATH, raw, section, schema, ("hf_id", "old_id"))
+    return validated_rows(MODEL_TABLE_PATH, raw, section, schema, ("hf_id", "old_id", "pattern"))
 
 
 @cache
@@ -93,4 +101,5 @@ def model_table() -> ModelTable:
         models=_rows(raw, "models", CatalogEntry),
         renamed=_rows(raw, "renamed", RenamedRepo),
         quantized_checkpoints=_rows(raw, "quantized_checkpoints", QuantizedCheckpoint),
+        gated_repos=_rows(raw, "gated_repos", GatedRepos),
     )

@@ -101,12 +101,13 @@ def test_pcie_instance_prefers_pp_over_large_tp():
     # GPU needs all four GPUs: TP=4, TP=2 x PP=2 or TP=1 x PP=4, all at $10.49/h. vLLM's custom
     # all-reduce stops at two PCIe GPUs (NCCL above) and its docs advise PP without NVLink, so TP=4 is
     # ranked last although the roofline rates it fastest; TP=2 x PP=2 beats TP=1 x PP=4 on throughput.
-    # Batch work: no latency bound, so ranking alone decides.
+    # A loose latency bound, so ranking by USD/h alone decides (batch work would rank per token, where
+    # the roofline's TP=4 speed would count).
     from llm_advisor.planner.search import search
     from sizing import load_model
 
     cat = catalog(offer("g6e.12xlarge", G6E_12X))
-    w = Workload(model=LLAMA70, concurrency=4, max_model_len=4096, workload_type="batch")
+    w = Workload(model=LLAMA70, concurrency=4, max_model_len=4096, max_time_per_output_token_ms=10_000)
     plan = make_plan(w, cat)
     assert (
         plan.vllm.tensor_parallel_size,
@@ -475,17 +476,22 @@ def test_realtime_default_latency_bound_moves_405b_off_a_deep_pcie_pipeline():
         "workload",
     )
     assert "slower than reading speed" in relaxed.explanation
-    # Batch work has no default bound: cheapest wins.
+    # Batch work has no default bound and is bought by the token (issue 10): the deep PCIe pipeline is
+    # cheaper per hour ($49.71 vs 2 x $55.04 = $110.08) but ~6x slower (238 vs ~37 ms per token at the
+    # same batch of 8), so per million output tokens 2 x p5.48xlarge wins.
     batch = make_plan(w.model_copy(update={"workload_type": "batch"}), cat)
     assert (
         batch.placement.instance_type,
         batch.latency.max_time_per_output_token_ms,
         batch.latency.latency_bound_source,
     ) == (
-        "g7e.24xlarge",
+        "p5.48xlarge",
         None,
         None,
     )
+    g7e = next(a for a in batch.alternatives if a.instance_type == "g7e.24xlarge")
+    assert g7e.usd_per_hour < batch.cost.usd_per_hour
+    assert g7e.usd_per_million_output_tokens > batch.cost.usd_per_million_output_tokens
     assert "Latency bound: none (batch work)" in batch.explanation
 
 

@@ -36,6 +36,8 @@ def workload_from_args(args: argparse.Namespace) -> Workload:
 
     values = values_from_args(args, Workload)
     values["regions"] = resolve_regions(values.get("regions"))  # flags, AWS_REGION, ... (cli/region.py)
+    if getattr(args, "hf_token_secret_id", None) is not None:  # render: the token the pods will read
+        values["has_hf_token"] = True
     if values.get("served_model") is not None:
         from templates.common import check_served_model
 
@@ -152,6 +154,7 @@ def report(plan: Plan) -> str:
         + ")",
         f"  cost {_money(cost.usd_per_hour)}/h expected, {_money(cost.billed_usd_per_hour)}/h billed, "
         f"{_money(cost.usd_per_million_output_tokens, 3)} per million output tokens",
+        *_batch_lines(plan),
         f"  vLLM {v.vllm_version}: gpu_memory_utilization={v.gpu_memory_utilization} "
         f"max_model_len={v.max_model_len} max_num_seqs={v.max_num_seqs} "
         f"max_num_batched_tokens={v.max_num_batched_tokens} block_size={v.block_size}",
@@ -182,8 +185,49 @@ def report(plan: Plan) -> str:
                 f"{a.why_not}"
             )
         lines.append("")
+    if plan.tradeoffs:
+        lines.append("Trade-offs (what each choice costs; variants change numerics and are never applied):")
+        for t in plan.tradeoffs:
+            other = "none feasible" if t.other_cost is None else _figure(t.other_cost, t.unit)
+            delta = (
+                f" ({t.difference_share:.0%} {'less' if t.other_is_cheaper else 'more'})"
+                if t.difference_share is not None
+                else ""
+            )
+            lines.append(f"  [{t.kind}] {t.rule}")
+            lines.append(f"      plan {_figure(t.plan_cost, t.unit)} vs {other}{delta}: {t.other}")
+            if t.checkpoint:
+                lines.append(f"      loads {t.checkpoint}")
+        lines.append("")
     lines += ["Why:", f"  {plan.explanation}"]
     return "\n".join(lines)
+
+
+def _figure(x: float, unit: str) -> str:
+    if unit == "USD/h":
+        return f"${x:,.2f}/h"
+    if unit == "USD total":
+        return f"${x:,.2f} total"
+    return f"${x:,.3f}/Mtok"
+
+
+def _batch_lines(plan: Plan) -> list[str]:
+    b = plan.batch
+    if b is None:
+        return []
+    deadline = f", deadline {b.deadline_hours:g} h" if b.deadline_hours is not None else ""
+    fleets = f", {b.fleets} fleet copies" if b.fleets > 1 else ""
+    discount = (
+        f"  on-demand prices less your {plan.cost.on_demand_discount:.0%} discount"
+        if plan.cost.on_demand_discount
+        else None
+    )
+    return [
+        f"  batch job: ${b.total_usd:,.2f} to finish in {b.hours:,.2f} h expected ({b.work_hours:,.2f} h of "
+        f"work{deadline}{fleets}), ${b.usd_per_million_tokens:,.4f} per million tokens "
+        f"(${b.usd_per_million_output_tokens:,.4f} per million output tokens)",
+        *([discount] if discount else []),
+    ]
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -118,3 +118,30 @@ def choose_capacity(
     if mixed is not None and mixed.usd_per_hour <= on_demand.usd_per_hour * (1 - MIXED_MIN_SAVING):
         return mixed
     return on_demand
+
+
+def discounted(price: InstancePrice, discount: float) -> InstancePrice:
+    """`price` with the workload's on-demand discount applied (Savings Plans, an enterprise agreement).
+
+    Only the on-demand rate moves: AWS Savings Plans discount On-Demand usage, and Spot is billed at the
+    Spot price (AWS Savings Plans User Guide, "What are Savings Plans?"); the realtime spot cost's
+    on-demand cover (pricing.economics) is then discounted too, as it is on-demand usage."""
+    od = price.on_demand_usd_per_hour
+    if not discount or od is None:
+        return price
+    return price.model_copy(update={"on_demand_usd_per_hour": round(od * (1 - discount), 6)})
+
+
+def capacity_options(
+    price: InstancePrice, instance_count: int, instances_per_unit: int, workload_type: WorkloadType
+) -> dict[str, CapacityCost]:
+    """What the same layout costs all on-demand, all spot, and split by the interruption band (mixed):
+    what `auto` chose among, for the explanation of why it did not take a cheaper one."""
+    units = instance_count // instances_per_unit
+    spot_eff = _spot_unit_usd(price, workload_type, instances_per_unit)
+    out = {
+        "on-demand": _cost(instance_count, 0, price, spot_eff),
+        "spot": _cost(0, instance_count, price, spot_eff),
+        "mixed": _mixed(units, instances_per_unit, price, workload_type, spot_eff),
+    }
+    return {k: v for k, v in out.items() if v is not None}

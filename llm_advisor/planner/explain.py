@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from llm_advisor.planner.costing import spot_price_usd_per_hour
-from llm_advisor.planner.models import Workload
+from llm_advisor.planner.costing import MIXED_MIN_SAVING, capacity_options, spot_price_usd_per_hour
+from llm_advisor.planner.models import Tradeoff, Workload
 from llm_advisor.planner.options import opt
 from llm_advisor.planner.search import (
     EXTRA_NODE_PENALTY,
@@ -31,6 +31,8 @@ KIND_TEXT = {
     "GPUs offered (sizing/data/vllm_images.json)",
     "price": "capacity: no price for the requested capacity type",
     "layout": "vLLM refuses the configuration (parallel layout or the model's limits)",
+    "deadline": "the batch deadline (hours to finish the job)",
+    "availability": "availability: the instance type is not offered in enough AZs",
 }
 
 
@@ -40,6 +42,7 @@ def describe(c: Candidate) -> str:
     return (
         f"{c.sized.instance_count} x {c.instance_type} in {c.offer.price.region}, TP={lay.tp} PP={lay.pp}"
         f"{span}, {c.sized.replicas} replica(s), {c.cost.capacity_type} at ${c.cost.usd_per_hour:,.2f}/h"
+        + (f", ${c.batch.total_usd:,.2f} total in {c.batch.hours:,.1f} h" if c.batch is not None else "")
     )
 
 
@@ -73,7 +76,63 @@ def _capacity_text(c: Candidate, workload: Workload) -> str:
     )
     if workload.capacity == "on-demand":
         why = "as asked"
-    return f"on-demand ({why}): ${cost.usd_per_hour:,.2f}/h"
+    tail = _discount_text(workload) + _not_cheaper(c, workload)
+    return f"on-demand ({why}): ${cost.usd_per_hour:,.2f}/h{tail}"
+
+
+def _discount_text(workload: Workload) -> str:
+    d = workload.on_demand_discount
+    return f" after your {d:.0%} on-demand discount ({opt('on_demand_discount', d)})" if d else ""
+
+
+def _not_cheaper(c: Candidate, workload: Workload) -> str:
+    """Why `auto` left a cheaper capacity type for this same layout (realtime): it never does silently."""
+    if workload.capacity != "auto" or workload.workload_type != "realtime":
+        return ""
+    unit = c.sized.layout.instances_per_replica
+    options = capacity_options(c.offer.price, c.sized.instance_count, unit, workload.workload_type)
+    band = c.offer.price.interruption_band
+    notes = []
+    for kind, cost in options.items():
+        if kind == c.cost.capacity_type or cost.usd_per_hour >= c.cost.usd_per_hour:
+            continue
+        if kind == "spot":
+            why = (
+                "realtime serving keeps an on-demand base: an interruption of an all-spot fleet takes the "
+                f"service down ({INTERRUPTION_LABELS[band] if band is not None else 'unknown'} "
+                "interruptions/month)"
+            )
+        else:
+            saving = 1 - cost.usd_per_hour / c.cost.usd_per_hour
+            why = (
+                f"saves only {saving:.1%}, under the {MIXED_MIN_SAVING:.0%} that a second node group "
+                "(EKS managed node groups are all-spot or all-on-demand) must save"
+            )
+        notes.append(f"{kind} would be ${cost.usd_per_hour:,.2f}/h but {why}")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
+def tradeoff_text(found: list[Tradeoff]) -> str:
+    """One sentence per trade-off for the explanation: the rule and both costs."""
+    def fig(x: float | None, unit: str) -> str:
+        if x is None:
+            return "none feasible"
+        return {"USD/h": f"${x:,.2f}/h", "USD total": f"${x:,.2f} total"}.get(
+            unit, f"${x:,.3f} per million output tokens"
+        )
+
+    parts = []
+    for t in found:
+        delta = "" if t.difference_share is None else (
+            f" ({t.difference_share:.0%} {'less' if t.other_is_cheaper else 'more'} than the plan)"
+        )
+        lead = {"capacity": "Capacity preference", "target": "Target rule", "availability": "Availability",
+                "variant": "Cheaper variant"}[t.kind]
+        parts.append(
+            f" {lead}: {t.rule}: plan {fig(t.plan_cost, t.unit)}, compared {fig(t.other_cost, t.unit)}{delta}"
+            f" = {t.other}" + (f"; loads {t.checkpoint}" if t.checkpoint else "") + "."
+        )
+    return "".join(parts)
 
 
 def _forced_text(c: Candidate) -> str:
@@ -163,6 +222,8 @@ def explanation(
         ),
     ]
     parts.append(_seqs_text(c, workload))
+    if c.batch is not None:
+        parts.append(_batch_text(c))
     if runner_up is not None:
         parts.append(
             f"Best of {feasible} feasible candidates ranked by USD/h x a complexity penalty (+"
@@ -181,6 +242,23 @@ def explanation(
             f"(~{READING_SPEED_MS_PER_TOKEN:.0f} ms); the relaxed bound allows it."
         )
     return " ".join(parts)
+
+
+def _batch_text(c: Candidate) -> str:
+    b = c.batch
+    fleets = (
+        f" {b.fleets} copies of the sized fleet run side by side to meet the {b.deadline_hours:g} h deadline."
+        if b.fleets > 1
+        else ""
+    )
+    deadline = f" (deadline {b.deadline_hours:g} h)" if b.deadline_hours is not None else ""
+    return (
+        f"Batch job: {b.output_tokens:,} output + {b.input_tokens:,} input tokens = {b.work_hours:,.2f} h of "
+        f"work, {b.hours:,.2f} h expected with re-done work after spot interruptions{deadline}; "
+        f"${b.total_usd:,.2f} to finish (${b.usd_per_million_tokens:,.4f} per million tokens, "
+        f"${b.usd_per_million_output_tokens:,.4f} per million output tokens); candidates ranked by the total."
+        + fleets
+    )
 
 
 def _latency_text(c: Candidate, workload: Workload) -> str:
@@ -230,6 +308,13 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
         f"ranked at {_usd(alt.ranking_usd_per_hour)}/h vs {_usd(chosen.ranking_usd_per_hour)}/h with the "
         f"complexity penalty ({penalty_text(alt) or 'none'}; plan: {penalty_text(chosen) or 'none'})"
     )
+    if chosen.rank_cost is not None and alt.rank_cost is not None:
+        what = "total to finish the job" if chosen.batch is not None else "per million output tokens"
+        ranked = (
+            f"ranked at {_usd(alt.rank_cost)} vs {_usd(chosen.rank_cost)} {what} (batch work is bought by "
+            f"the token; complexity penalty: {penalty_text(alt) or 'none'}; plan: "
+            f"{penalty_text(chosen) or 'none'})"
+        )
     if ka < kc:  # ranks above the plan: only when the churn threshold kept the deployed type
         lead = (
             f"{_usd(-diff)}/h cheaper ({-diff / max(uc, 1e-9):.1%})"
@@ -264,8 +349,8 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
 
 # A candidate that got further (priced, then sized) names the constraint to relax; among candidates that
 # sizing or precision rules refused outright, the most common reason is the one to report.
-LATE_KINDS = ("budget", "latency", "throughput", "scale", "context", "weights")
-EARLY_KINDS = ("layout", "precision", "image", "price")
+LATE_KINDS = ("budget", "deadline", "latency", "throughput", "scale", "context", "weights")
+EARLY_KINDS = ("layout", "precision", "image", "price", "availability")
 
 
 def binding_kind(result: SearchResult) -> str | None:

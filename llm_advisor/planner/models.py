@@ -125,6 +125,49 @@ class Workload(Frozen):
         description="vLLM release (X.Y or X.Y.Z) to size for and pin the vllm/vllm-openai image to; unset = "
         "the latest modelled",
     )
+    batch_input_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="batch only: prompt tokens the whole job must process; with batch_output_tokens the plan "
+        "minimises the total cost to finish; unset = a standing load ranked per million output tokens",
+    )
+    batch_output_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="batch only: output tokens the whole job must generate; the plan reports total cost, "
+        "hours and USD per million tokens",
+    )
+    deadline_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="batch only: hours by which the job must finish (spot interruptions included); the plan "
+        "adds copies of the fleet to meet it; unset = none",
+    )
+    min_replicas: int = Field(
+        default=1,
+        ge=1,
+        description="fewest replicas to run (availability); 1 = cost first, the report prices the highly "
+        "available variant (2 replicas across 2 AZs) beside it",
+    )
+    availability_zones: int = Field(
+        default=1,
+        ge=1,
+        le=6,
+        description="spread replicas over at least this many AZs (one instance or more per AZ; the type "
+        "must be offered in that many)",
+    )
+    on_demand_discount: float = Field(
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="your discount on on-demand prices (Savings Plans, enterprise agreement: 0.2 = 20% off); "
+        "spot is not discounted",
+    )
+    # The Pulumi program sets it from its hfToken secret, `render` from --hf-token-secret-id: no flag, no key.
+    has_hf_token: Annotated[bool | None, Option(flag=None, key=None)] = Field(
+        default=None,
+        description="a Hugging Face token is configured (gated models need one); unset = not known",
+    )
     # The Pulumi program derives this from its target (ec2 runs single-instance replicas): no stack key.
     max_instances_per_replica: Annotated[int | None, Option(key=None)] = Field(
         default=None,
@@ -144,6 +187,18 @@ class Workload(Frozen):
         "GPUs are not checked against the pinned image's compute capabilities",
     )
 
+
+    @model_validator(mode="after")
+    def _batch_options(self) -> Workload:
+        batch = {"batch_input_tokens", "batch_output_tokens", "deadline_hours"}
+        given = sorted(n for n in batch if getattr(self, n) is not None)
+        if given and self.workload_type != "batch":
+            raise ValueError(f"{given[0]}: a volume of work is for workload_type batch; drop it or set batch")
+        if self.deadline_hours is not None and self.batch_output_tokens is None:
+            raise ValueError("deadline_hours: needs batch_output_tokens (the work to finish by then)")
+        if self.batch_input_tokens is not None and self.batch_output_tokens is None:
+            raise ValueError("batch_input_tokens: set batch_output_tokens too (the work the job generates)")
+        return self
 
     @model_validator(mode="after")
     def _request_fits(self) -> Workload:
@@ -404,6 +459,51 @@ class Cost(Frozen):
     usd_per_million_output_tokens: float | None
     price_source: PriceSource
     prices_as_of: datetime
+    on_demand_discount: float = Field(
+        default=0.0, description="the workload's on-demand discount, applied to every on-demand figure"
+    )
+
+
+class BatchEstimate(Frozen):
+    """A batch job as work: what finishing it costs (planner/batch.py)."""
+
+    input_tokens: int = Field(description="prompt tokens the job processes")
+    output_tokens: int = Field(description="output tokens the job generates")
+    work_hours: float = Field(description="hours of useful work at the planned fleet's throughput")
+    hours: float = Field(description="expected wall-clock hours: work + re-done work after interruptions")
+    total_usd: float = Field(description="expected cost to finish: billed USD/h x hours")
+    usd_per_million_tokens: float = Field(description="total_usd per million tokens, input + output")
+    usd_per_million_output_tokens: float
+    deadline_hours: float | None = None
+    fleets: int = Field(default=1, description="copies of the sized fleet side by side to meet the deadline")
+
+
+class Tradeoff(_Derives):
+    """What a rule or preference costs against the best plan without it, or a cheaper labelled variant.
+
+    Costs are in the plan's ranking unit: USD/h (realtime), USD per million output tokens (batch), or the
+    USD total to finish (batch with a volume)."""
+
+    kind: Literal["capacity", "target", "availability", "variant"]
+    rule: str = Field(description="the rule, preference or variant, in words")
+    unit: Literal["USD/h", "USD per million output tokens", "USD total"]
+    plan_cost: float = Field(description="the plan's cost in `unit`")
+    other_cost: float | None = Field(description="the compared plan's cost in `unit`; None: none is feasible")
+    other: str = Field(description="the compared plan in one line (or why there is none)")
+    changes_numerics: bool = Field(default=False, description="variant: other weights or KV precision")
+    checkpoint: str | None = Field(default=None, description="variant: the repo vLLM would load")
+
+    @computed_field(description="|other_cost - plan_cost| / plan_cost (see other_is_cheaper)")
+    @property
+    def difference_share(self) -> float | None:
+        if self.other_cost is None or self.plan_cost <= 0:
+            return None
+        return round(abs(self.other_cost - self.plan_cost) / self.plan_cost, 4)
+
+    @computed_field(description="the compared plan costs less than the plan")
+    @property
+    def other_is_cheaper(self) -> bool:
+        return self.other_cost is not None and self.other_cost < self.plan_cost
 
 
 class LatencyBound(Frozen):
@@ -435,6 +535,11 @@ class Plan(Frozen):
     warnings: tuple[str, ...] = Field(
         default=(),
         description="from the priced catalog (e.g. snapshot age) and the planner (e.g. bf16 planned as fp16)",
+    )
+    batch: BatchEstimate | None = Field(default=None, description="batch work: the cost to finish it")
+    tradeoffs: tuple[Tradeoff, ...] = Field(
+        default=(),
+        description="what preferences, target rules and availability cost, and cheaper labelled variants",
     )
 
     @model_validator(mode="after")

@@ -20,6 +20,7 @@ from llm_advisor.planner.explain import (
     describe,
     explanation,
     infeasible_message,
+    tradeoff_text,
     why_not,
 )
 from llm_advisor.planner.models import (
@@ -43,8 +44,16 @@ from llm_advisor.planner.search import (
     search,
 )
 from llm_advisor.planner.sizer import weight_format
+from llm_advisor.planner.tradeoffs import tradeoffs
 from pricing.models import PricedCatalog
-from sizing import CALIBRATED_VLLM_VERSIONS, SizingError, check_vllm_version, is_calibrated, load_model
+from sizing import (
+    CALIBRATED_VLLM_VERSIONS,
+    SizingError,
+    check_vllm_version,
+    gated_repo,
+    is_calibrated,
+    load_model,
+)
 
 ALTERNATIVES = 5
 # Spot diversification: EKS managed node groups and ASGs pick among the listed types by their own
@@ -96,7 +105,34 @@ def make_plan(
         if served is not None
         else served_checkpoint(arch, chosen.sized.precision.quantization)
     )
-    return _build(workload, catalog, arch, result, chosen, note, churn_threshold, checkpoint)
+    found, warned = tradeoffs(workload, catalog, sized_arch, chosen)
+    plan = _build(workload, catalog, arch, result, chosen, note, churn_threshold, checkpoint)
+    extra = [*warned, *gated_warnings(workload, arch.hf_id, checkpoint.served_model)]
+    return plan.model_copy(
+        update={
+            "tradeoffs": tuple(found),
+            "warnings": (*plan.warnings, *extra),
+            "explanation": plan.explanation + tradeoff_text(found),
+        }
+    )
+
+
+def gated_warnings(workload: Workload, model: str, served: str | None) -> list[str]:
+    """A gated Hub repo planned with no token known to be configured (sizing's gated_repos section)."""
+    if workload.has_hf_token:
+        return []
+    repo = served or model
+    pattern = gated_repo(repo) or gated_repo(model)
+    if pattern is None:
+        return []
+    known = "no Hugging Face token is configured" if workload.has_hf_token is False else (
+        "no Hugging Face token is known to be configured"
+    )
+    return [
+        f"{repo} is a gated Hugging Face repo ({pattern}) and {known}: accept its terms on the Hub with "
+        "your account and pass a token with read access (render --hf-token-secret-id, or the stack secret "
+        "hfToken), or vLLM cannot download the weights"
+    ]
 
 
 def _check_vllm_version(workload: Workload) -> None:
@@ -335,7 +371,9 @@ def _build(
             usd_per_million_output_tokens=c.usd_per_million_output_tokens,
             price_source=c.offer.price.price_source,
             prices_as_of=c.offer.price.prices_as_of,
+            on_demand_discount=workload.on_demand_discount,
         ),
+        batch=c.batch,
         latency=LatencyBound(max_time_per_output_token_ms=bound, latency_bound_source=source),
         memory=_memory(c),
         throughput=s.throughput,
@@ -390,6 +428,11 @@ def _variants(workload: Workload, arch) -> list[tuple[str, Workload]]:
         )
     if w.capacity != "auto":
         out.append((opt("capacity", "auto"), w.model_copy(update={"capacity": "auto"})))
+    if w.deadline_hours is not None:
+        out.append((f"no {opt('deadline_hours')}", w.model_copy(update={"deadline_hours": None})))
+    if w.min_replicas > 1 or w.availability_zones > 1:
+        single = w.model_copy(update={"min_replicas": 1, "availability_zones": 1})
+        out.append((f"{opt('min_replicas', 1)} {opt('availability_zones', 1)}", single))
     return out
 
 

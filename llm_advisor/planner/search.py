@@ -29,10 +29,11 @@ instances; fewer GPUs per replica; region in the order asked; instance type name
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from llm_advisor.planner.costing import CapacityCost, choose_capacity
-from llm_advisor.planner.models import ThroughputEstimate, Workload
+from llm_advisor.planner import batch as batch_work
+from llm_advisor.planner.costing import CapacityCost, choose_capacity, discounted
+from llm_advisor.planner.models import BatchEstimate, ThroughputEstimate, Workload
 from llm_advisor.planner.sizer import (
     Precision,
     ReplicaSizer,
@@ -105,6 +106,8 @@ class Candidate:
     cost: CapacityCost
     usd_per_million_output_tokens: float | None
     region_rank: int
+    batch: BatchEstimate | None = None  # a batch volume: the cost to finish it (planner/batch.py)
+    rank_cost: float | None = None  # batch: total cost or USD per million output tokens, x the penalty
 
     @property
     def instance_type(self) -> str:
@@ -125,7 +128,7 @@ class Candidate:
         inst, lay = self.offer.instance, self.sized.layout
         pcie_tp = lay.tp if inst.interconnect == "pcie" and lay.tp > PCIE_CUSTOM_ALLREDUCE_MAX_TP else 0
         return (
-            self.ranking_usd_per_hour,
+            self.ranking_usd_per_hour if self.rank_cost is None else self.rank_cost,
             pcie_tp,
             -self.sized.throughput.total_output_tokens_per_s,
             self.sized.instance_count,
@@ -254,11 +257,13 @@ def replica_shape(
     )
 
 
-def _fill(replicas: int, layout: Layout) -> tuple[int, int]:
-    """(replicas, instances) once the instances bought are filled with replicas."""
+def _fill(replicas: int, layout: Layout, min_units: int = 1) -> tuple[int, int]:
+    """(replicas, instances) once the instances bought are filled with replicas; at least `min_units`
+    capacity units (an instance, or a multi-instance replica): one per availability zone asked."""
     if layout.instances_per_replica > 1:
+        replicas = max(replicas, min_units)
         return replicas, replicas * layout.instances_per_replica
-    instances = math.ceil(replicas / layout.replicas_per_instance)
+    instances = max(math.ceil(replicas / layout.replicas_per_instance), min_units)
     return instances * layout.replicas_per_instance, instances
 
 
@@ -330,10 +335,10 @@ class Searcher:
 
     def _scale(self, inst, layout, prec, est, label) -> Sized | Rejected:
         w = self.workload
-        replicas = self._first_replicas(inst, layout, prec, est)
+        replicas = max(self._first_replicas(inst, layout, prec, est), w.min_replicas)
         shape = replica_shape(inst, layout, est, prec, self.arch)
         while True:
-            replicas, instances = _fill(replicas, layout)
+            replicas, instances = _fill(replicas, layout, w.availability_zones)
             if instances > MAX_INSTANCES:
                 return Rejected(
                     "scale", f"{label}: needs {instances} instances (> {MAX_INSTANCES})", instances
@@ -456,9 +461,31 @@ def search(
 
 
 def _priced(offer: Offer, sized: Sized, workload: Workload, region_rank: int) -> Candidate | Rejected:
+    price = discounted(offer.price, workload.on_demand_discount)
+    if price is not offer.price:
+        offer = offer.model_copy(update={"price": price})
     unit = sized.layout.instances_per_replica
-    cost = choose_capacity(offer.price, sized.instance_count, unit, workload.workload_type, workload.capacity)
     where = f"{sized.instance_count} x {offer.instance.instance_type} in {offer.price.region}"
+    azs = len(offer.price.spot_usd_per_hour_by_az)
+    if workload.availability_zones > 1 and azs < workload.availability_zones:
+        known = f"offered in {azs} AZ(s)" if azs else "its AZs are not known (no per-AZ spot prices)"
+        return Rejected(
+            "availability",
+            f"{offer.instance.instance_type} in {offer.price.region}: {known}, "
+            f"{workload.availability_zones} asked",
+            workload.availability_zones - azs,
+        )
+    estimate = None
+    if workload.batch_output_tokens is not None:
+        volume = _for_volume(offer, sized, workload)
+        if isinstance(volume, Rejected):
+            return volume
+        sized, cost, estimate = volume
+        where = f"{sized.instance_count} x {offer.instance.instance_type} in {offer.price.region}"
+    else:
+        cost = choose_capacity(
+            offer.price, sized.instance_count, unit, workload.workload_type, workload.capacity
+        )
     if cost is None:
         return Rejected("price", f"{where}: no {workload.capacity} price")
     if workload.max_usd_per_hour is not None and cost.usd_per_hour > workload.max_usd_per_hour:
@@ -469,4 +496,94 @@ def _priced(offer: Offer, sized: Sized, workload: Workload, region_rank: int) ->
             cost.usd_per_hour,
         )
     per_m = usd_per_million_output_tokens(cost.usd_per_hour, sized.throughput.total_output_tokens_per_s)
-    return Candidate(offer, sized, cost, per_m, region_rank)
+    cand = Candidate(offer, sized, cost, per_m, region_rank, batch=estimate)
+    if estimate is not None:
+        return replace(
+            cand,
+            usd_per_million_output_tokens=estimate.usd_per_million_output_tokens,
+            rank_cost=round(estimate.total_usd * cand.complexity_factor, 4),
+        )
+    if workload.workload_type == "batch" and per_m is not None:
+        # A standing batch load is bought per token, not per hour (issue 10): rank by USD per million.
+        return replace(cand, rank_cost=round(per_m * cand.complexity_factor, 6))
+    return cand
+
+
+def _times(sized: Sized, k: int) -> Sized:
+    """`k` copies of a sized fleet side by side (batch work splits across replicas)."""
+    if k == 1:
+        return sized
+    thr = sized.throughput
+    total = round(thr.total_output_tokens_per_s * k, 1)
+    return replace(
+        sized,
+        replicas=sized.replicas * k,
+        instance_count=sized.instance_count * k,
+        throughput=thr.model_copy(update={"total_output_tokens_per_s": total}),
+    )
+
+
+def _for_volume(
+    offer: Offer, sized: Sized, workload: Workload
+) -> tuple[Sized, CapacityCost, BatchEstimate] | Rejected:
+    """The cheapest way to finish the batch volume on this layout (capacity x fleet copies), by total cost."""
+    w, unit = workload, sized.layout.instances_per_replica
+    ratio = w.input_tokens / w.output_tokens
+    rate = sized.throughput.total_output_tokens_per_s
+    work_one = batch_work.work_hours(w.batch_output_tokens, w.batch_input_tokens, rate, ratio)
+    prefs = ("on-demand", "spot") if w.capacity == "auto" else (w.capacity,)
+    best: tuple[Sized, CapacityCost, BatchEstimate] | None = None
+    too_many: int | None = None
+    for pref in prefs:
+        one = choose_capacity(offer.price, sized.instance_count, unit, "batch", pref)
+        if one is None:
+            continue
+        per_unit = batch_work.lost_hours_per_interruption_share(offer.price.interruption_band, unit)
+        lost = per_unit * one.spot_instances / sized.instance_count
+        k = batch_work.fleets_for_deadline(work_one, lost, w.deadline_hours)
+        if k is None:
+            continue
+        if sized.instance_count * k > MAX_INSTANCES:
+            too_many = min(too_many or k, k)
+            continue
+        scaled = _times(sized, k)
+        cost = choose_capacity(offer.price, scaled.instance_count, unit, "batch", pref)
+        if cost is None:
+            continue
+        work = work_one / k
+        hours = batch_work.wall_hours(work, per_unit * cost.spot_instances / scaled.instance_count)
+        total = cost.billed_usd_per_hour * hours
+        tokens = w.batch_output_tokens + (w.batch_input_tokens or 0)
+        est = BatchEstimate(
+            input_tokens=w.batch_input_tokens or 0,
+            output_tokens=w.batch_output_tokens,
+            work_hours=round(work, 4),
+            hours=round(hours, 4),
+            total_usd=round(total, 2),
+            usd_per_million_tokens=round(total / tokens * 1e6, 4),
+            usd_per_million_output_tokens=round(total / w.batch_output_tokens * 1e6, 4),
+            deadline_hours=w.deadline_hours,
+            fleets=k,
+        )
+        cost = replace(cost, usd_per_hour=round(total / work, 4) if work > 0 else cost.usd_per_hour)
+        if best is None or est.total_usd < best[2].total_usd:
+            best = (scaled, cost, est)
+    if best is not None:
+        return best
+    label = f"{sized.instance_count} x {offer.instance.instance_type} in {offer.price.region}"
+    if too_many is not None:
+        return Rejected(
+            "deadline",
+            f"{label}: {work_one:,.1f} h of work needs {too_many} copies = {sized.instance_count * too_many} "
+            f"instances (> {MAX_INSTANCES}) to finish in {w.deadline_hours:g} h",
+            work_one,
+        )
+    if w.deadline_hours is not None and any(
+        choose_capacity(offer.price, sized.instance_count, unit, "batch", p) for p in prefs
+    ):
+        return Rejected(
+            "deadline",
+            f"{label}: {w.capacity} spot interruptions alone expect to lose more than {w.deadline_hours:g} h",
+            work_one,
+        )
+    return Rejected("price", f"{label}: no {w.capacity} price")
