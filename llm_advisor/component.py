@@ -26,6 +26,7 @@ import pricing
 from llm_advisor import planner
 from llm_advisor.infra.config import StackConfig, pulumi_config_schema
 from llm_advisor.infra.stack import Target, declare, prepare
+from llm_advisor.planner.errors import PlanningError
 from llm_advisor.planner.options import literal_choices, unwrap_optional, use_spelling
 from llm_advisor.planner.warnings import log_plan_warnings
 
@@ -150,6 +151,15 @@ class LlmServingArgs(TypedDict, total=False):
         "your discount on on-demand prices (Savings Plans, enterprise agreement: 0.2 = 20% off); spot is not "
         "discounted. Default: 0.0."
     )
+    engine: str
+    (
+        "serving engine: vllm (GPU instances), llama.cpp (GGUF on CPU instances) or auto (plan both and pick "
+        "the cheaper that meets the latency bound; the report says why). Default: vllm."
+    )
+    gguf_type: str
+    """GGUF file type for llama.cpp; unset = Q4_K_M. One of: F16, Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q4_0, IQ4_XS."""
+    gguf_cache_type: str
+    """llama.cpp KV cache type (--cache-type-k/-v): f16 or q8_0 (about half). Default: f16."""
     pricing: str
     """auto (live, then cache, then bundled snapshot) | live | snapshot (offline). Default: auto."""
     current_instance_type: str
@@ -288,6 +298,11 @@ class LlmServing(pulumi.ComponentResource):
         subnets of an EFA plan when their ids are plain) runs before any resource, this one included.
         `adopt_root_resources` is for the stack program only (see infra.stack.declare)."""
         cfg, target, hf_token = resolve_args(name, args)
+        if cfg.to_workload().engine != "vllm":  # issue 13: the llama.cpp CPU path is planned, not emitted yet
+            raise PlanningError(
+                f"engine {cfg.to_workload().engine!r}: the stack deploys vLLM on GPU instances only; set "
+                "engine vllm (compare with `python -m advisor plan --engine auto`)"
+            )
         catalog = pricing.load_priced_catalog(cfg.regions, pricing=cfg.pricing)
         for warning in catalog.warnings:
             pulumi.log.warn(warning)

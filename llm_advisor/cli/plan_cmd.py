@@ -231,6 +231,10 @@ def _batch_lines(plan: Plan) -> list[str]:
 
 
 def handle(args: argparse.Namespace) -> int:
+    if getattr(args, "engine", None) in ("auto", "llama.cpp"):  # issue 13: the CPU path (cli/cpu_cmd.py)
+        from llm_advisor.cli.cpu_cmd import handle_engine
+
+        return handle_engine(args)
     plan = plan_from_args(args)
     if args.json:  # the Plan's own `warnings` list carries them (stdout stays one JSON document)
         print(json.dumps(plan.model_dump(mode="json"), indent=2))

@@ -168,6 +168,18 @@ class Workload(Frozen):
         default=None,
         description="a Hugging Face token is configured (gated models need one); unset = not known",
     )
+    # ---- llama.cpp CPU path (issue 13; llm_advisor/planner/cpu.py) ----
+    engine: Literal["vllm", "auto", "llama.cpp"] = Field(
+        default="vllm",
+        description="serving engine: vllm (GPU instances), llama.cpp (GGUF on CPU instances) or auto (plan "
+        "both and pick the cheaper that meets the latency bound; the report says why)",
+    )
+    gguf_type: Literal["F16", "Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "IQ4_XS"] | None = Field(
+        default=None, description="GGUF file type for llama.cpp; unset = Q4_K_M"
+    )
+    gguf_cache_type: Literal["f16", "q8_0"] = Field(
+        default="f16", description="llama.cpp KV cache type (--cache-type-k/-v): f16 or q8_0 (about half)"
+    )
     # The Pulumi program derives this from its target (ec2 runs single-instance replicas): no stack key.
     max_instances_per_replica: Annotated[int | None, Option(key=None)] = Field(
         default=None,
