@@ -14,9 +14,11 @@ from pathlib import Path
 
 import jinja2
 
+from llm_advisor.planner.cpu import CpuPlan
 from llm_advisor.planner.models import Plan
 from sizing.images import image_tag
 from sizing.vocabulary import LOAD_TIME_METHODS, Frozen, is_load_time
+from templates import llamacpp
 from templates.common import (
     CAPACITY_LABEL,
     GPU_PRESENT_LABEL,
@@ -458,17 +460,7 @@ def hf_token_fill_command(plan: Plan, options: RenderOptions) -> str:
     --save-config) writes no kubectl.kubernetes.io/last-applied-configuration annotation, which a
     client-side `kubectl apply` fills with the whole object, token included (kubectl apply docs,
     "last-applied-configuration"); the old Secret is deleted first so a new token replaces it."""
-    ns, name = shlex.quote(options.namespace), shlex.quote(options.hf_token_k8s_secret)
-    delete = f"kubectl -n {ns} delete secret {name} --ignore-not-found"
-    create = f"kubectl -n {ns} create secret generic {name} --from-file=HF_TOKEN=/dev/stdin"
-    if options.hf_token_secret_id:
-        source = (
-            f"aws secretsmanager get-secret-value --region {shlex.quote(plan.placement.region)} "
-            f"--secret-id {shlex.quote(options.hf_token_secret_id)} --query SecretString --output text"
-        )
-        return f"{delete} && {source} | {create}"
-    # printf is a shell builtin: the token is in no process's argument list.
-    return f"read -rs HF_TOKEN && {delete} && printf %s \"$HF_TOKEN\" | {create}"
+    return hf_token_fill_command_in(plan.placement.region, options)
 
 
 def kubectl_apply_hint(plan: Plan, options: RenderOptions) -> str:
@@ -509,3 +501,89 @@ def render_bundle(plan: Plan, options: RenderOptions) -> RenderedBundle:
         files=tuple(files), image=vllm_image(plan, options.image),
         kubectl_apply_hint=kubectl_apply_hint(plan, options),
     )
+
+
+# ---- the llama.cpp CPU path (issue 13): llama-server on CPU nodes, from a CpuPlan ----------------------
+# The init container's download: once per pod, to a partial file renamed when complete; a token (when the
+# optional Secret exists) reaches curl on standard input (`--config -`), never an argument.
+LLAMACPP_FETCH_SCRIPT = (
+    'set -eu; [ -s "$GGUF_PATH" ] && exit 0; '
+    'if [ -n "${HF_TOKEN:-}" ]; then '
+    'printf \'header = "Authorization: Bearer %s"\\n\' "$HF_TOKEN" | '
+    'curl --config - -fL --retry 5 --retry-delay 10 -o "$GGUF_PATH.part" "$GGUF_URL"; '
+    'else curl -fL --retry 5 --retry-delay 10 -o "$GGUF_PATH.part" "$GGUF_URL"; fi; '
+    'mv -f "$GGUF_PATH.part" "$GGUF_PATH"'
+)
+
+
+def cpu_options(cpu: CpuPlan, **fields: object) -> RenderOptions:
+    """RenderOptions of a CPU plan: its object name and node shape; `fields` sets the others."""
+    return RenderOptions(name=fields.pop("name", None) or llamacpp.object_name(cpu),
+                         node_vcpus=cpu.instance.vcpus, node_memory_gib=cpu.instance.memory_gib, **fields)
+
+
+def llamacpp_image(options: RenderOptions) -> str:
+    return options.image or llamacpp.LLAMACPP_IMAGE
+
+
+def _cpu_context(cpu: CpuPlan, options: RenderOptions) -> dict[str, object]:
+    gguf = llamacpp.model_file(cpu)
+    cpu_request, memory_mib = llamacpp.pod_requests(cpu)
+    budget = llamacpp.startup_budget_s(cpu)
+    return {
+        "cpu": cpu, "options": options, "gguf": gguf, "image": llamacpp_image(options),
+        "model_path": llamacpp.model_path(cpu), "model_dir": llamacpp.MODEL_DIR,
+        "ec2_model_dir": llamacpp.EC2_MODEL_DIR, "port": llamacpp.LLAMACPP_PORT,
+        "server_args": llamacpp.server_args(cpu), "server_command": shlex.join(llamacpp.server_args(cpu)),
+        "fetch_script": LLAMACPP_FETCH_SCRIPT, "cpu_request": f"{cpu_request}m",
+        "memory_request": f"{memory_mib}Mi", "model_volume_gib": llamacpp.model_volume_gib(cpu),
+        "startup_period_s": llamacpp.STARTUP_PROBE_PERIOD_S,
+        "startup_threshold": math.ceil(budget / llamacpp.STARTUP_PROBE_PERIOD_S),
+        "do_not_disrupt": f"{budget}s" if options.karpenter else None,
+        "pool_label": POOL_LABEL, "capacity_label": CAPACITY_LABEL,
+        "k8s_arch": llamacpp.K8S_ARCH[cpu.instance.arch],
+    }
+
+
+def render_cpu_kubernetes(cpu: CpuPlan, options: RenderOptions) -> str:
+    """Deployment (+ PodDisruptionBudget for several replicas) + Service of llama-server on CPU nodes."""
+    return _ENV.get_template("llamacpp-deployment.yaml.j2").render(**_cpu_context(cpu, options))
+
+
+def render_cpu_cloud_init(cpu: CpuPlan, options: RenderOptions) -> str:
+    """cloud-config of one CPU instance (target ec2): Docker, the GGUF download, llama-server.service."""
+    return _ENV.get_template("llamacpp-cloud-init.yaml.j2").render(**_cpu_context(cpu, options))
+
+
+def cpu_apply_hint(cpu: CpuPlan, options: RenderOptions) -> str:
+    """Commands that put the rendered llama.cpp manifests on a cluster (no device plugin needed)."""
+    fill = hf_token_fill_command_in(cpu.instance.region, options)
+    return "\n".join([
+        "# CPU nodes: no device plugin. A token is only needed for a gated GGUF repo:",
+        fill if options.hf_token_secret_id else f"# gated repo only: {fill}",
+        "kubectl apply -f kubernetes.yaml",
+    ])
+
+
+def hf_token_fill_command_in(region: str, options: RenderOptions) -> str:
+    """hf_token_fill_command for a plan known by its region only (the CPU path)."""
+    ns, name = shlex.quote(options.namespace), shlex.quote(options.hf_token_k8s_secret)
+    delete = f"kubectl -n {ns} delete secret {name} --ignore-not-found"
+    create = f"kubectl -n {ns} create secret generic {name} --from-file=HF_TOKEN=/dev/stdin"
+    if options.hf_token_secret_id:
+        source = (f"aws secretsmanager get-secret-value --region {shlex.quote(region)} "
+                  f"--secret-id {shlex.quote(options.hf_token_secret_id)} --query SecretString --output text")
+        return f"{delete} && {source} | {create}"
+    return f"read -rs HF_TOKEN && {delete} && printf %s \"$HF_TOKEN\" | {create}"
+
+
+def render_cpu_bundle(cpu: CpuPlan, options: RenderOptions) -> RenderedBundle:
+    """All files of a CPU plan: kubernetes.yaml, hf-token-secret.yaml (placeholder) and cloud-init.yaml."""
+    files = (
+        RenderedFile(name="kubernetes.yaml", content=render_cpu_kubernetes(cpu, options)),
+        RenderedFile(name="hf-token-secret.yaml", content=_ENV.get_template("hf-token-secret.yaml.j2").render(
+            options=options, fill_command=hf_token_fill_command_in(cpu.instance.region, options))),
+        RenderedFile(name="cloud-init.yaml", content=render_cpu_cloud_init(cpu, options)),
+    )
+    return RenderedBundle(files=files, image=llamacpp_image(options),
+                          kubectl_apply_hint=cpu_apply_hint(cpu, options))

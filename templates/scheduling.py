@@ -36,6 +36,16 @@ ENI_MAX_PODS = {
     "p4d.24xlarge": 737, "p4de.24xlarge": 737, "p5.4xlarge": 118, "p5.48xlarge": 100, "p5e.48xlarge": 100,
     "p5en.48xlarge": 198, "p6-b200.48xlarge": 198,
 }
+# The CPU families of the llama.cpp path (pricing/data/aws_cpu_families.csv), same file and commit: every
+# one of them lists xlarge/2xlarge 58, 4xlarge-12xlarge 234, 16xlarge and larger 737.
+_CPU_FAMILY_MAX_PODS = {"xlarge": 58, "2xlarge": 58, "4xlarge": 234, "8xlarge": 234, "12xlarge": 234,
+                        "16xlarge": 737, "24xlarge": 737, "48xlarge": 737}
+ENI_MAX_PODS.update({
+    f"{family}.{size}": pods
+    for family in ("c7i", "m7i", "r7i", "c7g", "m7g", "r7g", "c8g", "m8g", "r8g")
+    for size, pods in _CPU_FAMILY_MAX_PODS.items()
+    if not (family in ("c7g", "m7g", "r7g") and size in ("24xlarge", "48xlarge"))
+})
 # A type the file does not list (nodeadm then asks EC2): the largest count above, so the reserve is an
 # upper bound and the requests a lower one.
 UNKNOWN_MAX_PODS = max(ENI_MAX_PODS.values())

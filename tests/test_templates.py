@@ -69,7 +69,9 @@ def test_every_template_has_a_golden_file() -> None:
     templates = {p.name for p in TEMPLATE_DIR.glob("*.j2")}
     assert templates == {"vllm-config.yaml.j2", "deployment.yaml.j2", "leaderworkerset.yaml.j2",
                          "hf-token-secret.yaml.j2", "cloud-init.yaml.j2", "ray-leader.sh.j2",
-                         "ray-worker.sh.j2", "_pod.yaml.j2", "_service.yaml.j2", "_configmap.yaml.j2"}
+                         "ray-worker.sh.j2", "_pod.yaml.j2", "_service.yaml.j2", "_configmap.yaml.j2",
+                         # the llama.cpp CPU path: golden files in tests/test_templates_llamacpp.py
+                         "llamacpp-deployment.yaml.j2", "llamacpp-cloud-init.yaml.j2"}
     # each *.j2 renders into at least one golden file (partials are included in a parent's output)
     rendered = {name for _, name in GOLDEN_FILES}
     assert rendered == {"vllm-config.yaml", "kubernetes.yaml", "hf-token-secret.yaml", "cloud-init.yaml"}
