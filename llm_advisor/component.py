@@ -25,8 +25,9 @@ from pydantic.alias_generators import to_camel, to_snake
 import pricing
 from llm_advisor import planner
 from llm_advisor.infra.config import StackConfig, pulumi_config_schema
-from llm_advisor.infra.stack import Target, declare, prepare
-from llm_advisor.planner.errors import PlanningError
+from llm_advisor.infra.stack import Target, declare, declare_cpu, prepare, prepare_cpu
+from llm_advisor.planner.cpu import choose_engine, plan_cpu
+from llm_advisor.planner.errors import NoFeasibleLayout
 from llm_advisor.planner.options import literal_choices, unwrap_optional, use_spelling
 from llm_advisor.planner.warnings import log_plan_warnings
 
@@ -298,11 +299,21 @@ class LlmServing(pulumi.ComponentResource):
         subnets of an EFA plan when their ids are plain) runs before any resource, this one included.
         `adopt_root_resources` is for the stack program only (see infra.stack.declare)."""
         cfg, target, hf_token = resolve_args(name, args)
-        if cfg.to_workload().engine != "vllm":  # issue 13: the llama.cpp CPU path is planned, not emitted yet
-            raise PlanningError(
-                f"engine {cfg.to_workload().engine!r}: the stack deploys vLLM on GPU instances only; set "
-                "engine vllm (compare with `python -m advisor plan --engine auto`)"
-            )
+        # engine llama.cpp: the cheapest CPU plan; auto: both, the cheaper per hour within the latency
+        # bound (llm_advisor/planner/cpu.py choose_engine); vllm: the GPU plan only.
+        engine = cfg.to_workload().engine
+        cpu_plan, cpu_why = None, None
+        if engine != "vllm":
+            try:
+                with use_spelling("stack"):
+                    cpu_plan = plan_cpu(cfg.to_workload())
+            except NoFeasibleLayout as exc:
+                if engine == "llama.cpp":
+                    raise
+                cpu_why = str(exc)
+        if engine == "llama.cpp":
+            self._declare_cpu(name, cpu_plan, cfg, target, hf_token, opts)
+            return
         catalog = pricing.load_priced_catalog(cfg.regions, pricing=cfg.pricing)
         for warning in catalog.warnings:
             pulumi.log.warn(warning)
@@ -312,11 +323,26 @@ class LlmServing(pulumi.ComponentResource):
         with use_spelling("stack"):
             # hfToken set: a gated model's weights can be downloaded (the planner warns otherwise)
             workload = cfg.to_workload().model_copy(update={"has_hf_token": hf_token is not None})
-            plan = planner.make_plan(
-                workload, catalog,
-                previous_instance_type=options.previous_instance_type,
-                churn_threshold=options.churn_threshold,
-            )
+            try:
+                plan = planner.make_plan(
+                    workload, catalog,
+                    previous_instance_type=options.previous_instance_type,
+                    churn_threshold=options.churn_threshold,
+                )
+                gpu_why = None
+            except NoFeasibleLayout as exc:
+                if engine == "vllm" or cpu_plan is None:
+                    raise
+                plan, gpu_why = None, str(exc)
+            if engine == "auto":
+                choice = choose_engine(
+                    cpu_plan, cpu_why, plan.cost.usd_per_hour if plan else None,
+                    plan.throughput.time_per_output_token_ms if plan else None, gpu_why)
+                pulumi.log.info(f"engine auto: {choice.reason}")
+                if choice.chosen == "llama.cpp":
+                    self._declare_cpu(name, cpu_plan, cfg, target, hf_token, opts)
+                    return
+            assert plan is not None
             prepared = prepare(plan, cfg, target)
         # The planner's own warnings (a gated model without hfToken, fp16 on a GPU without bf16, a wasteful
         # layout, a dear capacity preference), each once, after the catalog's: `pulumi preview` shows them.
@@ -327,6 +353,19 @@ class LlmServing(pulumi.ComponentResource):
         for attribute, key in STACK_OUTPUT_OF.items():
             setattr(self, attribute, pulumi.Output.from_input(outputs.get(key)))
         self.region = pulumi.Output.from_input(plan.placement.region)
+        self.register_outputs({to_camel(attribute): getattr(self, attribute) for attribute in OUTPUTS})
+
+    def _declare_cpu(self, name: str, cpu_plan: Any, cfg: StackConfig, target: Any,
+                     hf_token: pulumi.Input[str] | None, opts: pulumi.ResourceOptions | None) -> None:
+        """The llama.cpp CPU path: checks first (prepare_cpu), then the component and its resources."""
+        with use_spelling("stack"):
+            prepared = prepare_cpu(cpu_plan, cfg, target)
+        super().__init__(TYPE, name, None, opts)
+        outputs = declare_cpu(prepared, hf_token, parent=self)
+        self._stack_outputs = outputs
+        for attribute, key in STACK_OUTPUT_OF.items():
+            setattr(self, attribute, pulumi.Output.from_input(outputs.get(key)))
+        self.region = pulumi.Output.from_input(cpu_plan.instance.region)
         self.register_outputs({to_camel(attribute): getattr(self, attribute) for attribute in OUTPUTS})
 
     def stack_outputs(self) -> dict[str, Any]:

@@ -17,24 +17,39 @@ import pulumi
 import pulumi_aws as aws
 
 from llm_advisor.infra.config import StackConfig
+from llm_advisor.infra.cpu import (
+    CpuAutoScalingGroup,
+    CpuNodeGroup,
+    deploy_cpu_on_cluster,
+    render_cpu_karpenter_yaml,
+)
 from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
 from llm_advisor.infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
 from llm_advisor.infra.karpenter import (
     KarpenterSettings,
     karpenter_manifests,
     karpenter_settings,
+    node_role_name,
     render_karpenter_yaml,
 )
 from llm_advisor.infra.secrets import HfTokenSecret
 from llm_advisor.infra.workload import deploy_on_cluster, workload_objects
+from llm_advisor.planner.cpu import CpuPlan
 from llm_advisor.planner.models import Plan
+from templates.llamacpp import object_name as llamacpp_object_name
+from templates.llamacpp import server_args as llamacpp_server_args
 from templates.models import RenderOptions
 from templates.render import (
+    cpu_apply_hint,
+    cpu_options,
     default_options,
     efa_interfaces,
     kubectl_apply_hint,
     object_name,
     render_cloud_init,
+    render_cpu_bundle,
+    render_cpu_cloud_init,
+    render_cpu_kubernetes,
     render_hf_token_secret,
     render_kubernetes,
     render_vllm_config,
@@ -261,3 +276,91 @@ def deploy(
 ) -> dict[str, Any]:
     """Check, then declare every resource of the stack at the stack root; returns the stack outputs."""
     return declare(prepare(plan, cfg, target), hf_token)
+
+
+# ---- the llama.cpp CPU path (issue 13) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class PreparedCpu:
+    """A checked CPU deployment: the CpuPlan, its options, where it goes, the rendered manifests."""
+
+    cpu: CpuPlan
+    cfg: StackConfig
+    target: Target
+    workload_yaml: str
+    karpenter: KarpenterSettings | None = None
+
+
+def _cpu_options(cpu: CpuPlan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
+    # vllmImage overrides the vLLM image only; the llama.cpp server image is the pinned one.
+    return cpu_options(cpu, namespace=cfg.namespace, hf_token_secret_id=secret_id,
+                       karpenter=cfg.target == "karpenter")
+
+
+def prepare_cpu(cpu: CpuPlan, cfg: StackConfig, target: Target | None = None) -> PreparedCpu:
+    """Every check of a CPU deployment before any resource: the GGUF file is known, the pod fits the
+    node, the manifests are deployable, the cloud-init renders."""
+    target = target or Target.of(cfg)
+    options = _cpu_options(cpu, cfg, None)
+    workload_yaml = render_cpu_kubernetes(cpu, options)  # RenderError: unknown GGUF file, node too small
+    workload_objects(workload_yaml)
+    render_cpu_cloud_init(cpu, options)
+    karpenter = None
+    if cfg.target == "karpenter":
+        _plain_karpenter_target(target)
+        cluster = cfg.cluster_name or ""
+        karpenter = KarpenterSettings(
+            name=llamacpp_object_name(cpu), cluster_name=cluster,
+            discovery=cfg.karpenter_discovery or cluster,
+            node_role=node_role_name(cfg.node_role_arn, cluster), subnet_ids=tuple(target.subnet_ids or ()),
+        )
+    return PreparedCpu(cpu=cpu, cfg=cfg, target=target, workload_yaml=workload_yaml, karpenter=karpenter)
+
+
+def declare_cpu(prepared: PreparedCpu, hf_token: pulumi.Input[str] | None,
+                parent: pulumi.Resource | None = None) -> dict[str, Any]:
+    """Declare a CPU deployment's resources (node group, Karpenter pool or ASG; the workload when asked);
+    returns the stack outputs."""
+    cpu, cfg, target = prepared.cpu, prepared.cfg, prepared.target
+    name = llamacpp_object_name(cpu)
+    in_region = pulumi.ResourceOptions(transformations=[in_plan_region(cpu.instance.region, target.tags)],
+                                       parent=parent)
+    secret = HfTokenSecret(f"{name}-hf-token", hf_token, opts=in_region) if hf_token is not None else None
+    secret_arn: pulumi.Output[str | None] = secret.arn if secret else pulumi.Output.from_input(None)
+    options = secret_arn.apply(lambda arn: _cpu_options(cpu, cfg, arn))
+    outputs: dict[str, Any] = {
+        "plan": cpu.model_dump(mode="json"),
+        "engine": "llama.cpp",
+        "instance_type": cpu.instance.instance_type,
+        "price_source": "snapshot",
+        "prices_as_of": cpu.instance.price_as_of,
+        "usd_per_hour": cpu.usd_per_hour,
+        "llama_server_args": llamacpp_server_args(cpu),
+    }
+    if secret:
+        outputs["hf_token_secret_arn"] = secret.arn
+    if cfg.target == "ec2":
+        user_data = options.apply(lambda o: render_cpu_cloud_init(cpu, o))
+        asg = CpuAutoScalingGroup(name, cpu, subnet_ids=list(target.subnet_ids) if isinstance(
+            target.subnet_ids, tuple) else target.subnet_ids, user_data=user_data,
+            hf_token_read_policy=secret.read_policy() if secret else None,
+            associate_public_ip=cfg.associate_public_ip, ami_id=cfg.ami_id, opts=in_region)
+        outputs["asg_name"] = asg.asg_name
+        outputs["ami_id"] = asg.ami_id
+        outputs["kubectl_apply_hint"] = "target ec2: no Kubernetes; each instance runs llama-server.service"
+        return outputs
+    karpenter = prepared.karpenter
+    node_yaml = render_cpu_karpenter_yaml(cpu, karpenter) + "---\n" if karpenter else ""
+    outputs["kubernetes_yaml"] = node_yaml + prepared.workload_yaml
+    outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_cpu_bundle(cpu, o).file(
+        "hf-token-secret.yaml").content)
+    outputs["kubectl_apply_hint"] = options.apply(lambda o: "\n".join([
+        "pulumi stack output kubernetes_yaml > kubernetes.yaml", cpu_apply_hint(cpu, o)]))
+    nodes: list[pulumi.Resource] = []
+    if cfg.target == "eks":
+        group = CpuNodeGroup(name, cpu, cluster_name=target.cluster_name or "", subnet_ids=target.subnet_ids,
+                             pool=name, node_role_arn=target.node_role_arn, opts=in_region)
+        outputs["node_group_names"] = group.node_group_names
+        nodes.append(group)
+    outputs.update(deploy_cpu_on_cluster(name, cpu, cfg, prepared.workload_yaml, hf_token, nodes, karpenter,
+                                         cluster_name=target.cluster_name or "", parent=parent))
+    return outputs

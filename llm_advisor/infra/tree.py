@@ -57,6 +57,15 @@ def _properties(resource: RecordedResource) -> list[str]:
 def _plan_summary(plan: dict[str, Any] | None) -> list[str]:
     if not plan:
         return []
+    if plan.get("engine") == "llama.cpp":  # a CpuPlan (llm_advisor/planner/cpu.py)
+        inst = plan["instance"]
+        return [
+            f"Plan: {plan['replicas']} x llama-server of {plan['model']} (GGUF {plan['gguf_type']}) on "
+            f"{inst['instance_type']} ({inst['region']}, {inst['arch']}, on-demand), --parallel "
+            f"{plan['parallel']} --ctx-size {plan['ctx_size']} --threads {plan['threads']}, "
+            f"${plan['usd_per_hour']:,.2f}/h",
+            "",
+        ]
     at, served, vllm = plan["placement"], plan["served"], plan["vllm"]
     return [
         f"Plan: {at['replicas']} replica(s) of {served.get('served_model') or served['model']} on "
