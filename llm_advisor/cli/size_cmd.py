@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
                          "concurrency": "unset: no utilization tuning; set: the smallest utilization that "
                          "holds it"},
     )
-    p.add_argument("--gpu", required=True, help="GPU as AWS names it (H100, A10G, L4, A100 ...) or RTX 4090")
+    p.add_argument("--gpu", help="GPU as AWS names it (H100, A10G, L4, A100 ...) or RTX 4090 (engine vllm)")
     p.add_argument("--gpu-memory-gib", type=float,
                    help="AWS per-GPU memory; picks A100 40/80, V100 16/32 or a g6f L4 slice; another size "
                         "needs --custom-gpu")
@@ -61,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
         help="1, 8, 16, 32, 64 or 128; default: 16 (64/128 for MLA on Hopper/Blackwell)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from llm_advisor.cli.cpu_cmd import add_llamacpp_flags
+
+    add_llamacpp_flags(p, sizing_only=True)
     p.set_defaults(handler=run)
 
 
@@ -89,6 +92,13 @@ def _check_positive(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "llama.cpp":  # issue 13: GGUF on a CPU instance
+        from llm_advisor.cli.cpu_cmd import size_llamacpp
+
+        return size_llamacpp(args)
+    if not args.gpu:
+        raise ValueError("--gpu: size --engine vllm needs the GPU (H100, A10G, L4 ...); for a CPU instance "
+                         "use --engine llama.cpp --gguf-type Q4_K_M")
     from sizing import (
         SizingError,
         SizingInput,

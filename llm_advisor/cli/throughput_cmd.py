@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
         "(the model the planner ranks layouts with; docs/planner.md, 'Throughput and latency').",
     )
     p.add_argument("--model", required=True, help="Hugging Face id, catalog alias or config.json path")
-    p.add_argument("--gpu", required=True, help="GPU: H100, H200, A100-40GB, A100-80GB, L40S, A10G, L4 ...")
+    p.add_argument("--gpu", help="GPU: H100, H200, A100-40GB, A100-80GB, L40S, A10G, L4 ... (engine vllm)")
     p.add_argument("--tp", type=_positive, default=1, help="tensor_parallel_size (default 1)")
     p.add_argument("--pp", type=_positive, default=1, help="pipeline_parallel_size (default 1)")
     p.add_argument("--concurrency", type=_positive, required=True, help="requests in flight")
@@ -44,10 +44,20 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     p.add_argument("--max-model-len", type=_positive, help="default: input + output length")
     p.add_argument("--max-num-batched-tokens", type=_positive, help="default: vLLM's for this GPU")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    from llm_advisor.cli.cpu_cmd import add_llamacpp_flags
+
+    add_llamacpp_flags(p, sizing_only=False)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "llama.cpp":  # issue 13: one llama-server on a CPU instance
+        from llm_advisor.cli.cpu_cmd import throughput_llamacpp
+
+        return throughput_llamacpp(args)
+    if not args.gpu:
+        raise ValueError("--gpu: throughput --engine vllm needs the GPU (H100, L4 ...); for a CPU instance "
+                         "use --engine llama.cpp --instance-type c8g.8xlarge")
     from llm_advisor.planner.one_layout import layout_estimate
 
     if args.max_model_len is not None and args.input_len + args.output_len > args.max_model_len:
