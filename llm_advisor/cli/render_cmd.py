@@ -4,6 +4,7 @@ EC2 cloud-init to a directory."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,10 @@ def handle(args: argparse.Namespace) -> int:
     check_strings(args)
     if not args.out.strip():  # before planning: an empty --out would have meant the current directory
         raise OutputDirectoryError("--out is empty; name the directory to write into, e.g. --out ./deploy")
+    if getattr(args, "engine", None) in ("auto", "llama.cpp"):  # issue 13: the CPU path may win
+        cpu = cpu_plan_for_render(args)
+        if cpu is not None:
+            return render_cpu(cpu, args)
     plan = plan_from_args(args)
     if args.efa_image and not args.vllm_image:
         raise ValueError("--efa-image: name the EFA build with --image (the stock vllm/vllm-openai image has "
@@ -91,5 +96,44 @@ def handle(args: argparse.Namespace) -> int:
     at = plan.placement
     print(f"\n{at.replicas} replica(s) of {plan.served.served_model} on {at.instance_count} x "
           f"{at.instance_type} ({at.region}, {at.capacity_type}); apply with:")
+    print(Path(args.out, "APPLY.txt").read_text(), end="")
+    return 0
+
+
+def cpu_plan_for_render(args: argparse.Namespace):  # -> CpuPlan | None
+    """The CPU plan to render: --engine llama.cpp always; --engine auto when it wins the comparison with the
+    cheapest GPU plan by the planner's rule (planner.cpu.choose_engine), else None (render the GPU plan)."""
+    from llm_advisor.cli.cpu_cmd import _gpu
+    from llm_advisor.cli.plan_cmd import workload_from_args
+    from llm_advisor.planner.cpu import choose_engine, plan_cpu
+    from llm_advisor.planner.errors import NoFeasibleLayout
+
+    workload = workload_from_args(args)
+    if workload.engine == "llama.cpp":
+        return plan_cpu(workload)
+    try:
+        cpu, cpu_why = plan_cpu(workload), None
+    except NoFeasibleLayout as exc:
+        print(f"engine: vllm -- no CPU plan: {exc}", file=sys.stderr)
+        return None
+    gpu, gpu_why = _gpu(args)
+    choice = choose_engine(cpu, cpu_why, gpu.cost.usd_per_hour if gpu else None,
+                           gpu.throughput.time_per_output_token_ms if gpu else None, gpu_why)
+    print(f"engine: {choice.chosen} -- {choice.reason}", file=sys.stderr)
+    return cpu if choice.chosen == "llama.cpp" else None
+
+
+def render_cpu(cpu, args: argparse.Namespace) -> int:
+    """Write a CPU plan's files (llama.cpp server: kubernetes.yaml, hf-token-secret.yaml, cloud-init.yaml,
+    APPLY.txt) the same careful way as a GPU plan's."""
+    from templates.render import cpu_options, render_cpu_bundle
+
+    options = cpu_options(cpu, namespace=args.namespace, hf_token_secret_id=args.hf_token_secret_id)
+    bundle = render_cpu_bundle(cpu, options)  # before touching the disk: a refused plan writes nothing
+    files = [*((r.name, r.content) for r in bundle.files), ("APPLY.txt", bundle.kubectl_apply_hint + "\n")]
+    for path in write_output_dir(args.out, files, force=args.force):
+        print(f"wrote {path}")
+    print(f"\n{cpu.replicas} replica(s) of {cpu.model} (llama.cpp, GGUF {cpu.gguf_type}) on "
+          f"{cpu.instance.instance_type} ({cpu.instance.region}, on-demand); apply with:")
     print(Path(args.out, "APPLY.txt").read_text(), end="")
     return 0
