@@ -234,3 +234,61 @@ def test_nothing_matched_asks_the_neighbouring_sizes_and_names_the_nearest(tmp_p
     # 4320 USD / 72 h = 60.00 USD/h.
     assert "nearest: 2 x p5.48xlarge for 72 h" in message
     assert "4,320.00 USD up front (60.00 USD/h)" in message
+
+
+# The `capacity-blocks` command: the stubbed EC2 client stands in for boto3's, the catalog for live prices.
+def _cli(monkeypatch, tmp_path, ec2: Any, *argv: str) -> int:
+    import pricing
+    import pricing.capacity_blocks as blocks
+    from llm_advisor.cli.main import main
+    from tests.conftest import catalog, offer
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(blocks, "_ec2", lambda clients, region, mode: ec2)
+    monkeypatch.setattr(pricing, "load_priced_catalog",
+                        lambda regions, mode: catalog(offer("p5.48xlarge", 55.04, 20.0, region=REGION)))
+    return main(["capacity-blocks", "--instance-type", "p5.48xlarge", "--count", "2", "--hours", "48",
+                 "--region", REGION, *argv])
+
+
+def test_cli_shows_window_fee_and_the_same_hours_on_demand_and_spot(monkeypatch, tmp_path, capsys) -> None:
+    ec2, stub = ec2_stub()
+    stub.add_response("describe_capacity_block_offerings",
+                      {"CapacityBlockOfferings": [item("cb-1", "3000.00")]}, REQUEST)
+    with stub:
+        assert _cli(monkeypatch, tmp_path, ec2) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-28 12:00 .. 2026-11-30 12:00 UTC (48 h) in us-east-2a" in out
+    assert "block $3,000.00 up front = $62.50/h" in out
+    assert "on-demand $5,283.84, spot $1,920.00" in out and "Nothing was purchased" in out
+
+
+def test_cli_json_carries_the_comparison(monkeypatch, tmp_path, capsys) -> None:
+    import json
+
+    ec2, stub = ec2_stub()
+    stub.add_response("describe_capacity_block_offerings",
+                      {"CapacityBlockOfferings": [item("cb-1", "3000.00")]}, REQUEST)
+    with stub:
+        assert _cli(monkeypatch, tmp_path, ec2, "--json") == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["usd_per_hour"] == 62.5 and row["on_demand_usd"] == pytest.approx(5283.84)
+    assert row["cheapest"] == "spot" and row["cheapest_assured"] == "capacity-block"
+
+
+def test_cli_exits_2_naming_the_nearest_offering(monkeypatch, tmp_path, capsys) -> None:
+    ec2, stub = ec2_stub()
+    for hours, answer in ((48, []), (24, [item("cb-24", "1440.00", hours=24)])):
+        stub.add_response("describe_capacity_block_offerings", {"CapacityBlockOfferings": answer},
+                          dict(REQUEST, CapacityDurationHours=hours))
+    with stub:
+        assert _cli(monkeypatch, tmp_path, ec2) == 2
+    err = capsys.readouterr().err
+    assert "no Capacity Block offering for 2 x p5.48xlarge for 48 h in us-east-2; nearest" in err
+    assert "for 24 h" in err and "60.00 USD/h" in err
+
+
+def test_cli_snapshot_is_refused_once(monkeypatch, tmp_path, capsys) -> None:
+    assert _cli(monkeypatch, tmp_path, None, "--pricing", "snapshot") == 2
+    err = capsys.readouterr().err
+    assert err.count("not offered with --pricing snapshot") == 1
