@@ -235,6 +235,14 @@ class LlmServingArgs(TypedDict, total=False):
         "the SSM parameter names at the first `pulumi up`, then kept (no drift); set it (e.g. to a newer "
         "release's ami-id) to upgrade: the instance refresh rolls the instances."
     )
+    capacity_reservation_id: str
+    (
+        "target ec2: the ID (cr-...) of a Capacity Block for ML you purchased (`python -m advisor "
+        "capacity-blocks` lists offerings; purchase is a separate paid action this program never takes): the "
+        "launch template targets it with market type capacity-block, all instances on-demand in it; the "
+        "subnets must be in the block's AZ and the plan's instance type and count the block's; unset = no "
+        "reservation."
+    )
     namespace: str
     """Kubernetes namespace of the rendered manifests. Default: default."""
     associate_public_ip: bool

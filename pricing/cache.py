@@ -62,17 +62,22 @@ def read_cache(
 
 
 def write_cache(cache_dir: Path, entry: CachedRegion) -> Path:
-    """Write via a temp file in the same directory + os.replace, so readers never see half a file."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    """Write one region's offers (atomically, see write_atomic)."""
     path = cache_path(cache_dir, entry.region, entry.include_local_zones)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{path.name}.", suffix=".tmp")
+    write_atomic(path, entry.model_dump_json())
+    return path
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory + os.replace, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(entry.model_dump_json())
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from sizing.vocabulary import Frozen, PriceSource, WorkloadType
 
@@ -113,3 +113,53 @@ class SpotComparison(Frozen):
 
     def keys(self) -> tuple[str, ...]:
         return tuple(type(self).model_fields)
+
+
+class CapacityBlockOffering(Frozen):
+    """One EC2 Capacity Block for ML offering (DescribeCapacityBlockOfferings): a fixed window of
+    `instance_count` instances of one type in one AZ, paid up front. Purchase is a separate, paid action
+    (PurchaseCapacityBlock) that this project never takes."""
+
+    offering_id: str = Field(description="CapacityBlockOfferingId, what PurchaseCapacityBlock takes")
+    instance_type: str
+    region: str
+    availability_zone: str = Field(description="AZ name as this account sees it")
+    instance_count: int = Field(ge=1)
+    start: AwareDatetime = Field(description="StartDate, UTC")
+    end: AwareDatetime = Field(description="EndDate, UTC")
+    duration_hours: float = Field(gt=0, description="CapacityBlockDurationHours + Minutes / 60")
+    upfront_fee_usd: float = Field(gt=0, description="UpfrontFee: the whole block, all instances")
+    price_source: Literal["live", "cache"]
+    fetched_at: AwareDatetime
+
+    @property
+    def usd_per_hour(self) -> float:
+        """The block's effective USD/h: upfront fee / duration (all its instances together)."""
+        return self.upfront_fee_usd / self.duration_hours
+
+    @property
+    def usd_per_instance_hour(self) -> float:
+        return self.usd_per_hour / self.instance_count
+
+
+class CapacityBlockComparison(Frozen):
+    """A Capacity Block against on-demand and spot for the same instances over the same window."""
+
+    offering: CapacityBlockOffering
+    block_usd: float = Field(description="the upfront fee: what the window costs as a Capacity Block")
+    on_demand_usd: float | None = Field(description="on-demand USD/h x instances x window hours; None "
+                                        "where no on-demand price is known")
+    spot_usd: float | None = Field(description="region's lowest spot USD/h x instances x window hours "
+                                   "(interruptible: no capacity assurance); None where unknown")
+    cheapest: Literal["capacity-block", "on-demand", "spot"]
+    cheapest_assured: Literal["capacity-block", "on-demand"] = Field(
+        description="the cheaper of the two that are not interrupted: block or on-demand")
+
+
+class CapacityBlockResult(Frozen):
+    """What a capacity-block look-up found, and what the reader should know about it."""
+
+    offerings: tuple[CapacityBlockOffering, ...]
+    warnings: tuple[str, ...] = ()
+    nearest: tuple[CapacityBlockOffering, ...] = Field(
+        default=(), description="when nothing matched the request: offerings of neighbouring sizes")

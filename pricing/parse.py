@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pricing.errors import PricingError
-from pricing.models import InstanceType, SpotPlacementScore
+from pricing.models import CapacityBlockOffering, InstanceType, SpotPlacementScore
 from pricing.quirks import per_gpu_memory_mib, quirk_for, slice_fraction
 from pricing.snapshot import gpu_specs, is_local_zone, make_instance_type
 
@@ -170,3 +170,42 @@ def parse_placement_scores(items: Iterable[Payload]) -> tuple[SpotPlacementScore
                                  score=int(i["Score"])) for i in items)
     return tuple(sorted(scores, key=lambda s: (-s.score, s.region, s.availability_zone_id or "")))
 
+
+
+def _utc(value: Any) -> datetime:
+    stamp = _timestamp(value)
+    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+
+def parse_capacity_block_offerings(
+    items: Iterable[Payload], region: str, fetched_at: datetime, skipped: list[str] | None = None,
+) -> tuple[CapacityBlockOffering, ...]:
+    """DescribeCapacityBlockOfferings -> offerings, cheapest per instance-hour first, then earliest.
+
+    UpfrontFee is a decimal string for the whole block (EC2 API reference, CapacityBlockOffering:
+    "The total price to be paid up front") in CurrencyCode; only USD is comparable with the USD prices
+    of the rest of the catalog, so another currency is skipped and named in `skipped`. UltraServer
+    offerings (UltraserverType set) reserve a group of instances, not the instances asked for: skipped.
+    A missing key or a non-number raises (the caller turns that into MalformedAwsResponse).
+    """
+    offerings = []
+    for item in items:
+        offering_id = item["CapacityBlockOfferingId"]
+        currency = item.get("CurrencyCode") or "USD"
+        if currency != "USD" or item.get("UltraserverType"):
+            if skipped is not None:
+                what = (f"currency {currency}" if currency != "USD"
+                        else f"UltraServer {item['UltraserverType']}")
+                skipped.append(f"{region}: Capacity Block offering {offering_id} left out ({what})")
+            continue
+        # The duration is CapacityBlockDurationHours "in addition to" CapacityBlockDurationMinutes
+        # (EC2 API reference): a block starting at 04:55 and ending at 11:30 is 6 h + 35 min.
+        minutes = int(item.get("CapacityBlockDurationMinutes") or 0)
+        hours = int(item["CapacityBlockDurationHours"]) + minutes / 60
+        offerings.append(CapacityBlockOffering(
+            offering_id=offering_id, instance_type=item["InstanceType"], region=region,
+            availability_zone=item["AvailabilityZone"], instance_count=int(item["InstanceCount"]),
+            start=_utc(item["StartDate"]), end=_utc(item["EndDate"]), duration_hours=hours,
+            upfront_fee_usd=float(item["UpfrontFee"]), price_source="live", fetched_at=fetched_at,
+        ))
+    return tuple(sorted(offerings, key=lambda o: (o.usd_per_instance_hour, o.start, o.offering_id)))

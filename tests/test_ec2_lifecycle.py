@@ -63,3 +63,51 @@ def test_gp3_throughput_and_iops_are_sized_to_the_checkpoint() -> None:
     assert throughput == 1000 or checkpoint_gib(plan) * 1024 / throughput <= CHECKPOINT_READ_BUDGET_S
     ebs = plain(deploy_run(plan, EC2).of_type(LAUNCH_TEMPLATE)[0].inputs)["blockDeviceMappings"][0]["ebs"]
     assert (ebs["throughput"], ebs["iops"]) == (throughput, iops)
+
+
+# Capacity Blocks for ML (issue 10 item 7): a purchased reservation, targeted by the launch template.
+RESERVATION = "cr-0123456789abcdef0"
+
+
+def on_demand_plan():
+    return single_instance_plan(capacity_type="on-demand", on_demand_instances=2, spot_instance_types=())
+
+
+def test_a_reservation_is_targeted_by_the_launch_template_with_market_type_capacity_block() -> None:
+    run = deploy_run(on_demand_plan(), {**EC2, "capacityReservationId": RESERVATION})
+    template = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)
+    assert template["instanceMarketOptions"] == {"marketType": "capacity-block"}
+    assert template["capacityReservationSpecification"] == {
+        "capacityReservationTarget": {"capacityReservationId": RESERVATION}}
+    assert template["instanceType"] == "g6e.xlarge"
+    group = plain(run.of_type(GROUP)[0].inputs)
+    assert "mixedInstancesPolicy" not in group and group["launchTemplate"]["id"]
+    assert group["capacityRebalance"] is False and group["desiredCapacity"] == 2
+    assert run.outputs["capacity_reservation_id"] == RESERVATION
+
+
+def test_without_a_reservation_the_template_buys_nothing_reserved() -> None:
+    run = deploy_run(on_demand_plan(), EC2)
+    template = plain(run.of_type(LAUNCH_TEMPLATE)[0].inputs)
+    assert "instanceMarketOptions" not in template and "capacityReservationSpecification" not in template
+    assert "mixedInstancesPolicy" in plain(run.of_type(GROUP)[0].inputs)
+    assert "capacity_reservation_id" not in run.outputs
+
+
+def test_a_spot_plan_cannot_run_in_a_reservation() -> None:
+    from templates.common import RenderError
+
+    with pytest.raises(RenderError, match="capacityReservationId: the plan runs 1 spot"):
+        deploy_run(single_instance_plan(), {**EC2, "capacityReservationId": RESERVATION})
+
+
+def test_reservation_keys_are_checked_before_any_resource() -> None:
+    with pytest.raises(ValidationError, match="capacityReservationId"):
+        StackConfig.model_validate({**EC2, "capacityReservationId": "cb-123"})
+    with pytest.raises(ValidationError, match="capacityReservationId[\\s\\S]*target ec2"):
+        StackConfig.model_validate({"model": "m", "target": "eks", "clusterName": "c", "subnetIds": ("s",),
+                                    "capacityReservationId": RESERVATION})
+    with pytest.raises(ValidationError, match="capacity[\\s\\S]*spot with capacityReservationId"):
+        StackConfig.model_validate({**EC2, "capacityReservationId": RESERVATION, "capacity": "spot"})
+    cfg = StackConfig.model_validate({**EC2, "capacityReservationId": RESERVATION})
+    assert cfg.to_workload().capacity == "on-demand"  # auto becomes on-demand: every instance in the block

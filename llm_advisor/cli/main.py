@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "memory per GPU as vLLM accounts it, KV capacity, tuned utilization"),
     "prices": ("llm_advisor.cli.prices_cmd",
                "GPU instance types with on-demand and spot prices (live, cached or snapshot)"),
+    "capacity-blocks": ("llm_advisor.cli.capacity_blocks_cmd",
+                        "EC2 Capacity Blocks for ML offered (live): window, fee, vs on-demand and spot"),
     "throughput": ("llm_advisor.cli.throughput_cmd",
                    "output tokens/s, TPOT and TTFT of one layout at a fixed concurrency"),
     "plan": ("llm_advisor.cli.plan_cmd", "cheapest instance/TP/PP/replica/spot layout for a workload"),

@@ -108,6 +108,15 @@ class DeployOptions(Frozen):
         "(AL2023) the SSM parameter names at the first `pulumi up`, then kept (no drift); set it (e.g. to a "
         "newer release's ami-id) to upgrade: the instance refresh rolls the instances",
     )
+    capacity_reservation_id: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        pattern=r"^cr-[0-9a-f]{17}$",
+        description="target ec2: the ID (cr-...) of a Capacity Block for ML you purchased (`python -m "
+        "advisor capacity-blocks` lists offerings; purchase is a separate paid action this program never "
+        "takes): the launch template targets it with market type capacity-block, all instances on-demand in "
+        "it; the subnets must be in the block's AZ and the plan's instance type and count the block's; "
+        "unset = no reservation",
+    )
     namespace: str = Field(default="default", description="Kubernetes namespace of the rendered manifests")
     associate_public_ip: Annotated[bool, Option(flag=None)] = Field(
         default=False,
@@ -183,6 +192,28 @@ class _StackChecks(BaseModel):
             )
         return value
 
+    @field_validator("capacity_reservation_id", check_fields=False)
+    @classmethod
+    def _reservation_for_ec2(cls, value: str | None, info: ValidationInfo) -> str | None:
+        target = info.data.get("target")
+        if value is not None and target != "ec2":
+            raise ValueError(
+                f"a Capacity Block reservation is targeted by the EC2 launch template (target ec2), not by "
+                f"target {target}; `pulumi config set target ec2` or `pulumi config rm capacityReservationId`"
+            )
+        return value
+
+    @field_validator("capacity", check_fields=False)
+    @classmethod
+    def _on_demand_in_a_reservation(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("capacity_reservation_id") and value not in ("auto", "on-demand"):
+            raise ValueError(
+                f"{value} with capacityReservationId: instances launch into the Capacity Block, none on "
+                "spot; `pulumi config set capacity on-demand` (or auto) or "
+                "`pulumi config rm capacityReservationId`"
+            )
+        return value
+
     @field_validator("ami_type", check_fields=False)
     @classmethod
     def _al2023_for_karpenter(cls, value: str, info: ValidationInfo) -> str:
@@ -229,6 +260,8 @@ class _StackChecks(BaseModel):
         # EC2 user data runs independent single-instance servers (no Ray across instances): the planner
         # must find a layout whose replica fits one instance.
         # The planner drops GPUs the pinned image (or the node AMI's driver) cannot run.
+        if self.capacity_reservation_id:  # a purchased block: every instance runs in it, none on spot
+            fields["capacity"] = "on-demand"
         return Workload(
             **fields,
             max_instances_per_replica=1 if self.target == "ec2" else None,

@@ -70,6 +70,40 @@ def ami_pin_options(ami_id: str | None) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(ignore_changes=[] if ami_id else ["imageId"])
 
 
+def check_capacity_block_plan(plan: Plan) -> None:
+    """A Capacity Block holds instances of one type, on-demand, in one AZ: the plan must be that shape."""
+    at = plan.placement
+    if at.spot_instances or at.spot_instance_types:
+        raise RenderError(
+            f"capacityReservationId: the plan runs {at.spot_instances} spot instance(s) "
+            f"({', '.join(at.spot_instance_types) or at.instance_type}); a Capacity Block runs every "
+            "instance in the reservation: `pulumi config set capacity on-demand`"
+        )
+
+
+def capacity_block_launch_args(reservation_id: str) -> dict[str, object]:
+    """Launch-template arguments that run instances in a purchased Capacity Block.
+
+    EC2 User Guide, "Launch instances using Capacity Blocks": instances must name the Capacity Block's
+    reservation ID, with the purchasing option (InstanceMarketOptions.MarketType) capacity-block
+    (EC2 API reference, LaunchTemplateInstanceMarketOptionsRequest: MarketType spot | capacity-block);
+    EC2 Auto Scaling user guide, "Use Capacity Blocks for machine learning workloads": the launch template
+    carries the reservation ID and the instance type.
+    """
+    return {
+        "instance_market_options": aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(
+            market_type="capacity-block"
+        ),
+        "capacity_reservation_specification": aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
+            capacity_reservation_target=(
+                aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+                    capacity_reservation_id=reservation_id
+                )
+            )
+        ),
+    }
+
+
 def instances_distribution(plan: Plan) -> aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs:
     """The plan's on-demand base, the rest spot (or all on-demand), price-capacity-optimized spot."""
     return aws.autoscaling.GroupMixedInstancesPolicyInstancesDistributionArgs(
@@ -96,9 +130,17 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
         hf_token_read_policy: pulumi.Input[str] | None = None,
         associate_public_ip: bool = False,
         ami_id: str | None = None,
+        capacity_reservation_id: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         check_ec2_plan(plan)
+        if capacity_reservation_id:
+            check_capacity_block_plan(plan)
+        in_block = (
+            {**capacity_block_launch_args(capacity_reservation_id),
+             "instance_type": plan.placement.instance_type}
+            if capacity_reservation_id else {}
+        )
         super().__init__("llm-advisor:ec2:GpuAutoScalingGroup", name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         profile = self._instance_profile(name, hf_token_read_policy)
@@ -135,9 +177,17 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
                 lambda text: base64.b64encode(text.encode()).decode()
             ),
             opts=pulumi.ResourceOptions.merge(self._child, ami_pin_options(ami_id)),
+            **in_block,
         )
         at = plan.placement
         instance_types = list(dict.fromkeys((at.instance_type, *at.spot_instance_types)))
+        # In a Capacity Block: the template alone (one type, the reservation's), no spot to rebalance.
+        launch: dict[str, object] = (
+            {"launch_template": aws.autoscaling.GroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str))}
+            if capacity_reservation_id
+            else {"mixed_instances_policy": self._mixed(plan, template, instance_types)}
+        )
         group = aws.autoscaling.Group(
             f"{name}-asg",
             vpc_zone_identifiers=subnet_ids,
@@ -145,27 +195,33 @@ class GpuAutoScalingGroup(pulumi.ComponentResource):
             min_size=plan.placement.instance_count,
             max_size=plan.placement.instance_count,
             # Replace spot instances at elevated interruption risk before they are reclaimed.
-            capacity_rebalance=True,
+            capacity_rebalance=not capacity_reservation_id,
             health_check_grace_period=STARTUP_GRACE_S,
             instance_refresh=instance_refresh(plan),
-            mixed_instances_policy=aws.autoscaling.GroupMixedInstancesPolicyArgs(
-                instances_distribution=instances_distribution(plan),
-                launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
-                    launch_template_specification=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
-                        launch_template_id=template.id, version=template.latest_version.apply(str)
-                    ),
-                    overrides=[
-                        aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
-                        for t in instance_types
-                    ],
-                ),
-            ),
             tags=[aws.autoscaling.GroupTagArgs(key="Name", value=name, propagate_at_launch=True)],
             opts=self._child,
+            **launch,
         )
         self.asg_name = group.name
         self.ami_id = template.image_id
         self.register_outputs({"asg_name": self.asg_name, "ami_id": self.ami_id})
+
+    @staticmethod
+    def _mixed(plan: Plan, template: aws.ec2.LaunchTemplate, instance_types: list[str],
+               ) -> aws.autoscaling.GroupMixedInstancesPolicyArgs:
+        spec = aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateLaunchTemplateSpecificationArgs(
+            launch_template_id=template.id, version=template.latest_version.apply(str)
+        )
+        return aws.autoscaling.GroupMixedInstancesPolicyArgs(
+            instances_distribution=instances_distribution(plan),
+            launch_template=aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateArgs(
+                launch_template_specification=spec,
+                overrides=[
+                    aws.autoscaling.GroupMixedInstancesPolicyLaunchTemplateOverrideArgs(instance_type=t)
+                    for t in instance_types
+                ],
+            ),
+        )
 
     def _instance_profile(self, name: str, read_policy: pulumi.Input[str] | None) -> aws.iam.InstanceProfile:
         role = aws.iam.Role(f"{name}-role", assume_role_policy=ec2_assume_role_policy(), opts=self._child)

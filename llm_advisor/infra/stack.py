@@ -23,7 +23,7 @@ from llm_advisor.infra.cpu import (
     deploy_cpu_on_cluster,
     render_cpu_karpenter_yaml,
 )
-from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_ec2_plan
+from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_capacity_block_plan, check_ec2_plan
 from llm_advisor.infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
 from llm_advisor.infra.karpenter import (
     KarpenterSettings,
@@ -179,6 +179,8 @@ def prepare(plan: Plan, cfg: StackConfig, target: Target | None = None) -> Prepa
     subnets: Sequence[str] | pulumi.Output[list[str]] = target.subnet_ids
     if cfg.target == "ec2":
         check_ec2_plan(plan)
+        if cfg.capacity_reservation_id:
+            check_capacity_block_plan(plan)
         return Prepared(plan=plan, cfg=cfg, target=target, subnets=subnets)
     if cfg.target == "karpenter":
         _plain_karpenter_target(target)
@@ -264,8 +266,11 @@ def declare(
         asg = GpuAutoScalingGroup(
             name, plan, subnet_ids=prepared.subnets, user_data=user_data,
             hf_token_read_policy=secret.read_policy() if secret else None,
-            associate_public_ip=cfg.associate_public_ip, ami_id=cfg.ami_id, opts=in_region,
+            associate_public_ip=cfg.associate_public_ip, ami_id=cfg.ami_id,
+            capacity_reservation_id=cfg.capacity_reservation_id, opts=in_region,
         )
+        if cfg.capacity_reservation_id:
+            outputs["capacity_reservation_id"] = cfg.capacity_reservation_id
         outputs["asg_name"] = asg.asg_name
         outputs["ami_id"] = asg.ami_id  # pin it with `pulumi config set amiId <this>` (docs/deploy.md)
     return outputs
