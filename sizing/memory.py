@@ -80,6 +80,7 @@ class StageFacts(NamedTuple):
     blocks_per_request: int
     num_groups: int
     block_tokens: int
+    calibrated_fixed_bytes: float = 0.0  # logged non-KV memory of a calibration row (0: modelled)
 
 
 def pp_stage_bounds(num_layers: int, pp: int) -> tuple[tuple[int, int], ...]:
@@ -404,11 +405,37 @@ def _check_method_support(arch: ModelArch, gpu: GpuProfile) -> None:
 
 def stage_facts(inp: SizingInput) -> tuple[Resolved, tuple[StageFacts, ...]]:
     r = _resolve(inp)
-    return r, _stages(r, inp.tensor_parallel_size, inp.pipeline_parallel_size)
+    stages = _stages(r, inp.tensor_parallel_size, inp.pipeline_parallel_size)
+    row = calibration_row(inp, r)
+    if row is not None:  # the log is of the worst rank: every stage pays what it logged
+        stages = tuple(
+            s._replace(weights_bytes=row.weights_gib * GIB, calibrated_fixed_bytes=row.non_kv_gib * GIB)
+            for s in stages
+        )
+    return r, stages
+
+
+def calibration_row(inp: SizingInput, r: Resolved):
+    """The calibration row of exactly these resolved settings, or None (sizing/calibration.py)."""
+    if inp.calibration is None:
+        return None
+    return inp.calibration.find(
+        r.arch.hf_id,
+        r.gpu.name,
+        inp.tensor_parallel_size,
+        inp.pipeline_parallel_size,
+        r.acc.version,
+        r.quantization,
+        inp.kv_cache_dtype,
+        r.max_num_batched_tokens,
+        r.max_num_seqs,
+    )
 
 
 def fixed_bytes(stage: StageFacts, acc: VllmAccounting) -> float:
-    """Everything the budget pays before the KV cache."""
+    """Everything the budget pays before the KV cache (a calibration row's logged non-KV memory if any)."""
+    if stage.calibrated_fixed_bytes:
+        return stage.calibrated_fixed_bytes
     graph = stage.cudagraph_bytes if acc.cudagraph_in_budget else 0.0
     return stage.weights_bytes + stage.activation_bytes + stage.non_torch_bytes + graph
 
@@ -442,6 +469,13 @@ def _estimate(
     else:
         tokens = blocks // max(1, stage.num_groups) * stage.block_tokens
     notes = _notes(r)
+    row = calibration_row(inp, r) if inp.calibration is not None else None
+    if row is not None:
+        notes = (
+            f"calibrated: weights {row.weights_gib:.2f} GiB and non-KV memory {row.non_kv_gib:.2f} GiB as "
+            f"logged ({inp.calibration.path}: {row.source or row.describe()}) replace the prediction",
+            *(n for n in notes if "source reading only" not in n),
+        )
     return MemoryEstimate(
         model=r.arch.hf_id,
         gpu=r.gpu.name,
@@ -467,6 +501,7 @@ def _estimate(
         kv_cache_dtype=inp.kv_cache_dtype,
         quantization=r.quantization,
         notes=notes,
+        calibration=None if row is None else f"{inp.calibration.path}: {row.describe()}",
     )
 
 
