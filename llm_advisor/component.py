@@ -122,6 +122,12 @@ class LlmServingArgs(TypedDict, total=False):
         "vLLM release (X.Y or X.Y.Z) to size for and pin the vllm/vllm-openai image to; unset = the latest "
         "modelled."
     )
+    calibration_file: str
+    (
+        "CSV of startup figures your own vLLM logged (model, GPU, TP/PP, release, settings -> weights, "
+        "non-KV memory, KV tokens; `llm-advisor check-log LOG --write-calibration FILE` writes rows): a row "
+        "replaces the predicted memory for exactly its settings, and the plan says so."
+    )
     batch_input_tokens: int
     (
         "batch only: prompt tokens the whole job must process; with batch_output_tokens the plan minimises "

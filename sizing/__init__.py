@@ -5,6 +5,7 @@ in sizing/data, read lazily once), no clocks, no environment.
 """
 
 from sizing.arch import AttentionSpec, LayerSpec, ModelArch
+from sizing.calibration import Calibration, CalibrationRow, append_calibration, load_calibration
 from sizing.catalog import catalog_entries, list_models, load_model
 from sizing.checkpoints import (
     QuantizedCheckpoint,
@@ -37,7 +38,9 @@ from sizing.vllm_versions import (
 )
 
 # models.py cannot import arch.py / gpus.py (they import it): resolve SizingInput's field types here.
-SizingInput.model_rebuild(_types_namespace={"ModelArch": ModelArch, "GpuProfile": GpuProfile})
+SizingInput.model_rebuild(
+    _types_namespace={"ModelArch": ModelArch, "GpuProfile": GpuProfile, "Calibration": Calibration}
+)
 
 __all__ = [
     "ALLOWED_BLOCK_SIZES",
@@ -47,6 +50,10 @@ __all__ = [
     "SUPPORTED_VLLM_VERSIONS",
     "QuantizedCheckpoint",
     "AttentionSpec",
+    "Calibration",
+    "CalibrationRow",
+    "append_calibration",
+    "load_calibration",
     "GpuHardware",
     "GpuProfile",
     "LayerSpec",

@@ -20,6 +20,11 @@ from sizing.layout import check_layout
 from sizing.models import MemoryEstimate, SizingInput
 from sizing.precision import GIB, check_quantization, embedding_bytes, layer_weight_bytes
 from sizing.vllm_versions import (
+    FLASHINFER_SAMPLER_CC,
+    FLASHINFER_SAMPLER_COPIES,
+    SORT_SAMPLER_COPIES_V0_V1_011,
+    TRITON_SAMPLER_COPIES,
+    TRITON_SAMPLER_MIN_ROWS,
     VllmAccounting,
     check_block_size,
     check_scheduler_limits,
@@ -37,6 +42,7 @@ CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB = 0.1, 0.006  # llm-d: 0.1 (28 layer
 V0_AUTO_CHUNKED_CONTEXT, V0_MIN_MNBT = 32768, 2048  # arg_utils.py `max_model_len > 32768`; max(mml, 2048)
 PRE_MLA_HEAD_SIZE = 256  # deepseek_v2.py before v0.7.1: Attention(num_local_heads, 256, ...), q/k/v padded
 MODEL_DTYPE_BYTES = 2  # bf16/fp16 model dtype: mamba state with mamba_ssm_cache_dtype "auto"
+PP_INTERMEDIATE_KEYS = 2  # IntermediateTensors keys passed between PP stages: hidden_states, residual
 # v1/kv_cache_interface.py MLAAttentionSpec: cache_dtype_str "fp8_ds_mla" pages 656 bytes per token
 # (512 fp8 latent + 4 fp32 scales + 64 bf16 rope) for sparse (DSA) MLA with an fp8 KV cache (§3).
 FP8_DS_MLA_BYTES = 656
@@ -74,6 +80,7 @@ class StageFacts(NamedTuple):
     blocks_per_request: int
     num_groups: int
     block_tokens: int
+    calibrated_fixed_bytes: float = 0.0  # logged non-KV memory of a calibration row (0: modelled)
 
 
 def pp_stage_bounds(num_layers: int, pp: int) -> tuple[tuple[int, int], ...]:
@@ -205,7 +212,9 @@ def in_flight_tokens(r: Resolved, pp: int) -> int:
     return (2 if pp == 1 else pp + 1) * r.max_num_batched_tokens
 
 
-def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -> float:
+def _activation_bytes(
+    arch: ModelArch, r: Resolved, tp: int, last_stage: bool, first_stage: bool = True
+) -> float:
     """Peak of the profile run: max(forward pass at max_num_batched_tokens, dummy sampler pass).
 
     Forward: bf16 tensors alive at once per token - residual/normed/attention/MLP outputs (4 x hidden),
@@ -228,8 +237,27 @@ def _activation_bytes(arch: ModelArch, r: Resolved, tp: int, last_stage: bool) -
     forward = r.max_num_batched_tokens * 2 * (4 * h + qkv + max(dense, moe))
     sampler = 0.0
     if last_stage and (r.acc.v1_engine or not r.chunked_prefill):
-        sampler = r.acc.sampler_copies * min(r.max_num_seqs, r.max_num_batched_tokens) * arch.vocab_size * 4
-    return max(forward, sampler)
+        rows = min(r.max_num_seqs, r.max_num_batched_tokens)
+        sampler = sampler_copies(r, rows) * rows * arch.vocab_size * 4
+    # Non-first PP stages: gpu_model_runner.py::_dummy_run allocates self.intermediate_tensors once,
+    # make_empty_intermediate_tensors(batch_size=max_num_tokens, dtype=model dtype) - one
+    # (max_num_tokens, hidden) tensor per key, "hidden_states" and "residual" (models/llama.py,
+    # models/utils.py::make_empty_intermediate_tensors_factory; 0.19.0 wheel). It is allocated inside the
+    # profile and kept, so the torch peak carries it on top of the forward pass.
+    pp_buffers = 0.0 if first_stage else PP_INTERMEDIATE_KEYS * r.max_num_batched_tokens * h * 2
+    return max(forward, sampler) + pp_buffers
+
+
+def sampler_copies(r: Resolved, rows: int) -> float:
+    """fp32 vocab-sized copies per sequence of the dummy sampler run for this release and GPU."""
+    copies = r.acc.sampler_copies
+    if copies == FLASHINFER_SAMPLER_COPIES:
+        low, high = FLASHINFER_SAMPLER_CC
+        if not low <= float(r.gpu.compute_capability) <= high:
+            copies = TRITON_SAMPLER_COPIES
+    if copies in (TRITON_SAMPLER_COPIES, FLASHINFER_SAMPLER_COPIES) and rows < TRITON_SAMPLER_MIN_ROWS:
+        copies = SORT_SAMPLER_COPIES_V0_V1_011  # fewer than 8 rows: the PyTorch sort path
+    return copies
 
 
 def _non_torch_bytes(r: Resolved, world: int) -> float:
@@ -269,7 +297,7 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
         stages.append(
             StageFacts(
                 weights_bytes=weights,
-                activation_bytes=_activation_bytes(arch, r, tp, last),
+                activation_bytes=_activation_bytes(arch, r, tp, last, first),
                 non_torch_bytes=_non_torch_bytes(r, tp * pp),
                 cudagraph_bytes=(CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_LAYER_GIB * graph_layers) * GIB,
                 kv_bytes_per_token=geo.token_bytes,
@@ -377,11 +405,37 @@ def _check_method_support(arch: ModelArch, gpu: GpuProfile) -> None:
 
 def stage_facts(inp: SizingInput) -> tuple[Resolved, tuple[StageFacts, ...]]:
     r = _resolve(inp)
-    return r, _stages(r, inp.tensor_parallel_size, inp.pipeline_parallel_size)
+    stages = _stages(r, inp.tensor_parallel_size, inp.pipeline_parallel_size)
+    row = calibration_row(inp, r)
+    if row is not None:  # the log is of the worst rank: every stage pays what it logged
+        stages = tuple(
+            s._replace(weights_bytes=row.weights_gib * GIB, calibrated_fixed_bytes=row.non_kv_gib * GIB)
+            for s in stages
+        )
+    return r, stages
+
+
+def calibration_row(inp: SizingInput, r: Resolved):
+    """The calibration row of exactly these resolved settings, or None (sizing/calibration.py)."""
+    if inp.calibration is None:
+        return None
+    return inp.calibration.find(
+        r.arch.hf_id,
+        r.gpu.name,
+        inp.tensor_parallel_size,
+        inp.pipeline_parallel_size,
+        r.acc.version,
+        r.quantization,
+        inp.kv_cache_dtype,
+        r.max_num_batched_tokens,
+        r.max_num_seqs,
+    )
 
 
 def fixed_bytes(stage: StageFacts, acc: VllmAccounting) -> float:
-    """Everything the budget pays before the KV cache."""
+    """Everything the budget pays before the KV cache (a calibration row's logged non-KV memory if any)."""
+    if stage.calibrated_fixed_bytes:
+        return stage.calibrated_fixed_bytes
     graph = stage.cudagraph_bytes if acc.cudagraph_in_budget else 0.0
     return stage.weights_bytes + stage.activation_bytes + stage.non_torch_bytes + graph
 
@@ -415,6 +469,13 @@ def _estimate(
     else:
         tokens = blocks // max(1, stage.num_groups) * stage.block_tokens
     notes = _notes(r)
+    row = calibration_row(inp, r) if inp.calibration is not None else None
+    if row is not None:
+        notes = (
+            f"calibrated: weights {row.weights_gib:.2f} GiB and non-KV memory {row.non_kv_gib:.2f} GiB as "
+            f"logged ({inp.calibration.path}: {row.source or row.describe()}) replace the prediction",
+            *(n for n in notes if "source reading only" not in n),
+        )
     return MemoryEstimate(
         model=r.arch.hf_id,
         gpu=r.gpu.name,
@@ -440,6 +501,7 @@ def _estimate(
         kv_cache_dtype=inp.kv_cache_dtype,
         quantization=r.quantization,
         notes=notes,
+        calibration=None if row is None else f"{inp.calibration.path}: {row.describe()}",
     )
 
 

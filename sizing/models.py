@@ -14,6 +14,7 @@ from sizing.vocabulary import Dtype, Frozen, KvCacheDtype, Quantization
 
 if TYPE_CHECKING:  # sizing/__init__.py rebuilds SizingInput with both types (arch.py, gpus.py load data)
     from sizing.arch import ModelArch
+    from sizing.calibration import Calibration
     from sizing.gpus import GpuProfile
 
 
@@ -42,6 +43,11 @@ class SizingInput(Frozen):
     gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
     block_size: int | None = Field(default=None, ge=1)
     vllm_version: str | None = Field(default=None, description="X.Y; None = latest release modelled")
+    calibration: Calibration | None = Field(
+        default=None,
+        description="observed startup figures (sizing/calibration.py): a row of exactly these settings "
+        "replaces the modelled weights and non-KV memory",
+    )
 
 
 class MemoryEstimate(Frozen):
@@ -71,6 +77,9 @@ class MemoryEstimate(Frozen):
     kv_cache_dtype: KvCacheDtype
     quantization: Quantization
     notes: tuple[str, ...] = ()
+    calibration: str | None = Field(
+        default=None, description="the calibration row whose logged figures replaced the prediction"
+    )
 
 
 class UtilizationAdvice(Frozen):

@@ -48,7 +48,16 @@ class VllmAccounting(Frozen):
     tokens_from_concurrency: bool = Field(
         description="'GPU KV cache size' = concurrency x max_model_len (0.22+)"
     )
-    sampler_copies: float = Field(description="fitted activation-peak sampler factor (docs/sizing.md)")
+    sampler_copies: float = Field(
+        description="fp32 vocab-sized copies per sequence of the dummy sampler run: fitted before 0.17, "
+        "counted from the sampler source from 0.17 (docs/sizing.md, 'Activation peak')"
+    )
+    flashinfer_sampler: bool = Field(
+        description="FlashInfer top-k/top-p sampler on by default (0.21+, compute capability 7.5-12.1)"
+    )
+    consumed_profile: bool = Field(
+        description="non-KV = free-memory drop since the snapshot + transient torch peak (0.27+, §2)"
+    )
     top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
     in_flight_batches: bool = Field(
         description="sliding windows reserve max_in_flight_tokens (async: 2 x mnbt at PP1) in 0.33 (§4)"
@@ -156,13 +165,49 @@ def accounting(version: str | None) -> VllmAccounting:
         multimodal_no_auto_chunk=full >= (0, 6, 1),  # PR #8425 (Sep 2024)
         v0_chunked_mnbt=2048 if full >= (0, 6, 5) else 512,
         tokens_from_concurrency=v >= (0, 22),
-        # Fit on shared/data/vllm_reference_logs.csv (docs/sizing.md): 0.8-0.10 V1 logs show a sampler
-        # dummy run of about 3 fp32 vocab-sized copies per sequence; V0 and 0.11+ about 9.8.
-        sampler_copies=3.0 if (0, 8) <= v < (0, 11) else 9.8,
+        sampler_copies=_sampler_copies(v),
+        # envs.py VLLM_USE_FLASHINFER_SAMPLER: default None (opt-in) in the 0.20.0 wheel, True in 0.21.0
+        # (v1/sample/ops/topk_topp_sampler.py then takes forward_cuda -> flashinfer_sample).
+        flashinfer_sampler=v >= (0, 21),
+        # utils/mem_utils.py::memory_profiling: 0.26.0 still sums weights + torch peak increase + non-torch
+        # increase; the 0.27.0 wheel sets non_kv_cache_memory = total_consumed (init free - free after the
+        # profile, from mem_get_info) + transient_peak_headroom (torch peak - torch allocated).
+        consumed_profile=v >= (0, 27),
         top_tier_160gib=v >= (0, 33),
         # §4: the 0.33 wheel's SlidingWindowSpec uses max_in_flight_tokens where 0.26 used mnbt.
         in_flight_batches=v >= (0, 33),
     )
+
+
+# Dummy sampler run (v1/worker/gpu_model_runner.py::_dummy_sampler_run: one logits row per request, top_k
+# = vocab - 1 and top_p = 0.9, so top-k/top-p always runs), in bytes per vocab entry and sequence:
+# * before 0.17 (0.11.0-0.16.0 wheels): v1/sample/ops/topk_topp_sampler.py::apply_top_k_top_p sorts the
+#   fp32 logits (values + int64 indices + sort scratch), then softmax, cumsum, masks and a scatter back;
+#   not counted term by term - fitted: 9.8 fp32 copies on the llm-d ~0.11 logs and the V0 logs, 3.0 on
+#   the 0.8-0.10 logs (docs/sizing.md).
+# * 0.17-0.20 (topk_topp_triton.py first ships in the 0.17.0 wheel; apply_top_k_top_p takes it for
+#   `logits.shape[0] >= 8`): the Triton kernel masks the fp32 logits in place, so the peak is at
+#   random_sample's `probs.div(q)`: bf16 logits from compute_logits (2) + their fp32 copy in
+#   Sampler.forward (4) + softmax probs (4) + exponential noise q (4) + probs / q (4) = 18 B = 4.5 copies.
+# * 0.21+ (FlashInfer sampler by default, compute capability 7.5-12.1): flashinfer_sample calls
+#   top_k_top_p_sampling_from_logits on the fp32 logits: bf16 (2) + fp32 (4) + top-k masked logits (4)
+#   + probabilities (4) = 14 B = 3.5 copies. Elsewhere (V100) the 0.17 Triton count applies.
+SORT_SAMPLER_COPIES_V0_V1_011 = 9.8
+SORT_SAMPLER_COPIES_V1_08 = 3.0
+TRITON_SAMPLER_COPIES = 4.5
+FLASHINFER_SAMPLER_COPIES = 3.5
+TRITON_SAMPLER_MIN_ROWS = 8  # topk_topp_sampler.py: `HAS_TRITON and logits.shape[0] >= 8`, else the sort
+FLASHINFER_SAMPLER_CC = (7.5, 12.1)  # FlashInferBackend.supports_compute_capability (0.21.0 wheel)
+
+
+def _sampler_copies(v: Version) -> float:
+    if (0, 8) <= v < (0, 11):
+        return SORT_SAMPLER_COPIES_V1_08
+    if v < (0, 17):
+        return SORT_SAMPLER_COPIES_V0_V1_011
+    if v < (0, 21):
+        return TRITON_SAMPLER_COPIES
+    return FLASHINFER_SAMPLER_COPIES
 
 
 def _label(version: str | None, full: FullVersion) -> str:

@@ -35,8 +35,9 @@ def test_max_num_seqs_never_exceeds_max_num_batched_tokens():
         5200,
         5200,
     )
-    # the sampler's dummy run is sized with 5200 sequences: 9.8 x 5200 x 128,256 x 4 B = 24.3 GiB
-    assert plan.memory.activation_peak_gib == pytest.approx(9.8 * 5200 * 128256 * 4 / 2**30, rel=0.02)
+    # the sampler's dummy run is sized with 5200 sequences: with the default release's FlashInfer sampler
+    # (3.5 fp32 copies, sizing/vllm_versions.py) 3.5 x 5200 x 128,256 x 4 B = 8.7 GiB
+    assert plan.memory.activation_peak_gib == pytest.approx(3.5 * 5200 * 128256 * 4 / 2**30, rel=0.02)
 
 
 def test_max_num_seqs_is_tuned_to_the_replica_and_memory_sized_with_it():

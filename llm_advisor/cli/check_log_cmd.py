@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
         help="KV tokens wanted; default: one request of the log's max_model_len",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--write-calibration",
+        metavar="FILE",
+        help="append the log's weights, non-KV memory and KV tokens as a calibration row (CSV; created "
+        "if missing, a row of the same settings replaced) for plan/render --calibration-file",
+    )
     p.set_defaults(handler=run)
 
 
@@ -75,6 +81,13 @@ def run(args: argparse.Namespace) -> int:
     )
     est = estimate_memory(inp)
     checks = compare(log, est)
+    written = None
+    if args.write_calibration:
+        from sizing.calibration import append_calibration, row_from_log
+
+        row = row_from_log(log, est, source=Path(args.file).name)
+        append_calibration(args.write_calibration, row)
+        written = f"calibration row written to {args.write_calibration}: {row.describe()}"
     target = args.target_kv_tokens or est.max_model_len
     util = utilization_for_kv(log, est, target)
     if args.json:
@@ -101,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
                     "target_kv_tokens": target,
                     "gpu_memory_utilization_for_target": util,
                     "notes": list(est.notes),
+                    "calibration_written": written,
                 },
                 indent=2,
             )
@@ -126,4 +140,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"gpu_memory_utilization for {target:,} KV tokens on this GPU: {util:.3f}{ok}")
     for note in est.notes:
         print(f"note: {note}")
+    if written:
+        print(written)
     return 0

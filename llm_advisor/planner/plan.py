@@ -311,7 +311,13 @@ def _build(
     planner_warnings = [*s.precision.warnings, *capacity_warnings(c, workload)]
     if served.warning:
         planner_warnings.append(served.warning)
-    if not is_calibrated(est.vllm_version):
+    if est.calibration:
+        planner_warnings.append(
+            f"memory calibrated from your log, not predicted: {est.calibration} (its weights and non-KV "
+            "memory replace the model's; the plan runs with that row's max_num_seqs and "
+            "max_num_batched_tokens)"
+        )
+    elif not is_calibrated(est.vllm_version):
         # sizing's constants are fitted on shared/data/vllm_reference_logs.csv, which has no usable row for
         # this release (none from 0.20 on; docs/sizing.md, "Calibration on the reference logs")
         planner_warnings.append(

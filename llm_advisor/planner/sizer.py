@@ -40,6 +40,7 @@ from sizing import (
     recommend_utilization,
     vllm_defaults,
 )
+from sizing.calibration import Calibration, CalibrationRow, load_calibration
 from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
 
 UTILIZATION_CEILING = 0.95
@@ -126,6 +127,20 @@ class ReplicaSizer:
         self._advice: dict[tuple, UtilizationAdvice] = {}
         self._profiles: dict[tuple, GpuProfile | str] = {}
         self.sizing_calls = 0
+        self.calibration: Calibration | None = None
+        if workload.calibration_file:
+            try:
+                self.calibration = load_calibration(workload.calibration_file)
+            except SizingError as exc:
+                raise SizingError(f"calibration_file: {exc}") from exc
+
+    def calibrated_settings(self, gpu: GpuSpec, memory_gib: float, tp: int, pp: int) -> CalibrationRow | None:
+        """A calibration row of this model, GPU and layout in the workload's release: the plan then runs
+        with that row's max_num_seqs / max_num_batched_tokens, so the logged figures apply exactly."""
+        if self.calibration is None:
+            return None
+        name = self.profile(gpu, memory_gib).name
+        return self.calibration.for_layout(self.arch.hf_id, name, tp, pp, self.workload.vllm_version)
 
     def profile_error(self, gpu: GpuSpec, memory_gib: float) -> str | None:
         """None when sizing knows the GPU, else why not."""
@@ -174,6 +189,7 @@ class ReplicaSizer:
             kv_cache_dtype=self.workload.kv_cache_dtype,
             max_model_len=self.workload.max_model_len,
             vllm_version=self.workload.vllm_version,
+            calibration=self.calibration,
             **extra,
         )
 
@@ -190,6 +206,10 @@ class ReplicaSizer:
 
         `max_num_seqs` None: ceiling_max_num_seqs (one replica carrying the whole workload)."""
         seqs = max_num_seqs or self.ceiling_max_num_seqs(gpu, memory_gib)
+        row = self.calibrated_settings(gpu, memory_gib, tp, pp)
+        mnbt = None
+        if row is not None and row.quantization == prec.quantization:
+            seqs, mnbt = row.max_num_seqs, row.max_num_batched_tokens
         key = (gpu.gpu_name, memory_gib, tp, pp, prec.dtype, prec.quantization, seqs)
         if key not in self._estimates:
             try:
@@ -202,6 +222,7 @@ class ReplicaSizer:
                     prec,
                     gpu_memory_utilization=UTILIZATION_CEILING,
                     max_num_seqs=seqs,
+                    max_num_batched_tokens=mnbt,
                 )
                 self.sizing_calls += 1
                 self._estimates[key] = estimate_memory(inp)
@@ -230,6 +251,9 @@ class ReplicaSizer:
         if key not in self._advice:
             seqs = tuned_max_num_seqs(concurrency, self.workload.headroom)
             mnbt = seqs if seqs > default_max_num_batched_tokens else None
+            row = self.calibrated_settings(gpu, memory_gib, tp, pp)
+            if row is not None and row.quantization == prec.quantization:
+                seqs, mnbt = row.max_num_seqs, row.max_num_batched_tokens
             inp = self._input(gpu, memory_gib, tp, pp, prec, max_num_seqs=seqs, max_num_batched_tokens=mnbt)
             self.sizing_calls += 1
             self._advice[key] = recommend_utilization(
