@@ -42,7 +42,6 @@ from llm_advisor.planner.sizer import (
     tuned_max_num_seqs,
 )
 from llm_advisor.planner.throughput import (
-    FP8_WEIGHT_TIME_FACTOR,
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     PCIE_USABLE_GB_PER_S,
     ReplicaShape,
@@ -249,7 +248,7 @@ def replica_shape(
         total_params=arch.total_params,
         is_moe=arch.is_moe,
         instances_per_replica=layout.instances_per_replica,
-        weight_time_factor=FP8_WEIGHT_TIME_FACTOR if prec.quantization == "fp8" else 1.0,
+        fp8_weights=prec.quantization == "fp8",
         kv_cache_tokens=est.kv_cache_tokens if cap_batch else 0,
         max_num_seqs=est.max_num_seqs if cap_batch else 0,
         max_num_batched_tokens=est.max_num_batched_tokens,
