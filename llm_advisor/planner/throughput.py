@@ -81,6 +81,14 @@ class StepParams:
     fp8_weight_time_factor: float = 1.0
 
 
+# The model's uncertainty, planned against near a latency bound (planner/search.py): a predicted TPOT or TTFT
+# is checked as predicted x (1 + margin). The margins are the median |error| leave-one-source-out on the vLLM
+# rows of bench/data/serving_calibration.csv with FITTED, printed by `python bench/throughput.py` ("engine
+# vllm" row); CALIBRATION_SHA256 pins the CSV they came from (tests/test_throughput_model.py).
+TPOT_UNCERTAINTY = 0.11
+TTFT_UNCERTAINTY = 0.47
+CALIBRATION_SHA256 = "7a72bf87fdcb9b7b8f7ae0457233d5fef4c05a28e3c946d86c8b54f7dadbe540"
+
 # `python bench/throughput.py --fit` prints these; tests/test_throughput_model.py checks they are the fit.
 FITTED = StepParams(
     bandwidth_efficiency=0.93,
