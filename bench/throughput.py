@@ -36,7 +36,9 @@ def main(argv: list[str]) -> int:
         p = fit(runs)
         print(
             f"FITTED = StepParams(bandwidth_efficiency={p.bandwidth_efficiency}, "
-            f"step_overhead_s={p.step_overhead_s}, layer_overhead_s={p.layer_overhead_s})"
+            f"step_overhead_s={p.step_overhead_s}, layer_overhead_s={p.layer_overhead_s}, "
+            f"compute_efficiency={p.compute_efficiency}, overlap_loss={p.overlap_loss}, "
+            f"fp8_weight_time_factor={p.fp8_weight_time_factor})"
         )
         return 0
     rows = leave_one_source_out(runs)

@@ -106,6 +106,11 @@ class LlmServingArgs(TypedDict, total=False):
         "latency bound per output token in ms; unset = 100 ms for realtime (10 tokens/s, faster than reading "
         "speed), none for batch."
     )
+    max_time_to_first_token_ms: float
+    (
+        "latency bound on the time to first token in ms, queueing and prefill included; unset = 2000 ms for "
+        "realtime with mean_input_tokens set (MLPerf Inference's Llama-2-70B server bound), else none."
+    )
     allowed_families: list[str]
     """only these instance families (p5, g6e ...); empty = all GPU families."""
     excluded_families: list[str]

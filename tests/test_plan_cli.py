@@ -165,10 +165,26 @@ def test_warnings_come_whole_and_before_the_report_on_a_shared_stream(monkeypatc
 
 def test_report_and_json_say_which_latency_bound_applied(capsys):
     assert main(BASE) == 0
-    assert "latency bound: 100 ms per output token (realtime default)" in capsys.readouterr().out
+    assert "latency bound: 100 ms per output token (realtime default; planned at predicted +11%)" in (
+        capsys.readouterr().out
+    )
     assert main([*BASE, "--max-time-per-output-token-ms", "250", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["latency"] == {"max_time_per_output_token_ms": 250, "latency_bound_source": "workload"}
+    assert data["latency"] == {
+        "max_time_per_output_token_ms": 250,
+        "latency_bound_source": "workload",
+        "max_time_to_first_token_ms": None,  # the default prompt is the capacity worst case: no default
+        "ttft_bound_source": None,
+        "tpot_uncertainty": 0.11,
+        "ttft_uncertainty": 0.0,
+    }
+    assert main([*BASE, "--mean-input-tokens", "500", "--mean-output-tokens", "200", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["latency"]["max_time_to_first_token_ms"], data["latency"]["ttft_bound_source"]) == (
+        2000,
+        "realtime default",
+    )
+    assert "ms to the first token (the realtime default, MLPerf" in data["explanation"]
     assert main([*BASE, "--workload", "batch"]) == 0
     assert "latency bound: none (batch)" in capsys.readouterr().out
 

@@ -89,14 +89,18 @@ def test_kv_pool_caps_the_batch_and_the_rest_queue():
     assert est.time_to_first_token_ms > 3 * free.time_to_first_token_ms  # (32/9 - 1) request cycles
 
 
-def test_fp8_weights_read_at_the_measured_speedup_not_twice_as_fast():
-    # Half the bytes, but charged at 2 / 1.25 = 1.6x: the weight read takes 0.8x the 16-bit one.
+def test_fp8_weights_read_at_the_fitted_factor():
+    # Half the bytes; a factor 1.6 (= 2 / 1.25) makes the weight read 0.8x the 16-bit one, 1.0 makes it 0.5x.
     bf16 = shape()
-    fp8 = shape(weights_bytes_per_gpu=LLAMA8B_BYTES / 2, weight_time_factor=1.6)
+    fp8 = shape(weights_bytes_per_gpu=LLAMA8B_BYTES / 2, fp8_weights=True)
     p0 = dataclasses.replace(P, step_overhead_s=0.0, layer_overhead_s=0.0)
     t16, _ = step_seconds(bf16, 1, 0, 0, 0, p0)
-    t8, _ = step_seconds(fp8, 1, 0, 0, 0, p0)
-    assert t16 / t8 == pytest.approx(1.25, rel=0.01)
+    slow, _ = step_seconds(fp8, 1, 0, 0, 0, dataclasses.replace(p0, fp8_weight_time_factor=1.6))
+    at_bytes, _ = step_seconds(fp8, 1, 0, 0, 0, dataclasses.replace(p0, fp8_weight_time_factor=1.0))
+    assert t16 / slow == pytest.approx(1.25, rel=0.01)
+    assert t16 / at_bytes == pytest.approx(2.0, rel=0.01)
+    # a 16-bit replica ignores the factor
+    assert step_seconds(bf16, 1, 0, 0, 0, dataclasses.replace(p0, fp8_weight_time_factor=1.6))[0] == t16
 
 
 def test_moe_batch_touches_many_distinct_experts():

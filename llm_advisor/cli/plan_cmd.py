@@ -131,9 +131,20 @@ def _served(plan: Plan) -> str:
 
 def _bound(plan: Plan) -> str:
     bound = plan.latency
-    if bound.max_time_per_output_token_ms is None:
+    if bound.max_time_per_output_token_ms is None and bound.max_time_to_first_token_ms is None:
         return "none (batch)"
-    return f"{bound.max_time_per_output_token_ms:g} ms per output token ({bound.latency_bound_source})"
+    parts = []
+    if bound.max_time_per_output_token_ms is not None:
+        parts.append(
+            f"{bound.max_time_per_output_token_ms:g} ms per output token ({bound.latency_bound_source}; "
+            f"planned at predicted +{bound.tpot_uncertainty:.0%})"
+        )
+    if bound.max_time_to_first_token_ms is not None:
+        parts.append(
+            f"{bound.max_time_to_first_token_ms:g} ms to the first token ({bound.ttft_bound_source}; "
+            f"planned at predicted +{bound.ttft_uncertainty:.0%})"
+        )
+    return ", ".join(parts)
 
 
 def report(plan: Plan) -> str:

@@ -11,8 +11,12 @@ from llm_advisor.planner.search import (
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     Candidate,
     SearchResult,
+    conservative_tpot_ms,
+    conservative_ttft_ms,
     latency_bound,
+    ttft_bound,
 )
+from llm_advisor.planner.throughput import TPOT_UNCERTAINTY, TTFT_UNCERTAINTY
 from pricing.snapshot import INTERRUPTION_LABELS
 
 # Reading speed: ~250 words/min x ~1.3 tokens per word = ~5.5 tokens/s, so slower than ~180 ms per
@@ -21,6 +25,7 @@ READING_SPEED_MS_PER_TOKEN = 180.0
 KIND_TEXT = {
     "budget": "the budget (max USD/h)",
     "latency": "the time-per-output-token bound",
+    "ttft": "the time-to-first-token bound (the prompt's prefill, queueing included)",
     "throughput": "the output tokens/s target",
     "scale": "the instance count (more than the planner will provision)",
     "context": "KV cache: one max_model_len request does not fit a replica's KV pool",
@@ -263,16 +268,46 @@ def _batch_text(c: Candidate) -> str:
 
 def _latency_text(c: Candidate, workload: Workload) -> str:
     bound, source = latency_bound(workload)
-    tpot = c.sized.throughput.time_per_output_token_ms
-    if bound is None:
+    first, first_source = ttft_bound(workload)
+    thr = c.sized.throughput
+    tpot, ttft = thr.time_per_output_token_ms, thr.time_to_first_token_ms or 0.0
+    if bound is None and first is None:
         return "Latency bound: none (batch work); the plan is the cheapest that holds the KV cache."
-    if source == "realtime default":
-        return (
-            f"Latency bound: {bound:g} ms per output token, the realtime default (10 tokens/s per "
-            f"request, faster than reading); {tpot:.1f} ms meets it; relax it with "
-            f"{opt('max_time_per_output_token_ms')}."
+    parts = []
+    if bound is not None:
+        why = (
+            ", the realtime default (10 tokens/s per request, faster than reading; Databricks' benchmarking "
+            f"guide); relax it with {opt('max_time_per_output_token_ms')}"
+            if source == "realtime default"
+            else " (the workload's)"
         )
-    return f"Latency bound: {bound:g} ms per output token (the workload's); {tpot:.1f} ms meets it."
+        parts.append(
+            f"Latency bound: {bound:g} ms per output token{why}; predicted {tpot:.1f} ms, planned as "
+            f"{conservative_tpot_ms(thr):.1f} ms (+{TPOT_UNCERTAINTY:.0%}, the model's median held-out "
+            f"TPOT error on vLLM runs, bench/throughput.py): {_margin(conservative_tpot_ms(thr), bound)}."
+        )
+    if first is not None:
+        why = (
+            "the realtime default, MLPerf Inference's Llama-2-70B server bound; set "
+            f"{opt('max_time_to_first_token_ms')}"
+            if first_source == "realtime default"
+            else "the workload's"
+        )
+        parts.append(
+            f"{first:g} ms to the first token ({why}); predicted {ttft:,.0f} ms for a "
+            f"{workload.input_tokens:,}-token prompt at this load, planned as "
+            f"{conservative_ttft_ms(thr):,.0f} ms (+{TTFT_UNCERTAINTY:.0%}, the median held-out TTFT error): "
+            f"{_margin(conservative_ttft_ms(thr), first)}."
+        )
+    return " ".join(parts)
+
+
+def _margin(planned: float, bound: float) -> str:
+    """How close a conservative estimate is to its bound, in words."""
+    share = 1 - planned / bound
+    if share < 0.1:
+        return f"near the bound ({share:.0%} to spare): the uncertainty margin decided it"
+    return f"{share:.0%} below the bound"
 
 
 def _usd(x: float) -> str:
@@ -349,7 +384,7 @@ def why_not(alt: Candidate, chosen: Candidate, churn_threshold: float) -> str:
 
 # A candidate that got further (priced, then sized) names the constraint to relax; among candidates that
 # sizing or precision rules refused outright, the most common reason is the one to report.
-LATE_KINDS = ("budget", "deadline", "latency", "throughput", "scale", "context", "weights")
+LATE_KINDS = ("budget", "deadline", "latency", "ttft", "throughput", "scale", "context", "weights")
 EARLY_KINDS = ("layout", "precision", "image", "price", "availability")
 
 

@@ -103,6 +103,13 @@ class Workload(Frozen):
         description="latency bound per output token in ms; unset = 100 ms for realtime (10 tokens/s, "
         "faster than reading speed), none for batch",
     )
+    max_time_to_first_token_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="latency bound on the time to first token in ms, queueing and prefill included; unset = "
+        "2000 ms for realtime with mean_input_tokens set (MLPerf Inference's Llama-2-70B server bound), else "
+        "none",
+    )
     allowed_families: Annotated[tuple[str, ...], Option(flag="--allow-family", repeat=True)] = Field(
         default=(), description="only these instance families (p5, g6e ...); empty = all GPU families"
     )
@@ -525,13 +532,25 @@ class Tradeoff(_Derives):
 
 
 class LatencyBound(Frozen):
-    """The latency bound per output token the plan meets, and where it came from."""
+    """The latency bounds the plan meets, where they came from, and the model's uncertainty planned for."""
 
     max_time_per_output_token_ms: float | None = Field(
         default=None, description="the latency bound the plan meets (None: no bound, batch)"
     )
     latency_bound_source: Literal["workload", "realtime default"] | None = Field(
         default=None, description="where max_time_per_output_token_ms came from"
+    )
+    max_time_to_first_token_ms: float | None = Field(
+        default=None, description="the time-to-first-token bound the plan meets (None: no bound, batch)"
+    )
+    ttft_bound_source: Literal["workload", "realtime default"] | None = Field(
+        default=None, description="where max_time_to_first_token_ms came from"
+    )
+    tpot_uncertainty: float = Field(
+        default=0.0, description="share added to the predicted TPOT before comparing it with its bound"
+    )
+    ttft_uncertainty: float = Field(
+        default=0.0, description="share added to the predicted TTFT before comparing it with its bound"
     )
 
 

@@ -39,11 +39,14 @@ from llm_advisor.planner.search import (
     MAX_NODES_PER_REPLICA,
     Candidate,
     SearchResult,
+    conservative_ttft_ms,
     eligible,
     latency_bound,
     search,
+    ttft_bound,
 )
 from llm_advisor.planner.sizer import weight_format
+from llm_advisor.planner.throughput import TPOT_UNCERTAINTY, TTFT_UNCERTAINTY
 from llm_advisor.planner.tradeoffs import tradeoffs
 from pricing.models import PricedCatalog
 from sizing import (
@@ -380,7 +383,14 @@ def _build(
             on_demand_discount=workload.on_demand_discount,
         ),
         batch=c.batch,
-        latency=LatencyBound(max_time_per_output_token_ms=bound, latency_bound_source=source),
+        latency=LatencyBound(
+            max_time_per_output_token_ms=bound,
+            latency_bound_source=source,
+            max_time_to_first_token_ms=ttft_bound(workload)[0],
+            ttft_bound_source=ttft_bound(workload)[1],
+            tpot_uncertainty=TPOT_UNCERTAINTY if bound is not None else 0.0,
+            ttft_uncertainty=TTFT_UNCERTAINTY if ttft_bound(workload)[0] is not None else 0.0,
+        ),
         memory=_memory(c),
         throughput=s.throughput,
         alternatives=_alternatives(result.ranked, c, threshold),
@@ -477,6 +487,33 @@ def _latency_option(workload: Workload, kind: str | None, catalog: PricedCatalog
     return f"{opt('max_time_per_output_token_ms', needed)} (now {bound:g} ms, the {source}): {describe(best)}"
 
 
+def _ttft_options(workload: Workload, catalog: PricedCatalog, arch) -> list[str]:
+    """A TTFT bound below the prompt's prefill time: the bound the cheapest layout needs, and the prompt
+    length that meets the bound asked."""
+    first, source = ttft_bound(workload)
+    out = []
+    res = search(workload, catalog, arch, ttft_bound_ms=None)
+    if res.ranked:
+        best = res.ranked[0]
+        needed = math.ceil(conservative_ttft_ms(best.sized.throughput))
+        out.append(
+            f"{opt('max_time_to_first_token_ms', needed)} (now {first:g} ms, the {source}; the predicted "
+            f"{best.sized.throughput.time_to_first_token_ms:,.0f} ms + {TTFT_UNCERTAINTY:.0%} model "
+            f"uncertainty): {describe(best)}"
+        )
+    value = workload.input_tokens
+    for _ in range(HALVINGS):
+        if value // 2 < 1:
+            break
+        value //= 2
+        shorter = workload.model_copy(update={"mean_input_tokens": value})
+        found = search(shorter, catalog, arch)
+        if found.ranked:
+            out.append(f"{opt('mean_input_tokens', value)} (shorter prompts): {describe(found.ranked[0])}")
+            break
+    return out
+
+
 HALVINGS = 6  # down to 1/64 of the asked context or concurrency
 
 
@@ -544,6 +581,8 @@ def _infeasible(workload: Workload, catalog: PricedCatalog, arch, result: Search
         options.insert(0, _option(label, lifted, catalog, arch))
     if (latency := _latency_option(workload, kind, catalog, arch)) is not None:
         options.append(latency)
+    if kind == "ttft":
+        options += _ttft_options(workload, catalog, arch)
     longest = arch.max_position_embeddings
     if workload.max_model_len > longest:  # the model's own limit first, then halvings
         capped = workload.model_copy(update={"max_model_len": longest})

@@ -19,6 +19,13 @@ Databricks' LLM benchmarking guide ("Conduct your own LLM endpoint benchmarking"
 which is faster than a typical person can read" - about 1.8x the ~250 words/min of reading (~5.5
 tokens/s at ~1.3 tokens per word), the margin the roofline's optimism (no scheduler overhead, see
 planner/throughput.py) needs. A user relaxes it with --max-time-per-output-token-ms; batch has none.
+Time to first token: the workload's max_time_to_first_token_ms; for realtime work without one,
+REALTIME_DEFAULT_MAX_TIME_TO_FIRST_TOKEN_MS = 2000 ms when it states mean_input_tokens (the default prompt
+is max_model_len's capacity worst case), MLPerf Inference's server-scenario bound for Llama-2-70B
+(mlcommons/inference loadgen/mlperf.conf: "llama2-70b.Server.ttft_latency = 2000", beside
+"llama2-70b.Server.tpot_latency = 200"). Both bounds are checked against the model's conservative estimate:
+predicted x (1 + TPOT_UNCERTAINTY or TTFT_UNCERTAINTY), the model's median held-out error on vLLM runs
+(planner/throughput.py), so a plan near a bound carries the model's uncertainty.
 Ranking (deterministic): expected USD/hour x the complexity penalty (ranking_usd_per_hour: +10% per
 extra node in a replica, +5% when bf16 is planned as fp16; docs/planner.md "Ranking");
 on PCIe no TP above 2 (vLLM's custom all-reduce stops at
@@ -42,9 +49,10 @@ from llm_advisor.planner.sizer import (
     tuned_max_num_seqs,
 )
 from llm_advisor.planner.throughput import (
-    FP8_WEIGHT_TIME_FACTOR,
     PCIE_CUSTOM_ALLREDUCE_MAX_TP,
     PCIE_USABLE_GB_PER_S,
+    TPOT_UNCERTAINTY,
+    TTFT_UNCERTAINTY,
     ReplicaShape,
     RequestShape,
     estimate_throughput,
@@ -64,6 +72,7 @@ TP_SIZES = (1, 2, 4, 8, 16)
 EXTRA_NODE_PENALTY = 0.10
 FP16_FALLBACK_PENALTY = 0.05
 REALTIME_DEFAULT_MAX_TIME_PER_OUTPUT_TOKEN_MS = 100.0  # 10 tokens/s per request; see the module docstring
+REALTIME_DEFAULT_MAX_TIME_TO_FIRST_TOKEN_MS = 2000.0  # MLPerf Llama-2-70B server bound; module docstring
 FROM_WORKLOAD = object()  # search(..., latency_bound_ms=FROM_WORKLOAD): the bound latency_bound() gives
 
 
@@ -162,6 +171,27 @@ def latency_bound(workload: Workload) -> tuple[float | None, str | None]:
     return None, None
 
 
+def ttft_bound(workload: Workload) -> tuple[float | None, str | None]:
+    """(ms to the first token, source): the workload's bound, else the realtime default when the workload
+    states its prompt length (mean_input_tokens), else none. The default request shape (3/4 of max_model_len
+    as prompt) is the capacity worst case, not a typical prompt: MLPerf's 2 s is set for chat prompts."""
+    if workload.max_time_to_first_token_ms is not None:
+        return workload.max_time_to_first_token_ms, "workload"
+    if workload.workload_type == "realtime" and workload.mean_input_tokens is not None:
+        return REALTIME_DEFAULT_MAX_TIME_TO_FIRST_TOKEN_MS, "realtime default"
+    return None, None
+
+
+def conservative_tpot_ms(thr: ThroughputEstimate) -> float:
+    """The TPOT planned against: the prediction plus the model's median held-out error."""
+    return thr.time_per_output_token_ms * (1 + TPOT_UNCERTAINTY)
+
+
+def conservative_ttft_ms(thr: ThroughputEstimate) -> float:
+    """The TTFT planned against: the prediction plus the model's median held-out error."""
+    return (thr.time_to_first_token_ms or 0.0) * (1 + TTFT_UNCERTAINTY)
+
+
 def eligible(inst: InstanceType, workload: Workload) -> bool:
     """An NVIDIA GPU instance with whole GPUs, inside the family filters (Neuron and g6f slices are out)."""
     if (
@@ -249,7 +279,7 @@ def replica_shape(
         total_params=arch.total_params,
         is_moe=arch.is_moe,
         instances_per_replica=layout.instances_per_replica,
-        weight_time_factor=FP8_WEIGHT_TIME_FACTOR if prec.quantization == "fp8" else 1.0,
+        fp8_weights=prec.quantization == "fp8",
         kv_cache_tokens=est.kv_cache_tokens if cap_batch else 0,
         max_num_seqs=est.max_num_seqs if cap_batch else 0,
         max_num_batched_tokens=est.max_num_batched_tokens,
@@ -270,10 +300,13 @@ def _fill(replicas: int, layout: Layout, min_units: int = 1) -> tuple[int, int]:
 class Searcher:
     """One planning run over one catalog: sizing cached per (GPU, TP, PP), layouts per instance shape."""
 
-    def __init__(self, workload: Workload, arch, latency_bound_ms: float | None) -> None:
+    def __init__(
+        self, workload: Workload, arch, latency_bound_ms: float | None, ttft_bound_ms: float | None = None
+    ) -> None:
         self.workload = workload
         self.arch = arch
         self.latency_bound_ms = latency_bound_ms
+        self.ttft_bound_ms = ttft_bound_ms
         self.sizer = ReplicaSizer(workload, arch)
         self._shapes: dict[tuple, list[Sized | Rejected]] = {}
         self.layouts_evaluated = 0
@@ -282,12 +315,21 @@ class Searcher:
 
     def _meets_targets(self, thr: ThroughputEstimate) -> Rejected | None:
         w, bound = self.workload, self.latency_bound_ms
-        if bound is not None and thr.time_per_output_token_ms > bound:
+        if bound is not None and conservative_tpot_ms(thr) > bound:
             return Rejected(
                 "latency",
-                f"{thr.time_per_output_token_ms:.1f} ms per output token at batch "
-                f"{thr.batch_size} > {bound:g} ms",
-                thr.time_per_output_token_ms,
+                f"{thr.time_per_output_token_ms:.1f} ms per output token (+{TPOT_UNCERTAINTY:.0%} model "
+                f"uncertainty = {conservative_tpot_ms(thr):.1f}) at batch {thr.batch_size} > {bound:g} ms",
+                conservative_tpot_ms(thr),
+            )
+        first = self.ttft_bound_ms
+        if first is not None and conservative_ttft_ms(thr) > first:
+            return Rejected(
+                "ttft",
+                f"{thr.time_to_first_token_ms or 0:,.0f} ms to the first token of a {w.input_tokens:,}-token "
+                f"prompt (+{TTFT_UNCERTAINTY:.0%} model uncertainty = {conservative_ttft_ms(thr):,.0f}) at "
+                f"batch {thr.batch_size} > {first:g} ms",
+                conservative_ttft_ms(thr),
             )
         if w.target_output_tokens_per_s and thr.total_output_tokens_per_s < w.target_output_tokens_per_s:
             return Rejected(
@@ -431,13 +473,16 @@ def search(
     arch,
     *,
     latency_bound_ms: float | None | object = FROM_WORKLOAD,
+    ttft_bound_ms: float | None | object = FROM_WORKLOAD,
 ) -> SearchResult:
     """All feasible candidates in the workload's regions, cheapest first, and why the others failed.
 
-    `latency_bound_ms` overrides the bound (None: no bound), to price relaxing it in infeasible messages.
+    `latency_bound_ms` / `ttft_bound_ms` override the bounds (None: no bound), to price relaxing them in
+    infeasible messages.
     """
     bound = latency_bound(workload)[0] if latency_bound_ms is FROM_WORKLOAD else latency_bound_ms
-    searcher = Searcher(workload, arch, bound)
+    first = ttft_bound(workload)[0] if ttft_bound_ms is FROM_WORKLOAD else ttft_bound_ms
+    searcher = Searcher(workload, arch, bound, first)
     result = SearchResult(ranked=[])
     region_rank = {r: i for i, r in enumerate(workload.regions)}
     for offer in catalog.offers:
