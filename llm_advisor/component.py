@@ -234,6 +234,14 @@ class LlmServingArgs(TypedDict, total=False):
         "the SSM parameter names at the first `pulumi up`, then kept (no drift); set it (e.g. to a newer "
         "release's ami-id) to upgrade: the instance refresh rolls the instances."
     )
+    ami_release_version: str
+    (
+        "target eks: the EKS AMI release the node groups run (e.g. 1.33.0-20250704 for AL2023); unset = the "
+        "recommended AL2023 NVIDIA release the SSM parameter names at the first `pulumi up` (for "
+        "kubernetesVersion, else the cluster's version), then kept (no drift; Bottlerocket: the release EKS "
+        "picks at create); set it (e.g. to a newer release) to upgrade: the node groups roll one node at a "
+        "time."
+    )
     namespace: str
     """Kubernetes namespace of the rendered manifests. Default: default."""
     associate_public_ip: bool

@@ -108,6 +108,15 @@ class DeployOptions(Frozen):
         "(AL2023) the SSM parameter names at the first `pulumi up`, then kept (no drift); set it (e.g. to a "
         "newer release's ami-id) to upgrade: the instance refresh rolls the instances",
     )
+    ami_release_version: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+-[0-9a-z]+$",
+        description="target eks: the EKS AMI release the node groups run (e.g. 1.33.0-20250704 for AL2023); "
+        "unset = the recommended AL2023 NVIDIA release the SSM parameter names at the first `pulumi up` "
+        "(for kubernetesVersion, else the cluster's version), then kept (no drift; Bottlerocket: the release "
+        "EKS picks at create); set it (e.g. to a newer release) to upgrade: the node groups roll one node at "
+        "a time",
+    )
     namespace: str = Field(default="default", description="Kubernetes namespace of the rendered manifests")
     associate_public_ip: Annotated[bool, Option(flag=None)] = Field(
         default=False,
@@ -191,6 +200,16 @@ class _StackChecks(BaseModel):
                 f"target karpenter launches the EKS AL2023 NVIDIA AMI (EC2NodeClass alias al2023@...), not "
                 f"{value}; `pulumi config rm amiType` (default AL2023_x86_64_NVIDIA) or use target eks"
             )
+        return value
+
+    @field_validator("ami_release_version", check_fields=False)
+    @classmethod
+    def _release_for_node_groups(cls, value: str | None, info: ValidationInfo) -> str | None:
+        target = info.data.get("target")
+        if value and target != "eks":
+            fix = "amiId" if target == "ec2" else "the EC2NodeClass alias (al2023@...)"
+            raise ValueError(f"pins the AMI release of EKS managed node groups (target eks), not target "
+                             f"{target}, which pins with {fix}; `pulumi config rm amiReleaseVersion`")
         return value
 
     @field_validator("vllm_version", check_fields=False)

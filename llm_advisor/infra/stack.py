@@ -235,6 +235,7 @@ def declare(
             groups = GpuNodeGroups(
                 name, plan, cluster_name=target.cluster_name or "", subnet_ids=prepared.subnets, pool=name,
                 node_role_arn=target.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
+                kubernetes_version=cfg.kubernetes_version, ami_release_version=cfg.ami_release_version,
             )
             outputs["node_group_names"] = groups.node_group_names
             nodes.append(groups)
