@@ -190,6 +190,18 @@ class LlmServingArgs(TypedDict, total=False):
         "devices and the EFA device plugin is needed; false = no EFA device requested, NCCL between nodes "
         "over TCP sockets (the stock image has no EFA libraries). Default: false."
     )
+    ecr_pull_through_cache: str
+    (
+        "targets eks and karpenter: pull the (Docker Hub) vLLM image through an ECR pull-through cache rule "
+        "with this repository prefix, e.g. docker-hub (Docker Hub's anonymous pull limit is per IP, shared "
+        "by every node behind one NAT); needs dockerHubCredentialArn; unset = pull from Docker Hub."
+    )
+    docker_hub_credential_arn: str
+    (
+        "with ecrPullThroughCache: ARN of the Secrets Manager secret (name prefix ecr-pullthroughcache/, in "
+        "the plan's account and region) holding the Docker Hub username and access token the cache rule "
+        "pulls with."
+    )
     cluster_name: pulumi.Input[str]
     (
         "existing EKS cluster to add the GPU nodes to (required for targets eks and karpenter). May be an "

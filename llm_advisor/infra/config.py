@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from llm_advisor.infra.ecr import credential_parts
 from llm_advisor.infra.volumes import EksAmiType
 from llm_advisor.planner.models import PlanOptions, Workload
 from llm_advisor.planner.options import Option, literal_choices, register, stack_key, unwrap_optional
@@ -60,6 +61,22 @@ class DeployOptions(Frozen):
         description="vllmImage is an EFA build (libfabric + aws-ofi-nccl): multi-node pods request the "
         "node's EFA devices and the EFA device plugin is needed; false = no EFA device requested, NCCL "
         "between nodes over TCP sockets (the stock image has no EFA libraries)",
+    )
+    ecr_pull_through_cache: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        min_length=2,
+        max_length=30,
+        pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$",
+        description="targets eks and karpenter: pull the (Docker Hub) vLLM image through an ECR pull-through "
+        "cache rule with this repository prefix, e.g. docker-hub (Docker Hub's anonymous pull limit is per "
+        "IP, shared by every node behind one NAT); needs dockerHubCredentialArn; unset = pull from Docker "
+        "Hub",
+    )
+    docker_hub_credential_arn: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        description="with ecrPullThroughCache: ARN of the Secrets Manager secret (name prefix "
+        "ecr-pullthroughcache/, in the plan's account and region) holding the Docker Hub username and "
+        "access token the cache rule pulls with",
     )
     cluster_name: Annotated[str | None, Option(flag=None)] = Field(
         default=None,
@@ -168,6 +185,37 @@ class _StackChecks(BaseModel):
                 "true needs vllmImage naming the EFA build (the stock vllm/vllm-openai image has no "
                 "libfabric/aws-ofi-nccl); set vllmImage or leave efaImage false"
             )
+        return value
+
+    @field_validator("ecr_pull_through_cache", check_fields=False)
+    @classmethod
+    def _cache_for_kubernetes(cls, value: str | None, info: ValidationInfo) -> str | None:
+        target = info.data.get("target")
+        if value and target not in KUBERNETES_TARGETS:
+            raise ValueError(
+                "the pull-through cache serves the EKS nodes (targets eks and karpenter), not target "
+                f"{target} "
+                "(its instances pull with Docker, not through the node role); `pulumi config rm "
+                "ecrPullThroughCache`"
+            )
+        return value
+
+    @field_validator("docker_hub_credential_arn", check_fields=False)
+    @classmethod
+    def _credential_for_cache(cls, value: str | None, info: ValidationInfo) -> str | None:
+        cache = info.data.get("ecr_pull_through_cache")
+        if cache and not value:
+            raise ValueError(
+                "required with ecrPullThroughCache: ECR pulls from Docker Hub only with credentials in a "
+                "Secrets Manager secret named ecr-pullthroughcache/...; `pulumi config set "
+                "dockerHubCredentialArn "
+                "arn:aws:secretsmanager:REGION:ACCOUNT:secret:ecr-pullthroughcache/...`"
+            )
+        if value and not cache:
+            raise ValueError("used only with ecrPullThroughCache; set that (e.g. docker-hub) or remove "
+                             "this key")
+        if value:
+            credential_parts(value)  # the form ECR requires; its region is checked against the plan's
         return value
 
     @field_validator("cluster_name", check_fields=False)

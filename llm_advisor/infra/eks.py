@@ -187,6 +187,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
         kubernetes_version: str | None = None,
         ami_release_version: str | None = None,
+        first_pull_policy: str | None = None,
     ):
         efa_count = efa_interfaces(plan)  # fails on an EFA plan without a count, before any resource
         # Subnet ids known only as an Output are the caller's to pick (llm_advisor.infra.stack does).
@@ -201,7 +202,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
         # A created role's policy attachments come before the node groups (nodes join only with them) and
         # go after them on destroy (permissions never vanish mid-delete).
         attachments: list[pulumi.Resource] = []
-        role_arn = node_role_arn or self._node_role(name, attachments)
+        role_arn = node_role_arn or self._node_role(name, attachments, first_pull_policy)
         subnets = list(subnet_ids) if isinstance(subnet_ids, (list, tuple)) else subnet_ids
         template = self._launch_template(name, plan, cluster_name, ami_type, efa_count)
         release = release_version(ami_type, plan.placement.region, cluster_name, kubernetes_version,
@@ -238,7 +239,8 @@ class GpuNodeGroups(pulumi.ComponentResource):
         self.node_group_names = pulumi.Output.all(*[g.node_group_name for g in groups])
         self.register_outputs({"node_group_names": self.node_group_names})
 
-    def _node_role(self, name: str, attachments: list[pulumi.Resource]) -> pulumi.Output[str]:
+    def _node_role(self, name: str, attachments: list[pulumi.Resource],
+                   first_pull_policy: str | None = None) -> pulumi.Output[str]:
         role = aws.iam.Role(
             f"{name}-node-role",
             assume_role_policy=ec2_assume_role_policy(),
@@ -247,6 +249,10 @@ class GpuNodeGroups(pulumi.ComponentResource):
         for i, policy_arn in enumerate(NODE_POLICIES):
             attachments.append(aws.iam.RolePolicyAttachment(
                 f"{name}-node-policy-{i}", role=role.name, policy_arn=policy_arn, opts=self._child
+            ))
+        if first_pull_policy:  # ECR pull-through cache: the first pull creates and imports the repository
+            attachments.append(aws.iam.RolePolicy(
+                f"{name}-ecr-pull-through", role=role.id, policy=first_pull_policy, opts=self._child
             ))
         return role.arn
 
