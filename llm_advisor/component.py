@@ -202,6 +202,18 @@ class LlmServingArgs(TypedDict, total=False):
         "devices and the EFA device plugin is needed; false = no EFA device requested, NCCL between nodes "
         "over TCP sockets (the stock image has no EFA libraries). Default: false."
     )
+    ecr_pull_through_cache: str
+    (
+        "targets eks and karpenter: pull the (Docker Hub) vLLM image through an ECR pull-through cache rule "
+        "with this repository prefix, e.g. docker-hub (Docker Hub's anonymous pull limit is per IP, shared "
+        "by every node behind one NAT); needs dockerHubCredentialArn; unset = pull from Docker Hub."
+    )
+    docker_hub_credential_arn: str
+    (
+        "with ecrPullThroughCache: ARN of the Secrets Manager secret (name prefix ecr-pullthroughcache/, in "
+        "the plan's account and region) holding the Docker Hub username and access token the cache rule "
+        "pulls with."
+    )
     cluster_name: pulumi.Input[str]
     (
         "existing EKS cluster to add the GPU nodes to (required for targets eks and karpenter). May be an "
@@ -253,6 +265,14 @@ class LlmServingArgs(TypedDict, total=False):
         "launch template targets it with market type capacity-block, all instances on-demand in it; the "
         "subnets must be in the block's AZ and the plan's instance type and count the block's; unset = no "
         "reservation."
+    )
+    ami_release_version: str
+    (
+        "target eks: the EKS AMI release the node groups run (e.g. 1.33.0-20250704 for AL2023); unset = the "
+        "recommended AL2023 NVIDIA release the SSM parameter names at the first `pulumi up` (for "
+        "kubernetesVersion, else the cluster's version), then kept (no drift; Bottlerocket: the release EKS "
+        "picks at create); set it (e.g. to a newer release) to upgrade: the node groups roll one node at a "
+        "time."
     )
     namespace: str
     """Kubernetes namespace of the rendered manifests. Default: default."""

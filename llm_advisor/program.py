@@ -10,9 +10,11 @@ Pulumi's mocks, so an installed advisor previews a stack file without the checko
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import pulumi
+from pydantic import ValidationError
 
 from llm_advisor.component import LlmServing, args_from_stack_config
 from llm_advisor.infra.config import (
@@ -25,8 +27,68 @@ from llm_advisor.infra.config import (
 from llm_advisor.infra.preview import AwsMocks, MockRun, observing_plans, run_program
 
 
+class StackProgramError(pulumi.RunError, ValueError):
+    """A typed error of the stack program (bad config, PlanningError, RenderError, AwsUnavailableError ...)
+    as one line naming the key in the stack's spelling.
+
+    A pulumi.RunError: Pulumi's Python language host logs `str(error)` as the one error line instead of the
+    traceback it prints for any other exception (pulumi/pulumi sdk/python/cmd/pulumi-language-python-exec:
+    `except pulumi.RunError as e: pulumi.log.error(str(e))`; sdk/python/lib/pulumi/errors.py RunError: "a
+    clean exit rather than the usual verbose unhandled error logic"). A ValueError too, carrying the original
+    `exit_code` and `warnings`, so `llm-advisor preview` maps it to its exit status as before."""
+
+    def __init__(self, message: str, exit_code: int = 2, warnings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.warnings = warnings
+
+
+def describe_config_error(exc: ValidationError) -> str:
+    """One part per failed stack key (StackConfig validates by its camelCase alias): `key: what (got v)`."""
+    parts = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        key = ".".join(str(p) for p in loc) or exc.title
+        missing = err.get("type") == "missing"
+        got = "" if missing else f" (got {err.get('input')!r})"
+        what = "required" if missing else str(err.get("msg")).removeprefix("Value error, ")
+        parts.append(f"{key}: {what}{got}")
+    return "; ".join(parts)
+
+
+def one_line(text: str) -> str:
+    """A multi-line message (a PlanningError lists its nearest options one per line) as one log line: its
+    lines joined with "; " (after a heading ending in ":" with a space), list dashes dropped."""
+    lines = [line.strip().removeprefix("- ") for line in text.splitlines() if line.strip()]
+    joined = ""
+    for line in lines:
+        joined += ("" if not joined else " " if joined.endswith(":") else "; ") + line
+    return joined
+
+
+@contextmanager
+def stack_errors() -> Iterator[None]:
+    """Turn every typed error raised inside into one StackProgramError line (prefixed with the project, so
+    the Pulumi log says whose config it is); a bug (any other exception) keeps its traceback."""
+    try:
+        yield
+    except StackProgramError:
+        raise
+    except ValidationError as exc:
+        raise StackProgramError(one_line(f"{PROJECT} config: {describe_config_error(exc)}")) from None
+    except ValueError as exc:  # PlanningError, RenderError, PricingError/AwsUnavailableError, SizingError ...
+        raise StackProgramError(one_line(f"{PROJECT}: {exc}"), int(getattr(exc, "exit_code", 2)),
+                                tuple(getattr(exc, "warnings", ()))) from None
+
+
 def run() -> None:
-    """Declare the stack from the current stack's config and export its outputs."""
+    """Declare the stack from the current stack's config and export its outputs; a typed error is one
+    Pulumi error line (StackProgramError), not a traceback."""
+    with stack_errors():
+        _declare_stack()
+
+
+def _declare_stack() -> None:
     config = pulumi.Config()
     # Without a `regions` key the stack plans in its provider's region (aws:region, the key `pulumi new`
     # prompts for), else the declared default.

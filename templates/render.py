@@ -283,9 +283,11 @@ def rollout(plan: Plan, podset: PodSet) -> dict[str, object]:
     surge pod would stay Pending (no free GPU) and block the rollout, so: several replicas replace one at
     a time (maxSurge 0, maxUnavailable 1: the others keep serving), a single replica is Recreated.
     A PodDisruptionBudget (maxUnavailable 1) and a zone spread come with several replicas."""
+    several = podset.replicas > 1
+    if plan.placement.instances_per_replica > 1:
+        return {"strategy": lws_rollout(plan, podset), "pdb": several, "spread": False}
     slots = nodes_for(plan, podset.capacity) * pods_per_node(plan)
     spare = max(0, slots - podset.replicas)
-    several = podset.replicas > 1
     if spare:
         strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": min(spare, podset.replicas),
                                                                "maxUnavailable": 0}}
@@ -294,6 +296,22 @@ def rollout(plan: Plan, podset: PodSet) -> dict[str, object]:
     else:
         strategy = {"type": "Recreate"}
     return {"strategy": strategy, "pdb": several, "spread": several}
+
+
+def lws_rollout(plan: Plan, podset: PodSet) -> dict[str, object]:
+    """A LeaderWorkerSet's spec.rolloutStrategy: one group at a time (maxUnavailable 1, maxSurge 0).
+
+    LWS API (kubernetes-sigs/lws api/leaderworkerset/v1/leaderworkerset_types.go, RolloutStrategy): type
+    RollingUpdate only (there is no Recreate), rollingUpdateConfiguration.maxUnavailable (default 1; may not
+    be 0 when maxSurge is 0) and maxSurge (default 0), counted in replicas, i.e. whole groups; a group is
+    replaced leader and workers together and the next waits until it is ready. The Deployment rule
+    (rollout) surges into spare pod slots; a multi-node plan has none: its nodes are exactly its groups
+    (Placement checks instance_count = replicas x instances_per_replica), so a surge group would stay
+    Pending. Several groups keep serving while one is replaced; a single group has downtime, said in
+    docs/deploy.md. Stated explicitly, not left to the controller's defaults, so the manifest says it."""
+    at = plan.placement
+    assert nodes_for(plan, podset.capacity) == podset.replicas * at.instances_per_replica
+    return {"type": "RollingUpdate", "rollingUpdateConfiguration": {"maxUnavailable": 1, "maxSurge": 0}}
 
 
 # The HF cache volume: the whole checkpoint plus 10% for safetensors metadata, tokenizer files and the

@@ -93,9 +93,10 @@ def test_a_known_subnet_az_mapping_is_used_as_given() -> None:
 def test_eks_get_cluster_uses_the_plans_region_through_the_default_provider() -> None:
     plan = two_node_plan(region="us-west-2", availability_zone_ids=("usw2-az3",))
     run = _deploy(plan, EKS, subnet_az_ids={"subnet-a": "usw2-az3"})
-    # the EFA security group's VPC lookup, and the Kubernetes provider's kubeconfig (deployWorkload)
+    # the EFA security group's VPC lookup, the Kubernetes provider's kubeconfig (deployWorkload) and the
+    # cluster's version for the AMI release parameter (no kubernetesVersion set)
     calls = [c for c in run.calls if c.token == "aws:eks/getCluster:getCluster"]
-    assert len(calls) == 2
+    assert len(calls) == 3
     subnets = [c for c in run.calls if c.token == "aws:ec2/getSubnet:getSubnet"]  # the EFA subnet lookup
     for call in [*calls, subnets[0]]:
         assert call.args.get("region") == "us-west-2"

@@ -118,15 +118,81 @@ def test_main_program_validates_config_before_declaring_anything() -> None:
     # before the provider, the secret or any node group is registered.
     import runpy
 
-    from pydantic import ValidationError
+    import pulumi
 
     from llm_advisor.infra.preview import RecordedResource, run_program
 
     log: list[RecordedResource] = []
     config = {**example_config(clusterName=""), f"{PROJECT}:hfToken": SENTINEL}
-    with pytest.raises(ValidationError, match="clusterName"):
+    with pytest.raises(pulumi.RunError, match="clusterName") as caught:
         run_program(lambda: runpy.run_path(str(ROOT / "__main__.py")) and None, config, log=log)
     assert log == []
+    # One line, the key as the stack spells it and the fix; Pulumi's language host prints str(RunError) only.
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"{PROJECT} config: clusterName: required")
+    assert "pulumi config set clusterName" in message and SENTINEL not in message
+
+
+def _run_stack_program(**overrides: str):  # type: ignore[no-untyped-def]
+    """llm_advisor.program.run itself under mocks (no pre-validation by run_main_program)."""
+    from llm_advisor.infra.preview import RecordedResource, run_program
+    from llm_advisor.program import run
+
+    log: list[RecordedResource] = []
+    return run_program(run, example_config(**overrides), log=log), log
+
+
+@pytest.mark.parametrize(("overrides", "names"), [
+    # A PlanningError (the model's own context limit), named as the stack spells it.
+    ({"maxModelLen": "100000000"}, "maxModelLen"),
+    # A value the config models refuse: its stack key, not the Python field name.
+    ({"concurrency": "-3"}, "concurrency"),
+    # A budget no layout meets (PlanningError naming the key and the nearest options).
+    ({"maxUsdPerHour": "0.01"}, "maxUsdPerHour"),
+])
+def test_typed_errors_in_the_stack_program_are_one_pulumi_error_line(overrides: dict[str, str],
+                                                                     names: str) -> None:
+    import pulumi
+
+    from llm_advisor.program import StackProgramError
+
+    with pytest.raises(StackProgramError) as caught:
+        _run_stack_program(**overrides)
+    error = caught.value
+    assert isinstance(error, pulumi.RunError) and isinstance(error, ValueError) and error.exit_code == 2
+    message = str(error)
+    assert message.startswith(f"{PROJECT}") and "\n" not in message and "Traceback" not in message
+    assert names in message and "max_model_len" not in message
+    assert error.__cause__ is None and error.__suppress_context__  # no chained traceback either
+
+
+def test_aws_unavailable_keeps_its_exit_code_and_a_bug_keeps_its_traceback() -> None:
+    from llm_advisor.program import StackProgramError, one_line, stack_errors
+    from pricing.errors import AwsUnavailableError
+
+    unreachable = "^llm-advisor: pricing live: us-east-1 unreachable$"
+    with pytest.raises(StackProgramError, match=unreachable) as caught, stack_errors():
+        raise AwsUnavailableError("pricing live: us-east-1 unreachable")
+    assert caught.value.exit_code == 3
+    # A planner message's lines (binding constraint, then nearest options) become one line, nothing lost.
+    assert one_line("no layout serves X.\n  largest: p5\nNearest options:\n  - a: $1/h\n  - b\n") == (
+        "no layout serves X.; largest: p5; Nearest options: a: $1/h; b")
+    with pytest.raises(KeyError):  # not a typed error: a bug, left for Pulumi's traceback
+        with stack_errors():
+            raise KeyError("bug")
+
+
+def test_preview_exit_status_is_unchanged_for_a_stack_program_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from llm_advisor.cli.main import main
+
+    stack = yaml.safe_load(EXAMPLE.read_text())
+    stack["config"][f"{PROJECT}:maxModelLen"] = 100000000
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    assert main(["preview", "--config", str(path)]) == 2
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith(f"error: {PROJECT}: ") and "maxModelLen" in first
 
 
 def test_render_onto_an_unwritable_path_exits_2_with_one_line(tmp_path: Path,

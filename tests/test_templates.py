@@ -38,6 +38,9 @@ CASES = {
     "single": (single_instance_plan, SECRET_ID),
     "spot-packed": (spot_plan, None),
     "two-node": (two_node_plan, SECRET_ID),
+    # Two multi-node groups on four nodes: the LeaderWorkerSet's PodDisruptionBudget, one group at a time.
+    "two-node-ha": (lambda: two_node_plan(instance_count=4, replicas=2, on_demand_instances=4,
+                                          usd_per_hour=220.0), SECRET_ID),
 }
 
 
@@ -94,6 +97,7 @@ def _k8s_docs(text: str) -> list[dict]:
 # from LWS 0.9), leaderTemplate / workerTemplate pod templates (checked as PodTemplateSpec below).
 _POD_TEMPLATE = {"type": "object", "required": ["metadata", "spec"],
                  "properties": {"metadata": {"type": "object"}, "spec": {"type": "object"}}}
+_INT_OR_PERCENT = {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^[0-9]+%$"}]}
 LWS_SCHEMA = {
     "type": "object",
     "required": ["apiVersion", "kind", "metadata", "spec"],
@@ -121,6 +125,25 @@ LWS_SCHEMA = {
                         "workerTemplate": _POD_TEMPLATE,
                     },
                 },
+                # api/leaderworkerset/v1/leaderworkerset_types.go RolloutStrategy: type RollingUpdate only;
+                # maxUnavailable / maxSurge are int-or-string (replicas = groups, or a percentage).
+                "rolloutStrategy": {
+                    "type": "object",
+                    "required": ["type"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"const": "RollingUpdate"},
+                        "rollingUpdateConfiguration": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "partition": {"type": "integer", "minimum": 0},
+                                "maxUnavailable": _INT_OR_PERCENT,
+                                "maxSurge": _INT_OR_PERCENT,
+                            },
+                        },
+                    },
+                },
             },
         },
     },
@@ -133,7 +156,9 @@ def test_lws_schema_check_can_fail() -> None:
     jsonschema.validate(lws, LWS_SCHEMA)
     for path, value in ((("spec", "leaderWorkerTemplate", "restartPolicy"), "RecreateGroupOnFailure"),
                         (("spec", "leaderWorkerTemplate", "size"), "2"), (("apiVersion",), "lws.x-k8s.io/v1"),
-                        (("spec", "leaderWorkerTemplate", "leaderTemplte"), {})):
+                        (("spec", "leaderWorkerTemplate", "leaderTemplte"), {}),
+                        (("spec", "rolloutStrategy", "type"), "Recreate"),
+                        (("spec", "rolloutStrategy", "rollingUpdateConfiguration", "maxSurge"), -1)):
         broken = yaml.safe_load(yaml.safe_dump(lws))
         node = broken
         for key in path[:-1]:
@@ -164,7 +189,8 @@ def test_kubernetes_manifests_validate_against_the_schemas(case: str) -> None:
                 template = doc["spec"]["leaderWorkerTemplate"]
                 _validate_pod_template(template["leaderTemplate"])
                 _validate_pod_template(template["workerTemplate"])
-                assert template["size"] == 2 and doc["spec"]["replicas"] == 1
+                groups = 2 if case == "two-node-ha" else 1
+                assert template["size"] == 2 and doc["spec"]["replicas"] == groups
             else:
                 kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
 
@@ -315,3 +341,27 @@ def test_templates_fail_on_an_undefined_variable() -> None:
 
     with pytest.raises(UndefinedError):
         _ENV.get_template("hf-token-secret.yaml.j2").render()
+
+
+@pytest.mark.parametrize(("nodes", "replicas", "pdb"), [
+    (2, 1, False),  # the only group: replaced in place (downtime), no budget that would block drains
+    (4, 2, True),   # two groups: one at a time, the other serves; drains take one group at a time
+    (6, 3, True),
+])
+def test_leaderworkerset_rollout_is_one_group_at_a_time(nodes: int, replicas: int, pdb: bool) -> None:
+    expected = {"maxUnavailable": 1, "maxSurge": 0}  # the nodes are exactly the groups: no room to surge
+    plan = two_node_plan(instance_count=nodes, replicas=replicas, on_demand_instances=nodes,
+                         usd_per_hour=55.0 * nodes)
+    docs = _k8s_docs(render_bundle(plan, options_for(plan)).file("kubernetes.yaml").content)
+    (lws,) = [d for d in docs if d["kind"] == "LeaderWorkerSet"]
+    jsonschema.validate(lws, LWS_SCHEMA)
+    assert lws["spec"]["rolloutStrategy"] == {"type": "RollingUpdate", "rollingUpdateConfiguration": expected}
+    budgets = [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+    assert len(budgets) == int(pdb)
+    for budget in budgets:
+        kubernetes_validate.validate(budget, K8S_VERSION, strict=True)
+        selector = budget["spec"]["selector"]["matchLabels"]
+        # Leader and worker pods both carry the selected labels.
+        for role in ("leaderTemplate", "workerTemplate"):
+            labels = lws["spec"]["leaderWorkerTemplate"][role]["metadata"]["labels"]
+            assert selector.items() <= labels.items()

@@ -118,7 +118,8 @@ def test_no_token_no_secret() -> None:
 
 
 def test_deploy_workload_false_declares_no_kubernetes_resource() -> None:
-    run = deploy_run(single_instance_plan(), {**EKS, "deployWorkload": "false"})
+    # kubernetesVersion set: the AMI release lookup needs not ask the cluster for its version either.
+    run = deploy_run(single_instance_plan(), {**EKS, "deployWorkload": "false", "kubernetesVersion": "1.33"})
     assert kube_resources(run) == []
     assert "endpoint" not in run.outputs
     assert run.of_type(NODE_GROUP) and "kubectl apply -f kubernetes.yaml" in run.outputs["kubectl_apply_hint"]

@@ -41,6 +41,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "write vllm-config.yaml, kubernetes.yaml and cloud-init.yaml for the planned layout"),
     "preview": ("llm_advisor.cli.preview_cmd",
                 "show the resources the Pulumi program would create (offline, mocked engine)"),
+    "models": ("llm_advisor.cli.models_cmd",
+               "list the model catalog: family, parameters, formats, known checkpoints, gated or not"),
     "check-log": ("llm_advisor.cli.check_log_cmd",
                   "compare a real vLLM startup log with the sizing of the same settings"),
 }

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from llm_advisor.infra.ecr import credential_parts
 from llm_advisor.infra.volumes import EksAmiType
 from llm_advisor.planner.models import PlanOptions, Workload
 from llm_advisor.planner.options import Option, literal_choices, register, stack_key, unwrap_optional
@@ -60,6 +61,22 @@ class DeployOptions(Frozen):
         description="vllmImage is an EFA build (libfabric + aws-ofi-nccl): multi-node pods request the "
         "node's EFA devices and the EFA device plugin is needed; false = no EFA device requested, NCCL "
         "between nodes over TCP sockets (the stock image has no EFA libraries)",
+    )
+    ecr_pull_through_cache: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        min_length=2,
+        max_length=30,
+        pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$",
+        description="targets eks and karpenter: pull the (Docker Hub) vLLM image through an ECR pull-through "
+        "cache rule with this repository prefix, e.g. docker-hub (Docker Hub's anonymous pull limit is per "
+        "IP, shared by every node behind one NAT); needs dockerHubCredentialArn; unset = pull from Docker "
+        "Hub",
+    )
+    docker_hub_credential_arn: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        description="with ecrPullThroughCache: ARN of the Secrets Manager secret (name prefix "
+        "ecr-pullthroughcache/, in the plan's account and region) holding the Docker Hub username and "
+        "access token the cache rule pulls with",
     )
     cluster_name: Annotated[str | None, Option(flag=None)] = Field(
         default=None,
@@ -117,6 +134,15 @@ class DeployOptions(Frozen):
         "it; the subnets must be in the block's AZ and the plan's instance type and count the block's; "
         "unset = no reservation",
     )
+    ami_release_version: Annotated[str | None, Option(flag=None)] = Field(
+        default=None,
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+-[0-9a-z]+$",
+        description="target eks: the EKS AMI release the node groups run (e.g. 1.33.0-20250704 for AL2023); "
+        "unset = the recommended AL2023 NVIDIA release the SSM parameter names at the first `pulumi up` "
+        "(for kubernetesVersion, else the cluster's version), then kept (no drift; Bottlerocket: the release "
+        "EKS picks at create); set it (e.g. to a newer release) to upgrade: the node groups roll one node at "
+        "a time",
+    )
     namespace: str = Field(default="default", description="Kubernetes namespace of the rendered manifests")
     associate_public_ip: Annotated[bool, Option(flag=None)] = Field(
         default=False,
@@ -168,6 +194,37 @@ class _StackChecks(BaseModel):
                 "true needs vllmImage naming the EFA build (the stock vllm/vllm-openai image has no "
                 "libfabric/aws-ofi-nccl); set vllmImage or leave efaImage false"
             )
+        return value
+
+    @field_validator("ecr_pull_through_cache", check_fields=False)
+    @classmethod
+    def _cache_for_kubernetes(cls, value: str | None, info: ValidationInfo) -> str | None:
+        target = info.data.get("target")
+        if value and target not in KUBERNETES_TARGETS:
+            raise ValueError(
+                "the pull-through cache serves the EKS nodes (targets eks and karpenter), not target "
+                f"{target} "
+                "(its instances pull with Docker, not through the node role); `pulumi config rm "
+                "ecrPullThroughCache`"
+            )
+        return value
+
+    @field_validator("docker_hub_credential_arn", check_fields=False)
+    @classmethod
+    def _credential_for_cache(cls, value: str | None, info: ValidationInfo) -> str | None:
+        cache = info.data.get("ecr_pull_through_cache")
+        if cache and not value:
+            raise ValueError(
+                "required with ecrPullThroughCache: ECR pulls from Docker Hub only with credentials in a "
+                "Secrets Manager secret named ecr-pullthroughcache/...; `pulumi config set "
+                "dockerHubCredentialArn "
+                "arn:aws:secretsmanager:REGION:ACCOUNT:secret:ecr-pullthroughcache/...`"
+            )
+        if value and not cache:
+            raise ValueError("used only with ecrPullThroughCache; set that (e.g. docker-hub) or remove "
+                             "this key")
+        if value:
+            credential_parts(value)  # the form ECR requires; its region is checked against the plan's
         return value
 
     @field_validator("cluster_name", check_fields=False)
@@ -222,6 +279,16 @@ class _StackChecks(BaseModel):
                 f"target karpenter launches the EKS AL2023 NVIDIA AMI (EC2NodeClass alias al2023@...), not "
                 f"{value}; `pulumi config rm amiType` (default AL2023_x86_64_NVIDIA) or use target eks"
             )
+        return value
+
+    @field_validator("ami_release_version", check_fields=False)
+    @classmethod
+    def _release_for_node_groups(cls, value: str | None, info: ValidationInfo) -> str | None:
+        target = info.data.get("target")
+        if value and target != "eks":
+            fix = "amiId" if target == "ec2" else "the EC2NodeClass alias (al2023@...)"
+            raise ValueError(f"pins the AMI release of EKS managed node groups (target eks), not target "
+                             f"{target}, which pins with {fix}; `pulumi config rm amiReleaseVersion`")
         return value
 
     @field_validator("vllm_version", check_fields=False)

@@ -39,6 +39,41 @@ NODE_POLICIES = (
 # accelerators such as GPUs": one node at a time, never a doubled GPU fleet; the PodDisruptionBudget keeps
 # the other replicas serving.
 NODE_UPDATE_STRATEGY = "MINIMAL"
+# The AMI release of the EKS AL2023 NVIDIA AMI for a Kubernetes version (EKS user guide, "Retrieve
+# recommended Amazon Linux AMI IDs": the `recommended` parameter's `release_version` sub-parameter, ami-type
+# amazon-linux-2023/x86_64/nvidia). A node group's releaseVersion defaults to the latest release at create
+# AND at every update (EKS API CreateNodegroup / UpdateNodegroupVersion `releaseVersion`: "By default, the
+# latest available AMI version for the node group's Kubernetes version is used"; allowed with a launch
+# template that names no AMI, as ours), so a launch-template change would also move the AMI: pinned here.
+EKS_RELEASE_SSM_PARAMETER = (
+    "/aws/service/eks/optimized-ami/{kube}/amazon-linux-2023/x86_64/nvidia/recommended/release_version"
+)
+
+
+def release_pin_options(ami_release_version: str | None) -> pulumi.ResourceOptions:
+    """Node group options pinning the AMI release: with no amiReleaseVersion the release resolved at the
+    first `pulumi up` is kept in state (`ignore_changes` on releaseVersion: a newer SSM answer, or EKS's
+    "latest" default, never rolls the GPU nodes by itself); setting amiReleaseVersion is the explicit update
+    path (EKS updates the node group to it with update_config's MINIMAL strategy, one node at a time)."""
+    return pulumi.ResourceOptions(ignore_changes=[] if ami_release_version else ["releaseVersion"])
+
+
+def release_version(
+    ami_type: EksAmiType, region: str, cluster_name: pulumi.Input[str], kubernetes_version: str | None,
+    ami_release_version: str | None, parent: pulumi.Resource,
+) -> pulumi.Input[str] | None:
+    """The release the node groups boot: amiReleaseVersion when set; for AL2023 NVIDIA the SSM parameter's
+    recommended release for kubernetesVersion (else the cluster's own version); None for Bottlerocket (its
+    releases are named differently: pin with amiReleaseVersion, else EKS picks the latest at create)."""
+    if ami_release_version:
+        return ami_release_version
+    if ami_type != "AL2023_x86_64_NVIDIA":
+        return None
+    invoke = pulumi.InvokeOutputOptions(parent=parent)
+    kube: pulumi.Input[str] = kubernetes_version or aws.eks.get_cluster_output(
+        name=cluster_name, region=region, opts=invoke).version
+    name = pulumi.Output.from_input(kube).apply(lambda k: EKS_RELEASE_SSM_PARAMETER.format(kube=k))
+    return aws.ssm.get_parameter_output(name=name, region=region, opts=invoke).insecure_value
 
 
 def ec2_assume_role_policy() -> str:
@@ -150,6 +185,9 @@ class GpuNodeGroups(pulumi.ComponentResource):
         node_role_arn: pulumi.Input[str] | None = None,
         ami_type: EksAmiType = "AL2023_x86_64_NVIDIA",
         opts: pulumi.ResourceOptions | None = None,
+        kubernetes_version: str | None = None,
+        ami_release_version: str | None = None,
+        first_pull_policy: str | None = None,
     ):
         efa_count = efa_interfaces(plan)  # fails on an EFA plan without a count, before any resource
         # Subnet ids known only as an Output are the caller's to pick (llm_advisor.infra.stack does).
@@ -164,9 +202,11 @@ class GpuNodeGroups(pulumi.ComponentResource):
         # A created role's policy attachments come before the node groups (nodes join only with them) and
         # go after them on destroy (permissions never vanish mid-delete).
         attachments: list[pulumi.Resource] = []
-        role_arn = node_role_arn or self._node_role(name, attachments)
+        role_arn = node_role_arn or self._node_role(name, attachments, first_pull_policy)
         subnets = list(subnet_ids) if isinstance(subnet_ids, (list, tuple)) else subnet_ids
         template = self._launch_template(name, plan, cluster_name, ami_type, efa_count)
+        release = release_version(ami_type, plan.placement.region, cluster_name, kubernetes_version,
+                                  ami_release_version, self)
         groups = [
             aws.eks.NodeGroup(
                 f"{name}-{suffix}",
@@ -175,6 +215,7 @@ class GpuNodeGroups(pulumi.ComponentResource):
                 subnet_ids=subnets,
                 capacity_type=capacity_type,
                 ami_type=ami_type,
+                release_version=release,
                 instance_types=instance_types,
                 # Fixed size: replicas x instances per replica, split by capacity type as planned.
                 scaling_config=aws.eks.NodeGroupScalingConfigArgs(
@@ -188,14 +229,18 @@ class GpuNodeGroups(pulumi.ComponentResource):
                 launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                     id=template.id, version=template.latest_version.apply(str)
                 ),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+                opts=pulumi.ResourceOptions.merge(
+                pulumi.ResourceOptions(parent=self, depends_on=attachments),
+                release_pin_options(ami_release_version),
+                ),
             )
             for suffix, capacity_type, count, instance_types in node_groups_for(plan)
         ]
         self.node_group_names = pulumi.Output.all(*[g.node_group_name for g in groups])
         self.register_outputs({"node_group_names": self.node_group_names})
 
-    def _node_role(self, name: str, attachments: list[pulumi.Resource]) -> pulumi.Output[str]:
+    def _node_role(self, name: str, attachments: list[pulumi.Resource],
+                   first_pull_policy: str | None = None) -> pulumi.Output[str]:
         role = aws.iam.Role(
             f"{name}-node-role",
             assume_role_policy=ec2_assume_role_policy(),
@@ -204,6 +249,10 @@ class GpuNodeGroups(pulumi.ComponentResource):
         for i, policy_arn in enumerate(NODE_POLICIES):
             attachments.append(aws.iam.RolePolicyAttachment(
                 f"{name}-node-policy-{i}", role=role.name, policy_arn=policy_arn, opts=self._child
+            ))
+        if first_pull_policy:  # ECR pull-through cache: the first pull creates and imports the repository
+            attachments.append(aws.iam.RolePolicy(
+                f"{name}-ecr-pull-through", role=role.id, policy=first_pull_policy, opts=self._child
             ))
         return role.arn
 

@@ -35,6 +35,8 @@ from sizing.vocabulary import Frozen
 
 MOCK_ACCOUNT = "123456789012"
 MOCK_AMI = "ami-0mockdlami0000000"
+MOCK_KUBERNETES_VERSION = "1.33"  # the mocked cluster's version (eks getCluster)
+MOCK_EKS_RELEASE = "1.33.0-00000000"  # the mocked SSM answer for an EKS AMI release_version parameter
 MOCK_VPC = "vpc-0mock000000000000"
 MOCK_CLUSTER_ENDPOINT = "https://MOCK0CLUSTER0ENDPOINT.gr7.us-east-1.eks.amazonaws.com"
 MOCK_CLUSTER_CA = "TU9DSyBDQQ=="  # base64 of "MOCK CA"
@@ -63,6 +65,7 @@ class RecordedResource(Frozen):
     dependencies: tuple[str, ...] = ()
     provider: str = ""
     custom_timeouts: dict[str, str] = {}
+    ignore_changes: tuple[str, ...] = ()  # input properties a later run leaves as they are in state
 
 
 class RecordedCall(Frozen):
@@ -141,10 +144,13 @@ class AwsMocks(pulumi.runtime.Mocks):
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         self.calls.append(RecordedCall(token=args.token, args=dict(args.args), provider=args.provider or ""))
         if args.token == "aws:ssm/getParameter:getParameter":
-            return {"name": args.args["name"], "type": "String", "value": MOCK_AMI, "insecureValue": MOCK_AMI}
+            name = args.args["name"]
+            value = MOCK_EKS_RELEASE if name.endswith("/release_version") else MOCK_AMI
+            return {"name": name, "type": "String", "value": value, "insecureValue": value}
         if args.token == "aws:eks/getCluster:getCluster":
             vpc = {"vpcId": MOCK_VPC, "clusterSecurityGroupId": "sg-0mockcluster0000000"}
-            return {"name": args.args["name"], "vpcConfig": vpc, "endpoint": MOCK_CLUSTER_ENDPOINT,
+            return {"name": args.args["name"], "version": MOCK_KUBERNETES_VERSION, "vpcConfig": vpc,
+                    "endpoint": MOCK_CLUSTER_ENDPOINT,
                     "certificateAuthorities": [{"data": MOCK_CLUSTER_CA}]}
         if args.token == "aws:ec2/getSubnet:getSubnet":
             subnet = args.args.get("id")
@@ -168,7 +174,7 @@ class _RecordingMonitor(MockMonitor):
                     urn=response.urn, parent=request.parent, type=request.type, name=request.name,
                     custom=bool(request.custom), inputs=rpc.deserialize_properties(request.object),
                     dependencies=tuple(request.dependencies), provider=request.provider,
-                    custom_timeouts=_timeouts(request),
+                    custom_timeouts=_timeouts(request), ignore_changes=tuple(request.ignoreChanges),
                 )
             )
         return response

@@ -24,6 +24,7 @@ from llm_advisor.infra.cpu import (
     render_cpu_karpenter_yaml,
 )
 from llm_advisor.infra.ec2 import GpuAutoScalingGroup, check_capacity_block_plan, check_ec2_plan
+from llm_advisor.infra.ecr import DOCKER_HUB_URL, cached_image, first_pull_policy
 from llm_advisor.infra.eks import GpuNodeGroups, efa_subnet, subnet_availability_zone_ids
 from llm_advisor.infra.karpenter import (
     KarpenterSettings,
@@ -54,6 +55,7 @@ from templates.render import (
     render_kubernetes,
     render_vllm_config,
     require_served_model,
+    vllm_image,
 )
 
 # Subnet ids: plain strings (looked up before any resource) or an Output of the list (looked up in an apply).
@@ -117,10 +119,21 @@ def in_plan_region(
     return transform
 
 
+def pulled_image(plan: Plan, cfg: StackConfig) -> str | None:
+    """The image the pods pull: through the ECR pull-through cache when ecrPullThroughCache is set (the
+    pinned vllm/vllm-openai image, or a Docker Hub vllmImage, under the cache's registry), else vllmImage
+    (None = the pinned image). The planner checked the image itself; only where it is pulled from changes."""
+    if not (cfg.ecr_pull_through_cache and cfg.docker_hub_credential_arn):
+        return cfg.vllm_image
+    image = cfg.vllm_image or vllm_image(plan)
+    return cached_image(image, cfg.ecr_pull_through_cache, cfg.docker_hub_credential_arn,
+                        plan.placement.region)
+
+
 def _options(plan: Plan, cfg: StackConfig, secret_id: str | None) -> RenderOptions:
     return default_options(
         plan, namespace=cfg.namespace, hf_token_secret_id=secret_id,
-        image=cfg.vllm_image, efa_image=cfg.efa_image, ami_type=cfg.ami_type,
+        image=pulled_image(plan, cfg), efa_image=cfg.efa_image, ami_type=cfg.ami_type,
         karpenter=cfg.target == "karpenter",
     )
 
@@ -248,10 +261,23 @@ def declare(
         # Only the ${HF_TOKEN} placeholder: filled from Secrets Manager (or typed) at apply time.
         outputs["hf_token_secret_yaml"] = options.apply(lambda o: render_hf_token_secret(plan, o))
         nodes: list[pulumi.Resource] = []
+        pull_policy = None
+        if cfg.ecr_pull_through_cache and cfg.docker_hub_credential_arn:
+            # The rule exists before any pod pulls through it (the workload waits on `nodes`).
+            nodes.append(aws.ecr.PullThroughCacheRule(
+                f"{name}-docker-hub", ecr_repository_prefix=cfg.ecr_pull_through_cache,
+                upstream_registry_url=DOCKER_HUB_URL, credential_arn=cfg.docker_hub_credential_arn,
+                opts=in_region,
+            ))
+            outputs["image"] = pulled_image(plan, cfg)
+            pull_policy = first_pull_policy(cfg.ecr_pull_through_cache, cfg.docker_hub_credential_arn,
+                                            plan.placement.region)
         if cfg.target == "eks":
             groups = GpuNodeGroups(
                 name, plan, cluster_name=target.cluster_name or "", subnet_ids=prepared.subnets, pool=name,
                 node_role_arn=target.node_role_arn, ami_type=cfg.ami_type, opts=in_region,
+                kubernetes_version=cfg.kubernetes_version, ami_release_version=cfg.ami_release_version,
+                first_pull_policy=pull_policy,
             )
             outputs["node_group_names"] = groups.node_group_names
             nodes.append(groups)
