@@ -58,6 +58,26 @@ def _families() -> dict[str, dict[str, str]]:
     return {row["family"]: row for row in _rows(FAMILIES_FILE)}
 
 
+def cpu_families() -> tuple[str, ...]:
+    """The CPU families the llama.cpp path knows the hardware of (the rows of aws_cpu_families.csv)."""
+    return tuple(_families())
+
+
+def cpu_type_names() -> tuple[str, ...]:
+    """The CPU instance types the snapshot prices (in any region): the ones a live load asks AWS for."""
+    return tuple(dict.fromkeys(row["instance_type"] for row in _rows(PRICES_FILE)))
+
+
+def make_cpu_instance(instance_type: str, region: str, vcpus: int, memory_gib: float, on_demand: float,
+                      spot: float | None, price_as_of: str, price_source: str) -> CpuInstance:
+    """A CpuInstance from live figures (the family's hardware from aws_cpu_families.csv)."""
+    return _instance({"instance_type": instance_type, "family": instance_type.split(".")[0], "region": region,
+                      "vcpus": str(vcpus), "memory_gib": str(memory_gib),
+                      "on_demand_usd_per_hour": repr(on_demand),
+                      "spot_usd_per_hour": "" if spot is None else repr(spot), "price_as_of": price_as_of,
+                      "price_source": price_source})
+
+
 def _instance(row: dict[str, str]) -> CpuInstance:
     fam = _families().get(row["family"])
     if fam is None:

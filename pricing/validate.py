@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable
+from typing import Any
 
 from pricing.models import Offer
 
@@ -123,4 +124,61 @@ def checked_offers(offers: Iterable[Offer], where: str) -> tuple[tuple[Offer, ..
         lost = f"; {len(gone)} instance type(s) left with no sound price are dropped" if gone else ""
         warnings.append(f"{region}: ignored {len(found)} implausible {where} price figure(s) ({listed})"
                         f"{lost}; they are not planned on (bounds: pricing/validate.py)")
+    return tuple(kept), warnings
+
+
+# CPU instances (the llama.cpp path) are checked per vCPU-hour. The bundled CPU snapshot
+# (pricing/data/aws_cpu_prices.csv) spans 0.03625 USD/vCPU-h on-demand (c7g.12xlarge, us-east-1) to
+# 0.06615 (r7i.xlarge, us-east-1); the bounds leave room below for spot (AWS advertises "up to 90%" off
+# on-demand: 0.0036) and above for the dearest regions and larger memory ratios.
+# tests/test_pricing_cpu_live.py recomputes the snapshot's extremes and fails if they leave the bounds.
+MIN_USD_PER_VCPU_HOUR = 0.002
+MAX_USD_PER_VCPU_HOUR = 0.5
+MAX_CPU_VCPUS = 1024  # u7in-32tb.224xlarge has 896 vCPUs, the most of any EC2 type today
+MAX_CPU_MEMORY_GIB = 32768.0
+
+
+def cpu_price_problem(usd: object, vcpus: int) -> str | None:
+    """Why one USD/h figure of a CPU instance with `vcpus` vCPUs is not plausible, or None."""
+    if not _finite_positive(usd):
+        return f"{usd!r} USD/h is not a positive finite number"
+    per_vcpu = float(usd) / vcpus  # type: ignore[arg-type]
+    if not MIN_USD_PER_VCPU_HOUR <= per_vcpu <= MAX_USD_PER_VCPU_HOUR:
+        return (f"{usd:g} USD/h = {per_vcpu:.3g} USD per vCPU-hour, outside "
+                f"{MIN_USD_PER_VCPU_HOUR:g}..{MAX_USD_PER_VCPU_HOUR:g}")
+    return None
+
+
+def check_cpu_instance(inst: Any) -> tuple[Any | None, list[str]]:
+    """(the CPU instance with only its sound figures, or None; the problems). A bad on-demand price or
+    impossible vCPU/memory figures drop the instance (the CPU planner prices on-demand); a bad spot price
+    drops the spot price only."""
+    name = f"{inst.instance_type}"
+    if not (isinstance(inst.vcpus, int) and 1 <= inst.vcpus <= MAX_CPU_VCPUS):
+        return None, [f"{name}: vcpus {inst.vcpus!r} is not in 1..{MAX_CPU_VCPUS}"]
+    if not (_finite_positive(inst.memory_gib) and inst.memory_gib <= MAX_CPU_MEMORY_GIB):
+        return None, [f"{name}: memory_gib {inst.memory_gib!r} is not in (0, {MAX_CPU_MEMORY_GIB:g}]"]
+    if why := cpu_price_problem(inst.on_demand_usd_per_hour, inst.vcpus):
+        return None, [f"{name} on-demand {why}"]
+    if inst.spot_usd_per_hour is not None and (why := cpu_price_problem(inst.spot_usd_per_hour, inst.vcpus)):
+        return inst.model_copy(update={"spot_usd_per_hour": None}), [f"{name} spot {why}"]
+    return inst, []
+
+
+def checked_cpu_instances(instances: Iterable[Any], where: str) -> tuple[tuple[Any, ...], list[str]]:
+    """checked_offers for CPU instances: the sound ones, and one warning per region that lost a figure."""
+    kept: list[Any] = []
+    problems: dict[str, list[str]] = {}
+    for inst in instances:
+        sound, found = check_cpu_instance(inst)
+        if found:
+            problems.setdefault(inst.region, []).extend(found)
+        if sound is not None:
+            kept.append(sound)
+    warnings = []
+    for region, found in problems.items():
+        listed = "; ".join(found[:MAX_LISTED]) + (f"; and {len(found) - MAX_LISTED} more"
+                                                   if len(found) > MAX_LISTED else "")
+        warnings.append(f"{region}: ignored {len(found)} implausible {where} CPU price figure(s) ({listed}); "
+                        "they are not planned on (bounds: pricing/validate.py)")
     return tuple(kept), warnings

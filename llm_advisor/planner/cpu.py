@@ -24,7 +24,7 @@ from __future__ import annotations
 import csv
 import math
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pydantic import Field
@@ -168,17 +168,23 @@ def _search(workload, arch, gguf_type: str, instances: Iterable[CpuInstance]):
     return best, fits_any, fastest
 
 
-def plan_cpu(workload, arch: ModelArch | None = None) -> CpuPlan:
-    """The cheapest CPU plan, or NoFeasibleLayout naming the binding constraint and the nearest option."""
+def plan_cpu(workload, arch: ModelArch | None = None,
+             instances: Sequence[CpuInstance] | None = None) -> CpuPlan:
+    """The cheapest CPU plan, or NoFeasibleLayout naming the binding constraint and the nearest option.
+
+    `instances`: the priced candidates (pricing.cpu_live.load_cpu_catalog for --pricing live/auto);
+    default: the bundled snapshot's in the workload's regions."""
     arch = arch or load_model(workload.model)
     try:
         check_gguf_arch(arch)
     except SizingError as exc:
         raise NoFeasibleLayout(str(exc)) from None
-    instances = cpu_instances(workload.regions)
+    from_snapshot = instances is None
+    instances = tuple(cpu_instances(workload.regions) if instances is None else instances)
     if not instances:
         raise NoFeasibleLayout(
-            f"no CPU instance prices for regions {', '.join(workload.regions)} in the snapshot: the "
+            f"no CPU instance prices for regions {', '.join(workload.regions)}"
+            f"{' in the snapshot' if from_snapshot else ''}: the "
             f"llama.cpp path is priced in {', '.join(cpu_regions())}"
         )
     gguf_type = workload.gguf_type or DEFAULT_GGUF_TYPE
