@@ -30,6 +30,7 @@ from llm_advisor.planner.cpu import choose_engine, plan_cpu
 from llm_advisor.planner.errors import NoFeasibleLayout
 from llm_advisor.planner.options import literal_choices, unwrap_optional, use_spelling
 from llm_advisor.planner.warnings import log_plan_warnings
+from pricing.cpu_live import load_cpu_catalog
 
 TYPE = "llm-advisor:index:LlmServing"
 # Stack options that may be Outputs: where the nodes go, not what is planned (field names). Every other
@@ -344,8 +345,11 @@ class LlmServing(pulumi.ComponentResource):
         cpu_plan, cpu_why = None, None
         if engine != "vllm":
             try:
+                cpu_catalog = load_cpu_catalog(cfg.regions, cfg.pricing)  # live -> cache -> snapshot
+                for warning in cpu_catalog.warnings:
+                    pulumi.log.warn(warning)
                 with use_spelling("stack"):
-                    cpu_plan = plan_cpu(cfg.to_workload())
+                    cpu_plan = plan_cpu(cfg.to_workload(), instances=cpu_catalog.instances)
             except NoFeasibleLayout as exc:
                 if engine == "llama.cpp":
                     raise

@@ -33,3 +33,23 @@ def test_render_engine_auto_renders_the_cheaper_gpu_plan_here(tmp_path: Path,
     assert main(["render", *SHAPE, "--engine", "auto", "--out", str(out)]) == 0
     assert "engine: vllm" in capsys.readouterr().err  # 1 x g6.xlarge undercuts the CPU plan on the snapshot
     assert (out / "vllm-config.yaml").is_file()
+
+
+def test_cpu_plans_price_through_the_pricing_mode(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # --pricing reaches the CPU catalog loader (live -> cache -> snapshot), and its warnings are printed
+    import pricing.cpu_live as cpu_live
+
+    seen: list[str] = []
+    real = cpu_live.load_cpu_catalog
+
+    def spy(regions, pricing="auto", **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(pricing)
+        catalog = real(regions, "snapshot")
+        return catalog.model_copy(update={"warnings": ("us-east-1: CPU prices from the spy",)})
+
+    monkeypatch.setattr(cpu_live, "load_cpu_catalog", spy)
+    shape = [a for a in SHAPE if a not in ("--pricing", "snapshot")]
+    assert main(["plan", *shape, "--engine", "llama.cpp", "--pricing", "auto"]) == 0
+    assert seen == ["auto"]
+    assert "CPU prices from the spy" in capsys.readouterr().err

@@ -35,6 +35,20 @@ def cpu_report(cpu) -> str:
     ])
 
 
+def plan_cpu_from_args(args: argparse.Namespace, workload):  # -> CpuPlan
+    """The cheapest CPU plan on the CPU catalog of --pricing (live -> cache -> snapshot, as GPU offers);
+    its warnings go to stderr before the plan."""
+    from llm_advisor.cli.options_cli import values_from_args
+    from llm_advisor.planner.cpu import plan_cpu
+    from llm_advisor.planner.models import PlanOptions
+    from pricing.cpu_live import load_cpu_catalog
+
+    mode = PlanOptions.model_validate(values_from_args(args, PlanOptions)).pricing
+    catalog = load_cpu_catalog(workload.regions, mode)
+    print_warnings(list(catalog.warnings))
+    return plan_cpu(workload, instances=catalog.instances)
+
+
 def _gpu(args: argparse.Namespace):
     from llm_advisor.planner.errors import NoFeasibleLayout
 
@@ -45,12 +59,12 @@ def _gpu(args: argparse.Namespace):
 
 
 def handle_engine(args: argparse.Namespace) -> int:
-    from llm_advisor.planner.cpu import choose_engine, plan_cpu
+    from llm_advisor.planner.cpu import choose_engine
     from llm_advisor.planner.errors import NoFeasibleLayout
 
     workload = workload_from_args(args)
     try:
-        cpu, cpu_why = plan_cpu(workload), None
+        cpu, cpu_why = plan_cpu_from_args(args, workload), None
     except NoFeasibleLayout as exc:
         if workload.engine == "llama.cpp":  # the nearest option includes the GPU plan and its cost
             gpu, _ = _gpu(args)

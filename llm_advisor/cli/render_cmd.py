@@ -103,16 +103,16 @@ def handle(args: argparse.Namespace) -> int:
 def cpu_plan_for_render(args: argparse.Namespace):  # -> CpuPlan | None
     """The CPU plan to render: --engine llama.cpp always; --engine auto when it wins the comparison with the
     cheapest GPU plan by the planner's rule (planner.cpu.choose_engine), else None (render the GPU plan)."""
-    from llm_advisor.cli.cpu_cmd import _gpu
+    from llm_advisor.cli.cpu_cmd import _gpu, plan_cpu_from_args
     from llm_advisor.cli.plan_cmd import workload_from_args
-    from llm_advisor.planner.cpu import choose_engine, plan_cpu
+    from llm_advisor.planner.cpu import choose_engine
     from llm_advisor.planner.errors import NoFeasibleLayout
 
     workload = workload_from_args(args)
     if workload.engine == "llama.cpp":
-        return plan_cpu(workload)
+        return plan_cpu_from_args(args, workload)
     try:
-        cpu, cpu_why = plan_cpu(workload), None
+        cpu, cpu_why = plan_cpu_from_args(args, workload), None
     except NoFeasibleLayout as exc:
         print(f"engine: vllm -- no CPU plan: {exc}", file=sys.stderr)
         return None
