@@ -9,8 +9,10 @@ and the latency depends on the plan sized for it, so C is found at a fixed point
 
     C_0 = 1;  plan P_k for C_k;  C_{k+1} = ceil(rate x latency of P_k at C_k)
 
-and it stops at the first round where C_{k+1} <= C_k: P_k holds C_k requests in flight with that latency,
-and the load only puts C_{k+1} <= C_k in flight (fewer requests in flight never slow a replica down).
+A plan P_k with C_{k+1} <= C_k is consistent: it holds C_k requests in flight with that latency, and the
+load only puts C_{k+1} <= C_k in flight (fewer requests in flight never slow a replica down). The rounds
+stop at an exact fixed point, a repeated C or MAX_ROUNDS, and the plan is the one at the smallest
+consistent C visited (fixed_point).
 The latency used is the planned one: the predicted TTFT and TPOT each plus the model's median held-out
 error (TTFT_UNCERTAINTY, TPOT_UNCERTAINTY, planner/throughput.py), as the latency bounds are checked.
 A rate no layout serves either leaves no feasible plan at the C it implies, or keeps C growing for
@@ -80,21 +82,33 @@ class FixedPoint:
 
 
 def fixed_point(workload: Workload, catalog: PricedCatalog, arch, rate_per_s: float) -> FixedPoint:
-    """Plan at C_k, apply Little's law to the cheapest plan's planned latency, repeat (module docstring)."""
+    """Plan at C_k, apply Little's law to the cheapest plan's planned latency, repeat (module docstring).
+
+    A plan at C_k is consistent when the C_{k+1} it implies is at most C_k. The rounds go on past a
+    consistent C_k whose plan implies fewer requests (a larger plan chosen for more requests may be faster
+    and need fewer), and stop at an exact fixed point (C_{k+1} = C_k), on a C visited before, or after
+    MAX_ROUNDS; the smallest consistent C visited is the answer, none is a divergence."""
     concurrency, path = 1, [1]
+    consistent: tuple[int, SearchResult, int] | None = None  # (C, its search, the round it was found)
+    result = None
     for rounds in range(1, MAX_ROUNDS + 1):
         result = search(at_concurrency(workload, concurrency), catalog, arch)
         if not result.ranked:
+            if consistent is not None:
+                break
             return FixedPoint(rate_per_s, concurrency, result, rounds, False, tuple(path))
         needed = implied_concurrency(rate_per_s, planned_latency_ms(result.ranked[0].sized.throughput))
-        if needed <= concurrency:
-            return FixedPoint(rate_per_s, concurrency, result, rounds, True, tuple(path))
-        if rounds == MAX_ROUNDS:
-            path.append(needed)
-            return FixedPoint(rate_per_s, concurrency, result, rounds, False, tuple(path))
+        if needed <= concurrency and (consistent is None or concurrency < consistent[0]):
+            consistent = (concurrency, result, rounds)
+        if needed == concurrency or needed in path:
+            break
         concurrency = needed
         path.append(needed)
-    raise AssertionError("unreachable: the last round returns")
+    if consistent is None:
+        assert result is not None
+        return FixedPoint(rate_per_s, concurrency, result, MAX_ROUNDS, False, tuple(path))
+    c, found, rounds = consistent
+    return FixedPoint(rate_per_s, c, found, rounds, True, tuple(path))
 
 
 def arrival_load(point: FixedPoint, thr: ThroughputEstimate) -> ArrivalLoad:

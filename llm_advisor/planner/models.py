@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidatorFunctionWrapHandler, computed_field, model_validator
 
-from llm_advisor.planner.options import Option, register
+from llm_advisor.planner.options import Option, opt, register
 from sizing.images import NodeAmi
 from sizing.vocabulary import (
     CapacityPreference,
@@ -242,9 +242,9 @@ class Workload(Frozen):
             return self
         if "concurrency" in self.model_fields_set:
             raise ValueError(
-                f"arrival_rate_per_s {self.arrival_rate_per_s:g} and concurrency {self.concurrency} are both "
-                "set: exactly one is the load; drop concurrency (the plan derives it from the rate with "
-                "Little's law) or drop the rate"
+                f"{opt('arrival_rate_per_s', f'{self.arrival_rate_per_s:g}')} and "
+                f"{opt('concurrency', self.concurrency)} are both set: exactly one is the load; drop "
+                f"{opt('concurrency')} (the plan derives it from the rate with Little's law) or the rate"
             )
         if self.engine != "vllm":
             raise ValueError(
@@ -604,7 +604,7 @@ class ArrivalLoad(Frozen):
     planned_latency_ms: float = Field(
         description="latency_ms with the model's uncertainty on TTFT and TPOT added: what Little's law uses"
     )
-    rounds: int = Field(description="plans computed until the concurrency stopped growing")
+    rounds: int = Field(description="the round of the fixed point whose plan this is (one plan per round)")
 
 
 class Plan(Frozen):
