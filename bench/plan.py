@@ -33,6 +33,10 @@ WORKLOADS = {
     "DeepSeek-V3 32 x 8192 batch": dict(
         model="deepseek-ai/DeepSeek-V3", concurrency=32, max_model_len=8192, workload_type="batch"
     ),
+    "Llama-3.1-8B 5 req/s 1000+200 (rate)": dict(
+        model="meta-llama/Meta-Llama-3.1-8B", arrival_rate_per_s=5, max_model_len=4096,
+        mean_input_tokens=1000, mean_output_tokens=200,
+    ),
     "infeasible 405B on g5 (+ re-plans)": dict(
         model="meta-llama/Meta-Llama-3.1-405B", concurrency=8, max_model_len=8192, allowed_families=("g5",)
     ),

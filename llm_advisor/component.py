@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_camel, to_snake
 
 import pricing
 from llm_advisor import planner
-from llm_advisor.infra.config import StackConfig, pulumi_config_schema
+from llm_advisor.infra.config import LOAD_FIELD, StackConfig, pulumi_config_schema
 from llm_advisor.infra.stack import Target, declare, declare_cpu, prepare, prepare_cpu
 from llm_advisor.planner.cpu import choose_engine, plan_cpu
 from llm_advisor.planner.errors import NoFeasibleLayout
@@ -78,7 +78,18 @@ class LlmServingArgs(TypedDict, total=False):
     max_model_len: int
     """input + output tokens of one request (vLLM max_model_len). Default: 8192."""
     concurrency: int
-    """requests in flight at max model length that the deployment must hold. Default: 16."""
+    (
+        "requests in flight at max model length that the deployment must hold; with arrival_rate_per_s set "
+        "it is derived from the rate and may not be set too. Empty: 16, or derived from arrivalRatePerS when "
+        "set. Default: 16."
+    )
+    arrival_rate_per_s: float
+    (
+        "requests arriving per second, the load instead of concurrency: the plan holds the concurrency "
+        "Little's law gives (rate x predicted latency per request, iterated to a fixed point over plans) and "
+        "reports the latency at it; exactly one of them is the load, so an explicit concurrency with a rate "
+        "is refused; unset = concurrency is the load."
+    )
     mean_input_tokens: int
     (
         "mean prompt tokens per request (throughput and latency model); unset = max_model_len minus the "
@@ -580,6 +591,8 @@ def args_from_stack_config(cfg: StackConfig, hf_token: pulumi.Input[str] | None 
     args: dict[str, Any] = {}
     for arg, field in OPTION_OF_ARG.items():
         value = getattr(cfg, field)
+        if field == LOAD_FIELD and field not in cfg.model_fields_set:
+            continue  # its default is not the load when arrivalRatePerS is (infra/config.py LOAD_FIELD)
         if value is not None:
             args[arg] = list(value) if isinstance(value, tuple) else value
     if hf_token is not None:

@@ -174,6 +174,7 @@ def report(plan: Plan) -> str:
         f"  throughput ~{t.decode_output_tokens_per_s:,.0f} output tokens/s per replica at batch "
         f"{t.batch_size}, {t.total_output_tokens_per_s:,.0f} total, "
         f"{t.time_per_output_token_ms:.1f} ms/token ({t.bound}-bound)",
+        *_load_lines(plan),
         f"  latency bound: {_bound(plan)}",
         f"  prices: {cost.price_source} as of {cost.prices_as_of:%Y-%m-%d}",
         "",
@@ -220,6 +221,21 @@ def _figure(x: float, unit: str) -> str:
     if unit == "USD total":
         return f"${x:,.2f} total"
     return f"${x:,.3f}/Mtok"
+
+
+def _load_lines(plan: Plan) -> list[str]:
+    """An arrival-rate workload: the concurrency Little's law gives and the predicted latency at it."""
+    load = plan.load
+    if load is None:
+        return []
+    return [
+        f"  load: {load.arrival_rate_per_s:g} requests/s = {load.concurrency} requests in flight (Little's "
+        f"law, {load.planned_latency_ms / 1000:,.2f} s planned latency; a fixed point in {load.rounds} "
+        "plan(s))",
+        f"  latency at that load: {load.latency_ms / 1000:,.2f} s per request predicted = TTFT "
+        f"{load.time_to_first_token_ms:,.0f} ms + {load.output_tokens} tokens x "
+        f"{load.time_per_output_token_ms:.1f} ms",
+    ]
 
 
 def _batch_lines(plan: Plan) -> list[str]:

@@ -174,7 +174,22 @@ class _StackChecks(BaseModel):
         if not isinstance(raw, dict):
             return raw
         optional = {k for name, f in cls.model_fields.items() if f.default is None for k in (name, f.alias)}
-        return {k: None if v == "" and k in optional else v for k, v in raw.items()}
+        dropped = {LOAD_FIELD}  # "" leaves it unset: its default, unless a rate is set (key = field name)
+        return {
+            k: None if v == "" and k in optional else v
+            for k, v in raw.items()
+            if not (v == "" and k in dropped)
+        }
+
+    @model_validator(mode="after")
+    def _one_load(self) -> Any:
+        if getattr(self, "arrival_rate_per_s", None) is not None and LOAD_FIELD in self.model_fields_set:
+            raise ValueError(
+                "arrivalRatePerS and concurrency are both set: exactly one is the load; `pulumi config rm "
+                "concurrency` (the plan derives it from the rate with Little's law) or `pulumi config rm "
+                "arrivalRatePerS`"
+            )
+        return self
 
     @field_validator("served_model", check_fields=False)
     @classmethod
@@ -324,6 +339,8 @@ class _StackChecks(BaseModel):
     def to_workload(self) -> Workload:
         ours = type(self).model_fields
         fields = {name: getattr(self, name) for name in Workload.model_fields if name in ours}
+        if LOAD_FIELD not in self.model_fields_set:  # its default must not read as set beside a rate
+            fields.pop(LOAD_FIELD)
         # EC2 user data runs independent single-instance servers (no Ray across instances): the planner
         # must find a layout whose replica fits one instance.
         # The planner drops GPUs the pinned image (or the node AMI's driver) cannot run.
@@ -373,6 +390,13 @@ def _parse_value(key: str, value: str) -> Any:
             return tuple(json.loads(text))
         return tuple(part.strip() for part in text.split(",") if part.strip())
     return value
+
+
+# Workload.concurrency is the load unless arrival_rate_per_s is (setting both is refused): Pulumi.yaml
+# declares it with default "" so that a stack which leaves it unset reads as unset (a declared default is
+# what the program reads for an unset key) and StackConfig applies the field's default only when no rate
+# is set.
+LOAD_FIELD = "concurrency"
 
 
 # The stack key that follows the provider's region when the stack leaves it empty: Pulumi.yaml declares it
@@ -452,6 +476,9 @@ def pulumi_config_schema() -> dict[str, dict[str, Any]]:
         if choices and not all(c in text for c in choices):
             text += f" One of: {', '.join(choices)}."
         entry["description"] = text
+        if name == LOAD_FIELD:  # a declared default would read as set, and refuse arrivalRatePerS beside it
+            entry["default"] = ""
+            entry["description"] += f" Empty: {info.default}, or derived from arrivalRatePerS when set."
         if key == REGIONS_KEY:
             entry["default"] = []
             entry["description"] += (f" Empty: the stack's aws:region, else {', '.join(info.default)}.")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidatorFunctionWrapHandler, computed_field, model_validator
 
-from llm_advisor.planner.options import Option, register
+from llm_advisor.planner.options import Option, opt, register
 from sizing.images import NodeAmi
 from sizing.vocabulary import (
     CapacityPreference,
@@ -63,7 +63,18 @@ class Workload(Frozen):
         default=8192, ge=16, description="input + output tokens of one request (vLLM max_model_len)"
     )
     concurrency: int = Field(
-        default=16, ge=1, description="requests in flight at max model length that the deployment must hold"
+        default=16,
+        ge=1,
+        description="requests in flight at max model length that the deployment must hold; with "
+        "arrival_rate_per_s set it is derived from the rate and may not be set too",
+    )
+    arrival_rate_per_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="requests arriving per second, the load instead of concurrency: the plan holds the "
+        "concurrency Little's law gives (rate x predicted latency per request, iterated to a fixed point "
+        "over plans) and reports the latency at it; exactly one of them is the load, so an explicit "
+        "concurrency with a rate is refused; unset = concurrency is the load",
     )
     mean_input_tokens: int | None = Field(
         default=None,
@@ -223,6 +234,28 @@ class Workload(Frozen):
             raise ValueError("deadline_hours: needs batch_output_tokens (the work to finish by then)")
         if self.batch_input_tokens is not None and self.batch_output_tokens is None:
             raise ValueError("batch_input_tokens: set batch_output_tokens too (the work the job generates)")
+        return self
+
+    @model_validator(mode="after")
+    def _one_load(self) -> Workload:
+        if self.arrival_rate_per_s is None:
+            return self
+        if "concurrency" in self.model_fields_set:
+            raise ValueError(
+                f"{opt('arrival_rate_per_s', f'{self.arrival_rate_per_s:g}')} and "
+                f"{opt('concurrency', self.concurrency)} are both set: exactly one is the load; drop "
+                f"{opt('concurrency')} (the plan derives it from the rate with Little's law) or the rate"
+            )
+        if self.engine != "vllm":
+            raise ValueError(
+                f"arrival_rate_per_s: engine {self.engine} plans llama.cpp for a concurrency; set "
+                "concurrency instead of the rate, or use engine vllm"
+            )
+        if self.batch_output_tokens is not None:
+            raise ValueError(
+                "arrival_rate_per_s: a batch volume (batch_output_tokens) is finished as fast as the fleet "
+                "allows, not at a rate; drop one of them"
+            )
         return self
 
     @model_validator(mode="after")
@@ -554,6 +587,26 @@ class LatencyBound(Frozen):
     )
 
 
+class ArrivalLoad(Frozen):
+    """An arrival rate turned into the concurrency the plan holds (Little's law at a fixed point over plans,
+    planner/arrival.py), and the plan's predicted latency at that concurrency."""
+
+    arrival_rate_per_s: float = Field(description="requests arriving per second (the workload's load)")
+    concurrency: int = Field(
+        description="requests in flight the plan is sized for: ceil(rate x planned_latency_ms / 1000)"
+    )
+    time_to_first_token_ms: float = Field(description="predicted mean TTFT at that concurrency")
+    time_per_output_token_ms: float = Field(description="predicted mean TPOT at that concurrency")
+    output_tokens: int = Field(description="mean generated tokens per request")
+    latency_ms: float = Field(
+        description="predicted mean time a request is in the system: TTFT + output_tokens x TPOT"
+    )
+    planned_latency_ms: float = Field(
+        description="latency_ms with the model's uncertainty on TTFT and TPOT added: what Little's law uses"
+    )
+    rounds: int = Field(description="the round of the fixed point whose plan this is (one plan per round)")
+
+
 class Plan(Frozen):
     """The recommendation: what to run, where, how, at what cost, and why."""
 
@@ -574,6 +627,9 @@ class Plan(Frozen):
         description="from the priced catalog (e.g. snapshot age) and the planner (e.g. bf16 planned as fp16)",
     )
     batch: BatchEstimate | None = Field(default=None, description="batch work: the cost to finish it")
+    load: ArrivalLoad | None = Field(
+        default=None, description="an arrival-rate workload: the concurrency it implies and the latency"
+    )
     tradeoffs: tuple[Tradeoff, ...] = Field(
         default=(),
         description="what preferences, target rules and availability cost, and cheaper labelled variants",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 
+from llm_advisor.planner import arrival
 from llm_advisor.planner.checkpoint import (
     ServedCheckpoint,
     option_note,
@@ -99,7 +100,12 @@ def make_plan(
         sized_arch = served.arch
     else:  # a listed pre-quantized repo serves it: sized on that repo's own facts
         sized_arch = variant_arch(arch, weight_format(workload, arch.quantization)) or arch
-    result = search(workload, catalog, sized_arch)
+    point = None
+    if workload.arrival_rate_per_s is not None:  # the rate's concurrency: Little's law (planner/arrival.py)
+        point = arrival.rate_for(workload, catalog, sized_arch)
+        workload, result = arrival.at_concurrency(workload, point.concurrency), point.result
+    else:
+        result = search(workload, catalog, sized_arch)
     if not result.ranked:
         raise NoFeasibleLayout(_infeasible(workload, catalog, sized_arch, result))
     chosen, note = _apply_churn(result.ranked, previous_instance_type, deployed_region, churn_threshold)
@@ -111,11 +117,18 @@ def make_plan(
     found, warned = tradeoffs(workload, catalog, sized_arch, chosen)
     plan = _build(workload, catalog, arch, result, chosen, note, churn_threshold, checkpoint)
     extra = [*warned, *gated_warnings(workload, arch.hf_id, checkpoint.served_model)]
+    load, load_text = None, ""
+    if point is not None:
+        load = arrival.arrival_load(point, chosen.sized.throughput)
+        load_text = arrival.load_text(load)
+        if (slower := arrival.unserved_warning(load, chosen.sized.throughput)) is not None:
+            extra.append(slower)
     return plan.model_copy(
         update={
+            "load": load,
             "tradeoffs": tuple(found),
             "warnings": (*plan.warnings, *extra),
-            "explanation": plan.explanation + tradeoff_text(found),
+            "explanation": plan.explanation + load_text + tradeoff_text(found),
         }
     )
 
