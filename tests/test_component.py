@@ -116,12 +116,15 @@ def test_the_args_are_the_stack_keys_with_their_descriptions_and_types() -> None
     inputs = _resource(schema())["inputProperties"]
     assert set(inputs) == set(config_keys()) | {"tags", "hfToken"}
     decimals = {f.alias for f in StackConfig.model_fields.values() if unwrap_optional(f.annotation) is float}
+    # optional integers are string keys in Pulumi.yaml ("" = unset; a typed default must match its type)
+    integers = {f.alias for f in StackConfig.model_fields.values() if unwrap_optional(f.annotation) is int}
     # hfToken: the stack declares a secret config key; the component takes a secret Input (described as such)
     for key, entry in ((k, e) for k, e in declared.items() if k != "hfToken"):
         prop = inputs[key]
         assert prop["description"].startswith(entry["description"]), key
         # Pulumi config has no decimal type (Pulumi.yaml declares decimals as strings); a schema has number.
-        assert prop["type"] == ("number" if key in decimals else entry["type"]), key
+        assert prop["type"] == ("number" if key in decimals else "integer" if key in integers
+                                else entry["type"]), key
         # what is planned is a plain value; where the nodes go may be an Output
         assert prop.get("plain") is (None if key in TARGET_INPUTS else True), key
     assert {k for k, p in inputs.items() if not p.get("plain")} == TARGET_INPUTS

@@ -47,6 +47,17 @@ def test_pulumi_yaml_is_the_derived_config() -> None:
     assert pulumi_yaml_drift(_declared()) == [], "regenerate with `python -m llm_advisor.infra.config`"
 
 
+def test_every_declared_default_is_of_its_keys_type() -> None:
+    # Pulumi refuses the whole project otherwise: "The default value specified for configuration key ...
+    # is not of the expected type" (sdk/go/common/workspace/project.go, Project.Validate)
+    python_type = {"string": str, "integer": int, "boolean": bool, "array": list}
+    for key, entry in _declared().items():
+        if "default" in entry:
+            default = entry["default"]
+            assert isinstance(default, python_type[entry["type"]]) and not (
+                entry["type"] == "integer" and isinstance(default, bool)), (key, entry["type"], default)
+
+
 def test_pulumi_yaml_is_a_project_template_that_builds_its_own_venv() -> None:
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["template"] == pulumi_template(), "regenerate with `python -m llm_advisor.infra.config`"

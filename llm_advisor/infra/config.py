@@ -482,6 +482,12 @@ def pulumi_config_schema() -> dict[str, dict[str, Any]]:
         if key == REGIONS_KEY:
             entry["default"] = []
             entry["description"] += (f" Empty: the stack's aws:region, else {', '.join(info.default)}.")
+        if entry.get("default") == "" and entry["type"] != "string":
+            # Pulumi refuses a project whose declared default is not of the key's type ("The default value
+            # specified for configuration key ... is not of the expected type", pulumi/pulumi
+            # sdk/go/common/workspace/project.go Validate): an optional integer is a string key, "" = unset,
+            # validated as an integer by StackConfig like the decimals.
+            entry["type"] = "string"
         schema[key] = entry
     schema[HF_TOKEN_KEY] = HF_TOKEN_SCHEMA
     return schema
