@@ -184,6 +184,11 @@ def report(plan: Plan) -> str:
             f" ({at.on_demand_instances} on-demand base + {at.spot_instances} spot burst)"
             if at.capacity_type == "mixed"
             else ""
+        )
+        + (
+            f", in Capacity Block offering {plan.capacity_block.offering.offering_id}"
+            if plan.capacity_block is not None and plan.capacity_block.chosen
+            else ""
         ),
         f"  {at.replicas} replica(s): tensor_parallel_size={v.tensor_parallel_size} "
         f"pipeline_parallel_size={v.pipeline_parallel_size} ({v.gpus_per_replica} GPU"

@@ -116,7 +116,7 @@ def apply_capacity_blocks(
              f"offering {best.offering_id}")
     extra = list(warnings)
     if asked:
-        chosen, tradeoff = _chosen(plan, best, cmp.on_demand_usd, same_hours, where, extra)
+        chosen, tradeoff = _chosen(plan, best, cmp.on_demand_usd, where, extra)
     else:
         chosen = plan
         tradeoff = Tradeoff(
@@ -125,7 +125,8 @@ def apply_capacity_blocks(
             unit="USD total", plan_cost=plan_usd, other_cost=round(best.upfront_fee_usd, 2),
             other=f"{where}; {same_hours}; the plan's {plan.placement.capacity_type} over the same hours is "
                   f"{_usd(plan_usd)} (take the block with {opt('capacity', 'capacity-block')})")
-    why = (f" Capacity Block: {where}; {same_hours}; cheapest without interruptions over the window: "
+    runs = " (the plan runs in it, as asked)" if asked else ""
+    why = (f" Capacity Block{runs}: {where}; {same_hours}; cheapest without interruptions over the window: "
            f"{cmp.cheapest_assured}.")
     return chosen.model_copy(update={
         "capacity_block": option,
@@ -135,8 +136,8 @@ def apply_capacity_blocks(
     })
 
 
-def _chosen(plan: Plan, best: CapacityBlockOffering, on_demand_usd: float | None, same_hours: str,
-            where: str, warnings: list[str]) -> tuple[Plan, Tradeoff]:
+def _chosen(plan: Plan, best: CapacityBlockOffering, on_demand_usd: float | None, where: str,
+            warnings: list[str]) -> tuple[Plan, Tradeoff]:
     """The plan running in the block: its cost is the fee over the window; a batch job pays the fee whole."""
     hours, fee = best.duration_hours, best.upfront_fee_usd
     usd_h = round(fee / hours, 4)
@@ -150,7 +151,7 @@ def _chosen(plan: Plan, best: CapacityBlockOffering, on_demand_usd: float | None
         "spot_instance_types": ()})
     batch = plan.batch
     other_cost = on_demand_usd
-    other = f"on-demand, {same_hours.removeprefix('same instances and hours: ')} over the same hours"
+    other = "on-demand, same instances over the same hours (spot is interruptible: see capacity_block)"
     if batch is not None:
         if batch.work_hours > hours:
             raise PlanningError(
