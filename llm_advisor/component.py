@@ -103,7 +103,10 @@ class LlmServingArgs(TypedDict, total=False):
     workload_type: str
     """realtime (latency matters) or batch (throughput per dollar). Default: realtime."""
     capacity: str
-    """auto | on-demand | spot | mixed (on-demand base + spot burst). Default: auto."""
+    (
+        "auto | on-demand | spot | mixed (on-demand base + spot burst) | capacity-block (an EC2 Capacity "
+        "Block for ML over capacity_block_hours, offerings looked up live by `plan`). Default: auto."
+    )
     regions: list[str]
     (
         "AWS regions to price; the plan picks one (target eks takes exactly the cluster's region). Empty: "

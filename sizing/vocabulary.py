@@ -35,9 +35,11 @@ Dtype = Literal["bf16", "fp16"]
 KvCacheDtype = Literal["auto", "fp8"]
 
 # EC2 purchase options: a capacity type is what a node group or ASG runs; a preference is what the user
-# asks the planner for ("auto" lets it choose, "mixed" = on-demand base + spot burst).
+# asks the planner for ("auto" lets it choose, "mixed" = on-demand base + spot burst, "capacity-block" = an
+# EC2 Capacity Block for ML: a reserved window of on-demand-shaped instances paid up front, which the plan
+# places as on-demand instances and reports in Plan.capacity_block; llm_advisor/planner/capacity_block.py).
 CapacityType = Literal["on-demand", "spot", "mixed"]
-CapacityPreference = Literal["auto", "on-demand", "spot", "mixed"]
+CapacityPreference = Literal["auto", "on-demand", "spot", "mixed", "capacity-block"]
 
 WorkloadType = Literal["realtime", "batch"]
 

@@ -312,7 +312,8 @@ def test_target_eks_without_a_cluster_is_named() -> None:
     ({"subnet_ids": []}, r"subnetIds \(subnet_ids\): required when target is eks"),
     ({"cluster_name": 7}, r"clusterName \(cluster_name\): a string or an Output of one, got int"),
     ({"tags": ["team"]}, r"tags: a mapping of tag names to values"),
-    ({"capacity": "cheap"}, r"capacity: Input should be 'auto', 'on-demand', 'spot' or 'mixed'"),
+    ({"capacity": "cheap"}, r"capacity: Input should be 'auto', 'on-demand', 'spot', 'mixed' or "
+     r"'capacity-block'"),
     ({"max_model_length": 4096}, r"max_model_length: not an arg of LlmServing"),
     ({"model": None}, r"model: required"),
 ])

@@ -111,3 +111,11 @@ def test_reservation_keys_are_checked_before_any_resource() -> None:
         StackConfig.model_validate({**EC2, "capacityReservationId": RESERVATION, "capacity": "spot"})
     cfg = StackConfig.model_validate({**EC2, "capacityReservationId": RESERVATION})
     assert cfg.to_workload().capacity == "on-demand"  # auto becomes on-demand: every instance in the block
+
+
+def test_capacity_block_in_the_stack_needs_a_purchased_reservation() -> None:
+    with pytest.raises(ValidationError, match="capacity-block: the program deploys into a Capacity"):
+        StackConfig.model_validate({**EC2, "capacity": "capacity-block"})
+    cfg = StackConfig.model_validate({**EC2, "capacityReservationId": RESERVATION,
+                                      "capacity": "capacity-block"})
+    assert cfg.to_workload().capacity == "on-demand"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -52,6 +53,8 @@ def add_options(
             kwargs["action"] = "store_true"
         elif choices := literal_choices(info.annotation):
             kwargs["choices"] = choices
+        elif base is datetime:
+            kwargs["type"] = iso_datetime
         elif get_origin(base) is tuple:
             kwargs["action"] = "append" if option(info).repeat else "store"
             kwargs["type"] = get_args(base)[0]
@@ -59,6 +62,15 @@ def add_options(
             kwargs["type"] = base
         # argparse formats help with %: a literal percent sign must be doubled.
         parser.add_argument(flag, help=help_text.replace("%", "%%"), **kwargs)
+
+
+def iso_datetime(text: str) -> datetime:
+    """An ISO date or time for a datetime option (the model makes a naive one UTC)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date or time (2026-12-01 or "
+                                         "2026-12-01T08:00)") from exc
 
 
 def values_from_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
     options = PlanOptions.model_validate(values_from_args(args, PlanOptions))
     catalog = load_priced_catalog(workload.regions, pricing=options.pricing)
     try:
-        return make_plan(
+        plan = make_plan(
             workload,
             catalog,
             previous_instance_type=options.previous_instance_type,
@@ -67,6 +67,33 @@ def plan_from_args(args: argparse.Namespace) -> Plan:
         # price): the CLI edge says them after the error line, since they may be why nothing fits.
         exc.warnings = catalog.warnings  # type: ignore[attr-defined]
         raise
+    return with_capacity_blocks(plan, workload, catalog, options.pricing)
+
+
+def with_capacity_blocks(plan: Plan, workload: Workload, catalog, pricing_mode: str, clients=None) -> Plan:
+    """The edge of issue 10 item 7: fetch Capacity Block offerings for the plan's layout (live or cached;
+    none with --pricing snapshot, said once) and hand them to the pure planner step."""
+    from llm_advisor.planner.capacity_block import apply_capacity_blocks, block_request
+    from pricing import PricingError
+    from pricing.capacity_blocks import SNAPSHOT_NOTE, load_capacity_blocks, make_query, no_offering_error
+
+    request = block_request(workload, plan)
+    if request is None:
+        return plan
+    asked = workload.capacity == "capacity-block"
+    if asked and pricing_mode == "snapshot":
+        raise PricingError(f"--capacity capacity-block: {SNAPSHOT_NOTE}")
+    try:
+        query = make_query(request.instance_type, request.instance_count, request.hours,
+                           request.start_after, request.end_before)
+    except PricingError as exc:
+        if asked:
+            raise
+        return plan.model_copy(update={"warnings": (*plan.warnings, f"no Capacity Block looked up: {exc}")})
+    result = load_capacity_blocks(query, request.region, pricing_mode, clients=clients)  # type: ignore[arg-type]
+    if asked and not result.offerings:
+        raise no_offering_error(query, request.region, result)
+    return apply_capacity_blocks(plan, workload, catalog, request, result.offerings, result.warnings)
 
 
 def print_warnings(warnings: Iterable[str]) -> None:
@@ -157,6 +184,11 @@ def report(plan: Plan) -> str:
             f" ({at.on_demand_instances} on-demand base + {at.spot_instances} spot burst)"
             if at.capacity_type == "mixed"
             else ""
+        )
+        + (
+            f", in Capacity Block offering {plan.capacity_block.offering.offering_id}"
+            if plan.capacity_block is not None and plan.capacity_block.chosen
+            else ""
         ),
         f"  {at.replicas} replica(s): tensor_parallel_size={v.tensor_parallel_size} "
         f"pipeline_parallel_size={v.pipeline_parallel_size} ({v.gpus_per_replica} GPU"
@@ -166,6 +198,7 @@ def report(plan: Plan) -> str:
         f"  cost {_money(cost.usd_per_hour)}/h expected, {_money(cost.billed_usd_per_hour)}/h billed, "
         f"{_money(cost.usd_per_million_output_tokens, 3)} per million output tokens",
         *_batch_lines(plan),
+        *_block_lines(plan),
         f"  vLLM {v.vllm_version}: gpu_memory_utilization={v.gpu_memory_utilization} "
         f"max_model_len={v.max_model_len} max_num_seqs={v.max_num_seqs} "
         f"max_num_batched_tokens={v.max_num_batched_tokens} block_size={v.block_size}",
@@ -235,6 +268,25 @@ def _load_lines(plan: Plan) -> list[str]:
         f"  latency at that load: {load.latency_ms / 1000:,.2f} s per request predicted = TTFT "
         f"{load.time_to_first_token_ms:,.0f} ms + {load.output_tokens} tokens x "
         f"{load.time_per_output_token_ms:.1f} ms",
+    ]
+
+
+def _block_lines(plan: Plan) -> list[str]:
+    """The Capacity Block offered for the plan's layout: window (start, end, AZ), fee, same-hours figures."""
+    b = plan.capacity_block
+    if b is None:
+        return []
+    from pricing.capacity_blocks import describe_window
+
+    o = b.offering
+    head = "runs in a Capacity Block" if b.chosen else "Capacity Block offered (not chosen)"
+    return [
+        f"  {head}: {o.instance_count} x {o.instance_type}, {describe_window(o)}, offering {o.offering_id}",
+        f"    fee ${o.upfront_fee_usd:,.2f} up front (${b.usd_per_hour:,.2f}/h); same instances and hours: "
+        f"on-demand {_money(b.on_demand_usd)}, spot {_money(b.spot_usd)} (interruptible), this plan "
+        f"{_money(b.plan_usd)}; cheapest without interruptions: {b.cheapest_assured}",
+        *(["    nothing was purchased: buy it (EC2 PurchaseCapacityBlock), then target ec2 with "
+           "capacityReservationId (docs/deploy.md)"] if b.chosen else []),
     ]
 
 

@@ -278,7 +278,13 @@ class _StackChecks(BaseModel):
     @field_validator("capacity", check_fields=False)
     @classmethod
     def _on_demand_in_a_reservation(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("capacity_reservation_id") and value not in ("auto", "on-demand"):
+        if value == "capacity-block" and not info.data.get("capacity_reservation_id"):
+            raise ValueError(
+                "capacity-block: the program deploys into a Capacity Block you bought, it never buys one; "
+                "`python -m advisor plan --capacity capacity-block --capacity-block-hours 48` finds and "
+                "prices one, then `pulumi config set capacityReservationId cr-...` (target ec2)"
+            )
+        if info.data.get("capacity_reservation_id") and value not in ("auto", "on-demand", "capacity-block"):
             raise ValueError(
                 f"{value} with capacityReservationId: instances launch into the Capacity Block, none on "
                 "spot; `pulumi config set capacity on-demand` (or auto) or "

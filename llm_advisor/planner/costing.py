@@ -10,6 +10,8 @@ Rules (issue 4):
 - `mixed` asked explicitly with >= 2 units gets at least one spot unit even where the interruption-band
   split would keep all on-demand (CapacityCost.forced_spot; the explanation states its cost): the user asked
   for two node groups. One unit cannot be split: all on-demand, with a plan warning saying why.
+- `capacity-block` is searched as on-demand (uninterruptible, same instances); the block's fee over its
+  window replaces the cost afterwards, for the planned layout only (planner/capacity_block.py).
 - Capacity is split in whole units: an instance, or all the instances of a replica that spans several
   (a spot interruption of one node takes the whole pipeline down).
 """
@@ -103,7 +105,10 @@ def choose_capacity(
     spot_eff = _spot_unit_usd(price, workload_type, instances_per_unit)
     on_demand = _cost(instance_count, 0, price, spot_eff)
     spot = _cost(0, instance_count, price, spot_eff)
-    if preference == "on-demand":
+    if preference in ("on-demand", "capacity-block"):
+        # A Capacity Block runs the same instances, never interrupted: the layout is searched at on-demand
+        # cost, and the block's fee replaces it afterwards (planner/capacity_block.py) once the offerings
+        # for the planned layout are known (fetched at the CLI edge).
         return on_demand
     if preference == "spot":
         return spot

@@ -81,6 +81,8 @@ def _capacity_text(c: Candidate, workload: Workload) -> str:
     )
     if workload.capacity == "on-demand":
         why = "as asked"
+    elif workload.capacity == "capacity-block":
+        why = "searched as on-demand for a Capacity Block: same instances, never interrupted"
     tail = _discount_text(workload) + _not_cheaper(c, workload)
     return f"on-demand ({why}): ${cost.usd_per_hour:,.2f}/h{tail}"
 

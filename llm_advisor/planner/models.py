@@ -6,12 +6,13 @@ what templates/ renders and infra/ provisions. JSON output uses exactly these fi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidatorFunctionWrapHandler, computed_field, model_validator
+from pydantic import Field, ValidatorFunctionWrapHandler, computed_field, field_validator, model_validator
 
 from llm_advisor.planner.options import Option, opt, register
+from pricing.models import CapacityBlockOffering
 from sizing.images import NodeAmi
 from sizing.vocabulary import (
     CapacityPreference,
@@ -92,7 +93,9 @@ class Workload(Frozen):
         default="realtime", description="realtime (latency matters) or batch (throughput per dollar)"
     )
     capacity: CapacityPreference = Field(
-        default="auto", description="auto | on-demand | spot | mixed (on-demand base + spot burst)"
+        default="auto",
+        description="auto | on-demand | spot | mixed (on-demand base + spot burst) | capacity-block (an EC2 "
+        "Capacity Block for ML over capacity_block_hours, offerings looked up live by `plan`)",
     )
     regions: Annotated[tuple[str, ...], Option(flag="--region", repeat=True)] = Field(
         default=("us-east-1",),
@@ -187,6 +190,27 @@ class Workload(Frozen):
         description="your discount on on-demand prices (Savings Plans, enterprise agreement: 0.2 = 20% off); "
         "spot is not discounted",
     )
+    # Capacity Blocks (issue 10 item 7; planner/capacity_block.py): offerings are fetched by `plan` at the CLI
+    # edge (live or cached, never a snapshot figure); the Pulumi program targets a block you bought instead
+    # (capacityReservationId), so these are CLI flags only.
+    capacity_block_hours: Annotated[int | None, Option(key=None)] = Field(
+        default=None,
+        ge=1,
+        description="the window the work needs as an EC2 Capacity Block for ML, in hours (24..336 in steps "
+        "of 24, then up to 4368 in steps of 168): `plan` looks up offerings for the planned type and count "
+        "and compares the upfront fee with on-demand and spot over the same hours; unset = a batch volume's "
+        "hours with capacity capacity-block, else no look-up",
+    )
+    capacity_block_start_after: Annotated[datetime | None, Option(key=None)] = Field(
+        default=None,
+        description="earliest start of the Capacity Block, ISO date or time (UTC unless an offset is given); "
+        "unset = any",
+    )
+    capacity_block_end_before: Annotated[datetime | None, Option(key=None)] = Field(
+        default=None,
+        description="latest end of the Capacity Block, ISO date or time (UTC unless an offset is given); "
+        "unset = any",
+    )
     # The Pulumi program sets it from its hfToken secret, `render` from --hf-token-secret-id: no flag, no key.
     has_hf_token: Annotated[bool | None, Option(flag=None, key=None)] = Field(
         default=None,
@@ -257,6 +281,34 @@ class Workload(Frozen):
                 "allows, not at a rate; drop one of them"
             )
         return self
+
+    @model_validator(mode="after")
+    def _capacity_block_options(self) -> Workload:
+        from pricing.capacity_blocks import check_duration
+        from pricing.errors import PricingError
+
+        if self.capacity_block_hours is not None:
+            try:
+                check_duration(self.capacity_block_hours)
+            except PricingError as exc:
+                raise ValueError(f"capacity_block_hours: {exc}") from exc
+        if self.capacity == "capacity-block" and self.capacity_block_hours is None and (
+            self.batch_output_tokens is None
+        ):
+            raise ValueError(
+                "capacity: capacity-block needs the window: set capacity_block_hours (24, 48 ... hours) or a "
+                "batch volume (batch_output_tokens) whose hours set it"
+            )
+        dated = [n for n in ("capacity_block_start_after", "capacity_block_end_before") if getattr(self, n)]
+        if dated and self.capacity_block_hours is None and self.capacity != "capacity-block":
+            raise ValueError(f"{dated[0]}: a Capacity Block window needs capacity_block_hours or capacity "
+                             "capacity-block")
+        return self
+
+    @field_validator("capacity_block_start_after", "capacity_block_end_before")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
     @model_validator(mode="after")
     def _request_fits(self) -> Workload:
@@ -564,6 +616,20 @@ class Tradeoff(_Derives):
         return self.other_cost is not None and self.other_cost < self.plan_cost
 
 
+class CapacityBlockOption(Frozen):
+    """An EC2 Capacity Block for ML offered for the plan's own layout (instance type, count, region),
+    against on-demand and spot for the same instances over the same window (planner/capacity_block.py)."""
+
+    chosen: bool = Field(description="the plan runs in it (capacity capacity-block); else a trade-off")
+    offering: CapacityBlockOffering = Field(description="the offering: id, AZ, window (start, end), fee")
+    usd_per_hour: float = Field(description="effective USD/h: upfront fee / window hours, all instances")
+    on_demand_usd: float | None = Field(description="on-demand, same instances and hours (after discount)")
+    spot_usd: float | None = Field(description="spot at the region's lowest price, same instances and hours")
+    plan_usd: float = Field(description="the plan's own capacity over the same hours (expected USD)")
+    cheapest_assured: Literal["capacity-block", "on-demand"] = Field(
+        description="the cheaper of the two that are never interrupted over the window")
+
+
 class LatencyBound(Frozen):
     """The latency bounds the plan meets, where they came from, and the model's uncertainty planned for."""
 
@@ -633,6 +699,11 @@ class Plan(Frozen):
     tradeoffs: tuple[Tradeoff, ...] = Field(
         default=(),
         description="what preferences, target rules and availability cost, and cheaper labelled variants",
+    )
+    capacity_block: CapacityBlockOption | None = Field(
+        default=None,
+        description="a Capacity Block offered for the plan's layout (capacity_block_hours or capacity "
+        "capacity-block): window, AZ, upfront fee and the same hours on-demand and spot",
     )
 
     @model_validator(mode="after")

@@ -83,7 +83,9 @@ def tradeoffs(
     warnings: list[str] = []
     unit = unit_of(workload)
     mine = value_of(chosen, workload)
-    if workload.capacity != "auto":
+    # capacity-block: its own comparison over the block's window (planner/capacity_block.py), once the
+    # offerings are known; the per-hour figure here would be the on-demand rate it was searched at.
+    if workload.capacity not in ("auto", "capacity-block"):
         auto = _best(workload.model_copy(update={"capacity": "auto"}), catalog, arch)
         if auto is not None:
             rule = f"{opt('capacity', workload.capacity)} as asked"
