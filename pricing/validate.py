@@ -47,15 +47,19 @@ def instance_problem(offer: Offer) -> str | None:
     return None
 
 
-def price_problem(usd: object, gpus: float) -> str | None:
-    """Why one USD/h figure of an instance with `gpus` GPUs is not plausible, or None."""
+def _per_unit_price_problem(usd: object, units: float, unit: str, low: float, high: float) -> str | None:
+    """Why one USD/h figure is not plausible for an instance of `units` GPUs or vCPUs, or None."""
     if not _finite_positive(usd):
         return f"{usd!r} USD/h is not a positive finite number"
-    per_gpu = float(usd) / gpus  # type: ignore[arg-type]
-    if not MIN_USD_PER_GPU_HOUR <= per_gpu <= MAX_USD_PER_GPU_HOUR:
-        return (f"{usd:g} USD/h = {per_gpu:.3g} USD per GPU-hour, outside "
-                f"{MIN_USD_PER_GPU_HOUR:g}..{MAX_USD_PER_GPU_HOUR:g}")
+    per_unit = float(usd) / units  # type: ignore[arg-type]
+    if not low <= per_unit <= high:
+        return f"{usd:g} USD/h = {per_unit:.3g} USD per {unit}-hour, outside {low:g}..{high:g}"
     return None
+
+
+def price_problem(usd: object, gpus: float) -> str | None:
+    """Why one USD/h figure of an instance with `gpus` GPUs is not plausible, or None."""
+    return _per_unit_price_problem(usd, gpus, "GPU", MIN_USD_PER_GPU_HOUR, MAX_USD_PER_GPU_HOUR)
 
 
 def check_offer(offer: Offer) -> tuple[Offer | None, list[str]]:
@@ -140,13 +144,7 @@ MAX_CPU_MEMORY_GIB = 32768.0
 
 def cpu_price_problem(usd: object, vcpus: int) -> str | None:
     """Why one USD/h figure of a CPU instance with `vcpus` vCPUs is not plausible, or None."""
-    if not _finite_positive(usd):
-        return f"{usd!r} USD/h is not a positive finite number"
-    per_vcpu = float(usd) / vcpus  # type: ignore[arg-type]
-    if not MIN_USD_PER_VCPU_HOUR <= per_vcpu <= MAX_USD_PER_VCPU_HOUR:
-        return (f"{usd:g} USD/h = {per_vcpu:.3g} USD per vCPU-hour, outside "
-                f"{MIN_USD_PER_VCPU_HOUR:g}..{MAX_USD_PER_VCPU_HOUR:g}")
-    return None
+    return _per_unit_price_problem(usd, vcpus, "vCPU", MIN_USD_PER_VCPU_HOUR, MAX_USD_PER_VCPU_HOUR)
 
 
 def check_cpu_instance(inst: Any) -> tuple[Any | None, list[str]]:

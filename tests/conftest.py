@@ -15,6 +15,7 @@ per-test set-up is a fixture here (`fake_aws`).
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from datetime import UTC, datetime
@@ -505,3 +506,12 @@ def no_ambient_aws_region(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/llm-advisor-tests/aws-config")
+
+
+def assert_matches_golden(content: str, golden: Path) -> None:
+    """Compare rendered text with its golden file; UPDATE_GOLDEN=1 rewrites the file (review the diff)."""
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(content)
+    assert golden.exists(), f"missing golden file {golden}; run with UPDATE_GOLDEN=1"
+    assert content == golden.read_text()

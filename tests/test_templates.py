@@ -6,7 +6,6 @@ tests/test_templates.py` and review the diff.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import jsonschema
@@ -28,7 +27,7 @@ from templates.render import (
     vllm_settings,
 )
 from templates.vllm_options import VLLM_OPTION_CHOICES, VLLM_OPTIONS_VERSION, VLLM_SERVE_OPTIONS
-from tests.conftest import options_for, single_instance_plan, spot_plan, two_node_plan
+from tests.conftest import assert_matches_golden, options_for, single_instance_plan, spot_plan, two_node_plan
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 K8S_VERSION = "1.33.0"  # a current EKS Kubernetes version with schemas in kubernetes-validate
@@ -58,12 +57,7 @@ GOLDEN_FILES = [
 @pytest.mark.parametrize(("case", "file_name"), GOLDEN_FILES)
 def test_rendered_file_matches_golden(case: str, file_name: str) -> None:
     content = bundle_for(case)[1].file(file_name).content
-    golden = GOLDEN / case / file_name
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(content)
-    assert golden.exists(), f"missing golden file {golden}; run with UPDATE_GOLDEN=1"
-    assert content == golden.read_text()
+    assert_matches_golden(content, GOLDEN / case / file_name)
 
 
 def test_every_template_has_a_golden_file() -> None:

@@ -8,7 +8,6 @@ tests/test_templates_llamacpp.py` and review the diff.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import kubernetes_validate
@@ -25,6 +24,7 @@ from templates import llamacpp
 from templates.common import GPU_TAINT_KEY, RenderError
 from templates.render import TEMPLATE_DIR, cpu_options, render_cpu_bundle
 from templates.scheduling import allocatable, parse_cpu, parse_memory
+from tests.conftest import assert_matches_golden
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 K8S_VERSION = "1.33.0"
@@ -64,12 +64,7 @@ GOLDEN_FILES = [(case, f.name) for case in CASES for f in bundle_for(case)[1].fi
 @pytest.mark.parametrize(("case", "file_name"), GOLDEN_FILES)
 def test_rendered_llamacpp_file_matches_golden(case: str, file_name: str) -> None:
     content = bundle_for(case)[1].file(file_name).content
-    golden = GOLDEN / case / file_name
-    if os.environ.get("UPDATE_GOLDEN"):
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(content)
-    assert golden.exists(), f"missing golden file {golden}; run with UPDATE_GOLDEN=1"
-    assert content == golden.read_text()
+    assert_matches_golden(content, GOLDEN / case / file_name)
 
 
 def _docs(text: str) -> list[dict]:
