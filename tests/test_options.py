@@ -184,3 +184,16 @@ def test_only_the_command_run_derives_its_flags() -> None:
     assert loaded(["prices", "--json"]) == ["False", "False"]
     assert loaded(["plan", "--model", "m"]) == ["True", "False"]
     assert loaded(["render"]) == ["True", "True"]
+
+
+def test_a_rule_over_several_options_is_one_line_in_the_callers_spelling(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # a model-level validator (no single field): no pydantic "Workload: Value error," prefix, no dump of
+    # every input, and the options named as the CLI spells them
+    assert main(["plan", "--model", "llama-3.1-8b", "--mean-input-tokens", "5000", "--max-model-len", "4096",
+                 "--pricing", "snapshot"]) == 2
+    err = capsys.readouterr().err.splitlines()[0]
+    assert err.startswith(
+        "error: --mean-input-tokens + --mean-output-tokens (5000 + 1024) exceed --max-model-len")
+    assert "Value error" not in err and "Workload" not in err and "(got {" not in err

@@ -167,7 +167,7 @@ def test_capacity_block_with_no_offering_exits_2_naming_the_nearest(monkeypatch,
 @pytest.mark.parametrize(("argv", "message"), [
     (["--capacity", "capacity-block"], "capacity-block needs the window"),
     (["--capacity-block-hours", "50"], "nearest: 48 h or 72 h"),
-    (["--capacity-block-start-after", "2026-12-01"], "needs capacity_block_hours"),
+    (["--capacity-block-start-after", "2026-12-01"], "needs --capacity-block-hours"),
 ])
 def test_bad_block_options_exit_2_naming_the_option(monkeypatch, tmp_path, capsys, argv, message) -> None:
     assert run(monkeypatch, tmp_path, None, *argv) == 2

@@ -7,6 +7,7 @@ forms), and its errors name the flag (`describe_validation_error`).
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, get_args, get_origin
@@ -97,5 +98,27 @@ def describe_validation_error(exc: ValidationError, spelling: Spelling | None = 
                 where = spell(loc[0], spelling) + "".join(f"[{p}]" for p in loc[1:])
             except KeyError:  # a field of a model that has no edge spelling
                 pass
-        parts.append(f"{where}: {err.get('msg')} (got {err.get('input')!r})")
+        msg = str(err.get("msg", ""))
+        if err.get("type") == "value_error":  # our validators' own words: drop pydantic's "Value error, "
+            msg = msg.removeprefix("Value error, ")
+        if not loc:  # a model-level rule (several options together): its message names them itself,
+            # by field name; shown in the edge's spelling (--max-model-len, maxModelLen)
+            parts.append(_respell(msg, spelling) if spelling is not None else msg)
+            continue
+        parts.append(f"{where}: {msg} (got {err.get('input')!r})")
     return "; ".join(parts)
+
+
+_FIELD_NAME = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
+
+
+def _respell(message: str, spelling: Spelling) -> str:
+    """`message` with each option's field name (max_model_len) in `spelling` (--max-model-len); words that
+    are not option names are left alone."""
+    def one(match: re.Match[str]) -> str:
+        try:
+            return spell(match.group(0), spelling)
+        except KeyError:
+            return match.group(0)
+
+    return _FIELD_NAME.sub(one, message)
