@@ -25,6 +25,7 @@ from llm_advisor.infra.config import (
     stack_config_from,
 )
 from llm_advisor.infra.preview import AwsMocks, MockRun, observing_plans, run_program
+from llm_advisor.planner.options import describe_validation_error
 
 
 class StackProgramError(pulumi.RunError, ValueError):
@@ -44,16 +45,9 @@ class StackProgramError(pulumi.RunError, ValueError):
 
 
 def describe_config_error(exc: ValidationError) -> str:
-    """One part per failed stack key (StackConfig validates by its camelCase alias): `key: what (got v)`."""
-    parts = []
-    for err in exc.errors():
-        loc = err.get("loc", ())
-        key = ".".join(str(p) for p in loc) or exc.title
-        missing = err.get("type") == "missing"
-        got = "" if missing else f" (got {err.get('input')!r})"
-        what = "required" if missing else str(err.get("msg")).removeprefix("Value error, ")
-        parts.append(f"{key}: {what}{got}")
-    return "; ".join(parts)
+    """One part per failed stack key (StackConfig validates by its camelCase alias): `key: what (got v)`;
+    a rule over several keys names them as the stack spells them."""
+    return describe_validation_error(exc, spelling="stack")
 
 
 def one_line(text: str) -> str:

@@ -398,7 +398,7 @@ def test_a_pre_quantized_checkpoint_is_sized_in_its_own_format() -> None:
 
 
 def test_eks_with_several_regions_names_the_key_and_the_fix_without_the_whole_config() -> None:
-    from llm_advisor.cli.options_cli import describe_validation_error
+    from llm_advisor.planner.options import describe_validation_error
 
     with pytest.raises(ValidationError) as caught:
         StackConfig.model_validate({**EKS, "regions": ("us-east-1", "us-west-2")})

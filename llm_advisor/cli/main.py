@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except ValidationError as exc:
-        from llm_advisor.cli.options_cli import describe_validation_error
+        from llm_advisor.planner.options import describe_validation_error
 
         return _fail(describe_validation_error(exc, spelling=CLI), EXIT_USAGE)
     except ValueError as exc:

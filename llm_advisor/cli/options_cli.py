@@ -7,14 +7,18 @@ forms), and its errors name the flag (`describe_validation_error`).
 from __future__ import annotations
 
 import argparse
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from llm_advisor.planner.options import Spelling, cli_flag, literal_choices, option, spell, unwrap_optional
+from llm_advisor.planner.options import (
+    cli_flag,
+    literal_choices,
+    option,
+    unwrap_optional,
+)
 
 
 def add_options(
@@ -83,42 +87,3 @@ def values_from_args(args: argparse.Namespace, model: type[BaseModel]) -> dict[s
             continue
         values[name] = tuple(dict.fromkeys(value)) if isinstance(value, list) else value
     return values
-
-
-def describe_validation_error(exc: ValidationError, spelling: Spelling | None = None) -> str:
-    """One part per failed field: `field: message (got value)`, the field named as `spelling`'s users write
-    it (`--max-model-len` on the CLI); None keeps the location pydantic reports (a stack key for StackConfig,
-    which validates by alias)."""
-    parts = []
-    for err in exc.errors():
-        loc = err.get("loc", ())
-        where = ".".join(str(p) for p in loc) or exc.title
-        if spelling is not None and loc and isinstance(loc[0], str):
-            try:
-                where = spell(loc[0], spelling) + "".join(f"[{p}]" for p in loc[1:])
-            except KeyError:  # a field of a model that has no edge spelling
-                pass
-        msg = str(err.get("msg", ""))
-        if err.get("type") == "value_error":  # our validators' own words: drop pydantic's "Value error, "
-            msg = msg.removeprefix("Value error, ")
-        if not loc:  # a model-level rule (several options together): its message names them itself,
-            # by field name; shown in the edge's spelling (--max-model-len, maxModelLen)
-            parts.append(_respell(msg, spelling) if spelling is not None else msg)
-            continue
-        parts.append(f"{where}: {msg} (got {err.get('input')!r})")
-    return "; ".join(parts)
-
-
-_FIELD_NAME = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
-
-
-def _respell(message: str, spelling: Spelling) -> str:
-    """`message` with each option's field name (max_model_len) in `spelling` (--max-model-len); words that
-    are not option names are left alone."""
-    def one(match: re.Match[str]) -> str:
-        try:
-            return spell(match.group(0), spelling)
-        except KeyError:
-            return match.group(0)
-
-    return _FIELD_NAME.sub(one, message)

@@ -11,6 +11,7 @@ spells it the way the current caller does: the Pulumi program sets the "stack" s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
@@ -99,3 +100,47 @@ def opt(name: str, value: object = None) -> str:
 
 def _stack_value(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+# --- errors in the caller's spelling ---------------------------------------------------------------------
+
+def describe_validation_error(exc: ValidationError, spelling: Spelling | None = None) -> str:
+    """One part per failed field: `field: message (got value)`, the field named as `spelling`'s users write
+    it (`--max-model-len` on the CLI); None keeps the location pydantic reports (a stack key for StackConfig,
+    which validates by alias)."""
+    parts = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        where = ".".join(str(p) for p in loc) or exc.title
+        if spelling is not None and loc and isinstance(loc[0], str):
+            try:
+                where = spell(loc[0], spelling) + "".join(f"[{p}]" for p in loc[1:])
+            except KeyError:  # a field of a model that has no edge spelling
+                pass
+        if err.get("type") == "missing":
+            parts.append(f"{where}: required")
+            continue
+        msg = str(err.get("msg", ""))
+        if err.get("type") == "value_error":  # our validators' own words: drop pydantic's "Value error, "
+            msg = msg.removeprefix("Value error, ")
+        if not loc:  # a model-level rule (several options together): its message names them itself,
+            # by field name; shown in the edge's spelling (--max-model-len, maxModelLen)
+            parts.append(_respell(msg, spelling) if spelling is not None else msg)
+            continue
+        parts.append(f"{where}: {msg} (got {err.get('input')!r})")
+    return "; ".join(parts)
+
+
+_FIELD_NAME = re.compile(r"(?<![\w-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w-])")
+
+
+def _respell(message: str, spelling: Spelling) -> str:
+    """`message` with each option's field name (max_model_len) in `spelling` (--max-model-len); words that
+    are not option names are left alone."""
+    def one(match: re.Match[str]) -> str:
+        try:
+            return spell(match.group(0), spelling)
+        except KeyError:
+            return match.group(0)
+
+    return _FIELD_NAME.sub(one, message)
