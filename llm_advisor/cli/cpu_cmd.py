@@ -58,8 +58,19 @@ def _gpu(args: argparse.Namespace):
         return None, str(exc)
 
 
-def handle_engine(args: argparse.Namespace) -> int:
+def compare_engines(args: argparse.Namespace, cpu, cpu_why: str | None):  # -> (choice, GPU plan, why not)
+    """The cheapest GPU plan for the same flags, and the planner's choice between it and `cpu`
+    (planner.cpu.choose_engine): what `plan --engine auto` reports and `render --engine auto` renders."""
     from llm_advisor.planner.cpu import choose_engine
+
+    gpu, gpu_why = _gpu(args)
+    choice = choose_engine(cpu, cpu_why,
+                           gpu.cost.usd_per_hour if gpu else None,
+                           gpu.throughput.time_per_output_token_ms if gpu else None, gpu_why)
+    return choice, gpu, gpu_why
+
+
+def handle_engine(args: argparse.Namespace) -> int:
     from llm_advisor.planner.errors import NoFeasibleLayout
 
     workload = workload_from_args(args)
@@ -79,10 +90,7 @@ def handle_engine(args: argparse.Namespace) -> int:
         else:
             print(cpu_report(cpu))
         return 0
-    gpu, gpu_why = _gpu(args)
-    choice = choose_engine(cpu, cpu_why,
-                           gpu.cost.usd_per_hour if gpu else None,
-                           gpu.throughput.time_per_output_token_ms if gpu else None, gpu_why)
+    choice, gpu, gpu_why = compare_engines(args, cpu, cpu_why)
     if args.json:
         doc = choice.model_dump(mode="json")
         doc["gpu"] = gpu.model_dump(mode="json") if gpu else None

@@ -53,6 +53,12 @@ def write_bundle(
                               hf_token_secret_id=hf_token_secret_id, image=image,
                               efa_image=efa_image)
     bundle = render_bundle(plan, options)  # before touching the disk: a refused plan writes nothing
+    return _write(bundle, out, force)
+
+
+def _write(bundle, out: Path | str, force: bool) -> list[Path]:  # bundle: templates.models.RenderedBundle
+    """A rendered bundle's files plus APPLY.txt, written by templates/output.py (temp directory renamed
+    into place, manifest, foreign directories refused unless `force`)."""
     files = [*((r.name, r.content) for r in bundle.files), ("APPLY.txt", bundle.kubectl_apply_hint + "\n")]
     return write_output_dir(out, files, force=force)
 
@@ -76,11 +82,12 @@ def handle(args: argparse.Namespace) -> int:
     check_strings(args)
     if not args.out.strip():  # before planning: an empty --out would have meant the current directory
         raise OutputDirectoryError("--out is empty; name the directory to write into, e.g. --out ./deploy")
+    gpu = None
     if getattr(args, "engine", None) in ("auto", "llama.cpp"):  # issue 13: the CPU path may win
-        cpu = cpu_plan_for_render(args)
+        cpu, gpu = engine_plan_for_render(args)
         if cpu is not None:
             return render_cpu(cpu, args)
-    plan = plan_from_args(args)
+    plan = gpu if gpu is not None else plan_from_args(args)  # auto: the GPU plan it compared, not a new one
     if args.efa_image and not args.vllm_image:
         raise ValueError("--efa-image: name the EFA build with --image (the stock vllm/vllm-openai image has "
                          "no libfabric/aws-ofi-nccl)")
@@ -100,27 +107,24 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def cpu_plan_for_render(args: argparse.Namespace):  # -> CpuPlan | None
-    """The CPU plan to render: --engine llama.cpp always; --engine auto when it wins the comparison with the
-    cheapest GPU plan by the planner's rule (planner.cpu.choose_engine), else None (render the GPU plan)."""
-    from llm_advisor.cli.cpu_cmd import _gpu, plan_cpu_from_args
+def engine_plan_for_render(args: argparse.Namespace):  # -> (CpuPlan | None, Plan | None)
+    """(the CPU plan to render, or None; the GPU plan auto already made, or None): --engine llama.cpp always
+    renders the CPU plan; --engine auto the one that wins the comparison (cpu_cmd.compare_engines)."""
+    from llm_advisor.cli.cpu_cmd import compare_engines, plan_cpu_from_args
     from llm_advisor.cli.plan_cmd import workload_from_args
-    from llm_advisor.planner.cpu import choose_engine
     from llm_advisor.planner.errors import NoFeasibleLayout
 
     workload = workload_from_args(args)
     if workload.engine == "llama.cpp":
-        return plan_cpu_from_args(args, workload)
+        return plan_cpu_from_args(args, workload), None
     try:
-        cpu, cpu_why = plan_cpu_from_args(args, workload), None
+        cpu = plan_cpu_from_args(args, workload)
     except NoFeasibleLayout as exc:
         print(f"engine: vllm -- no CPU plan: {exc}", file=sys.stderr)
-        return None
-    gpu, gpu_why = _gpu(args)
-    choice = choose_engine(cpu, cpu_why, gpu.cost.usd_per_hour if gpu else None,
-                           gpu.throughput.time_per_output_token_ms if gpu else None, gpu_why)
+        return None, None
+    choice, gpu, _ = compare_engines(args, cpu, None)
     print(f"engine: {choice.chosen} -- {choice.reason}", file=sys.stderr)
-    return cpu if choice.chosen == "llama.cpp" else None
+    return (cpu, None) if choice.chosen == "llama.cpp" else (None, gpu)
 
 
 def render_cpu(cpu, args: argparse.Namespace) -> int:
@@ -130,8 +134,7 @@ def render_cpu(cpu, args: argparse.Namespace) -> int:
 
     options = cpu_options(cpu, namespace=args.namespace, hf_token_secret_id=args.hf_token_secret_id)
     bundle = render_cpu_bundle(cpu, options)  # before touching the disk: a refused plan writes nothing
-    files = [*((r.name, r.content) for r in bundle.files), ("APPLY.txt", bundle.kubectl_apply_hint + "\n")]
-    for path in write_output_dir(args.out, files, force=args.force):
+    for path in _write(bundle, args.out, args.force):
         print(f"wrote {path}")
     print(f"\n{cpu.replicas} replica(s) of {cpu.model} (llama.cpp, GGUF {cpu.gguf_type}) on "
           f"{cpu.instance.instance_type} ({cpu.instance.region}, on-demand); apply with:")
