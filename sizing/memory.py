@@ -30,6 +30,7 @@ from sizing.vllm_versions import (
     check_scheduler_limits,
     is_calibrated,
     parse_full_version,
+    uses_v2_model_runner,
     vllm_defaults,
 )
 
@@ -38,7 +39,10 @@ NON_TORCH_GIB = 0.13  # llm-d H100 logs, V1 ~0.11, TP1: 0.13-0.14 (cuBLAS worksp
 NON_TORCH_V0_GIB = 0.05  # V0 0.7 logs: 0.03 (RTX 4060) and 0.05 (A10-class)
 NCCL_V1_GIB = 0.1  # 0.10.1 A100 TP2/TP4 logs: non_torch ~0.2 vs ~0.1 at TP1, NCCL inside the budget
 NCCL_V0_GIB = 1.79  # PR #10511: Llama-3-8B non_torch 1.79 GiB at TP1 -> 3.58 at TP2
-CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB = 0.1, 0.006  # llm-d: 0.1 (28 layers) .. 1.03 GiB (gpt-oss)
+# Graph memory per rank: a base plus a cost per layer the graphs replay (MoE layers count twice). Fitted on
+# llm-d's ~0.11 H100 logs: 0.1 GiB (Qwen3-0.6B, 28 layers) .. 1.03 GiB (gpt-oss-120b); a refit on every logged
+# graph figure does not do better leaving one source out (docs/sizing.md, "CUDA graphs").
+CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB = 0.1, 0.006
 V0_AUTO_CHUNKED_CONTEXT, V0_MIN_MNBT = 32768, 2048  # arg_utils.py `max_model_len > 32768`; max(mml, 2048)
 PRE_MLA_HEAD_SIZE = 256  # deepseek_v2.py before v0.7.1: Attention(num_local_heads, 256, ...), q/k/v padded
 MODEL_DTYPE_BYTES = 2  # bf16/fp16 model dtype: mamba state with mamba_ssm_cache_dtype "auto"
@@ -66,6 +70,8 @@ class Resolved(NamedTuple):
     gpu_memory_utilization: float
     block_size: int
     chunked_prefill: bool
+    enforce_eager: bool = False
+    v2_runner: bool = False  # Model Runner V2 (sizing.vllm_versions.uses_v2_model_runner)
 
 
 class StageFacts(NamedTuple):
@@ -81,6 +87,8 @@ class StageFacts(NamedTuple):
     num_groups: int
     block_tokens: int
     calibrated_fixed_bytes: float = 0.0  # logged non-KV memory of a calibration row (0: modelled)
+    graph_in_budget: bool = False  # the release charges cudagraph_bytes against the budget
+    runner_state_bytes: float = 0.0  # V2 sampler state the 0.27+ profiler charges (last stage)
 
 
 def pp_stage_bounds(num_layers: int, pp: int) -> tuple[tuple[int, int], ...]:
@@ -229,12 +237,7 @@ def _activation_bytes(
     and 0.22 GiB at 2048 (OCI row) are the forward pass alone, where 256 sequences would add 1.2 GiB.
     """
     h = arch.hidden_size
-    classes, _ = _layer_classes(arch)
-    dense = max(layer.dense_mlp_params + layer.shared_expert_params for layer in classes) / h / tp
-    moe = arch.num_experts_per_tok * (3 * arch.moe_intermediate_size / tp + h) if arch.is_moe else 0
-    kv = max(1, arch.num_key_value_heads // tp)
-    qkv = (arch.num_attention_heads // tp + 2 * kv) * arch.head_dim
-    forward = r.max_num_batched_tokens * 2 * (4 * h + qkv + max(dense, moe))
+    forward = r.max_num_batched_tokens * _forward_bytes_per_token(arch, tp)
     sampler = 0.0
     if last_stage and (r.acc.v1_engine or not r.chunked_prefill):
         rows = min(r.max_num_seqs, r.max_num_batched_tokens)
@@ -248,6 +251,18 @@ def _activation_bytes(
     return max(forward, sampler) + pp_buffers
 
 
+@lru_cache(maxsize=1024)
+def _forward_bytes_per_token(arch: ModelArch, tp: int) -> float:
+    """bf16 bytes alive at once per token in a forward pass on one TP rank (see _activation_bytes)."""
+    h = arch.hidden_size
+    classes, _ = _layer_classes(arch)
+    dense = max(layer.dense_mlp_params + layer.shared_expert_params for layer in classes) / h / tp
+    moe = arch.num_experts_per_tok * (3 * arch.moe_intermediate_size / tp + h) if arch.is_moe else 0
+    kv = max(1, arch.num_key_value_heads // tp)
+    qkv = (arch.num_attention_heads // tp + 2 * kv) * arch.head_dim
+    return 2 * (4 * h + qkv + max(dense, moe))
+
+
 def sampler_copies(r: Resolved, rows: int) -> float:
     """fp32 vocab-sized copies per sequence of the dummy sampler run for this release and GPU."""
     copies = r.acc.sampler_copies
@@ -258,6 +273,34 @@ def sampler_copies(r: Resolved, rows: int) -> float:
     if copies in (TRITON_SAMPLER_COPIES, FLASHINFER_SAMPLER_COPIES) and rows < TRITON_SAMPLER_MIN_ROWS:
         copies = SORT_SAMPLER_COPIES_V0_V1_011  # fewer than 8 rows: the PyTorch sort path
     return copies
+
+
+def _cudagraph_bytes(arch: ModelArch, r: Resolved, stage_layers: int) -> float:
+    """Graph memory of one rank: what 0.20+ estimates into the budget and earlier releases add on top;
+    none with --enforce-eager (cudagraph_mode NONE: profile_cudagraph_memory is not called)."""
+    if r.enforce_eager:
+        return 0.0
+    graph_layers = stage_layers * (2 if arch.is_moe else 1)
+    return (CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_LAYER_GIB * graph_layers) * GIB
+
+
+def graph_in_budget(r: Resolved) -> bool:
+    """0.20+ subtracts a graph estimate from the budget, except on Model Runner V2 before 0.29, whose
+    profile_cudagraph_memory() returns 0 (v1/worker/gpu/model_runner.py, 0.21.0-0.28.0 wheels; 0.29.0 measures
+    it with _profile_cudagraph_memory)."""
+    if not r.acc.cudagraph_in_budget:
+        return False
+    return not (r.v2_runner and parse_full_version(r.acc.version)[:2] < (0, 29))
+
+
+def _runner_state_bytes(arch: ModelArch, r: Resolved) -> float:
+    """Model Runner V2's sampler keeps penalty state on the GPU from start-up (v1/worker/gpu/sample/
+    penalties.py, 0.22.0-0.34.0 wheels): output_bin_counts (max_num_seqs x vocab int32) and prompt_bin_mask
+    (max_num_seqs x vocab/32 int32). Allocated before the profile run, so the weights + peak + non-torch
+    profiler of 0.26 and before misses it; the free-memory profiler of 0.27+ (consumed_profile) charges it."""
+    if not (r.v2_runner and r.acc.consumed_profile):
+        return 0.0
+    return r.max_num_seqs * (arch.vocab_size + -(-arch.vocab_size // 32)) * 4
 
 
 def _non_torch_bytes(r: Resolved, world: int) -> float:
@@ -293,13 +336,14 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
                 0 if arch.tie_word_embeddings and pp == 1 else embedding_bytes(arch, tp)
             )
         geo = _kv_geometry(arch, [(classes[c], n) for c, n in counts.items()], r, tp, pp)
-        graph_layers = (end - start) * (2 if arch.is_moe else 1)
         stages.append(
             StageFacts(
                 weights_bytes=weights,
                 activation_bytes=_activation_bytes(arch, r, tp, last, first),
                 non_torch_bytes=_non_torch_bytes(r, tp * pp),
-                cudagraph_bytes=(CUDAGRAPH_BASE_GIB + CUDAGRAPH_PER_LAYER_GIB * graph_layers) * GIB,
+                cudagraph_bytes=_cudagraph_bytes(arch, r, end - start),
+                graph_in_budget=graph_in_budget(r),
+                runner_state_bytes=_runner_state_bytes(arch, r) if last else 0.0,
                 kv_bytes_per_token=geo.token_bytes,
                 bytes_per_block=geo.bytes_per_block,
                 blocks_per_request=geo.blocks_per_request,
@@ -353,6 +397,14 @@ def _resolve(inp: SizingInput) -> Resolved:
         gpu_memory_utilization=inp.gpu_memory_utilization or defaults.gpu_memory_utilization,
         block_size=block_size,
         chunked_prefill=chunked,
+        enforce_eager=inp.enforce_eager,
+        v2_runner=uses_v2_model_runner(
+            parse_full_version(acc.version)[:2],
+            arch.model_type,
+            arch.is_moe,
+            "mamba" in arch.attention_layer_kinds,
+            quant != "none",
+        ),
     )
 
 
@@ -436,8 +488,14 @@ def fixed_bytes(stage: StageFacts, acc: VllmAccounting) -> float:
     """Everything the budget pays before the KV cache (a calibration row's logged non-KV memory if any)."""
     if stage.calibrated_fixed_bytes:
         return stage.calibrated_fixed_bytes
-    graph = stage.cudagraph_bytes if acc.cudagraph_in_budget else 0.0
-    return stage.weights_bytes + stage.activation_bytes + stage.non_torch_bytes + graph
+    graph = stage.cudagraph_bytes if stage.graph_in_budget else 0.0
+    return (
+        stage.weights_bytes
+        + stage.activation_bytes
+        + stage.non_torch_bytes
+        + stage.runner_state_bytes
+        + graph
+    )
 
 
 def estimate_memory(inp: SizingInput, gpu_memory_utilization: float | None = None) -> MemoryEstimate:
@@ -513,8 +571,13 @@ def _notes(r: Resolved) -> tuple[str, ...]:
             f"vLLM {r.acc.version}: accounting from source reading only, no startup logs of this release "
             "checked it (docs/sizing.md, Calibration)"
         )
-    if not r.acc.cudagraph_in_budget:
+    if not graph_in_budget(r) and not r.enforce_eager:
         notes.append("CUDA graphs (cudagraph_gib) come on top of the budget in this release")
+    if r.v2_runner:
+        notes.append(
+            f"vLLM {r.acc.version} serves {r.arch.model_type} on Model Runner V2"
+            + ("; its sampler state (max_num_seqs x vocab) is charged" if r.acc.consumed_profile else "")
+        )
     if not r.acc.nccl_in_budget:
         notes.append("NCCL buffers and the CUDA context sit outside the budget from vLLM 0.11")
     if float(r.gpu.compute_capability) < 8.0:

@@ -42,6 +42,9 @@ class SizingInput(Frozen):
     max_num_seqs: int | None = Field(default=None, ge=1)
     gpu_memory_utilization: float | None = Field(default=None, gt=0, le=1)
     block_size: int | None = Field(default=None, ge=1)
+    enforce_eager: bool = Field(
+        default=False, description="--enforce-eager: no CUDA graphs, so no graph memory is charged"
+    )
     vllm_version: str | None = Field(default=None, description="X.Y; None = latest release modelled")
     calibration: Calibration | None = Field(
         default=None,

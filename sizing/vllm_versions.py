@@ -59,6 +59,9 @@ class VllmAccounting(Frozen):
         description="non-KV = free-memory drop since the snapshot + transient torch peak (0.27+, §2)"
     )
     top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
+    blackwell_graph_ceiling: bool = Field(
+        description="CUDA graphs captured up to 1024 tokens on data-center Blackwell (0.34+)"
+    )
     in_flight_batches: bool = Field(
         description="sliding windows reserve max_in_flight_tokens (async: 2 x mnbt at PP1) in 0.33 (§4)"
     )
@@ -176,6 +179,9 @@ def accounting(version: str | None) -> VllmAccounting:
         top_tier_160gib=v >= (0, 33),
         # §4: the 0.33 wheel's SlidingWindowSpec uses max_in_flight_tokens where 0.26 used mnbt.
         in_flight_batches=v >= (0, 33),
+        # config/vllm.py::_set_cudagraph_sizes: `default_max_graph_size = 1024 if is_data_center_blackwell
+        # else 512` first in the 0.34.0 wheel (512 everywhere in 0.33.0).
+        blackwell_graph_ceiling=v >= (0, 34),
     )
 
 
@@ -208,6 +214,62 @@ def _sampler_copies(v: Version) -> float:
     if v < (0, 21):
         return TRITON_SAMPLER_COPIES
     return FLASHINFER_SAMPLER_COPIES
+
+
+# CUDA graph capture sizes (vllm/config/vllm.py::VllmConfig._set_cudagraph_sizes, 0.19.0-0.34.0 wheels):
+# 1, 2, 4, multiples of 8 below 256, multiples of 16 from 256 up to max_graph_size = min(2 x max_num_seqs
+# x decode query length, 512) - 1024 on data-center Blackwell from 0.34 - and never above
+# max_num_batched_tokens, which is itself captured when it fits off-stride.
+CUDAGRAPH_SMALL_SIZES = (1, 2, 4)
+CUDAGRAPH_STEP_BELOW_256, CUDAGRAPH_STEP_ABOVE_256 = 8, 16
+CUDAGRAPH_MAX_SIZE, CUDAGRAPH_MAX_SIZE_BLACKWELL_034 = 512, 1024
+
+
+def cudagraph_capture_sizes(
+    max_num_seqs: int, max_num_batched_tokens: int, big_blackwell: bool = False
+) -> tuple[int, ...]:
+    """Batch sizes vLLM captures PIECEWISE graphs for; FULL decode graphs take those <= max_num_seqs
+    (v1/cudagraph_dispatcher.py: `x <= uniform_decode_query_len * max_num_seqs`)."""
+    ceiling = CUDAGRAPH_MAX_SIZE_BLACKWELL_034 if big_blackwell else CUDAGRAPH_MAX_SIZE
+    top = min(max_num_seqs * 2, ceiling, max_num_batched_tokens)
+    sizes = {s for s in CUDAGRAPH_SMALL_SIZES if s <= top}
+    sizes.update(range(CUDAGRAPH_STEP_BELOW_256, min(top + 1, 256), CUDAGRAPH_STEP_BELOW_256))
+    sizes.update(range(256, top + 1, CUDAGRAPH_STEP_ABOVE_256))
+    if max_num_batched_tokens <= top:
+        sizes.add(max_num_batched_tokens)
+    return tuple(sorted(sizes))
+
+
+# Model Runner V2 (vllm/v1/worker/gpu/) by default, per release (config/vllm.py::use_v2_model_runner and
+# _is_default_v2_model_runner_model; VLLM_USE_V2_MODEL_RUNNER unset). Architectures by HF model_type:
+# * 0.21: never (env default "0").
+# * 0.22-0.23: DEFAULT_V2_MODEL_RUNNER_ARCHITECTURES = {Qwen3ForCausalLM}, dense and unquantized only.
+# * 0.24: {Qwen3, DeepseekV2, Qwen2Moe, GraniteMoe, Llama, Mistral}ForCausalLM.
+# * 0.25-0.28: every generative model that is neither hybrid (attention + mamba) nor MoE, plus the listed MoE
+#   architectures (DeepseekV2, Qwen2Moe, GraniteMoe; 0.28 adds DeepseekV4), which from 0.27 may be hybrid.
+# * 0.29+: every model (the V1 runner remains for features V2 lacks, which sizing does not model).
+V2_RUNNER_TYPES_022 = frozenset({"qwen3"})
+V2_RUNNER_TYPES_024 = frozenset({"qwen3", "deepseek_v2", "qwen2_moe", "granitemoe", "llama", "mistral"})
+V2_RUNNER_MOE_TYPES_025 = frozenset({"deepseek_v2", "qwen2_moe", "granitemoe"})
+V2_RUNNER_MOE_TYPES_028 = V2_RUNNER_MOE_TYPES_025 | {"deepseek_v4"}
+
+
+def uses_v2_model_runner(
+    version: Version, model_type: str, is_moe: bool, is_hybrid: bool, quantized: bool
+) -> bool:
+    """Whether `vllm serve` of this release runs the model on Model Runner V2 (see the table above)."""
+    if version < (0, 22):
+        return False
+    if version < (0, 24):
+        return model_type in V2_RUNNER_TYPES_022 and not is_moe and not quantized
+    if version < (0, 25):
+        return model_type in V2_RUNNER_TYPES_024
+    if version < (0, 29):
+        listed = V2_RUNNER_MOE_TYPES_028 if version >= (0, 28) else V2_RUNNER_MOE_TYPES_025
+        if model_type in listed:
+            return version >= (0, 27) or not is_hybrid
+        return not is_hybrid and not is_moe
+    return True
 
 
 def _label(version: str | None, full: FullVersion) -> str:

@@ -42,15 +42,17 @@ from sizing import (
 )
 from sizing.calibration import Calibration, CalibrationRow, load_calibration
 from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
+from sizing.vllm_versions import (
+    CUDAGRAPH_SMALL_SIZES,
+    CUDAGRAPH_STEP_ABOVE_256,
+    CUDAGRAPH_STEP_BELOW_256,
+)
 
 UTILIZATION_CEILING = 0.95
 FP8_FAST_CC = 8.9
 BF16_MIN_CC = 8.0
-# vLLM's default CUDA graph capture sizes: "1, 2, 4, then multiples of 8 up to 256 and then multiples of 16"
-# (vllm/config/vllm.py, VllmConfig set_cudagraph_sizes docstring). A decode batch between two capture sizes
-# is padded to the next one, so a max_num_seqs between them buys nothing: it is rounded up to one.
-CUDAGRAPH_SMALL_SIZES = (1, 2, 4)
-CUDAGRAPH_STEP_BELOW_256, CUDAGRAPH_STEP_ABOVE_256 = 8, 16
+# A decode batch between two CUDA graph capture sizes (sizing.vllm_versions.cudagraph_capture_sizes) is
+# padded to the next one, so a max_num_seqs between them buys nothing: it is rounded up to one.
 
 
 def tuned_max_num_seqs(concurrency_per_replica: int, headroom: float) -> int:
