@@ -306,6 +306,7 @@ def main(argv: list[str]) -> int:
                     f"(mean {statistics.fmean(errs):.2f} %)"
                 )
     _report_split(modelled)
+    _report_graphs(rows)
     return _report_calibrated(modelled)
 
 
@@ -352,7 +353,48 @@ def _report_split(modelled: list[Row]) -> None:
     for feature in ("dense TP1 16-bit", "TP>1", "PP>1", "sliding/hybrid", "MoE", "quantized"):
         chosen = [r for r in modelled if feature in r.features]
         print(f"  {feature:18s} {stats(chosen)}")
-    print("nothing is fitted on these rows in issue 15, so there is no leave-one-source-out refit to report")
+
+
+def _fit_graphs(points: list[tuple[str, float, float]]) -> tuple[float, float]:
+    """(base GiB, GiB per graph layer) minimising the summed |error| over (source, layers, logged) points."""
+    best = None
+    for base in (i * 0.02 for i in range(31)):
+        for per_layer in (i * 0.0005 for i in range(41)):
+            cost = sum(abs(base + per_layer * layers - logged) for _, layers, logged in points)
+            if best is None or cost < best[0]:
+                best = (cost, base, per_layer)
+    return best[1], best[2]
+
+
+def _report_graphs(rows: list[Row]) -> None:
+    """Logged CUDA graph memory (the 0.20+ estimate, or the capture figure before) against the model, and a
+    leave-one-source-out refit of its two constants (sizing.memory CUDAGRAPH_BASE_GIB / _PER_LAYER_GIB)."""
+    from sizing.memory import CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB
+
+    points = []
+    for r in rows:
+        logged, pred = r.graphs
+        if logged is None or not pred:
+            continue
+        layers = (pred - CUDAGRAPH_BASE_GIB) / CUDAGRAPH_PER_LAYER_GIB  # graph layers of the worst stage
+        points.append((r.source, layers, logged, pred, r.label.split()[0]))
+    if not points:
+        print("CUDA graphs: no row logs graph memory")
+        return
+    print(f"CUDA graph memory (GiB), {len(points)} rows from {len({p[0] for p in points})} sources:")
+    for _, _, logged, pred, model in points:
+        print(f"  {model[:30]:30s} logged {logged:5.2f} predicted {pred:5.2f} ({pred - logged:+.2f})")
+    current = [abs(pred - logged) for _, _, logged, pred, _ in points]
+    held_out = []
+    for source in {p[0] for p in points}:
+        base, per_layer = _fit_graphs([p[:3] for p in points if p[0] != source])
+        held_out += [abs(base + per_layer * p[1] - p[2]) for p in points if p[0] == source]
+    base, per_layer = _fit_graphs([p[:3] for p in points])
+    print(
+        f"  shipped constants ({CUDAGRAPH_BASE_GIB} + {CUDAGRAPH_PER_LAYER_GIB}/layer): median |error| "
+        f"{statistics.median(current):.2f} GiB; refit on every row ({base:.2f} + {per_layer:.4f}/layer), "
+        f"leave-one-source-out: median |error| {statistics.median(held_out):.2f} GiB"
+    )
 
 
 def _report_calibrated(modelled: list[Row]) -> int:

@@ -18,6 +18,13 @@ The line shapes, by release (vLLM source, the logger calls named):
   "GPU KV cache size: 436,352 tokens" and "Maximum concurrency for 8,192 tokens per request: 53.27x"
   (v1/core/kv_cache_utils.py), "# GPU blocks: 27272, # CPU blocks: 2048" (V0 executor/gpu_executor.py,
   "# cuda blocks" in some releases), "Graph capturing finished in 12 secs, took 0.52 GiB".
+* 0.20+ CUDA graph estimate (v1/worker/gpu_model_runner.py::profile_cudagraph_memory and gpu_worker.py):
+  "Estimated CUDA graph memory: 0.36 GiB total" and "The current --gpu-memory-utilization=0.9200 is
+  equivalent to --gpu-memory-utilization=0.9129 without CUDA graph memory profiling" (estimate = the
+  difference x total); "Free memory on device (77.78/79.33 GiB) on startup" gives the CUDA total;
+  "Actual usage is 15.03 GiB for consumed memory (weights + non-torch), 1.59 GiB for peak activation, and
+  0.09 GiB for CUDAGraph memory" (0.27+; "... for weight, ... for peak activation, ... for non-torch
+  memory, and ... for CUDAGraph memory" in 0.11-0.26) gives the peak and the graph memory actually taken.
 """
 
 from __future__ import annotations
@@ -64,7 +71,9 @@ class StartupLog(Frozen):
     kv_cache_tokens: int | None = None
     gpu_blocks: int | None = None
     max_concurrency: float | None = None
-    cudagraph_gib: float | None = None
+    cudagraph_gib: float | None = Field(None, description="graph memory taken at capture (after the budget)")
+    cudagraph_estimate_gib: float | None = Field(None, description="0.20+: the graph estimate in the budget")
+    enforce_eager: bool = False
     lines: dict[str, int] = Field(default_factory=dict, description="figure -> 1-based line it came from")
 
 
@@ -104,6 +113,14 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "max_concurrency": re.compile(rf"Maximum concurrency for {NUM} tokens per request: {NUM}x"),
     "gpu_blocks": re.compile(rf"# (?:GPU|cuda) blocks: {NUM}"),
     "cudagraph_gib": re.compile(rf"Graph capturing finished in {NUM} secs?, took {NUM} ?GiB"),
+    "cudagraph_estimate_gib": re.compile(rf"Estimated CUDA graph memory: {NUM} ?GiB total"),
+    "equivalent_util": re.compile(
+        rf"current --gpu-memory-utilization={NUM} is\s+equivalent to --gpu-memory-utilization={NUM}"
+    ),
+    "free_on_start": re.compile(rf"Free memory on device \({NUM}/{NUM} ?GiB\)"),
+    "usage_peak": re.compile(rf"GiB for (?:weight|consumed memory[^,]*), {NUM} ?GiB for peak activation"),
+    "usage_graphs": re.compile(rf"and {NUM} ?GiB for CUDAGraph memory"),
+    "usage_non_torch": re.compile(rf"{NUM} ?GiB for non-torch memory"),
     "version": re.compile(r"(?:LLM engine \(v|vLLM API server version |vLLM version )v?(\d+\.\d+(?:\.\d+)?)"),
     "chunked_mnbt": re.compile(r"max_num_batched_tokens=(\d+)"),
 }
@@ -117,6 +134,16 @@ def _find(name: str, lines: list[str], group: int = 1) -> tuple[float, int] | No
         match = PATTERNS[name].search(line)
         if match:
             hit = (_num(match.group(group)), number)
+    return hit
+
+
+def _find_pair(name: str, lines: list[str]) -> tuple[tuple[float, float], int] | None:
+    """The last line where a two-number pattern matches: ((first, second), line number)."""
+    hit = None
+    for number, line in enumerate(lines, 1):
+        match = PATTERNS[name].search(line)
+        if match:
+            hit = ((_num(match.group(1)), _num(match.group(2))), number)
     return hit
 
 
@@ -156,6 +183,16 @@ def parse_startup_log(text: str, source: str = "log") -> StartupLog:
         figures["max_concurrency"], where["max_concurrency"] = hit
     if hit := _find("cudagraph_gib", lines, 2):
         figures["cudagraph_gib"], where["cudagraph_gib"] = hit
+    elif hit := _find("usage_graphs", lines):
+        figures["cudagraph_gib"], where["cudagraph_gib"] = hit
+    if "activation_peak_gib" not in figures and (hit := _find("usage_peak", lines)):
+        figures["activation_peak_gib"], where["activation_peak_gib"] = hit
+    if "non_torch_gib" not in figures and (hit := _find("usage_non_torch", lines)):
+        figures["non_torch_gib"], where["non_torch_gib"] = hit
+    if "total_gpu_memory_gib" not in figures and (hit := _find("free_on_start", lines, 2)):
+        figures["total_gpu_memory_gib"], where["total_gpu_memory_gib"] = hit
+    if hit := _find("cudagraph_estimate_gib", lines):
+        figures["cudagraph_estimate_gib"], where["cudagraph_estimate_gib"] = hit
     if not any(k in figures for k in ("kv_cache_gib", "kv_cache_tokens", "gpu_blocks")):
         last = "model loading" if "weights_gib" in figures else "engine start"
         raise SizingError(
@@ -170,6 +207,14 @@ def parse_startup_log(text: str, source: str = "log") -> StartupLog:
     util = settings.get("gpu_memory_utilization")
     if (hit := _find("profile_util", lines)) is not None:
         util = hit[0]
+    equivalent = _find_pair("equivalent_util", lines)
+    if equivalent is not None:
+        (current, without), number = equivalent
+        util = current
+        total = figures.get("total_gpu_memory_gib")
+        if "cudagraph_estimate_gib" not in figures and total:
+            figures["cudagraph_estimate_gib"] = round((current - without) * total, 4)
+            where["cudagraph_estimate_gib"] = number
     mnbt = settings.get("max_num_batched_tokens")
     quant = settings.get("quantization")
     block = _int(settings.get("block_size"))
@@ -185,6 +230,7 @@ def parse_startup_log(text: str, source: str = "log") -> StartupLog:
         max_num_batched_tokens=_int(mnbt),
         max_num_seqs=_int(settings.get("max_num_seqs")),
         block_size=block if block and block > 1 else None,
+        enforce_eager=str(settings.get("enforce_eager")) == "True",
         **{k: (int(v) if k in ("kv_cache_tokens", "gpu_blocks") else v) for k, v in figures.items()},
         lines=where,
     )
@@ -213,6 +259,7 @@ def compare(log: StartupLog, est: Any) -> tuple[LineCheck, ...]:
         ("activation_peak_gib", log.activation_peak_gib, est.activation_peak_gib),
         ("non_torch_gib", log.non_torch_gib, est.non_torch_gib),
         ("cudagraph_gib", log.cudagraph_gib, est.cudagraph_gib),
+        ("cudagraph_estimate_gib", log.cudagraph_estimate_gib, est.cudagraph_gib),
         ("kv_cache_gib", log.kv_cache_gib, est.kv_cache_gib),
         ("kv_cache_tokens", log.kv_cache_tokens, est.kv_cache_tokens),
         ("gpu_blocks", log.gpu_blocks, blocks_pred),

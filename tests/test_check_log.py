@@ -82,3 +82,37 @@ def test_cli_refuses_a_truncated_log_exit_2(capsys, tmp_path) -> None:
     assert main(["check-log", str(path), "--gpu", "H100"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "truncated" in err and err.count("\n") == 1
+
+
+def test_020_plus_graph_estimate_lines_are_read() -> None:
+    # Line shapes of the 0.21 wheel (gpu_model_runner.py::profile_cudagraph_memory, gpu_worker.py); the
+    # figures are a hand-made L4 example, not a real run.
+    log = parse_startup_log((LOGS / "v021_graph_estimate_l4.log").read_text())
+    assert log.vllm_version == "0.21.0" and log.max_num_seqs == 64 and not log.enforce_eager
+    assert log.cudagraph_estimate_gib == 0.31 and log.lines["cudagraph_estimate_gib"] == 5
+    assert log.cudagraph_gib == 0.28 and log.activation_peak_gib == 0.35 and log.non_torch_gib == 0.12
+    assert log.total_gpu_memory_gib == 22.05 and log.gpu_memory_utilization == 0.92
+
+
+def test_027_consumed_memory_wording_is_read() -> None:
+    text = (LOGS / "v021_graph_estimate_l4.log").read_text().replace(
+        "14.99 GiB for weight, 0.35 GiB for peak activation, 0.12 GiB for non-torch memory, and",
+        "15.11 GiB for consumed memory (weights + non-torch), 0.36 GiB for peak activation, and",
+    )
+    log = parse_startup_log(text)
+    assert (log.activation_peak_gib, log.non_torch_gib, log.cudagraph_gib) == (0.36, None, 0.28)
+
+
+def test_graph_estimate_from_the_equivalent_utilization_line() -> None:
+    text = (LOGS / "v021_graph_estimate_l4.log").read_text().replace(
+        "Estimated CUDA graph memory: 0.31 GiB total", "graph profiling done"
+    )
+    log = parse_startup_log(text)
+    assert log.cudagraph_estimate_gib == pytest.approx((0.92 - 0.9062) * 22.05, abs=1e-4)
+
+
+def test_enforce_eager_is_read_from_the_args() -> None:
+    text = (LOGS / "v021_graph_estimate_l4.log").read_text().replace(
+        "'max_num_seqs': 64}", "'max_num_seqs': 64, 'enforce_eager': True}"
+    )
+    assert parse_startup_log(text).enforce_eager

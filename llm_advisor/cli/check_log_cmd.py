@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         max_num_seqs=log.max_num_seqs,
         gpu_memory_utilization=log.gpu_memory_utilization,
         block_size=log.block_size,
+        enforce_eager=log.enforce_eager,
         vllm_version=version,
     )
     est = estimate_memory(inp)
