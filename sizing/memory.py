@@ -39,6 +39,14 @@ NON_TORCH_GIB = 0.13  # llm-d H100 logs, V1 ~0.11, TP1: 0.13-0.14 (cuBLAS worksp
 NON_TORCH_V0_GIB = 0.05  # V0 0.7 logs: 0.03 (RTX 4060) and 0.05 (A10-class)
 NCCL_V1_GIB = 0.1  # 0.10.1 A100 TP2/TP4 logs: non_torch ~0.2 vs ~0.1 at TP1, NCCL inside the budget
 NCCL_V0_GIB = 1.79  # PR #10511: Llama-3-8B non_torch 1.79 GiB at TP1 -> 3.58 at TP2
+# 0.34 extensible KV cache (v1/worker/extensible_kv_cache.py::measure_kv_cache_bytes, 0.34.0 wheel): the cache
+# gets min(util x total - non-KV memory in use, free at start - non-KV memory in use - margin) less the
+# transient peak, margin = max(KV_CACHE_MARGIN_FLOOR_BYTES = 1 GiB, KV_CACHE_MARGIN_FRACTION = 0.75 x peak).
+KV_MARGIN_FLOOR_GIB, KV_MARGIN_FRACTION = 1.0, 0.75
+# What the CUDA context (and NCCL, with more than one GPU) holds before vLLM's start-up snapshot: the
+# total - free of "Free memory on device (free/total GiB) on startup" lines (bench/data/free_on_start.csv,
+# fitted there by bench/accuracy.py; docs/sizing.md, "Memory before start-up").
+CUDA_CONTEXT_GIB, NCCL_CONTEXT_GIB = 0.7, 0.45
 # Graph memory per rank: a base plus a cost per layer the graphs replay (MoE layers count twice). Fitted on
 # llm-d's ~0.11 H100 logs: 0.1 GiB (Qwen3-0.6B, 28 layers) .. 1.03 GiB (gpt-oss-120b); a refit on every logged
 # graph figure does not do better leaving one source out (docs/sizing.md, "CUDA graphs").
@@ -498,23 +506,45 @@ def fixed_bytes(stage: StageFacts, acc: VllmAccounting) -> float:
     )
 
 
+def context_bytes(world: int) -> float:
+    """CUDA context + NCCL memory taken before vLLM's start-up snapshot, per GPU."""
+    return (CUDA_CONTEXT_GIB + (NCCL_CONTEXT_GIB if world > 1 else 0.0)) * GIB
+
+
+def budget_bytes(r: Resolved, stage: StageFacts, util: float, world: int) -> float:
+    """What the KV cache and the fixed costs may take together on one GPU: util x total, and from 0.34 also
+    at most the memory free at start-up less the extensible cache's margin (measure_kv_cache_bytes)."""
+    total = r.gpu.total_memory_gib * GIB
+    if not r.acc.extensible_kv_cache or stage.calibrated_fixed_bytes:
+        return util * total
+    margin = max(KV_MARGIN_FLOOR_GIB * GIB, KV_MARGIN_FRACTION * stage.activation_bytes)
+    return min(util * total, total - context_bytes(world) - margin)
+
+
 def estimate_memory(inp: SizingInput, gpu_memory_utilization: float | None = None) -> MemoryEstimate:
     """Per-GPU figures as vLLM would log them for the worst rank (the one with the fewest KV blocks)."""
     r, stages = stage_facts(inp)
     util = gpu_memory_utilization or r.gpu_memory_utilization
-    total = r.gpu.total_memory_gib * GIB
+    world = inp.tensor_parallel_size * inp.pipeline_parallel_size
     best = None
     for stage in stages:
-        available = util * total - fixed_bytes(stage, r.acc)
+        budget = budget_bytes(r, stage, util, world)
+        available = budget - fixed_bytes(stage, r.acc)
         blocks = int(available // stage.bytes_per_block) if available > 0 and stage.bytes_per_block else 0
         if best is None or blocks < best[0]:
-            best = (blocks, available, stage)
-    blocks, available, stage = best
-    return _estimate(inp, r, stage, blocks, available, util)
+            best = (blocks, available, stage, budget)
+    blocks, available, stage, budget = best
+    return _estimate(inp, r, stage, blocks, available, util, budget)
 
 
 def _estimate(
-    inp: SizingInput, r: Resolved, stage: StageFacts, blocks: int, available: float, util: float
+    inp: SizingInput,
+    r: Resolved,
+    stage: StageFacts,
+    blocks: int,
+    available: float,
+    util: float,
+    budget: float,
 ) -> MemoryEstimate:
     if not stage.bytes_per_block:  # attention-free stage: nothing limits concurrency by KV
         concurrency = float("inf")
@@ -546,6 +576,7 @@ def _estimate(
         activation_peak_gib=stage.activation_bytes / GIB,
         non_torch_gib=stage.non_torch_bytes / GIB,
         cudagraph_gib=stage.cudagraph_bytes / GIB,
+        budget_gib=budget / GIB,
         kv_cache_gib=available / GIB,
         kv_bytes_per_token=stage.kv_bytes_per_token,
         block_size=stage.block_tokens,
@@ -578,7 +609,13 @@ def _notes(r: Resolved) -> tuple[str, ...]:
             f"vLLM {r.acc.version} serves {r.arch.model_type} on Model Runner V2"
             + ("; its sampler state (max_num_seqs x vocab) is charged" if r.acc.consumed_profile else "")
         )
-    if not r.acc.nccl_in_budget:
+    if r.acc.extensible_kv_cache:
+        notes.append(
+            f"vLLM {r.acc.version} sizes the KV cache from the memory free after warmup (extensible KV "
+            "cache): the budget is also capped at the memory free at start-up less a margin of max(1 GiB, "
+            "0.75 x the activation peak), and the CUDA context and NCCL come out of it"
+        )
+    elif not r.acc.nccl_in_budget:
         notes.append("NCCL buffers and the CUDA context sit outside the budget from vLLM 0.11")
     if float(r.gpu.compute_capability) < 8.0:
         notes.append(f"{r.gpu.name} has no bf16: vLLM runs the model in fp16 (same bytes)")

@@ -67,6 +67,11 @@ class MemoryEstimate(Frozen):
     activation_peak_gib: float
     non_torch_gib: float
     cudagraph_gib: float = Field(description="inside the budget from vLLM 0.20; reported either way")
+    budget_gib: float | None = Field(
+        default=None,
+        description="what weights, fixed costs and KV may take: util x total, from 0.34 capped at the memory "
+        "free at start-up less the extensible KV cache's margin",
+    )
     kv_cache_gib: float = Field(description="can be negative: vLLM then refuses to start")
     kv_bytes_per_token: int = Field(description="per GPU, summed over the layers on the worst stage")
     block_size: int

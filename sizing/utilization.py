@@ -1,7 +1,8 @@
 """Tuned gpu_memory_utilization: the smallest value that holds the requested concurrency x context + headroom.
 
 Closed form: the KV pool grows linearly with utilization (available = util x total - fixed), so the
-utilization that gives B blocks is (fixed + B x bytes_per_block) / total, rounded up to 0.01.
+utilization that gives B blocks is (fixed + B x bytes_per_block) / total, rounded up to 0.01. From vLLM 0.34
+the budget is also capped at the memory free at start-up less a margin (sizing.memory.budget_bytes).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 
 from sizing.errors import SizingError
-from sizing.memory import estimate_memory, fixed_bytes, stage_facts
+from sizing.memory import budget_bytes, estimate_memory, fixed_bytes, stage_facts
 from sizing.models import SizingInput, UtilizationAdvice
 from sizing.precision import GIB
 
@@ -36,6 +37,7 @@ def recommend_utilization(
     requests = concurrency * (1 + headroom)
     total = r.gpu.total_memory_gib * GIB
     needed_util, shortfall = 0.0, 0.0
+    world = inp.tensor_parallel_size * inp.pipeline_parallel_size
     for stage in stages:
         if not stage.bytes_per_block:
             continue
@@ -43,9 +45,12 @@ def recommend_utilization(
             requests, stage.blocks_per_request, r.block_size, r.max_model_len, r.acc.v1_engine
         )
         need = fixed_bytes(stage, r.acc) + blocks * stage.bytes_per_block
-        needed_util = max(needed_util, need / total)
-        shortfall = max(shortfall, (need - ceiling * total) / GIB)
-    recommended = math.ceil(needed_util * 100 - 1e-9) / 100
+        # 0.34's extensible cache also stops at the memory free at start-up less its margin, whatever
+        # the utilization: a need above that cap does not fit at any value.
+        cap = budget_bytes(r, stage, 1.0, world)
+        needed_util = max(needed_util, need / total if need <= cap else math.inf)
+        shortfall = max(shortfall, (need - min(ceiling * total, cap)) / GIB)
+    recommended = math.ceil(needed_util * 100 - 1e-9) / 100 if math.isfinite(needed_util) else math.inf
     fits = recommended <= ceiling + 1e-12
     util = max(0.01, recommended) if fits else ceiling
     return UtilizationAdvice(

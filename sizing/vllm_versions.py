@@ -1,7 +1,8 @@
 """What each vLLM release does differently when it sizes memory, and its `vllm serve` defaults.
 
 Source for every switch: shared/vllm_memory_accounting.md (read from the vLLM wheels 0.6.4-0.33.0);
-the section is named next to each field.
+the section is named next to each field. Switches from 0.19 on were also read from the 0.19.0-0.34.0 wheels
+(PyPI), named with the file next to each.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sizing.errors import SizingError
 from sizing.gpus import GpuProfile
 from sizing.vocabulary import Frozen
 
-LATEST_VLLM_VERSION = "0.33"
+LATEST_VLLM_VERSION = "0.34"
 OLDEST_VLLM_VERSION = "0.2"
 SUPPORTED_VLLM_VERSIONS = (OLDEST_VLLM_VERSION, LATEST_VLLM_VERSION)  # oldest and newest modelled
 # Minor releases with at least one usable KV-cache row (GiB or tokens) in shared/data/vllm_reference_logs.csv
@@ -59,6 +60,10 @@ class VllmAccounting(Frozen):
         description="non-KV = free-memory drop since the snapshot + transient torch peak (0.27+, §2)"
     )
     top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
+    extensible_kv_cache: bool = Field(
+        description="0.34+: the KV cache is sized from the memory measured after warmup and graph capture "
+        "(v1/worker/extensible_kv_cache.py), gpu_memory_utilization defaults to 1.0, block size to 64"
+    )
     blackwell_graph_ceiling: bool = Field(
         description="CUDA graphs captured up to 1024 tokens on data-center Blackwell (0.34+)"
     )
@@ -182,6 +187,10 @@ def accounting(version: str | None) -> VllmAccounting:
         # config/vllm.py::_set_cudagraph_sizes: `default_max_graph_size = 1024 if is_data_center_blackwell
         # else 512` first in the 0.34.0 wheel (512 everywhere in 0.33.0).
         blackwell_graph_ceiling=v >= (0, 34),
+        # config/cache.py 0.34.0: enable_extensible_kv_cache None -> on for CUDA (config/vllm.py resolves it
+        # unless kv_cache_memory_bytes, a legacy-IPC KV connector or a custom memory pool is set);
+        # resolved_gpu_memory_utilization 1.0 with it; DEFAULT_BLOCK_SIZE 64 (16 up to 0.33).
+        extensible_kv_cache=v >= (0, 34),
     )
 
 
@@ -290,7 +299,7 @@ def vllm_defaults(gpu: GpuProfile, vllm_version: str | None = None, is_mla: bool
             mnbt, seqs = (8192, 1024) if big else (2048, 256)
     else:
         mnbt, seqs = None, 256
-    util = 0.92 if parse_version(vllm_version) >= (0, 20) else 0.9
+    util = 1.0 if acc.extensible_kv_cache else 0.92 if parse_version(vllm_version) >= (0, 20) else 0.9
     return VllmDefaults(
         vllm_version=acc.version,
         max_num_batched_tokens=mnbt,
@@ -302,12 +311,14 @@ def vllm_defaults(gpu: GpuProfile, vllm_version: str | None = None, is_mla: bool
 
 
 def default_block_size(gpu: GpuProfile, is_mla: bool, acc: VllmAccounting) -> int:
-    """16 on CUDA; MLA backends raise it: FlashMLA 64 on Hopper, CUTLASS-MLA 128 on Blackwell (§5)."""
+    """16 on CUDA (64 from 0.34: CacheConfig.DEFAULT_BLOCK_SIZE, which FlashAttention's MultipleOf(16)
+    accepts); MLA backends raise it: FlashMLA 64 on Hopper, CUTLASS-MLA 128 on Blackwell (§5)."""
+    plain = 64 if acc.extensible_kv_cache else 16
     if not (is_mla and acc.mla_cache and acc.v1_engine):
-        return 16
+        return plain
     major = int(gpu.compute_capability.split(".")[0])
     if major == 9:
         return 64
     if major == 10:
         return 128
-    return 16
+    return plain

@@ -32,7 +32,7 @@ def test_v100_is_excluded_for_a_cuda13_image_with_the_release_that_would_run_it(
         make_plan(workload, catalog(offer("p3.8xlarge", 12.24)))
     text = str(err.value)
     assert "container image" in text and "V100" in text and "compute capability 7.0" in text
-    assert "vllm/vllm-openai:v0.33.0" in text and "newest release whose image does: vLLM 0.19" in text
+    assert "vllm/vllm-openai:v0.34.0" in text and "newest release whose image does: vLLM 0.19" in text
 
 
 def test_a_feasible_plan_says_which_gpus_the_image_excluded() -> None:
@@ -76,10 +76,10 @@ def test_bottlerocket_with_a_too_old_driver_is_refused_naming_the_key() -> None:
         stack_config_from(raw.get)
     text = str(err.value)
     assert "amiType/kubernetesVersion" in text and "535 driver" in text and ">= 580" in text
-    assert "vllmVersion 0.19" in text and "v0.33.0-cu129" in text
+    assert "vllmVersion 0.19" in text and "v0.34.0-cu129" in text
     # the options it names work: an older release, or the CUDA 12 build as vllmImage
     assert stack_config_from({**raw, "vllmVersion": "0.19"}.get).vllm_version == "0.19"
-    assert stack_config_from({**raw, "vllmImage": "vllm/vllm-openai:v0.33.0-cu129"}.get)
+    assert stack_config_from({**raw, "vllmImage": "vllm/vllm-openai:v0.34.0-cu129"}.get)
     # current Bottlerocket releases ship R580: the default image runs
     assert stack_config_from({**EKS, "amiType": "BOTTLEROCKET_x86_64_NVIDIA"}.get).to_workload().node_ami == (
         "BOTTLEROCKET_x86_64_NVIDIA"

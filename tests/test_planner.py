@@ -422,11 +422,12 @@ L4_ONLY = catalog(offer("g6.xlarge", G6_X))
 
 
 def test_context_too_long_names_the_kv_cache_and_the_longest_context_that_fits():
-    # One L4 holds 43,712 KV tokens at the 0.95 ceiling with max_num_seqs tuned to one request (first
-    # test): 131,072 tokens do not fit and, with 30% headroom, neither does 65,536 (85.2k); 32,768 x 1.3
-    # = 42.6k does.
+    # vLLM 0.33 (before the extensible KV cache caps the budget at the free memory less a margin): one L4
+    # holds 43,712 KV tokens at the 0.95 ceiling with max_num_seqs tuned to one request (first test):
+    # 131,072 tokens do not fit and, with 30% headroom, neither does 65,536 (85.2k); 32,768 x 1.3 = 42.6k
+    # does.
     with pytest.raises(PlanningError) as err:
-        make_plan(Workload(model=LLAMA8, concurrency=1, max_model_len=131072), L4_ONLY)
+        make_plan(Workload(model=LLAMA8, concurrency=1, max_model_len=131072, vllm_version="0.33"), L4_ONLY)
     msg = str(err.value)
     assert "binding constraint: KV cache: one max_model_len request does not fit" in msg
     assert "KV pool holds 43,712 tokens" in msg
@@ -434,12 +435,12 @@ def test_context_too_long_names_the_kv_cache_and_the_longest_context_that_fits()
 
 
 def test_too_many_instances_is_the_scale_constraint():
-    # 5000 x 8192 tokens x 1.3 = 53.2 M tokens. At vLLM's default max_num_seqs (256) an L4 holds 35,936
-    # tokens: 1482 replicas of ~4 requests; tuned to those (max_num_seqs 8) it holds 43,712 less Model Runner
-    # V2's sampler state (8 x vocab int32, charged from 0.27): 1220 > 64.
+    # vLLM 0.33. 5000 x 8192 tokens x 1.3 = 53.2 M tokens. At vLLM's default max_num_seqs (256) an L4
+    # holds 35,936 tokens: 1482 replicas of ~4 requests; tuned to those (max_num_seqs 8) it holds 43,712
+    # less Model Runner V2's sampler state (8 x vocab int32, charged from 0.27): 1220 > 64.
     # Halving the concurrency 5 times: 156 x 8192 x 1.3 = 1.66 M tokens = 4 requests (42.6k) per L4: 39.
     with pytest.raises(PlanningError) as err:
-        make_plan(Workload(model=LLAMA8, concurrency=5000, max_model_len=8192), L4_ONLY)
+        make_plan(Workload(model=LLAMA8, concurrency=5000, max_model_len=8192, vllm_version="0.33"), L4_ONLY)
     msg = str(err.value)
     assert "binding constraint: the instance count" in msg and "needs 1220 instances (> 64)" in msg
     assert "  - --concurrency 156: 39 x g6.xlarge" in msg

@@ -169,7 +169,7 @@ def test_a_layout_that_fits_exits_0(capsys) -> None:
         ),
         (
             ("--model", "llama3.1-8b", "--gpu", "H100", "--vllm-version", "0.1"),
-            "supported releases 0.2 .. 0.33",
+            "supported releases 0.2 .. 0.34",
         ),
     ],
 )

@@ -58,10 +58,13 @@ def test_qwen3_next_hybrid_raises_the_block_size_to_hold_one_mamba_state() -> No
     arch = load_model("qwen3-next")
     kinds = arch.attention_layer_kinds
     assert kinds.count("full") == 12 and kinds.count("mamba") == 36 and kinds[3] == "full"
-    est = _estimate("qwen3-next", "H200", 2, max_model_len=32768)
+    est = _estimate("qwen3-next", "H200", 2, max_model_len=32768, vllm_version="0.33")
     # TP2 mamba page: (conv (2*2048 + 4096) x 3 + temporal 32 x 128 x 128) / 2, bf16 = 548,864 B; attention
     # page per token 1 head x 256 x (K+V) x 2 B = 1024 B -> block = 16 x cdiv(548864, 16 x 1024) = 544
     assert est.block_size == 544
+    # 0.34: the alignment is max(16, block_size 64) (platforms/interface.py::_align_hybrid_block_size)
+    est_034 = _estimate("qwen3-next", "H200", 2, max_model_len=32768)
+    assert est_034.block_size == 64 * -(-548864 // (64 * 1024))
     assert est.kv_bytes_per_token == 12 * 1024
     assert est.num_gpu_blocks > 0
     page = 544 * 1024

@@ -23,7 +23,7 @@ def _row(**over) -> CalibrationRow:
         gpu="L40S",
         tensor_parallel_size=1,
         pipeline_parallel_size=1,
-        vllm_version="0.33",
+        vllm_version="0.34",
         quantization="none",
         kv_cache_dtype="auto",
         max_num_batched_tokens=2048,

@@ -312,12 +312,13 @@ def test_vllm_serve_defaults(gpu, memory, version, mnbt, seqs) -> None:
 def test_mla_block_size_follows_the_backend() -> None:
     assert est("deepseek-v3", "H200", tensor_parallel_size=8).block_size == 64  # FlashMLA
     assert est("deepseek-v3", "B200", tensor_parallel_size=8).block_size == 128  # CUTLASS MLA
-    assert est("llama3.1-8b").block_size == 16
+    assert est("llama3.1-8b", vllm_version="0.33").block_size == 16
+    assert est("llama3.1-8b").block_size == 64  # 0.34: CacheConfig.DEFAULT_BLOCK_SIZE 64
 
 
 def test_concurrency_is_blocks_over_blocks_per_request() -> None:
     e = est("llama3.1-8b", "L4", max_model_len=8192)
-    assert e.max_concurrency == pytest.approx(e.num_gpu_blocks / (8192 / 16))
+    assert e.max_concurrency == pytest.approx(e.num_gpu_blocks / (8192 / e.block_size))
     assert e.kv_cache_tokens == int(e.max_concurrency * 8192)  # 0.22+: tokens from concurrency
     old = est("llama3.1-8b", "L4", max_model_len=8192, vllm_version="0.11")
     assert old.kv_cache_tokens == old.num_gpu_blocks * 16

@@ -302,11 +302,17 @@ def _bar(est: Any) -> str:
 
 def _as_text(est: Any, advice: Any, formats: tuple[str, str]) -> str:
     budget = est.gpu_memory_utilization * est.total_gpu_memory_gib
+    capped = est.budget_gib is not None and est.budget_gib < budget - 1e-9
+    cap = (
+        f", capped at {est.budget_gib:.2f} GiB (free at start-up less the extensible KV cache's margin)"
+        if capped
+        else ""
+    )
     lines = [
         f"{est.model} on {est.gpu}, TP={est.tensor_parallel_size} PP={est.pipeline_parallel_size}, "
         f"vLLM {est.vllm_version}, {formats[0]}, {formats[1]}",
         f"per GPU: {est.total_gpu_memory_gib:.2f} GiB (CUDA total) x {est.gpu_memory_utilization:.2f} "
-        f"= {budget:.2f} GiB budget",
+        f"= {budget:.2f} GiB budget{cap}",
         f"  {'weights':<22}{est.weights_gib:9.2f} GiB",
         f"  {'activation peak':<22}{est.activation_peak_gib:9.2f} GiB  (max_num_batched_tokens "
         f"{est.max_num_batched_tokens}, max_num_seqs {est.max_num_seqs})",
