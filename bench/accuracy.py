@@ -57,6 +57,29 @@ MODEL_MAP = {
         "llama3.1-8b",
         None,
     ),
+    "cyankiwi/gemma-4-31B-it-AWQ-4bit": ("google/gemma-4-31B-it", "awq"),
+    # AutoRound INT4 (named in the row): 4-bit weights with a scale per 128-group, which vLLM serves through
+    # the GPTQ/Marlin kernels; the catalog sizes it as gptq.
+    "~/.cache/huggingface/qwen3.6-27b-autoround-int4 (Qwen3.6-27B AutoRound INT4, local path)": (
+        "Qwen/Qwen3.6-27B",
+        "gptq",
+    ),
+    "Qwen3.6-27B AutoRound INT4 (club-3090 qwen3.6-27b-autoround)": ("Qwen/Qwen3.6-27B", "gptq"),
+    "Qwen3.6-27B-AutoRound (INT4, per issue title; exact repo id not in excerpt)": (
+        "Qwen/Qwen3.6-27B",
+        "gptq",
+    ),
+    "shawnw3i/Qwen3.6-27B-AWQ-MTP": ("Qwen/Qwen3.6-27B", "awq"),
+    # Rows whose notes leave the checkpoint open (a 16-bit 27B does not fit 2 x 24 GB, so it is some quant):
+    # kept out on purpose by naming no catalog model (their first word alone would load the 16-bit repo).
+    "Qwen3.6-27B (club-3090 compose vllm/qwen-27b-dual-lmcache; exact checkpoint not in excerpt)": (
+        "unstated Qwen3.6-27B checkpoint",
+        None,
+    ),
+    "Qwen3.6-27B (compose vllm-qwen36-27b-dual-nvlink-dflash-noviz; exact checkpoint not in excerpt)": (
+        "unstated Qwen3.6-27B checkpoint",
+        None,
+    ),
 }
 # CSV GPU text -> profile name (same memory class; stated in the row's notes).
 GPU_MAP = {

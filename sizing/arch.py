@@ -33,7 +33,13 @@ class AttentionSpec(Frozen):
         default=0,
         ge=0,
         description="mamba / linear-attention layers: elements of one request's recurrent state (conv + "
-        "temporal), all split across TP ranks (v1/kv_cache_interface.py MambaSpec)",
+        "temporal), all split across TP ranks (v1/kv_cache_interface.py MambaSpec), held in the model dtype",
+    )
+    state_fp32_elements: int = Field(
+        default=0,
+        ge=0,
+        description="mamba / linear-attention layers: further state elements held in float32 (the temporal "
+        "state when the config sets mamba_ssm_dtype float32, as Qwen3.5 does), split across TP ranks",
     )
     indexer_bytes: int = Field(
         default=0,

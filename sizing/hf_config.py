@@ -283,6 +283,12 @@ def _llama4(cfg: Config, model_type: str) -> dict[str, Any]:
 def _gemma4(cfg: Config, model_type: str) -> dict[str, Any]:
     """Gemma 4 text: 5 sliding : 1 global layers; global layers use their own head_dim/kv heads; MoE block."""
     text = cfg.get("text_config") or cfg
+    if int(text.get("hidden_size_per_layer_input") or 0):  # Gemma 4 E2B / E4B
+        raise SizingError(
+            f"{model_type}: per-layer input embeddings (hidden_size_per_layer_input "
+            f"{text['hidden_size_per_layer_input']}, Gemma 4 E2B/E4B) are not modelled: their "
+            "embed_tokens_per_layer table and per-layer projections would be left out of the weights"
+        )
     base = _dense_family({**text, "model_type": "gemma3_text"}, "gemma3_text")
     h, heads = base["hidden_size"], base["num_attention_heads"]
     g_hd = int(text.get("global_head_dim") or base["head_dim"])
@@ -480,14 +486,20 @@ def _qwen3_next(cfg: Config, model_type: str) -> dict[str, Any]:
     (MambaStateShapeCalculator.gated_delta_net_state_shape): conv (conv_dim / tp) x (kernel - 1) and
     temporal (nv / tp) x head_k_dim x head_v_dim, in the model dtype with mamba_ssm_cache_dtype auto.
     """
-    n = int(_req(cfg, "num_hidden_layers", model_type))
+    base = _moe_family({**cfg, "layer_types": None, "sliding_window": None}, "qwen3_moe")
+    return _gated_deltanet_hybrid(cfg, model_type, base)
+
+
+def _gated_deltanet_hybrid(cfg: Config, model_type: str, base: dict[str, Any]) -> dict[str, Any]:
+    """Turns the linear_attention layers of `base` (a qwen3 / qwen3_moe layer stack) into Gated DeltaNet
+    layers and gives the full_attention ones their output gate (Qwen3-Next, Qwen3.5)."""
+    n = base["num_hidden_layers"]
     types = cfg.get("layer_types")
     if not types:
         interval = int(cfg.get("full_attention_interval") or 4)
         types = ["full_attention" if (i + 1) % interval == 0 else "linear_attention" for i in range(n)]
     if len(types) != n:
         raise SizingError(f"layer_types has {len(types)} entries but num_hidden_layers is {n}")
-    base = _moe_family({**cfg, "layer_types": None, "sliding_window": None}, "qwen3_moe")
     h, heads, hd = base["hidden_size"], base["num_attention_heads"], base["head_dim"]
     nk = int(_req(cfg, "linear_num_key_heads", model_type))
     nv = int(_req(cfg, "linear_num_value_heads", model_type))
@@ -499,12 +511,18 @@ def _qwen3_next(cfg: Config, model_type: str) -> dict[str, Any]:
     linear_params = (
         h * (2 * key_dim + 2 * value_dim) + h * 2 * nv + conv_dim * kernel + 2 * nv + value_dim * h
     )
+    conv_state, temporal_state = conv_dim * (kernel - 1), nv * dk * dv
+    ssm_dtype = str(cfg.get("mamba_ssm_dtype") or "auto")
+    if ssm_dtype not in ("auto", "float32", "bfloat16", "float16"):
+        raise SizingError(f"{model_type}: mamba_ssm_dtype {ssm_dtype!r} is not modelled (float32 or auto)")
+    fp32 = ssm_dtype == "float32"  # vLLM Qwen3_5ForConditionalGenerationConfig: temporal state in fp32
     spec = AttentionSpec(
         kind="mamba",
         num_kv_heads=1,
         head_dim=1,
         v_head_dim=0,
-        state_elements=conv_dim * (kernel - 1) + nv * dk * dv,
+        state_elements=conv_state + (0 if fp32 else temporal_state),
+        state_fp32_elements=temporal_state if fp32 else 0,
     )
     layers = []
     for layer, kind in zip(base["layers"], types, strict=True):
@@ -520,6 +538,47 @@ def _qwen3_next(cfg: Config, model_type: str) -> dict[str, Any]:
     return {**base, "layers": tuple(layers)}
 
 
+def _qwen3_vl_vision_params(vision: Any) -> int:
+    """Qwen3-VL / Qwen3.5 vision tower (vLLM qwen3_vl.py Qwen3_VisionTransformer), loaded in the model
+    dtype: Conv3d patch embed (+bias), learned position embedding, `depth` blocks of LayerNorm x 2 (+bias),
+    qkv and proj (+bias) and a fc1/fc2 MLP (+bias), then the patch merger (LayerNorm over hidden, fc1
+    hidden*m^2 square, fc2 to out_hidden_size, both biased). Deepstack mergers (Qwen3-VL) are not modelled:
+    a config that lists deepstack_visual_indexes is refused.
+    """
+    if not isinstance(vision, Mapping) or not vision.get("depth"):
+        return 0
+    h, inter, depth = int(vision["hidden_size"]), int(vision["intermediate_size"]), int(vision["depth"])
+    patch, t_patch = int(vision.get("patch_size") or 16), int(vision.get("temporal_patch_size") or 2)
+    merged = h * int(vision.get("spatial_merge_size") or 2) ** 2
+    out = int(vision.get("out_hidden_size") or h)
+    embed = int(vision.get("in_channels") or 3) * t_patch * patch * patch * h + h
+    embed += int(vision.get("num_position_embeddings") or 0) * h
+    block = 4 * h + (3 * h * h + 3 * h) + (h * h + h) + (h * inter + inter) + (inter * h + h)
+    merger = 2 * h + merged * merged + merged + merged * out + out
+    if vision.get("deepstack_visual_indexes"):
+        raise SizingError("vision_config.deepstack_visual_indexes (deepstack mergers) is not modelled")
+    return embed + depth * block + merger
+
+
+def _qwen3_5(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Qwen3.5 / Qwen3.6 (vLLM qwen3_5.py, qwen3_5_moe.py): the Qwen3-Next hybrid (3 Gated DeltaNet : 1
+    gated full attention, q/k norm) under text_config, with a dense SwiGLU MLP (qwen3_5) or routed experts
+    plus a gated shared expert (qwen3_5_moe), and a Qwen3-VL-style vision tower that vLLM loads unless
+    --language-model-only. The temporal state is kept in text_config.mamba_ssm_dtype (float32 in the
+    published configs). The MTP head (mtp_num_hidden_layers) loads only for speculative decoding: not
+    counted.
+    """
+    text = {**(cfg.get("text_config") or cfg)}
+    if model_type == "qwen3_5_moe":
+        base = _moe_family({**text, "layer_types": None, "sliding_window": None}, "qwen3_moe")
+    else:
+        base = _dense_family({**text, "layer_types": None, "sliding_window": None}, "qwen3")
+    facts = _gated_deltanet_hybrid(text, model_type, base)
+    facts["vision_params"] = _qwen3_vl_vision_params(cfg.get("vision_config"))
+    facts["tie_word_embeddings"] = bool(text.get("tie_word_embeddings", cfg.get("tie_word_embeddings")))
+    return facts
+
+
 BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
     **{t: _dense_family for t in ("llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "gemma2")},
     "gemma3": _gemma3,
@@ -527,6 +586,8 @@ BUILDERS: dict[str, Callable[[Config, str], dict[str, Any]]] = {
     "glm4_moe": _glm4_moe,
     "glm_moe_dsa": _glm_moe_dsa,
     "qwen3_next": _qwen3_next,
+    "qwen3_5": _qwen3_5,
+    "qwen3_5_moe": _qwen3_5,
     **{t: _moe_family for t in ("mixtral", "qwen2_moe", "qwen3_moe")},
     **{t: _mla_family for t in ("deepseek_v2", "deepseek_v3", "kimi_k2")},
     "gpt_oss": _gpt_oss,
@@ -599,8 +660,6 @@ def _rope_scaled_max_len(rope_scaling: Any, model_type: str, max_len: int) -> in
 # Model types people meet that map onto a supported family by architecture (the nearest one to try, or to
 # compare with): named in the error, never loaded silently as that family.
 NEAREST_FAMILY = {
-    "qwen3_5": "qwen3_next",
-    "qwen3_5_moe": "qwen3_next",
     "kimi_linear": "qwen3_next",
     "falcon_h1": "qwen3_next",
     "nemotron_h": "qwen3_next",

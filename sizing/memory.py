@@ -54,6 +54,7 @@ CUDAGRAPH_BASE_GIB, CUDAGRAPH_PER_LAYER_GIB = 0.1, 0.006
 V0_AUTO_CHUNKED_CONTEXT, V0_MIN_MNBT = 32768, 2048  # arg_utils.py `max_model_len > 32768`; max(mml, 2048)
 PRE_MLA_HEAD_SIZE = 256  # deepseek_v2.py before v0.7.1: Attention(num_local_heads, 256, ...), q/k/v padded
 MODEL_DTYPE_BYTES = 2  # bf16/fp16 model dtype: mamba state with mamba_ssm_cache_dtype "auto"
+FP32_BYTES = 4  # mamba temporal state when the config's mamba_ssm_dtype is float32
 PP_INTERMEDIATE_KEYS = 2  # IntermediateTensors keys passed between PP stages: hidden_states, residual
 # v1/kv_cache_interface.py MLAAttentionSpec: cache_dtype_str "fp8_ds_mla" pages 656 bytes per token
 # (512 fp8 latent + 4 fp32 scales + 64 bf16 rope) for sparse (DSA) MLA with an fp8 KV cache (§3).
@@ -123,13 +124,15 @@ def _layer_kv_bytes(arch: ModelArch, layer: LayerSpec, tp: int, kv_bytes: int, a
     """KV bytes one token costs in one layer on one TP rank (kv_cache_interface.py page sizes).
 
     For a mamba / linear-attention layer: the bytes of one request's recurrent state (MambaSpec page),
-    in the model dtype (mamba_ssm_cache_dtype "auto"; --kv-cache-dtype does not apply to it).
+    in the model dtype (mamba_ssm_cache_dtype "auto"; --kv-cache-dtype does not apply to it), except the
+    part the config keeps in float32 (Qwen3.5's mamba_ssm_dtype, which vLLM's
+    Qwen3_5ForConditionalGenerationConfig copies into mamba_ssm_cache_dtype).
     """
     att = layer.attention
     if att is None or att.kv_shared:
         return 0
     if att.kind == "mamba":
-        return att.state_elements // tp * MODEL_DTYPE_BYTES
+        return att.state_elements // tp * MODEL_DTYPE_BYTES + att.state_fp32_elements // tp * FP32_BYTES
     if att.kind == "mla":
         if acc.mla_cache:
             if att.indexer_bytes and kv_bytes == 1:  # sparse MLA fp8: "fp8_ds_mla", 656 B per token

@@ -95,8 +95,8 @@ def _write(tmp_path, cfg) -> str:
 
 
 def test_unsupported_model_type_names_the_nearest_supported_family(tmp_path) -> None:
-    path = _write(tmp_path, {"model_type": "qwen3_5_moe", "hidden_size": 8})
-    with pytest.raises(SizingError, match="'qwen3_5_moe'.*nearest supported family: 'qwen3_next'"):
+    path = _write(tmp_path, {"model_type": "kimi_linear", "hidden_size": 8})
+    with pytest.raises(SizingError, match="'kimi_linear'.*nearest supported family: 'qwen3_next'"):
         load_model(path)
     path = _write(tmp_path, {"model_type": "mixtral2", "hidden_size": 8})
     with pytest.raises(SizingError, match="nearest supported family: 'mixtral'"):
