@@ -131,6 +131,11 @@ def _features(est, arch) -> tuple[str, ...]:
 # Rows served through an LMCache KV connector: it turns the hybrid KV manager off and reserves memory of
 # its own, which sizing/ does not model (docs/sizing.md, "Not modelled"). Shown, left out of the medians.
 CONNECTOR = re.compile(r"LMCache|kv-transfer", re.IGNORECASE)
+# Rows with speculative decoding (MTP, EAGLE, DFlash, draft models): the drafter's weights, KV and the
+# rejection sampler are not modelled either (docs/sizing.md, "Not modelled"). Shown, left out of the medians.
+SPECULATIVE = re.compile(
+    r"\bMTP\b|num_speculative_tokens|dflash|eagle|speculative decod|spec[- ]decod", re.IGNORECASE
+)
 
 
 def _num(text: str) -> float | None:
@@ -221,12 +226,13 @@ def _row(rec: dict[str, str]) -> Row:
         f"{est.pipeline_parallel_size} v{est.vllm_version:6s}"
     )
     connector = bool(CONNECTOR.search(rec["source"] + " " + rec["notes"]))
+    speculative = bool(SPECULATIVE.search(rec["notes"]))
     return Row(
-        label + (" *" if connector else "  "),
+        label + (" *" if connector else " +" if speculative else "  "),
         (_num(rec["weights_gib"]), est.weights_gib),
         (_num(rec["kv_cache_gib"]), kv),
         (tokens_logged, tokens_pred),
-        not connector,
+        not (connector or speculative),
         _features(est, inp.arch),
         rec["source"].split(" ")[0],
         (_num(rec.get("cudagraph_gib") or ""), est.cudagraph_gib),
@@ -317,6 +323,7 @@ def main(argv: list[str]) -> int:
     for line in skipped:
         print(f"  skipped: {line}")
     print("  * served through an LMCache KV connector (not modelled): shown, left out of the medians")
+    print("  + speculative decoding (MTP, EAGLE, DFlash; not modelled): shown, left out of the medians")
     modelled = [r for r in rows if r.modelled]
     v1_rows = [r for r in modelled if _is_v1(r.label)]
     for subset, chosen in (("all modelled rows", modelled), ("V1 rows (vLLM >= 0.8)", v1_rows)):
@@ -329,12 +336,16 @@ def main(argv: list[str]) -> int:
                     f"(mean {statistics.fmean(errs):.2f} %)"
                 )
     _report_split(modelled)
-    _report_graphs(rows)
+    _report_graphs(modelled)
     return _report_calibrated(modelled)
 
 
+def _version_of(label: str) -> tuple[int, int]:
+    return tuple(map(int, re.search(r" v(\d+)\.(\d+)", label).groups()))
+
+
 def _band(label: str) -> str:
-    version = tuple(map(int, re.search(r" v(\d+)\.(\d+)", label).groups()))
+    version = _version_of(label)
     return next(name for low, high, name in BANDS if low <= version <= high)
 
 
@@ -371,6 +382,9 @@ def _report_split(modelled: list[Row]) -> None:
     print("by release band (KV: GiB where logged, else tokens/blocks):")
     for _, _, name in BANDS:
         chosen = [r for r in modelled if _band(r.label) == name]
+        print(f"  {name:18s} {stats(chosen)}")
+    for low, high, name in SPANS:
+        chosen = [r for r in modelled if low <= _version_of(r.label) <= high]
         print(f"  {name:18s} {stats(chosen)}")
     print("by feature (a row counts under each of its features):")
     for feature in ("dense TP1 16-bit", "TP>1", "PP>1", "sliding/hybrid", "MoE", "quantized"):

@@ -22,7 +22,9 @@ SUPPORTED_VLLM_VERSIONS = (OLDEST_VLLM_VERSION, LATEST_VLLM_VERSION)  # oldest a
 # Minor releases with at least one usable KV-cache row (GiB or tokens) in shared/data/vllm_reference_logs.csv
 # (bench/accuracy.py prints them): their accounting is checked against real startup logs. Every other
 # release in SUPPORTED_VLLM_VERSIONS comes from reading its source only (docs/sizing.md, "Calibration").
-CALIBRATED_VLLM_VERSIONS = ("0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.9", "0.10", "0.11", "0.19")
+CALIBRATED_VLLM_VERSIONS = (
+    "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.9", "0.10", "0.11", "0.19", "0.20", "0.21", "0.26"
+)
 # vllm/config/cache.py: `BlockSize = Literal[1, 8, 16, 32, 64, 128]` (CacheConfig.block_size).
 ALLOWED_BLOCK_SIZES = (1, 8, 16, 32, 64, 128)
 Version = tuple[int, int]
@@ -47,7 +49,7 @@ class VllmAccounting(Frozen):
     multimodal_no_auto_chunk: bool = Field(description="V0 leaves multimodal models unchunked (0.6.1+)")
     v0_chunked_mnbt: int = Field(description="V0 chunk size: 512, 2048 from 0.6.5")
     tokens_from_concurrency: bool = Field(
-        description="'GPU KV cache size' = concurrency x max_model_len (0.22+)"
+        description="'GPU KV cache size' = concurrency x max_model_len (0.21+)"
     )
     sampler_copies: float = Field(
         description="fp32 vocab-sized copies per sequence of the dummy sampler run: fitted before 0.17, "
@@ -172,7 +174,9 @@ def accounting(version: str | None) -> VllmAccounting:
         v0_auto_chunked_prefill=full >= (0, 5, 4),
         multimodal_no_auto_chunk=full >= (0, 6, 1),  # PR #8425 (Sep 2024)
         v0_chunked_mnbt=2048 if full >= (0, 6, 5) else 512,
-        tokens_from_concurrency=v >= (0, 22),
+        # v1/core/kv_cache_utils.py: the 0.20.0 wheel logs num_blocks // groups x block_size, the 0.21.0 wheel
+        # `num_tokens = int(max_concurrency * max_model_len)`.
+        tokens_from_concurrency=v >= (0, 21),
         sampler_copies=_sampler_copies(v),
         # envs.py VLLM_USE_FLASHINFER_SAMPLER: default None (opt-in) in the 0.20.0 wheel, True in 0.21.0
         # (v1/sample/ops/topk_topp_sampler.py then takes forward_cuda -> flashinfer_sample).

@@ -319,7 +319,7 @@ def test_mla_block_size_follows_the_backend() -> None:
 def test_concurrency_is_blocks_over_blocks_per_request() -> None:
     e = est("llama3.1-8b", "L4", max_model_len=8192)
     assert e.max_concurrency == pytest.approx(e.num_gpu_blocks / (8192 / e.block_size))
-    assert e.kv_cache_tokens == int(e.max_concurrency * 8192)  # 0.22+: tokens from concurrency
+    assert e.kv_cache_tokens == int(e.max_concurrency * 8192)  # 0.21+: tokens from concurrency
     old = est("llama3.1-8b", "L4", max_model_len=8192, vllm_version="0.11")
     assert old.kv_cache_tokens == old.num_gpu_blocks * 16
 

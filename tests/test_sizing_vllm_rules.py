@@ -67,7 +67,7 @@ def test_supported_release_range_and_its_error() -> None:
         ("0.19.1", True),
         ("0.6.5", True),
         ("0.8", False),
-        ("0.20", False),
+        ("0.27", False),
         (LATEST_VLLM_VERSION, False),
         (None, False),
     ],
