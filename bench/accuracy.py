@@ -337,6 +337,7 @@ def main(argv: list[str]) -> int:
                 )
     _report_split(modelled)
     _report_graphs(modelled)
+    _report_context(path.parent / "free_on_start.csv")
     return _report_calibrated(modelled)
 
 
@@ -432,6 +433,47 @@ def _report_graphs(rows: list[Row]) -> None:
         f"{statistics.median(current):.2f} GiB; refit on every row ({base:.2f} + {per_layer:.4f}/layer), "
         f"leave-one-source-out: median |error| {statistics.median(held_out):.2f} GiB"
     )
+
+
+def _report_context(path: Path) -> None:
+    """total - free of 'Free memory on device (free/total GiB) on startup' lines (free_on_start.csv)
+    against sizing.memory's CUDA context + NCCL constants, which 0.34's extensible KV cache pays: TP1 and
+    TP>1 medians, each held-out source against the median of the others. Rows with another process on
+    the GPU, WSL or no stated TP are left out."""
+    from sizing.memory import CUDA_CONTEXT_GIB, NCCL_CONTEXT_GIB
+
+    if not path.is_file():
+        print(f"context memory: {path.name} not found")
+        return
+    rows = []
+    with path.open(newline="") as handle:
+        for rec in csv.DictReader(handle):
+            tp = _num(rec["tp"])
+            if rec["other_processes"] == "yes" or not tp or "WSL" in rec["notes"] + rec["gpu"]:
+                continue
+            used = _num(rec["total_gib"]) - _num(rec["free_gib"])
+            rows.append((rec["source"].split(" ")[0], int(tp), used))
+    print(f"memory in use before vLLM's start-up snapshot (GiB), {len(rows)} rows:")
+    for label, chosen, shipped in (
+        ("TP1", [r for r in rows if r[1] == 1], CUDA_CONTEXT_GIB),
+        ("TP>1", [r for r in rows if r[1] > 1], CUDA_CONTEXT_GIB + NCCL_CONTEXT_GIB),
+    ):
+        if not chosen:
+            print(f"  {label:5s} no rows")
+            continue
+        used = [r[2] for r in chosen]
+        held_out = []
+        for source in {r[0] for r in chosen}:
+            others = [r[2] for r in chosen if r[0] != source]
+            if others:
+                held_out += [abs(r[2] - statistics.median(others)) for r in chosen if r[0] == source]
+        loso = f"{statistics.median(held_out):.2f}" if held_out else "-"
+        print(
+            f"  {label:5s} {len(chosen)} rows, {len({r[0] for r in chosen})} sources: median "
+            f"{statistics.median(used):.2f} (range {min(used):.2f}-{max(used):.2f}); shipped {shipped:.2f}, "
+            f"median |error| {statistics.median(abs(u - shipped) for u in used):.2f}; leave-one-source-out "
+            f"median |error| {loso}"
+        )
 
 
 def _report_calibrated(modelled: list[Row]) -> int:

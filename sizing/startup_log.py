@@ -1,4 +1,4 @@
-"""Reads a vLLM startup log (releases 0.2-0.33): the settings it echoes and the memory figures it logs.
+"""Reads a vLLM startup log (releases 0.2-0.34): the settings it echoes and the memory figures it logs.
 
 Pure text parsing, no I/O: `parse_startup_log(text)` returns a StartupLog or raises SizingError for a log of
 another engine, a log with nothing vLLM-shaped in it, or one that ends before vLLM sized its KV cache.
@@ -25,6 +25,10 @@ The line shapes, by release (vLLM source, the logger calls named):
   "Actual usage is 15.03 GiB for consumed memory (weights + non-torch), 1.59 GiB for peak activation, and
   0.09 GiB for CUDAGraph memory" (0.27+; "... for weight, ... for peak activation, ... for non-torch
   memory, and ... for CUDAGraph memory" in 0.11-0.26) gives the peak and the graph memory actually taken.
+* 0.34 extensible KV cache (v1/worker/extensible_kv_cache.py::measure_kv_cache_blocks): "Memory after
+  warmup: 2.10 GiB free, ... committed to the KV cache, ...; 2771 KV cache blocks (4.33 GiB) fit within the
+  requested 22.07 GiB" - the final KV size; its "Available KV cache memory" line is only the profile-time
+  reservation, so the warmup figures replace it.
 """
 
 from __future__ import annotations
@@ -121,6 +125,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "usage_peak": re.compile(rf"GiB for (?:weight|consumed memory[^,]*), {NUM} ?GiB for peak activation"),
     "usage_graphs": re.compile(rf"and {NUM} ?GiB for CUDAGraph memory"),
     "usage_non_torch": re.compile(rf"{NUM} ?GiB for non-torch memory"),
+    "warmup_kv": re.compile(rf"Memory after warmup:.*?; {NUM} KV cache blocks \({NUM} ?GiB\) fit within"),
     "version": re.compile(r"(?:LLM engine \(v|vLLM API server version |vLLM version )v?(\d+\.\d+(?:\.\d+)?)"),
     "chunked_mnbt": re.compile(r"max_num_batched_tokens=(\d+)"),
 }
@@ -155,7 +160,7 @@ def parse_startup_log(text: str, source: str = "log") -> StartupLog:
     for engine, pattern in OTHER_ENGINES:
         if pattern.search(text) and not re.search(r"Model loading took|KV cache size", text):
             raise SizingError(
-                f"{source} looks like a {engine} log, not vLLM; check-log reads vLLM startup logs (0.2-0.33)"
+                f"{source} looks like a {engine} log, not vLLM; check-log reads vLLM startup logs (0.2-0.34)"
             )
     if not vllm_like:
         raise SizingError(
@@ -177,6 +182,10 @@ def parse_startup_log(text: str, source: str = "log") -> StartupLog:
         hit = _find(name, lines)
         if hit:
             figures[name], where[name] = hit
+    if warmup := _find_pair("warmup_kv", lines):  # 0.34: the measured size replaces the reservation
+        (blocks, gib), number = warmup
+        figures["gpu_blocks"], figures["kv_cache_gib"] = int(blocks), gib
+        where["gpu_blocks"] = where["kv_cache_gib"] = number
     if "kv_cache_gib" not in figures and (hit := _find("kv_rest", lines)):
         figures["kv_cache_gib"], where["kv_cache_gib"] = hit
     if hit := _find("max_concurrency", lines, 2):

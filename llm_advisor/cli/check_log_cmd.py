@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     p = subparsers.add_parser(
         "check-log",
         help=help_text,
-        description="Parse a vLLM startup log (0.2-0.33), size the settings it echoes and print predicted vs "
+        description="Parse a vLLM startup log (0.2-0.34), size the settings it echoes and print predicted vs "
         "logged per figure, and the gpu_memory_utilization that gives a KV target on that GPU.",
     )
     p.add_argument("file", help="the log: output of `vllm serve` / LLM(...) up to the KV cache lines")
