@@ -372,6 +372,11 @@ def _resolve(inp: SizingInput) -> Resolved:
     acc = defaults.accounting
     quant = inp.quantization or arch.quantization
     check_quantization(arch, quant)
+    if quant == "bnb4" and not acc.bitsandbytes:
+        raise SizingError(
+            f"vLLM {acc.version} has no bitsandbytes quantization (removed in 0.28: QuantizationMethods no "
+            "longer lists it); use --quantization awq, gptq or fp8, or --vllm-version 0.27"
+        )
     _check_gpu_support(gpu, quant)
     if quant == arch.quantization:
         _check_method_support(arch, gpu)

@@ -62,6 +62,9 @@ class VllmAccounting(Frozen):
         description="non-KV = free-memory drop since the snapshot + transient torch peak (0.27+, §2)"
     )
     top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
+    bitsandbytes: bool = Field(
+        description="--quantization bitsandbytes exists (QuantizationMethods to the 0.27 wheel, not 0.28)"
+    )
     extensible_kv_cache: bool = Field(
         description="0.34+: the KV cache is sized from the memory measured after warmup and graph capture "
         "(v1/worker/extensible_kv_cache.py), gpu_memory_utilization defaults to 1.0, block size to 64"
@@ -195,6 +198,9 @@ def accounting(version: str | None) -> VllmAccounting:
         # unless kv_cache_memory_bytes, a legacy-IPC KV connector or a custom memory pool is set);
         # resolved_gpu_memory_utilization 1.0 with it; DEFAULT_BLOCK_SIZE 64 (16 up to 0.33).
         extensible_kv_cache=v >= (0, 34),
+        # model_executor/layers/quantization/__init__.py QuantizationMethods lists "bitsandbytes" in the
+        # 0.19.0-0.27.0 wheels and not from 0.28.0 (0.28.0-0.34.0 checked).
+        bitsandbytes=v < (0, 28),
     )
 
 

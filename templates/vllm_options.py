@@ -12,15 +12,18 @@ Every name below was read in vLLM's own source, not recalled (search tool, 2026-
   (`FlexibleArgumentParser._pull_args_from_config` / `load_config_file`) and the v0.30.0 docs
   `docs/configuration/serve_args.md` ("The argument names must be the long form", `vllm serve --config`).
 
-The plan targets vLLM 0.33 (sizing.LATEST_VLLM_VERSION); no 0.33 source was in the searchable corpus, so
-the list is labelled with what was read. Options that could not be verified there were dropped
-(swap-space is kept: it is in the same add_cli_args). Every option the renderer emits is checked
-against this list, and every emitted choice against VLLM_OPTION_CHOICES (tests/test_templates.py).
+The plan targets vLLM 0.34 (sizing.LATEST_VLLM_VERSION). Every name and choice below was checked again in
+the 0.34.0 wheel from PyPI (2026-12-06): `engine/arg_utils.py` (`add_argument("--<name>", ...)`),
+`entrypoints/common/cli_args.py` (FrontendArgs fields registered as `--{key.replace('_', '-')}`),
+`utils/argparse_utils.py` (`--config`), `config/model.py` ModelDType, `config/parallel.py`
+DistributedExecutorBackend, `config/cache.py` CacheDType; `swap-space` is gone from 0.34 and was dropped.
+Every option the renderer emits is checked against this list, and every emitted choice against
+VLLM_OPTION_CHOICES (tests/test_templates.py).
 """
 
 from __future__ import annotations
 
-VLLM_OPTIONS_VERSION = "v0.11-line commit 99d7eb5d (arg_utils.py); plan target 0.33 not verifiable here"
+VLLM_OPTIONS_VERSION = "v0.11-line commit 99d7eb5d (arg_utils.py), rechecked in the 0.34.0 wheel"
 
 # Long option names without the leading `--`.
 VLLM_SERVE_OPTIONS: frozenset[str] = frozenset(
@@ -50,7 +53,6 @@ VLLM_SERVE_OPTIONS: frozenset[str] = frozenset(
         "block-size",
         "enable-prefix-caching",
         "no-enable-prefix-caching",
-        "swap-space",
         # SchedulerConfig group
         "max-num-seqs",
         "max-num-batched-tokens",
