@@ -20,6 +20,7 @@ CONTRACT_KEYS = {
     "max_concurrency",
     "total_gpu_memory_gib",
     "gpu_memory_utilization",
+    "budget_gib",
     "fits",
 }
 
