@@ -69,9 +69,6 @@ class VllmAccounting(Frozen):
         description="0.34+: the KV cache is sized from the memory measured after warmup and graph capture "
         "(v1/worker/extensible_kv_cache.py), gpu_memory_utilization defaults to 1.0, block size to 64"
     )
-    blackwell_graph_ceiling: bool = Field(
-        description="CUDA graphs captured up to 1024 tokens on data-center Blackwell (0.34+)"
-    )
     in_flight_batches: bool = Field(
         description="sliding windows reserve max_in_flight_tokens (async: 2 x mnbt at PP1) in 0.33 (§4)"
     )
@@ -191,9 +188,6 @@ def accounting(version: str | None) -> VllmAccounting:
         top_tier_160gib=v >= (0, 33),
         # §4: the 0.33 wheel's SlidingWindowSpec uses max_in_flight_tokens where 0.26 used mnbt.
         in_flight_batches=v >= (0, 33),
-        # config/vllm.py::_set_cudagraph_sizes: `default_max_graph_size = 1024 if is_data_center_blackwell
-        # else 512` first in the 0.34.0 wheel (512 everywhere in 0.33.0).
-        blackwell_graph_ceiling=v >= (0, 34),
         # config/cache.py 0.34.0: enable_extensible_kv_cache None -> on for CUDA (config/vllm.py resolves it
         # unless kv_cache_memory_bytes, a legacy-IPC KV connector or a custom memory pool is set);
         # resolved_gpu_memory_utilization 1.0 with it; DEFAULT_BLOCK_SIZE 64 (16 up to 0.33).
@@ -237,20 +231,17 @@ def _sampler_copies(v: Version) -> float:
 
 # CUDA graph capture sizes (vllm/config/vllm.py::VllmConfig._set_cudagraph_sizes, 0.19.0-0.34.0 wheels):
 # 1, 2, 4, multiples of 8 below 256, multiples of 16 from 256 up to max_graph_size = min(2 x max_num_seqs
-# x decode query length, 512) - 1024 on data-center Blackwell from 0.34 - and never above
-# max_num_batched_tokens, which is itself captured when it fits off-stride.
+# x decode query length, 512) and never above max_num_batched_tokens, which is itself captured when it fits
+# off-stride. (0.34 raises the 512 to 1024 on data-center Blackwell; the planner's max_num_seqs stays below.)
 CUDAGRAPH_SMALL_SIZES = (1, 2, 4)
 CUDAGRAPH_STEP_BELOW_256, CUDAGRAPH_STEP_ABOVE_256 = 8, 16
-CUDAGRAPH_MAX_SIZE, CUDAGRAPH_MAX_SIZE_BLACKWELL_034 = 512, 1024
+CUDAGRAPH_MAX_SIZE = 512
 
 
-def cudagraph_capture_sizes(
-    max_num_seqs: int, max_num_batched_tokens: int, big_blackwell: bool = False
-) -> tuple[int, ...]:
+def cudagraph_capture_sizes(max_num_seqs: int, max_num_batched_tokens: int) -> tuple[int, ...]:
     """Batch sizes vLLM captures PIECEWISE graphs for; FULL decode graphs take those <= max_num_seqs
     (v1/cudagraph_dispatcher.py: `x <= uniform_decode_query_len * max_num_seqs`)."""
-    ceiling = CUDAGRAPH_MAX_SIZE_BLACKWELL_034 if big_blackwell else CUDAGRAPH_MAX_SIZE
-    top = min(max_num_seqs * 2, ceiling, max_num_batched_tokens)
+    top = min(max_num_seqs * 2, CUDAGRAPH_MAX_SIZE, max_num_batched_tokens)
     sizes = {s for s in CUDAGRAPH_SMALL_SIZES if s <= top}
     sizes.update(range(CUDAGRAPH_STEP_BELOW_256, min(top + 1, 256), CUDAGRAPH_STEP_BELOW_256))
     sizes.update(range(256, top + 1, CUDAGRAPH_STEP_ABOVE_256))

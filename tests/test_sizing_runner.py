@@ -67,4 +67,3 @@ def test_cudagraph_capture_sizes_follow_vllm():
     assert len(sizes) == 51 and sizes[-1] == 512 and sum(s <= 256 for s in sizes) == 35
     assert cudagraph_capture_sizes(8, 8192) == (1, 2, 4, 8, 16)
     assert cudagraph_capture_sizes(1024, 300) == (*cudagraph_capture_sizes(1024, 248), 256, 272, 288, 300)
-    assert cudagraph_capture_sizes(1024, 8192, big_blackwell=True)[-1] == 1024

@@ -42,11 +42,7 @@ from sizing import (
 )
 from sizing.calibration import Calibration, CalibrationRow, load_calibration
 from sizing.models import MemoryEstimate, SizingInput, UtilizationAdvice
-from sizing.vllm_versions import (
-    CUDAGRAPH_SMALL_SIZES,
-    CUDAGRAPH_STEP_ABOVE_256,
-    CUDAGRAPH_STEP_BELOW_256,
-)
+from sizing.vllm_versions import CUDAGRAPH_STEP_ABOVE_256, cudagraph_capture_sizes
 
 UTILIZATION_CEILING = 0.95
 FP8_FAST_CC = 8.9
@@ -62,11 +58,9 @@ def tuned_max_num_seqs(concurrency_per_replica: int, headroom: float) -> int:
     hold, and the dummy sampler run vLLM profiles at min(max_num_seqs, max_num_batched_tokens) x vocab
     would take KV memory for nothing (docs/sizing.md, "Activation peak")."""
     need = max(1, math.ceil(concurrency_per_replica * (1 + headroom) - 1e-9))
-    small = next((s for s in CUDAGRAPH_SMALL_SIZES if s >= need), None)
-    if small is not None:
-        return small
-    step = CUDAGRAPH_STEP_BELOW_256 if need <= 256 else CUDAGRAPH_STEP_ABOVE_256
-    return math.ceil(need / step) * step
+    size = next((s for s in cudagraph_capture_sizes(need, 2 * need) if s >= need), None)
+    # past the largest capture size (512) decode batches run eagerly: keep vLLM's step of 16 there
+    return size or math.ceil(need / CUDAGRAPH_STEP_ABOVE_256) * CUDAGRAPH_STEP_ABOVE_256
 
 
 @dataclass(frozen=True, slots=True)
