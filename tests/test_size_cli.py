@@ -256,3 +256,13 @@ def test_text_output_ends_with_the_serve_command(capsys) -> None:
         and last
         == "serve: vllm serve meta-llama/Llama-3.1-8B-Instruct --quantization fp8 (quantized at load time)"
     )
+
+
+def test_enforce_eager_flag_charges_no_graph_memory(capsys) -> None:
+    base = ("--model", "llama3.1-8b", "--gpu", "L4", "--max-model-len", "8192", "--json")
+    code, out, _ = run(capsys, *base)
+    graphs = json.loads(out)
+    code_eager, out_eager, _ = run(capsys, *base, "--enforce-eager")
+    eager = json.loads(out_eager)
+    assert code == code_eager == 0 and eager["cudagraph_gib"] == 0 < graphs["cudagraph_gib"]
+    assert eager["kv_cache_gib"] == pytest.approx(graphs["kv_cache_gib"] + graphs["cudagraph_gib"], abs=1e-3)

@@ -55,12 +55,15 @@ def register(subparsers: argparse._SubParsersAction, help_text: str) -> None:
     p.add_argument("--pp", type=int, default=1, help="pipeline_parallel_size (default 1)")
     p.add_argument("--max-num-batched-tokens", type=int, help="default: vLLM's for this GPU and release")
     p.add_argument("--max-num-seqs", type=int, help="default: vLLM's for this GPU and release")
-    p.add_argument("--gpu-memory-utilization", type=float, help="default: 0.9 (0.92 from vLLM 0.20)")
+    p.add_argument("--gpu-memory-utilization", type=float,
+                   help="default: 0.9 (0.92 from vLLM 0.20, 1.0 from 0.34)")
     p.add_argument(
         "--block-size",
         type=int,
-        help="1, 8, 16, 32, 64 or 128; default: 16 (64/128 for MLA on Hopper/Blackwell)",
+        help="1, 8, 16, 32, 64 or 128; default: 16, 64 from vLLM 0.34 (64/128 for MLA on Hopper/Blackwell)",
     )
+    p.add_argument("--enforce-eager", action="store_true",
+                   help="vLLM runs without CUDA graphs: no graph memory is charged")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     from llm_advisor.cli.cpu_cmd import add_llamacpp_flags
 
@@ -130,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         max_num_seqs=args.max_num_seqs,
         gpu_memory_utilization=args.gpu_memory_utilization,
         block_size=args.block_size,
+        enforce_eager=args.enforce_eager,
         vllm_version=args.vllm_version,
     )
     estimate = estimate_memory(inp)
