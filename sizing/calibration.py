@@ -41,8 +41,9 @@ COLUMNS = (
     "non_kv_gib",
     "kv_cache_tokens",
     "source",
+    "enforce_eager",
 )
-REQUIRED = COLUMNS[:10] + ("weights_gib", "non_kv_gib")
+REQUIRED = COLUMNS[:10] + ("weights_gib", "non_kv_gib")  # enforce_eager may be absent (older files: false)
 
 
 class CalibrationRow(Frozen):
@@ -60,8 +61,11 @@ class CalibrationRow(Frozen):
     gpu_memory_utilization: float = Field(gt=0, le=1)
     total_gpu_memory_gib: float | None = Field(default=None, gt=0)
     weights_gib: float = Field(gt=0)
-    non_kv_gib: float = Field(gt=0, description="util x total - logged available KV cache memory")
+    non_kv_gib: float = Field(
+        gt=0, description="budget (util x total; 0.34+: capped like the extensible cache) - logged KV memory"
+    )
     kv_cache_tokens: int | None = Field(default=None, ge=0)
+    enforce_eager: bool = Field(default=False, description="the log ran without CUDA graphs")
     source: str = ""
 
     def key(self) -> tuple:
@@ -75,6 +79,7 @@ class CalibrationRow(Frozen):
             self.kv_cache_dtype,
             self.max_num_batched_tokens,
             self.max_num_seqs,
+            self.enforce_eager,
         )
 
     def describe(self) -> str:
@@ -82,12 +87,13 @@ class CalibrationRow(Frozen):
             f"{self.model} on {self.gpu} TP{self.tensor_parallel_size} PP{self.pipeline_parallel_size} "
             f"vLLM {self.vllm_version} {self.quantization} kv {self.kv_cache_dtype} "
             f"mnbt {self.max_num_batched_tokens} seqs {self.max_num_seqs}"
+            + (" eager" if self.enforce_eager else "")
         )
 
 
-def _key(model, gpu, tp, pp, version, quant, kv_dtype, mnbt, seqs) -> tuple:
+def _key(model, gpu, tp, pp, version, quant, kv_dtype, mnbt, seqs, eager=False) -> tuple:
     major, minor = parse_version(version)
-    return (model.lower(), gpu.lower(), tp, pp, (major, minor), quant, kv_dtype, mnbt, seqs)
+    return (model.lower(), gpu.lower(), tp, pp, (major, minor), quant, kv_dtype, mnbt, seqs, bool(eager))
 
 
 class Calibration(Frozen):
@@ -96,8 +102,10 @@ class Calibration(Frozen):
     path: str
     rows: tuple[CalibrationRow, ...] = ()
 
-    def find(self, model, gpu, tp, pp, version, quant, kv_dtype, mnbt, seqs) -> CalibrationRow | None:
-        key = _key(model, gpu, tp, pp, version, quant, kv_dtype, mnbt, seqs)
+    def find(
+        self, model, gpu, tp, pp, version, quant, kv_dtype, mnbt, seqs, eager=False
+    ) -> CalibrationRow | None:
+        key = _key(model, gpu, tp, pp, version, quant, kv_dtype, mnbt, seqs, eager)
         return next((row for row in self.rows if row.key() == key), None)
 
     def for_layout(
@@ -166,7 +174,8 @@ def row_from_log(log, est, source: str) -> CalibrationRow:
     """A calibration row from a parsed startup log (sizing/startup_log.py) and the estimate of its settings.
 
     The settings are the resolved ones (what vLLM ran with, its defaults included); the non-KV memory is
-    `util x total - Available KV cache memory`, with the logged total when the log prints one."""
+    `util x total - Available KV cache memory` (0.34+: the capped budget, sizing.memory.budget_bytes), with
+    the logged total when the log prints one."""
     missing = [
         name
         for name, value in (
@@ -181,6 +190,10 @@ def row_from_log(log, est, source: str) -> CalibrationRow:
             "(a V1 log of vLLM 0.8+ up to the KV cache lines has both)"
         )
     total = log.total_gpu_memory_gib or est.total_gpu_memory_gib
+    budget = est.gpu_memory_utilization * total
+    if est.budget_gib is not None and est.budget_gib < est.gpu_memory_utilization * est.total_gpu_memory_gib:
+        # 0.34's extensible cache capped the budget at the free memory less its margin: keep that gap
+        budget = min(budget, total - (est.total_gpu_memory_gib - est.budget_gib))
     major, minor = parse_version(est.vllm_version)
     return CalibrationRow(
         model=est.model,
@@ -195,7 +208,8 @@ def row_from_log(log, est, source: str) -> CalibrationRow:
         gpu_memory_utilization=est.gpu_memory_utilization,
         total_gpu_memory_gib=total,
         weights_gib=log.weights_gib,
-        non_kv_gib=round(est.gpu_memory_utilization * total - log.kv_cache_gib, 4),
+        non_kv_gib=round(budget - log.kv_cache_gib, 4),
         kv_cache_tokens=log.kv_cache_tokens,
+        enforce_eager=log.enforce_eager,
         source=source,
     )

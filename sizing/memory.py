@@ -497,6 +497,7 @@ def calibration_row(inp: SizingInput, r: Resolved):
         inp.kv_cache_dtype,
         r.max_num_batched_tokens,
         r.max_num_seqs,
+        r.enforce_eager,
     )
 
 
@@ -523,7 +524,7 @@ def budget_bytes(r: Resolved, stage: StageFacts, util: float, world: int) -> flo
     """What the KV cache and the fixed costs may take together on one GPU: util x total, and from 0.34 also
     at most the memory free at start-up less the extensible cache's margin (measure_kv_cache_bytes)."""
     total = r.gpu.total_memory_gib * GIB
-    if not r.acc.extensible_kv_cache or stage.calibrated_fixed_bytes:
+    if not r.acc.extensible_kv_cache:
         return util * total
     margin = max(KV_MARGIN_FLOOR_GIB * GIB, KV_MARGIN_FRACTION * stage.activation_bytes)
     return min(util * total, total - context_bytes(world) - margin)

@@ -145,3 +145,44 @@ def test_check_log_json_reports_the_written_row(tmp_path, capsys) -> None:
         "Qwen/Qwen3-0.6B on H100 TP1 PP1 vLLM 0.11"
         in json.loads(capsys.readouterr().out)["calibration_written"]
     )
+
+
+def test_a_row_logged_without_cuda_graphs_only_calibrates_eager_settings(tmp_path) -> None:
+    path = tmp_path / "c.csv"
+    append_calibration(path, _row(non_kv_gib=10.0, enforce_eager=True))
+    cal = load_calibration(path)
+    assert cal.rows[0].enforce_eager and "eager" in cal.rows[0].describe()
+    inp = sizing_input(
+        model="llama-3.2-1b", gpu="L40S", max_model_len=8192, max_num_seqs=64, max_num_batched_tokens=2048
+    ).model_copy(update={"calibration": cal, "gpu_memory_utilization": 0.9})
+    assert estimate_memory(inp).calibration is None  # graphs captured: the eager log does not apply
+    eager = estimate_memory(inp.model_copy(update={"enforce_eager": True}))
+    assert eager.calibration and eager.kv_cache_gib == pytest.approx(0.9 * eager.total_gpu_memory_gib - 10.0)
+
+
+def test_a_034_log_round_trips_through_the_capped_budget(tmp_path, capsys) -> None:
+    # vLLM 0.34 with gpu_memory_utilization unset (1.0): the extensible cache's cap binds, so the row keeps
+    # the cap's gap and the calibrated estimate gives back the logged KV size.
+    text = (LOGS / "v021_graph_estimate_l4.log").read_text()
+    text = text.replace("version 0.21.0", "version 0.34.0").replace(", 'gpu_memory_utilization': 0.92", "")
+    text = "\n".join(line for line in text.splitlines() if "equivalent to" not in line) + "\n"
+    text += (
+        "(EngineCore pid=90) INFO 11-20 10:00:00 [extensible_kv_cache.py:676] Memory after warmup: 6.61 GiB "
+        "free, 0.02 GiB committed to the KV cache, 1.00 GiB kept for transient activations (0.43 GiB "
+        "allocated at peak, 1.00 GiB of torch reservation growth); 1356 KV cache blocks (4.24 GiB) fit "
+        "within the requested 22.05 GiB.\n"
+    )
+    log = tmp_path / "v034.log"
+    log.write_text(text)
+    path = tmp_path / "c.csv"
+    assert main(["check-log", str(log), "--gpu", "L4", "--write-calibration", str(path)]) == 0
+    capsys.readouterr()
+    (row,) = load_calibration(path).rows
+    assert row.vllm_version == "0.34" and row.gpu_memory_utilization == 1.0
+    inp = sizing_input(
+        model="meta-llama/Llama-3.1-8B-Instruct", gpu="L4", max_model_len=8192, max_num_seqs=64
+    )
+    calibrated = estimate_memory(inp.model_copy(update={"calibration": load_calibration(path)}))
+    assert calibrated.calibration is not None
+    # the table's L4 total (22.07) is 0.02 GiB above the logged 22.05
+    assert calibrated.kv_cache_gib == pytest.approx(4.24, abs=0.03)
