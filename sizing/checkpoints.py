@@ -76,7 +76,7 @@ def load_time_quantization(arch: ModelArch, quantization: str) -> str | None:
     other = quantized_checkpoint(arch, quantization)
     fix = f"serve {other} instead" if other else "serve a pre-quantized checkpoint of it"
     if arch.quantization == "none":
-        fix += " or use fp8 / bnb4, which vLLM makes at load time"
+        fix += " or use fp8 (or bnb4 up to vLLM 0.27), which vLLM makes at load time"
     own = "16-bit" if arch.quantization == "none" else arch.quantization
     raise SizingError(
         f"{arch.hf_id} ships {own} weights and vLLM cannot turn them into {quantization} at load time; {fix}"

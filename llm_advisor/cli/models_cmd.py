@@ -95,8 +95,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{len(rows)} catalog model(s); --quantization: the values it can be planned with (none = its "
-          "own 16-bit weights; fp8/bnb4 made by vLLM at load time; others from the listed pre-quantized "
-          "checkpoints)")
+          "own 16-bit weights; fp8 - and bnb4 up to vLLM 0.27 - made by vLLM at load time; others from the "
+          "listed pre-quantized checkpoints)")
     for row in rows:
         print(_line(row))
     return 0
