@@ -116,6 +116,7 @@ class ModelArch(Frozen):
     num_experts_per_tok: int = 0
     moe_intermediate_size: int = 0
     kv_lora_rank: int = 0
+    q_lora_rank: int = Field(0, description="MLA query down-projection rank; 0: q_proj straight from hidden")
     qk_rope_head_dim: int = 0
     qk_nope_head_dim: int = 0
     v_head_dim: int = 0

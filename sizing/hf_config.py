@@ -207,6 +207,7 @@ def _mla_family(cfg: Config, model_type: str) -> dict[str, Any]:
         num_experts_per_tok=top_k,
         moe_intermediate_size=moe_inter,
         kv_lora_rank=lora,
+        q_lora_rank=q_lora,
         qk_rope_head_dim=rope,
         qk_nope_head_dim=nope,
         v_head_dim=v_hd,

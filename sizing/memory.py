@@ -18,7 +18,13 @@ from sizing.errors import SizingError
 from sizing.gpus import GpuProfile
 from sizing.layout import check_layout
 from sizing.models import MemoryEstimate, SizingInput
-from sizing.precision import GIB, check_quantization, embedding_bytes, layer_weight_bytes
+from sizing.precision import (
+    GIB,
+    check_quantization,
+    embedding_bytes,
+    layer_weight_bytes,
+    mla_decode_weight_bytes,
+)
 from sizing.vllm_versions import (
     FLASHINFER_SAMPLER_CC,
     FLASHINFER_SAMPLER_COPIES,
@@ -333,6 +339,17 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
         for i in arch.quant_skip_layers
         if i < len(arch.layers)
     }
+    # MLA decode matrices kept beside the loaded weights (precision.mla_decode_weight_bytes)
+    mla_extra = (
+        [
+            mla_decode_weight_bytes(arch, i, tp, r.quantization, parse_full_version(r.acc.version))
+            if layer.attention is not None and layer.attention.kind == "mla"
+            else 0.0
+            for i, layer in enumerate(arch.layers)
+        ]
+        if arch.is_mla and r.acc.mla_cache
+        else None
+    )
     stages = []
     bounds = pp_stage_bounds(arch.num_hidden_layers, pp)
     for s, (start, end) in enumerate(bounds):
@@ -340,6 +357,8 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
         counts = Counter(index[start:end])
         weights = sum(per_class[c] * n for c, n in counts.items())
         weights += sum(skipped[i] - per_class[index[i]] for i in skipped if start <= i < end)
+        if mla_extra:
+            weights += sum(mla_extra[start:end])
         if first:
             weights += embedding_bytes(arch, tp) + arch.vision_params / tp * 2
         if last:

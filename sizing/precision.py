@@ -92,6 +92,40 @@ def layer_weight_bytes(
     )
 
 
+def mla_decode_weight_bytes(
+    arch: ModelArch, index: int, tp: int, quantization: str, version: tuple[int, int, int]
+) -> float:
+    """Bytes one MLA layer adds on one TP rank after loading: the decode-path matrices vLLM derives from
+    kv_b_proj (and in 0.7 from q and o too) and keeps beside the loaded weights (N heads per rank,
+    L = kv_lora_rank).
+
+    * 0.7.1-0.7.3 (attention/backends/mla/utils.py::process_weights_after_loading, matrix absorption on by
+      default): W_Q_UK (q_lora_rank or hidden, N x L) and W_UV_O (N x L, hidden), requantized to fp8 for an
+      fp8 checkpoint, else in the model dtype, plus W_QR (q_lora_rank, N x rope) in the model dtype.
+    * 0.8+ (v1/attention/backends/mla/common.py, later layers/attention/mla_attention.py, to the 0.34 wheel):
+      W_UK_T / W_UV are views of kv_b_proj - a dequantized model-dtype copy of it (N x (nope + v) x L) when
+      the layer is quantized, nothing for a 16-bit one.
+    """
+    n = max(1, arch.num_attention_heads // tp)
+    lora = arch.kv_lora_rank
+    quantized = (
+        quantization not in ("none", "mxfp4")
+        and index not in arch.quant_skip_layers
+        and arch.quant_scope == "all_linear"
+    )
+    if (0, 7, 1) <= version < (0, 8, 0):
+        q_in = arch.q_lora_rank or arch.hidden_size
+        absorbed = 1 if quantized and quantization == "fp8" else DTYPE_BYTES
+        return (
+            q_in * n * lora * absorbed
+            + n * lora * arch.hidden_size * absorbed
+            + q_in * n * arch.qk_rope_head_dim * DTYPE_BYTES
+        )
+    if version >= (0, 8, 0) and quantized:
+        return n * (arch.qk_nope_head_dim + arch.v_head_dim) * lora * DTYPE_BYTES
+    return 0.0
+
+
 def embedding_bytes(arch: ModelArch, tp: int) -> float:
     """VocabParallelEmbedding / ParallelLMHead: vocab padded to a multiple of 64, split over TP, 16 bit."""
     padded = -(-arch.vocab_size // 64) * 64

@@ -67,3 +67,27 @@ def test_cudagraph_capture_sizes_follow_vllm():
     assert len(sizes) == 51 and sizes[-1] == 512 and sum(s <= 256 for s in sizes) == 35
     assert cudagraph_capture_sizes(8, 8192) == (1, 2, 4, 8, 16)
     assert cudagraph_capture_sizes(1024, 300) == (*cudagraph_capture_sizes(1024, 248), 256, 272, 288, 300)
+
+
+def test_mla_decode_matrices_add_to_the_weights_by_release():
+    # DeepSeek-V3 FP8, TP8 (16 heads per rank), 61 MLA layers: kv_lora_rank 512, q_lora_rank 1536, rope 64,
+    # nope 128, v 128, hidden 7168.
+    arch = load_model("deepseek-v3")
+    assert arch.q_lora_rank == 1536 and arch.kv_lora_rank == 512
+
+    def weights(version: str) -> float:
+        gpu, mml = gpu_profile("H200"), 4096
+        inp = SizingInput(arch=arch, gpu=gpu, tensor_parallel_size=8, vllm_version=version, max_model_len=mml)
+        return estimate_memory(inp).weights_gib
+
+    base = weights("0.7.0")  # before the MLA backends: no decode matrices (and no latent cache)
+    # 0.7.1-0.7.3: W_Q_UK + W_UV_O requantized to fp8, W_QR in bf16
+    absorbed = 1536 * 16 * 512 + 16 * 512 * 7168 + 1536 * 16 * 64 * 2
+    assert weights("0.7.2") - base == pytest.approx(61 * absorbed / GIB, rel=1e-9)
+    assert (weights("0.7.2") - base) / base == pytest.approx(0.053, abs=0.003)  # "about 5 % more"
+    # 0.8+: a bf16 copy of the dequantized kv_b_proj (W_UK_T / W_UV)
+    assert weights("0.34") - base == pytest.approx(61 * 16 * (128 + 128) * 512 * 2 / GIB, rel=1e-9)
+    # a 16-bit MLA model keeps views only
+    lite = SizingInput(arch=load_model("deepseek-v2-lite"), gpu=gpu_profile("L40S"), vllm_version="0.34")
+    lite_old = lite.model_copy(update={"vllm_version": "0.7.0"})
+    assert estimate_memory(lite).weights_gib == estimate_memory(lite_old).weights_gib
