@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError
 
 from sizing.errors import SizingError
+from sizing.startup_log import logged_budget_gib
 from sizing.vllm_versions import check_vllm_version, parse_version
 from sizing.vocabulary import Frozen, KvCacheDtype, Quantization
 
@@ -190,10 +191,7 @@ def row_from_log(log, est, source: str) -> CalibrationRow:
             "(a V1 log of vLLM 0.8+ up to the KV cache lines has both)"
         )
     total = log.total_gpu_memory_gib or est.total_gpu_memory_gib
-    budget = est.gpu_memory_utilization * total
-    if est.budget_gib is not None and est.budget_gib < est.gpu_memory_utilization * est.total_gpu_memory_gib:
-        # 0.34's extensible cache capped the budget at the free memory less its margin: keep that gap
-        budget = min(budget, total - (est.total_gpu_memory_gib - est.budget_gib))
+    budget = logged_budget_gib(log, est)
     major, minor = parse_version(est.vllm_version)
     return CalibrationRow(
         model=est.model,

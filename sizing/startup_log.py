@@ -281,16 +281,26 @@ def compare(log: StartupLog, est: Any) -> tuple[LineCheck, ...]:
     )
 
 
+def logged_budget_gib(log: StartupLog, est: Any) -> float:
+    """The budget the log's KV pool came out of: util x the logged total, and for 0.34's extensible cache
+    (when the estimate of the same settings is capped) at most that total less the cap's gap."""
+    total = log.total_gpu_memory_gib or est.total_gpu_memory_gib
+    util = log.gpu_memory_utilization or est.gpu_memory_utilization
+    budget = util * total
+    if est.budget_gib is not None and est.budget_gib < est.gpu_memory_utilization * est.total_gpu_memory_gib:
+        budget = min(budget, total - (est.total_gpu_memory_gib - est.budget_gib))
+    return budget
+
+
 def utilization_for_kv(log: StartupLog, est: Any, target_tokens: int) -> float | None:
     """gpu_memory_utilization that gives `target_tokens` of KV on this GPU, from the log's own non-KV memory
-    (util x total - logged KV) and its bytes per KV token (logged GiB / logged tokens where both are logged,
-    else the predicted bytes per token); None when the log lacks the KV GiB it needs.
+    (the logged budget - logged KV, logged_budget_gib) and its bytes per KV token (logged GiB / logged
+    tokens where both are logged, else the predicted bytes per token); None when the log lacks the KV GiB.
     """
     if log.kv_cache_gib is None:
         return None
     total = log.total_gpu_memory_gib or est.total_gpu_memory_gib
-    util = log.gpu_memory_utilization or est.gpu_memory_utilization
-    non_kv = util * total - log.kv_cache_gib
+    non_kv = logged_budget_gib(log, est) - log.kv_cache_gib
     if log.kv_cache_tokens and log.kv_cache_gib > 0:
         per_token = log.kv_cache_gib / log.kv_cache_tokens
     else:
