@@ -192,7 +192,7 @@ def test_unlisted_repo_format_follows_the_plan_or_must_be_stated():
     )
     # bnb4 likewise ambiguous
     with pytest.raises(PlanningError, match="--served-model-quantization bnb4"):
-        make_plan(wl(quantization="bnb4", served_model="acme/L70"), cat)
+        make_plan(wl(quantization="bnb4", served_model="acme/L70", vllm_version="0.27"), cat)
 
 
 def test_stated_format_that_contradicts_a_listed_repo_is_refused():

@@ -77,3 +77,14 @@ def test_unsupported_vllm_version_fails_up_front_with_the_range():
     msg = str(err.value)
     assert "\n" not in msg and msg.startswith("--vllm-version:")
     assert f"0.2 .. {sizing.LATEST_VLLM_VERSION}" in msg and "candidates" not in msg
+
+
+def test_bnb4_on_a_release_without_bitsandbytes_fails_up_front():
+    # vLLM 0.28 dropped "bitsandbytes" from QuantizationMethods; 0.27 still makes bnb4 at load time.
+    with pytest.raises(PlanningError) as err:
+        make_plan(Workload(model=LLAMA8, concurrency=4, max_model_len=2048, quantization="bnb4"), L40S)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("--quantization bnb4: vLLM") and "--vllm-version 0.27" in msg
+    old = Workload(model=LLAMA8, concurrency=4, max_model_len=2048, quantization="bnb4", vllm_version="0.27")
+    plan = make_plan(old, L40S)
+    assert plan.vllm.vllm_version == "0.27"

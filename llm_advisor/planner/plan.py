@@ -58,6 +58,7 @@ from sizing import (
     is_calibrated,
     load_model,
 )
+from sizing.vllm_versions import accounting
 
 ALTERNATIVES = 5
 # Spot diversification: EKS managed node groups and ASGs pick among the listed types by their own
@@ -152,13 +153,19 @@ def gated_warnings(workload: Workload, model: str, served: str | None) -> list[s
 
 
 def _check_vllm_version(workload: Workload) -> None:
-    """An unsupported --vllm-version fails here, in one line naming the modelled range (sizing's)."""
-    if workload.vllm_version is None:
-        return
+    """An unsupported --vllm-version fails here, in one line naming the modelled range (sizing's); so does
+    a weight format the release cannot make (bnb4 from 0.28), before any candidate is searched."""
     try:
-        check_vllm_version(workload.vllm_version)
+        if workload.vllm_version is not None:
+            check_vllm_version(workload.vllm_version)
     except SizingError as exc:
         raise PlanningError(f"{opt('vllm_version')}: {exc}") from exc
+    acc = accounting(workload.vllm_version)
+    if workload.quantization == "bnb4" and not acc.bitsandbytes:
+        raise PlanningError(
+            f"{opt('quantization')} bnb4: vLLM {acc.version} has no bitsandbytes quantization (removed in "
+            f"0.28); use {opt('quantization')} awq, gptq or fp8, or {opt('vllm_version')} 0.27"
+        )
 
 
 def _check_regions(workload: Workload, catalog: PricedCatalog) -> None:
