@@ -111,6 +111,36 @@ def _dense_family(cfg: Config, model_type: str) -> dict[str, Any]:
     )
 
 
+def _expert_mlp(
+    h: int, moe_inter: int, n_exp: int, top_k: int, shared: int = 0, router_bias: int = 0
+) -> dict[str, int]:
+    """LayerSpec fields of a routed-expert MLP in place of the dense one: n_exp SwiGLU experts of 3 x hidden x
+    moe_inter (top_k active), a replicated router of hidden x n_exp (+ an e_score_correction_bias of
+    `router_bias`), and `shared` shared-expert parameters."""
+    per = 3 * h * moe_inter
+    return dict(
+        dense_mlp_params=0,
+        routed_expert_params=n_exp * per,
+        active_expert_params=top_k * per,
+        shared_expert_params=shared,
+        router_params=h * n_exp + router_bias,
+    )
+
+
+def _with_experts(
+    base: dict[str, Any], layers: list[LayerSpec], n_exp: int, top_k: int, moe_inter: int, **more: Any
+) -> dict[str, Any]:
+    """A builder's facts with its expert layers and the model-level expert counts."""
+    return {
+        **base,
+        "layers": tuple(layers),
+        "num_experts": n_exp,
+        "num_experts_per_tok": top_k,
+        "moe_intermediate_size": moe_inter,
+        **more,
+    }
+
+
 def _moe_family(cfg: Config, model_type: str) -> dict[str, Any]:
     """Mixtral, Qwen2-MoE, Qwen3-MoE: dense attention with a routed (+ optional shared) expert MLP."""
     base = _dense_family({**cfg, "intermediate_size": cfg.get("intermediate_size") or 0}, model_type)
@@ -126,26 +156,9 @@ def _moe_family(cfg: Config, model_type: str) -> dict[str, Any]:
         if i in dense_only or (i + 1) % step != 0:
             layers.append(layer)
             continue
-        per_expert = 3 * h * moe_inter
         shared = 3 * h * shared_inter + (h if shared_inter else 0)  # + shared_expert_gate
-        layers.append(
-            layer.model_copy(
-                update=dict(
-                    dense_mlp_params=0,
-                    routed_expert_params=n_exp * per_expert,
-                    active_expert_params=top_k * per_expert,
-                    shared_expert_params=shared,
-                    router_params=h * n_exp,
-                )
-            )
-        )
-    return {
-        **base,
-        "layers": tuple(layers),
-        "num_experts": n_exp,
-        "num_experts_per_tok": top_k,
-        "moe_intermediate_size": moe_inter,
-    }
+        layers.append(layer.model_copy(update=_expert_mlp(h, moe_inter, n_exp, top_k, shared)))
+    return _with_experts(base, layers, n_exp, top_k, moe_inter)
 
 
 def _mla_family(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -183,16 +196,8 @@ def _mla_family(cfg: Config, model_type: str) -> dict[str, Any]:
             norm_params=2 * h + lora + q_norm,
         )
         if i >= first_dense and i % freq == 0:
-            per = 3 * h * moe_inter
-            layers.append(
-                LayerSpec(
-                    **common,
-                    routed_expert_params=n_exp * per,
-                    active_expert_params=top_k * per,
-                    shared_expert_params=n_shared * per,
-                    router_params=h * n_exp + bias,
-                )
-            )
+            shared = n_shared * 3 * h * moe_inter
+            layers.append(LayerSpec(**common, **_expert_mlp(h, moe_inter, n_exp, top_k, shared, bias)))
         else:
             layers.append(LayerSpec(**common, dense_mlp_params=3 * h * inter))
     return dict(
@@ -261,24 +266,12 @@ def _llama4(cfg: Config, model_type: str) -> dict[str, Any]:
         update: dict[str, Any] = {}
         if chunk and (i + 1) % 4 != 0:  # no_rope_layers: every 4th layer is global (vLLM llama4.py)
             update["attention"] = layer.attention.model_copy(update=dict(kind="chunked", window_tokens=chunk))
-        if (i + 1) % step == 0:
-            per = 3 * h * moe_inter
-            update.update(
-                dense_mlp_params=0,
-                routed_expert_params=n_exp * per,
-                active_expert_params=top_k * per,
-                shared_expert_params=per,
-                router_params=h * n_exp,
-            )
+        if (i + 1) % step == 0:  # one shared expert of the routed experts' size
+            update.update(_expert_mlp(h, moe_inter, n_exp, top_k, shared=3 * h * moe_inter))
         layers.append(layer.model_copy(update=update))
-    return {
-        **base,
-        "layers": tuple(layers),
-        "num_experts": n_exp,
-        "num_experts_per_tok": top_k,
-        "moe_intermediate_size": moe_inter,
-        "max_position_embeddings": text.get("max_position_embeddings"),
-    }
+    return _with_experts(
+        base, layers, n_exp, top_k, moe_inter, max_position_embeddings=text.get("max_position_embeddings")
+    )
 
 
 def _gemma4(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -312,21 +305,19 @@ def _gemma4(cfg: Config, model_type: str) -> dict[str, Any]:
         if i >= shared_from:
             att = update.get("attention", layer.attention)
             update["attention"] = att.model_copy(update={"kv_shared": True})
-        if n_exp and text.get("enable_moe_block"):
-            per = 3 * h * moe_inter
-            update.update(
-                routed_expert_params=n_exp * per, active_expert_params=top_k * per, router_params=h * n_exp
-            )
+        if n_exp and text.get("enable_moe_block"):  # the expert block runs beside the dense MLP
+            experts = _expert_mlp(h, moe_inter, n_exp, top_k)
+            update.update(experts, dense_mlp_params=layer.dense_mlp_params)
         layers.append(layer.model_copy(update=update))
-    return {
-        **base,
-        "layers": tuple(layers),
-        "num_experts": n_exp,
-        "num_experts_per_tok": top_k,
-        "moe_intermediate_size": moe_inter,
-        "max_position_embeddings": text.get("max_position_embeddings"),
-        "tie_word_embeddings": bool(cfg.get("tie_word_embeddings", True)),
-    }
+    return _with_experts(
+        base,
+        layers,
+        n_exp,
+        top_k,
+        moe_inter,
+        max_position_embeddings=text.get("max_position_embeddings"),
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", True)),
+    )
 
 
 def _nemotron_nas(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -426,23 +417,11 @@ def _glm4_moe(cfg: Config, model_type: str) -> dict[str, Any]:
     layers = []
     for i, layer in enumerate(base["layers"]):
         update: dict[str, Any] = {"norm_params": layer.norm_params + qk_norm}
-        if i >= first_dense:
-            per = 3 * h * moe_inter
-            update.update(
-                dense_mlp_params=0,
-                routed_expert_params=n_exp * per,
-                active_expert_params=top_k * per,
-                shared_expert_params=n_shared * per,
-                router_params=h * n_exp + n_exp,
-            )
+        if i >= first_dense:  # sigmoid router with e_score_correction_bias (one per expert)
+            shared = n_shared * 3 * h * moe_inter
+            update.update(_expert_mlp(h, moe_inter, n_exp, top_k, shared, router_bias=n_exp))
         layers.append(layer.model_copy(update=update))
-    return {
-        **base,
-        "layers": tuple(layers),
-        "num_experts": n_exp,
-        "num_experts_per_tok": top_k,
-        "moe_intermediate_size": moe_inter,
-    }
+    return _with_experts(base, layers, n_exp, top_k, moe_inter)
 
 
 # GLM-5 (glm_moe_dsa) indexer shape where a config copy omits it: index_n_heads 32, index_head_dim 128,
