@@ -303,11 +303,8 @@ def _cudagraph_bytes(arch: ModelArch, r: Resolved, stage_layers: int) -> float:
 
 def graph_in_budget(r: Resolved) -> bool:
     """0.20+ subtracts a graph estimate from the budget, except on Model Runner V2 before 0.29, whose
-    profile_cudagraph_memory() returns 0 (v1/worker/gpu/model_runner.py, 0.21.0-0.28.0 wheels; 0.29.0 measures
-    it with _profile_cudagraph_memory)."""
-    if not r.acc.cudagraph_in_budget:
-        return False
-    return not (r.v2_runner and parse_full_version(r.acc.version)[:2] < (0, 29))
+    profile_cudagraph_memory() returns 0 (VllmAccounting.v2_runner_graph_estimate)."""
+    return r.acc.cudagraph_in_budget and (r.acc.v2_runner_graph_estimate or not r.v2_runner)
 
 
 def _runner_state_bytes(arch: ModelArch, r: Resolved) -> float:
@@ -342,12 +339,12 @@ def _stages(r: Resolved, tp: int, pp: int) -> tuple[StageFacts, ...]:
     # MLA decode matrices kept beside the loaded weights (precision.mla_decode_weight_bytes)
     mla_extra = (
         [
-            mla_decode_weight_bytes(arch, i, tp, r.quantization, parse_full_version(r.acc.version))
+            mla_decode_weight_bytes(arch, i, tp, r.quantization, r.acc.mla_weights)
             if layer.attention is not None and layer.attention.kind == "mla"
             else 0.0
             for i, layer in enumerate(arch.layers)
         ]
-        if arch.is_mla and r.acc.mla_cache
+        if arch.is_mla and r.acc.mla_weights
         else None
     )
     stages = []

@@ -92,12 +92,10 @@ def layer_weight_bytes(
     )
 
 
-def mla_decode_weight_bytes(
-    arch: ModelArch, index: int, tp: int, quantization: str, version: tuple[int, int, int]
-) -> float:
+def mla_decode_weight_bytes(arch: ModelArch, index: int, tp: int, quantization: str, kept: str) -> float:
     """Bytes one MLA layer adds on one TP rank after loading: the decode-path matrices vLLM derives from
     kv_b_proj (and in 0.7 from q and o too) and keeps beside the loaded weights (N heads per rank,
-    L = kv_lora_rank).
+    L = kv_lora_rank); `kept` is the release's VllmAccounting.mla_weights.
 
     * 0.7.1-0.7.3 (attention/backends/mla/utils.py::process_weights_after_loading, matrix absorption on by
       default): W_Q_UK (q_lora_rank or hidden, N x L) and W_UV_O (N x L, hidden), requantized to fp8 for an
@@ -113,7 +111,7 @@ def mla_decode_weight_bytes(
         and index not in arch.quant_skip_layers
         and arch.quant_scope == "all_linear"
     )
-    if (0, 7, 1) <= version < (0, 8, 0):
+    if kept == "absorbed":
         q_in = arch.q_lora_rank or arch.hidden_size
         absorbed = 1 if quantized and quantization == "fp8" else DTYPE_BYTES
         return (
@@ -121,7 +119,7 @@ def mla_decode_weight_bytes(
             + n * lora * arch.hidden_size * absorbed
             + q_in * n * arch.qk_rope_head_dim * DTYPE_BYTES
         )
-    if version >= (0, 8, 0) and quantized:
+    if kept == "dequantized_kv_b" and quantized:
         return n * (arch.qk_nope_head_dim + arch.v_head_dim) * lora * DTYPE_BYTES
     return 0.0
 

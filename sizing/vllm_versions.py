@@ -62,6 +62,13 @@ class VllmAccounting(Frozen):
         description="non-KV = free-memory drop since the snapshot + transient torch peak (0.27+, §2)"
     )
     top_tier_160gib: bool = Field(description="0.33 adds a >=160 GiB default tier (§5)")
+    v2_runner_graph_estimate: bool = Field(
+        description="Model Runner V2 estimates CUDA graph memory into the budget (0.29+; returns 0 before)"
+    )
+    mla_weights: str = Field(
+        description="what MLA layers keep beside their weights: 'absorbed' (0.7.1-0.7.x), 'dequantized_kv_b' "
+        "(0.8+), '' before 0.7.1 (precision.mla_decode_weight_bytes)"
+    )
     bitsandbytes: bool = Field(
         description="--quantization bitsandbytes exists (QuantizationMethods to the 0.27 wheel, not 0.28)"
     )
@@ -192,6 +199,12 @@ def accounting(version: str | None) -> VllmAccounting:
         # unless kv_cache_memory_bytes, a legacy-IPC KV connector or a custom memory pool is set);
         # resolved_gpu_memory_utilization 1.0 with it; DEFAULT_BLOCK_SIZE 64 (16 up to 0.33).
         extensible_kv_cache=v >= (0, 34),
+        # v1/worker/gpu/model_runner.py::profile_cudagraph_memory returns 0 in the 0.21.0-0.28.0 wheels;
+        # 0.29.0 measures it (_profile_cudagraph_memory).
+        v2_runner_graph_estimate=v >= (0, 29),
+        # attention/backends/mla/utils.py (0.7.1-0.7.3: matrix absorption), v1/attention/backends/mla/
+        # common.py and later layers/attention/mla_attention.py (0.8.0-0.34.0: W_UK_T / W_UV from kv_b_proj).
+        mla_weights="dequantized_kv_b" if v >= (0, 8) else "absorbed" if full >= (0, 7, 1) else "",
         # model_executor/layers/quantization/__init__.py QuantizationMethods lists "bitsandbytes" in the
         # 0.19.0-0.27.0 wheels and not from 0.28.0 (0.28.0-0.34.0 checked).
         bitsandbytes=v < (0, 28),
