@@ -287,8 +287,7 @@ def _cell(pair: tuple[float | None, float | None], fmt: str) -> str:
 
 
 def _is_v1(label: str) -> bool:
-    major, minor = re.search(r" v(\d+)\.(\d+)", label).groups()
-    return (int(major), int(minor)) >= (0, 8)
+    return _version_of(label) >= (0, 8)
 
 
 def main(argv: list[str]) -> int:
@@ -342,6 +341,7 @@ def main(argv: list[str]) -> int:
 
 
 def _version_of(label: str) -> tuple[int, int]:
+    """The X.Y release of a row label (" vX.Y[.Z]")."""
     return tuple(map(int, re.search(r" v(\d+)\.(\d+)", label).groups()))
 
 
@@ -481,7 +481,7 @@ def _report_calibrated(modelled: list[Row]) -> int:
     found = set()
     for row in modelled:
         if row.kv_gib[0] is not None or row.kv_tokens[0] is not None:
-            found.add(".".join(re.search(r" v(\d+)\.(\d+)", row.label).groups()))
+            found.add(".".join(map(str, _version_of(row.label))))
     ordered = sorted(found, key=lambda v: tuple(map(int, v.split("."))))
     print(f"releases calibrated on KV rows: {', '.join(ordered)}")
     if found != set(CALIBRATED_VLLM_VERSIONS):
