@@ -132,24 +132,25 @@ PATTERNS: dict[str, re.Pattern[str]] = {
 VLLM_MARKERS = re.compile(r"vllm|LLM engine|Model loading took|Loading model weights took|KV cache", re.I)
 
 
-def _find(name: str, lines: list[str], group: int = 1) -> tuple[float, int] | None:
-    """The last match of a figure (later ranks repeat it; the last is what the engine ran with)."""
+def _last_match(name: str, lines: list[str]) -> tuple[re.Match[str], int] | None:
+    """The last line a pattern matches (later ranks repeat a figure; the last is what the engine ran with)."""
     hit = None
     for number, line in enumerate(lines, 1):
-        match = PATTERNS[name].search(line)
-        if match:
-            hit = (_num(match.group(group)), number)
+        if match := PATTERNS[name].search(line):
+            hit = (match, number)
     return hit
+
+
+def _find(name: str, lines: list[str], group: int = 1) -> tuple[float, int] | None:
+    """The last match of a figure and its 1-based line."""
+    hit = _last_match(name, lines)
+    return None if hit is None else (_num(hit[0].group(group)), hit[1])
 
 
 def _find_pair(name: str, lines: list[str]) -> tuple[tuple[float, float], int] | None:
     """The last line where a two-number pattern matches: ((first, second), line number)."""
-    hit = None
-    for number, line in enumerate(lines, 1):
-        match = PATTERNS[name].search(line)
-        if match:
-            hit = ((_num(match.group(1)), _num(match.group(2))), number)
-    return hit
+    hit = _last_match(name, lines)
+    return None if hit is None else ((_num(hit[0].group(1)), _num(hit[0].group(2))), hit[1])
 
 
 def parse_startup_log(text: str, source: str = "log") -> StartupLog:
